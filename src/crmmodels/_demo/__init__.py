@@ -1,0 +1,1 @@
+"""Demo steps of `crmmodels demo`, one module per area."""

@@ -1,0 +1,127 @@
+"""Exceptions raised by crmmodels.
+
+Every exception derives from :class:`CRMModelsError` and from the built-in exception
+that matches its meaning, so callers can catch either::
+
+    CRMModelsError (Exception)
+    ├── SchemaError (ValueError)        missing, misnamed or mistyped columns
+    ├── DataError (ValueError)          bad values: nulls, negatives, out of range, empty
+    ├── ConvergenceError (RuntimeError) a likelihood fit did not converge
+    └── NotFittedError (AttributeError) a model was used before ``fit``
+
+Messages name the column or argument, the problem, how many rows are affected and the
+first offending example, and suggest a fix where one is known.
+
+Examples
+--------
+>>> from crmmodels.errors import DataError, CRMModelsError
+>>> issubclass(DataError, ValueError) and issubclass(DataError, CRMModelsError)
+True
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = [
+    "CRMModelsError",
+    "ConvergenceError",
+    "DataError",
+    "NotFittedError",
+    "SchemaError",
+    "bad_rows_message",
+    "missing_column_message",
+]
+
+
+class CRMModelsError(Exception):
+    """Base class of every error raised by crmmodels."""
+
+
+class SchemaError(CRMModelsError, ValueError):
+    """A required column is missing, misnamed or has the wrong type."""
+
+
+class DataError(CRMModelsError, ValueError):
+    """Values are invalid: nulls, negatives, out of range, unordered or empty input."""
+
+
+class ConvergenceError(CRMModelsError, RuntimeError):
+    """A maximum-likelihood fit did not converge.
+
+    Parameters
+    ----------
+    message : str
+        Human-readable description.
+    diagnostics : dict, optional
+        Optimiser diagnostics (gradient norm, iterations, message).
+    """
+
+    def __init__(self, message: str, diagnostics: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.diagnostics: dict[str, Any] = dict(diagnostics or {})
+
+
+class NotFittedError(CRMModelsError, AttributeError):
+    """A model was used before it was fitted."""
+
+
+def bad_rows_message(column: str, problem: str, n_bad: int, example: object, fix: str = "") -> str:
+    """Build the standard message for invalid values in a column.
+
+    Parameters
+    ----------
+    column : str
+        Column (or argument) holding the bad values.
+    problem : str
+        What is wrong, e.g. ``"is negative"``.
+    n_bad : int
+        Number of offending rows.
+    example : object
+        The first offending value or row.
+    fix : str, optional
+        How to fix it.
+
+    Returns
+    -------
+    str
+        The message.
+
+    Examples
+    --------
+    >>> bad_rows_message("amount", "is negative", 3, -2.5)
+    "column 'amount' is negative in 3 rows (first example: -2.5)."
+    """
+    rows = "row" if n_bad == 1 else "rows"
+    msg = f"column '{column}' {problem} in {n_bad} {rows} (first example: {example!r})."
+    return f"{msg} {fix}" if fix else msg
+
+
+def missing_column_message(missing: str, available: Iterable[str], what: str = "input") -> str:
+    """Build the message for a missing column, suggesting close names.
+
+    Parameters
+    ----------
+    missing : str
+        The column that was asked for.
+    available : iterable of str
+        The columns the frame has.
+    what : str, optional
+        What the frame is (``"transactions"``).
+
+    Returns
+    -------
+    str
+        The message.
+
+    Examples
+    --------
+    >>> print(missing_column_message("customer_id", ["customerid", "date"], "tx"))
+    tx has no column 'customer_id'. Did you mean 'customerid'? Available: ['customerid', 'date'].
+    """
+    cols = [str(c) for c in available]
+    close = difflib.get_close_matches(missing, cols, n=1, cutoff=0.6)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    return f"{what} has no column '{missing}'.{hint} Available: {cols}."
