@@ -1,6 +1,33 @@
-"""crmmodels: classic CRM models as fast, typed, tested computations on DataFrames."""
+"""crmmodels: classic CRM models as fast, typed, tested computations on DataFrames.
 
-from crmmodels import errors
+Examples
+--------
+>>> import crmmodels as crm
+>>> from crmmodels.datasets import load_cdnow_sample
+>>> summary = crm.summarize_transactions(load_cdnow_sample(), amount_col="amount")
+>>> len(summary)
+2357
+"""
+
+from crmmodels import datasets, errors
 from crmmodels._version import __version__
+from crmmodels.transactions import (
+    CalibrationHoldout,
+    RFMRule,
+    calibration_holdout,
+    rfm_scores,
+    rfm_segments,
+    summarize_transactions,
+)
 
-__all__ = ["__version__", "errors"]
+__all__ = [
+    "CalibrationHoldout",
+    "RFMRule",
+    "__version__",
+    "calibration_holdout",
+    "datasets",
+    "errors",
+    "rfm_scores",
+    "rfm_segments",
+    "summarize_transactions",
+]

@@ -42,6 +42,7 @@ from crmmodels._frames import (
 )
 from crmmodels._results import Result
 from crmmodels.errors import DataError, SchemaError, bad_rows_message
+from crmmodels.kernels.summary import summarize_arrays
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -123,9 +124,14 @@ def _prepare(
     amount_col: str | None,
     date_format: str | None,
     allow_negative: bool,
+    observation_end: Any = None,
     what: str = "transactions",
-) -> Frame:
-    """Validate a transaction log and return it with ``date_col`` as a datetime."""
+) -> tuple[Frame, pd.Timestamp]:
+    """Validate a transaction log in one engine-side pass.
+
+    Returns the frame (with ``date_col`` as a datetime) and the observation end (the
+    given one, or the last purchase date).
+    """
     frame = to_narwhals(transactions, what=what)
     cols = [customer_col, date_col] + ([amount_col] if amount_col else [])
     check_columns(frame, cols, what=what)
@@ -146,10 +152,14 @@ def _prepare(
         raise SchemaError(
             f"{what}: column '{amount_col}' must be numeric; its type is {schema[amount_col]}."
         )
+    end = None if observation_end is None else _to_timestamp(observation_end, "observation_end")
+    late = [] if end is None else [count_true(nw.col(date_col) > _date_literal(end, dtype))]
     try:
         stats = collect(
             frame.select(
                 nw.len().alias("n"),
+                nw.col(date_col).max().alias("max_date"),
+                *[e.alias("late") for e in late],
                 count_true(nw.col(customer_col).is_null()).alias("null_id"),
                 count_true(nw.col(date_col).is_null()).alias("null_date"),
                 *(
@@ -169,7 +179,8 @@ def _prepare(
         raise _unparsable(what, date_col, exc) from exc
     if int(stats["n"]) == 0:
         raise DataError(f"{what} is empty: no rows to summarise.")
-    check_not_null(frame, [customer_col], what=what)
+    if stats["null_id"]:
+        check_not_null(frame, [customer_col], what=what)
     if stats["null_date"]:
         check_not_null(frame, [date_col], what=what, id_col=customer_col)
     if amount_col:
@@ -196,7 +207,27 @@ def _prepare(
                 what,
                 "Pass allow_negative=True to keep refunds and returns.",
             )
-    return frame
+    if end is None:
+        end = _to_timestamp(stats["max_date"], "the last date")
+    elif stats["late"]:
+        _raise_first(
+            frame,
+            nw.col(date_col) > _date_literal(end, dtype),
+            date_col,
+            f"is after the observation end {end.date()}",
+            int(stats["late"]),
+            customer_col,
+            what,
+            "Pass a later observation_end or filter the log first.",
+        )
+    return frame, end
+
+
+def _date_literal(end: pd.Timestamp, dtype: Any) -> nw.Expr:
+    """``end`` as a literal comparable with a column of ``dtype`` (Date or Datetime)."""
+    if dtype == nw.Date:
+        return nw.lit(end.date())
+    return nw.lit(end.to_pydatetime())
 
 
 def _unparsable(what: str, date_col: str, exc: Exception) -> DataError:
@@ -229,13 +260,6 @@ def _raise_first(
     first = collect(frame.filter(mask).select(customer_col, column).head(1)).rows(named=True)
     example: object = {k: python_scalar(v) for k, v in first[0].items()} if first else None
     raise DataError(f"{what}: " + bad_rows_message(column, problem, n_bad, example, fix))
-
-
-def _observation_end(frame: Frame, date_col: str, observation_end: Any) -> pd.Timestamp:
-    if observation_end is None:
-        latest = collect(frame.select(nw.col(date_col).max())).item(0, 0)
-        return _to_timestamp(latest, "the last date")
-    return _to_timestamp(observation_end, "observation_end")
 
 
 def _unit_scale(period: Period, time_unit: Period | None) -> float:
@@ -306,25 +330,79 @@ def _summarize(
     return customers.select(out_cols).sort(customer_col)
 
 
-def _check_before_end(
-    frame: Frame, date_col: str, customer_col: str, end: pd.Timestamp, what: str, fix: str
-) -> None:
-    end_value: Any = end.to_pydatetime()
-    if frame.collect_schema()[date_col] == nw.Date:
-        end_value = end.date()
-    late = nw.col(date_col) > nw.lit(end_value)
-    n_late = int(collect(frame.select(count_true(late))).item(0, 0) or 0)
-    if n_late:
-        _raise_first(
-            frame,
-            late,
-            date_col,
-            f"is after the observation end {end.date()}",
-            n_late,
-            customer_col,
-            what,
-            fix,
+def _customer_codes(
+    ids: np.ndarray[Any, Any],
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any] | None]:
+    """Codes in sorted id order, the candidate ids per code, and which codes occur.
+
+    Dense integer ids are used as codes directly (no hashing, no gather); codes of
+    absent ids are dropped from the result afterwards (the third value is the mask of
+    codes that occur, or None when every code occurs).
+    """
+    if ids.dtype.kind in "iu" and ids.size:
+        lo, hi = int(ids.min()), int(ids.max())
+        if hi - lo <= max(4 * ids.size, 1 << 20):  # dense integer ids
+            dense = (ids - lo).astype(np.intp, copy=False)
+            present = np.bincount(dense, minlength=hi - lo + 1) > 0
+            candidates = np.arange(lo, hi + 1, dtype=ids.dtype)
+            return dense, candidates, None if present.all() else present
+    codes, uniq = pd.factorize(ids)
+    order = np.argsort(uniq, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return rank[codes], np.asarray(uniq)[order], None
+
+
+def _numpy_periods(dates: np.ndarray[Any, Any], period: Period) -> np.ndarray[Any, Any]:
+    """Period index from numpy datetimes; the same numbering as :func:`_period_index`."""
+    length = _period_length(period)
+    if length is None:
+        return dates.astype("datetime64[M]").view(np.int64) + 1970 * 12
+    days = dates.astype("datetime64[D]").view(np.int64)
+    if period == "W":
+        return (days + 3) // 7
+    return days // length if length > 1 else days
+
+
+def _summarize_eager(
+    frame: Frame,
+    *,
+    customer_col: str,
+    date_col: str,
+    amount_col: str | None,
+    end_index: int,
+    period: Period,
+    scale: float,
+) -> Any:
+    """Numpy path for eager frames (pandas, polars, pyarrow): columns viewed as arrays."""
+    ids = frame[customer_col].to_numpy()
+    dates = frame[date_col].to_numpy()
+    if dates.dtype.kind != "M":  # timezone-aware or exotic: let pandas normalise to UTC
+        dates = pd.to_datetime(pd.Series(dates), utc=True).dt.tz_localize(None).to_numpy()
+    amounts = None if amount_col is None else frame[amount_col].to_numpy().astype(np.float64)
+    codes, uniq, present = _customer_codes(ids)
+    periods = _numpy_periods(dates, period)
+    agg = summarize_arrays(codes, periods, dates.view(np.int64), amounts, uniq.size)
+    frequency = agg.n_periods - 1
+    data: dict[str, Any] = {
+        customer_col: uniq,
+        "frequency": frequency,
+        "recency": (agg.last_period - agg.first_period) * scale,
+        "T": (end_index - agg.first_period) * scale,
+    }
+    if agg.total is not None and agg.first_amount is not None:
+        repeat = agg.total - agg.first_amount
+        data["monetary_value"] = np.divide(
+            repeat, frequency, out=np.zeros_like(repeat), where=frequency > 0
         )
+    data["first_purchase"] = agg.first_time.view(dates.dtype)
+    data["n_orders"] = agg.n_rows
+    if agg.total is not None:
+        data["total_value"] = agg.total
+    if present is not None:
+        data = {k: v[present] for k, v in data.items()}
+    out = nw.from_dict(data, backend=frame.implementation)
+    return nw.to_native(out)
 
 
 def summarize_transactions(
@@ -401,30 +479,34 @@ def summarize_transactions(
     0            1          1     10.0  30.0            20.0
     1            2          0      0.0  26.0             0.0
     """
-    frame = _prepare(
+    _period_length(period)
+    scale = _unit_scale(period, time_unit)
+    frame, end = _prepare(
         transactions,
         customer_col=customer_col,
         date_col=date_col,
         amount_col=amount_col,
         date_format=date_format,
         allow_negative=allow_negative,
+        observation_end=observation_end,
     )
-    scale = _unit_scale(period, time_unit)
-    end = _observation_end(frame, date_col, observation_end)
-    _check_before_end(
-        frame,
-        date_col,
-        customer_col,
-        end,
-        "transactions",
-        "Pass a later observation_end or filter the log first.",
-    )
+    end_index = _scalar_period_index(end, period)
+    if isinstance(frame, nw.DataFrame):
+        return _summarize_eager(
+            frame,
+            customer_col=customer_col,
+            date_col=date_col,
+            amount_col=amount_col,
+            end_index=end_index,
+            period=period,
+            scale=scale,
+        )
     out = _summarize(
         frame,
         customer_col=customer_col,
         date_col=date_col,
         amount_col=amount_col,
-        end_index=_scalar_period_index(end, period),
+        end_index=end_index,
         period=period,
         scale=scale,
     )
@@ -533,29 +615,22 @@ def calibration_holdout(
     >>> ch.n_new_in_holdout
     1
     """
-    frame = _prepare(
+    _period_length(period)
+    scale = _unit_scale(period, time_unit)
+    cal_end = _to_timestamp(calibration_end, "calibration_end")
+    frame, end = _prepare(
         transactions,
         customer_col=customer_col,
         date_col=date_col,
         amount_col=amount_col,
         date_format=date_format,
         allow_negative=allow_negative,
+        observation_end=observation_end,
     )
-    scale = _unit_scale(period, time_unit)
-    cal_end = _to_timestamp(calibration_end, "calibration_end")
-    end = _observation_end(frame, date_col, observation_end)
     if cal_end >= end:
         raise DataError(
             f"calibration_end ({cal_end.date()}) must be before observation_end ({end.date()})."
         )
-    _check_before_end(
-        frame,
-        date_col,
-        customer_col,
-        end,
-        "transactions",
-        "Pass a later observation_end or filter the log first.",
-    )
     cal_index = _scalar_period_index(cal_end, period)
     end_index = _scalar_period_index(end, period)
     per = frame.with_columns(_period_index(nw.col(date_col), period).alias("__pi"))
