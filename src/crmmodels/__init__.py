@@ -11,6 +11,18 @@ Examples
 
 from crmmodels import datasets, errors
 from crmmodels._version import __version__
+from crmmodels.lifecycle import (
+    LifecycleStages,
+    LifecycleTransitions,
+    lifecycle_stages,
+    lifecycle_transitions,
+)
+from crmmodels.retention import (
+    CohortRetention,
+    RetentionMetrics,
+    cohort_retention,
+    retention_metrics,
+)
 from crmmodels.transactions import (
     CalibrationHoldout,
     RFMRule,
@@ -22,11 +34,19 @@ from crmmodels.transactions import (
 
 __all__ = [
     "CalibrationHoldout",
+    "CohortRetention",
+    "LifecycleStages",
+    "LifecycleTransitions",
     "RFMRule",
+    "RetentionMetrics",
     "__version__",
     "calibration_holdout",
+    "cohort_retention",
     "datasets",
     "errors",
+    "lifecycle_stages",
+    "lifecycle_transitions",
+    "retention_metrics",
     "rfm_scores",
     "rfm_segments",
     "summarize_transactions",

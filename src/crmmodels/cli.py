@@ -15,7 +15,10 @@ from pathlib import Path
 from crmmodels._version import __version__
 
 #: Demo steps in order: module names under ``crmmodels._demo`` and their titles.
-DEMO_STEPS: tuple[tuple[str, str], ...] = (("summary", "Customer summary and RFM"),)
+DEMO_STEPS: tuple[tuple[str, str], ...] = (
+    ("summary", "Customer summary and RFM"),
+    ("lifecycle", "Customer lifecycle and retention"),
+)
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -1,0 +1,1 @@
+"""Matplotlib figures, one module per area (imported lazily by ``result.plot()``)."""

@@ -1,0 +1,142 @@
+"""Plots of customer lifecycle stages: stage counts, stage mix over time, transitions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from crmmodels.lifecycle import LifecycleStages, LifecycleTransitions
+
+__all__ = ["plot_stage_counts", "plot_stage_mix", "plot_transition_heatmap"]
+
+
+def _axes(ax: Axes | None, size: tuple[float, float] = (8.0, 4.5)) -> Axes:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, new_ax = plt.subplots(figsize=size)
+    return new_ax
+
+
+def plot_stage_counts(result: LifecycleStages, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Horizontal bars: customers per stage at the snapshot date.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _axes(ax, (7.0, 3.5))
+    counts = result.summary["customers"]
+    y = np.arange(len(counts))
+    ax.barh(y, counts.to_numpy(), **kwargs)
+    ax.set_yticks(y, [str(s) for s in counts.index])
+    ax.invert_yaxis()
+    for i, v in enumerate(counts.to_numpy()):  # a handful of stages
+        ax.text(v, i, f" {v:,}", va="center", fontsize=8)
+    ax.set_xlabel("customers")
+    ax.set_title(f"Lifecycle stages ({result.scheme} scheme) at {result.as_of}")
+    return ax
+
+
+def plot_stage_mix(
+    result: LifecycleTransitions,
+    *,
+    ax: Axes | None = None,
+    share: bool = True,
+    include_not_yet: bool = False,
+    **kwargs: Any,
+) -> Axes:
+    """Stacked bars of the stage mix at each snapshot.
+
+    Parameters
+    ----------
+    result : LifecycleTransitions
+        Output of :func:`crmmodels.lifecycle.lifecycle_transitions`.
+    ax : matplotlib Axes, optional
+        Axes to draw on.
+    share : bool
+        Shares of the customers at each snapshot (True) or counts.
+    include_not_yet : bool
+        Also stack the customers who are not yet customers.
+    **kwargs
+        Passed to ``Axes.bar``.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _axes(ax)
+    counts = result.stage_counts
+    if not include_not_yet:
+        counts = counts.drop(columns="not_yet_customer")
+    values = counts.to_numpy(dtype=np.float64)
+    if share:
+        tot = values.sum(axis=1, keepdims=True)
+        values = np.divide(values, tot, out=np.zeros_like(values), where=tot > 0)
+    x = np.arange(len(counts))
+    bottom = np.zeros(len(counts))
+    kwargs.setdefault("width", 0.85)
+    for j, stage in enumerate(counts.columns):  # a handful of stages
+        ax.bar(x, values[:, j], bottom=bottom, label=str(stage), **kwargs)
+        bottom += values[:, j]
+    step = max(1, len(x) // 12)
+    ax.set_xticks(x[::step], [str(s) for s in counts.index[::step]], rotation=45, ha="right")
+    ax.set_ylabel("share of customers" if share else "customers")
+    ax.set_title(f"Lifecycle stage mix over time ({result.scheme} scheme)")
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
+    return ax
+
+
+def plot_transition_heatmap(
+    result: LifecycleTransitions,
+    *,
+    ax: Axes | None = None,
+    pair: int | None = None,
+    **kwargs: Any,
+) -> Axes:
+    """Heatmap of row-normalised transition rates (annotated with rate and count).
+
+    Parameters
+    ----------
+    result : LifecycleTransitions
+        Output of :func:`crmmodels.lifecycle.lifecycle_transitions`.
+    ax : matplotlib Axes, optional
+        Axes to draw on.
+    pair : int, optional
+        One consecutive snapshot pair; None pools all pairs.
+    **kwargs
+        Passed to ``Axes.imshow``.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _axes(ax, (7.0, 6.0))
+    counts = result.matrix(pair)
+    rates = result.matrix(pair, normalize=True)
+    values = rates.to_numpy(dtype=np.float64)
+    kwargs.setdefault("cmap", "Blues")
+    kwargs.setdefault("vmin", 0.0)
+    kwargs.setdefault("vmax", 1.0)
+    image = ax.imshow(np.ma.masked_invalid(values), **kwargs)
+    ax.figure.colorbar(image, ax=ax, label="transition rate (row-normalised)")
+    k = len(rates)
+    ax.set_xticks(np.arange(k), [str(c) for c in rates.columns], rotation=45, ha="right")
+    ax.set_yticks(np.arange(k), [str(c) for c in rates.index])
+    raw = counts.to_numpy(dtype=np.float64)
+    for i, j in zip(*np.nonzero(np.isfinite(values)), strict=True):
+        v = values[i, j]
+        ax.text(j, i, f"{v:.0%}\n({int(raw[i, j]):,})", ha="center", va="center", fontsize=7,
+                color="white" if v > 0.5 else "black")  # fmt: skip
+    ax.set_xlabel("stage at next snapshot")
+    ax.set_ylabel("stage at snapshot")
+    which = (
+        "all pairs" if pair is None else f"{result.snapshots[pair]} -> {result.snapshots[pair + 1]}"
+    )
+    ax.set_title(f"Lifecycle transitions ({which})")
+    return ax

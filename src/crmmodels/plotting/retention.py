@@ -1,0 +1,155 @@
+"""Plots of cohort retention and retention metrics: heatmap, retention curves, rates."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from crmmodels.retention import CohortRetention, RetentionMetrics
+
+__all__ = ["plot_retention_curves", "plot_retention_heatmap", "plot_retention_metrics"]
+
+
+def _axes(ax: Axes | None, size: tuple[float, float] = (8.0, 5.0)) -> Axes:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, new_ax = plt.subplots(figsize=size)
+    return new_ax
+
+
+def plot_retention_heatmap(
+    result: CohortRetention,
+    *,
+    ax: Axes | None = None,
+    recurring: bool = False,
+    annotate: bool | None = None,
+    max_periods: int | None = None,
+    **kwargs: Any,
+) -> Axes:
+    """Heatmap of retention rates: cohorts as rows, periods since first purchase as columns.
+
+    Parameters
+    ----------
+    result : CohortRetention
+        Output of :func:`crmmodels.retention.cohort_retention`.
+    ax : matplotlib Axes, optional
+        Axes to draw on (a new figure when None).
+    recurring : bool
+        Plot the first-repeat cohorts instead of the first-purchase cohorts.
+    annotate : bool, optional
+        Write the rate in each cell (default: when the matrix has at most 15 x 15 cells).
+    max_periods : int, optional
+        Show only the first ``max_periods`` columns.
+    **kwargs
+        Passed to ``Axes.imshow`` (e.g. ``cmap``).
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _axes(ax)
+    rates = result.repeat_rates if recurring else result.rates
+    if max_periods is not None:
+        rates = rates.iloc[:, :max_periods]
+    values = rates.to_numpy(dtype=np.float64)
+    kwargs.setdefault("cmap", "viridis")
+    kwargs.setdefault("vmin", 0.0)
+    kwargs.setdefault("vmax", 1.0)
+    kwargs.setdefault("aspect", "auto")
+    image = ax.imshow(np.ma.masked_invalid(values), interpolation="nearest", **kwargs)
+    ax.figure.colorbar(image, ax=ax, label="retention rate")
+    n_rows, n_cols = values.shape
+    labels = [str(c) for c in rates.index]
+    step_r = max(1, n_rows // 20)
+    step_c = max(1, n_cols // 20)
+    ax.set_yticks(np.arange(0, n_rows, step_r), labels[::step_r])
+    ax.set_xticks(np.arange(0, n_cols, step_c), [str(c) for c in rates.columns[::step_c]])
+    if annotate is None:
+        annotate = n_rows <= 15 and n_cols <= 15
+    if annotate:
+        for i, j in zip(*np.nonzero(np.isfinite(values)), strict=True):
+            v = values[i, j]
+            ax.text(j, i, f"{v:.0%}", ha="center", va="center", fontsize=7,
+                    color="white" if v < 0.5 else "black")  # fmt: skip
+    kind = "first repeat" if recurring else "first purchase"
+    ax.set_xlabel(f"periods ({result.period}) since {kind}")
+    ax.set_ylabel("cohort")
+    ax.set_title(f"Cohort retention ({kind} cohorts)")
+    return ax
+
+
+def plot_retention_curves(
+    result: CohortRetention,
+    *,
+    ax: Axes | None = None,
+    cohorts: int | None = 8,
+    **kwargs: Any,
+) -> Axes:
+    """Retention curves: one line per cohort plus the pooled first-time and recurring curves.
+
+    Parameters
+    ----------
+    result : CohortRetention
+        Output of :func:`crmmodels.retention.cohort_retention`.
+    ax : matplotlib Axes, optional
+        Axes to draw on.
+    cohorts : int, optional
+        Draw the curves of the first ``cohorts`` cohorts (None: all, 0: none).
+    **kwargs
+        Passed to ``Axes.plot`` for the pooled curves.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _axes(ax)
+    rates = result.rates if cohorts is None else result.rates.iloc[:cohorts]
+    for label, row in rates.iterrows():  # a handful of cohorts
+        ax.plot(row.index, row.to_numpy(), color="0.7", lw=0.8, alpha=0.8)
+        del label
+    pooled = result.first_vs_recurring
+    ax.plot(pooled.index, pooled["first_time"], lw=2.2, label="first-time (pooled)", **kwargs)
+    ax.plot(pooled.index, pooled["recurring"], lw=2.2, ls="--", label="recurring (pooled)",
+            **kwargs)  # fmt: skip
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel(f"periods ({result.period}) since cohort start")
+    ax.set_ylabel("share of cohort active")
+    ax.set_title("Retention curves (grey: single cohorts)")
+    ax.legend(loc="upper right")
+    return ax
+
+
+def plot_retention_metrics(
+    result: RetentionMetrics, *, ax: Axes | None = None, **kwargs: Any
+) -> Axes:
+    """Retention and churn rate per period (lines) over active customers (bars, right axis).
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes of the rates.
+    """
+    ax = _axes(ax, (9.0, 4.5))
+    tab = result.table
+    x = np.arange(len(tab))
+    twin = ax.twinx()
+    twin.bar(x, tab["active"].to_numpy(), color="0.85", label="active customers")
+    twin.set_ylabel("active customers")
+    ax.set_zorder(twin.get_zorder() + 1)
+    ax.patch.set_visible(False)
+    ax.plot(x, tab["retention_rate"].to_numpy(), marker="o", ms=3, label="retention", **kwargs)
+    ax.plot(x, tab["churn_rate"].to_numpy(), marker="o", ms=3, label="churn", **kwargs)
+    ax.plot(x, tab["repeat_rate"].to_numpy(), ls=":", label="repeat rate", **kwargs)
+    step = max(1, len(tab) // 12)
+    ax.set_xticks(x[::step], [str(p) for p in tab.index[::step]], rotation=45, ha="right")
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel("rate")
+    ax.set_title(f"Retention per period ({result.period})")
+    ax.legend(loc="upper left")
+    return ax
