@@ -9,7 +9,7 @@ Examples
 2357
 """
 
-from crmmodels import datasets, errors
+from crmmodels import datasets, errors, idic
 from crmmodels._version import __version__
 from crmmodels.lifecycle import (
     LifecycleStages,
@@ -44,6 +44,7 @@ __all__ = [
     "cohort_retention",
     "datasets",
     "errors",
+    "idic",
     "lifecycle_stages",
     "lifecycle_transitions",
     "retention_metrics",

@@ -1,0 +1,53 @@
+"""IDIC (Peppers & Rogers): identify, differentiate, interact, customise.
+
+* :func:`resolve_identities` links customer records from several sources into one
+  ``customer_key`` (normalised exact keys, union-find, optional blocked fuzzy matching).
+* :func:`differentiate` crosses value tiers with needs-based segments.
+* :func:`interaction_profile` summarises each customer's contacts and the coverage of
+  the strategic customers.
+* :func:`customize` maps customers to one action each through a validated rule table.
+"""
+
+from crmmodels.idic._customize import (
+    NO_RULE_MATCHED,
+    CustomizationResult,
+    Range,
+    Rule,
+    RuleSet,
+    customize,
+)
+from crmmodels.idic._differentiate import DifferentiationResult, differentiate
+from crmmodels.idic._identify import (
+    IdentityResult,
+    linkage_quality,
+    phonetic_key,
+    resolve_identities,
+)
+from crmmodels.idic._interact import InteractionProfile, interaction_profile
+from crmmodels.idic._normalize import (
+    normalize_address,
+    normalize_email,
+    normalize_name,
+    normalize_phone,
+)
+
+__all__ = [
+    "NO_RULE_MATCHED",
+    "CustomizationResult",
+    "DifferentiationResult",
+    "IdentityResult",
+    "InteractionProfile",
+    "Range",
+    "Rule",
+    "RuleSet",
+    "customize",
+    "differentiate",
+    "interaction_profile",
+    "linkage_quality",
+    "normalize_address",
+    "normalize_email",
+    "normalize_name",
+    "normalize_phone",
+    "phonetic_key",
+    "resolve_identities",
+]

@@ -1,0 +1,263 @@
+"""Interact: per-customer interaction profile from an interaction log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import narwhals.stable.v2 as nw
+import numpy as np
+import pandas as pd
+
+from crmmodels._frames import (
+    check_columns,
+    check_not_null,
+    collect,
+    count_rows,
+    to_narwhals,
+    to_pandas,
+)
+from crmmodels._results import Result
+from crmmodels.errors import DataError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["InteractionProfile", "interaction_profile"]
+
+
+@dataclass(frozen=True, repr=False)
+class InteractionProfile(Result):
+    """Result of :func:`interaction_profile`.
+
+    Attributes
+    ----------
+    profiles : pandas.DataFrame
+        One row per customer: ``n_interactions``, ``n_<channel>`` per channel,
+        ``last_contact``, ``days_since_contact``, ``response_rate`` (NaN without
+        responses), ``n_responses_known``, ``preferred_channel`` and ``channel_entropy``
+        (nats).
+    channel_mix : pandas.DataFrame
+        Interactions and customers reached per channel, with the share of interactions.
+    uncontacted : pandas.DataFrame
+        Strategic customers not contacted in the coverage window, with their last
+        contact (missing when never contacted).
+    as_of : str
+        Reference time (ISO format).
+    coverage_days : int
+        Length of the coverage window.
+    coverage : float or None
+        Share of the strategic customers contacted in the last ``coverage_days``
+        (None when no strategic customers were given).
+    n_strategic, n_strategic_contacted : int
+        Strategic customers given, and those contacted in the window.
+    n_customers, n_interactions : int
+        Customers profiled, interactions counted.
+    n_after_as_of : int
+        Interactions after ``as_of``, left out of every figure.
+    """
+
+    profiles: pd.DataFrame
+    channel_mix: pd.DataFrame
+    uncontacted: pd.DataFrame
+    customer_col: str
+    as_of: str
+    coverage_days: int
+    coverage: float | None
+    n_strategic: int
+    n_strategic_contacted: int
+    n_customers: int
+    n_interactions: int
+    n_after_as_of: int
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return the per-customer profile."""
+        return self.profiles.copy()
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Channel mix bar chart (share of interactions per channel) with the coverage."""
+        from crmmodels.plotting.idic import plot_channel_mix
+
+        return plot_channel_mix(self, ax=ax, **kwargs)
+
+
+def interaction_profile(
+    interactions: Any,
+    *,
+    customer_col: str = "customer_id",
+    time_col: str = "timestamp",
+    channel_col: str = "channel",
+    response_col: str | None = None,
+    as_of: Any = None,
+    strategic: Iterable[Any] | None = None,
+    coverage_days: int = 90,
+) -> InteractionProfile:
+    r"""Profile each customer's interactions: volume, recency, response, channel mix.
+
+    Parameters
+    ----------
+    interactions : DataFrame-like
+        Interaction log on any engine (one row per contact).
+    customer_col, time_col, channel_col : str, optional
+        Column names; ``time_col`` holds datetimes.
+    response_col : str, optional
+        Boolean (or 0/1) outcome column; nulls mean "unknown" and are left out of the
+        response rate.
+    as_of : datetime-like, optional
+        Reference time for recency and coverage; default the latest interaction.
+        Interactions after it are excluded and counted.
+    strategic : iterable, optional
+        Ids of the strategic (e.g. class A) customers whose contact coverage is measured.
+    coverage_days : int, optional
+        Window of the coverage measure, in days.
+
+    Returns
+    -------
+    InteractionProfile
+
+    Raises
+    ------
+    SchemaError
+        A column is missing.
+    DataError
+        Null customer ids, timestamps or channels, or an empty log.
+
+    Notes
+    -----
+    Counts, last contact and response means are aggregated on the caller's engine
+    (``group_by`` by customer and by customer and channel); only per-customer
+    aggregates are collected. With :math:`p_h` the share of a customer's interactions
+    on channel :math:`h`, the channel entropy in nats (natural logarithm) is
+
+    $$ H = -\\sum_h p_h \\ln p_h , $$
+
+    0 for a single-channel customer and :math:`\\ln m` for an even spread over
+    :math:`m` channels. The preferred channel is the most used one; ties go to the
+    channel name that sorts first. ``days_since_contact`` is
+    ``(as_of - last_contact)`` in days (fractional). A strategic customer is covered
+    when ``days_since_contact <= coverage_days``; strategic customers without any
+    interaction are not covered.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crmmodels.idic import interaction_profile
+    >>> log = pd.DataFrame({
+    ...     "customer_id": [1, 1, 1, 2],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-03-01", "2024-03-20", "2023-10-01"]),
+    ...     "channel": ["email", "email", "phone", "store"],
+    ...     "responded": [True, False, True, None],
+    ... })
+    >>> res = interaction_profile(log, response_col="responded", strategic=[1, 2, 3])
+    >>> res.profiles[["customer_id", "n_interactions", "preferred_channel"]].values.tolist()
+    [[1, 3, 'email'], [2, 1, 'store']]
+    >>> res.profiles["days_since_contact"].tolist()
+    [0.0, 171.0]
+    >>> float(round(res.profiles["channel_entropy"].iloc[0], 4)), res.coverage
+    (0.6365, 0.3333333333333333)
+    """
+    if int(coverage_days) < 0:
+        raise ValueError(f"coverage_days must be >= 0; got {coverage_days!r}")
+    frame = to_narwhals(interactions, what="interactions")
+    cols = [customer_col, time_col, channel_col]
+    check_columns(frame, cols + ([response_col] if response_col else []), what="interactions")
+    check_not_null(frame, cols, what="interactions", id_col=customer_col)
+    n_total = count_rows(frame)
+    if n_total == 0:
+        raise DataError("interactions: the log is empty.")
+    if as_of is None:
+        as_of_ts = pd.Timestamp(collect(frame.select(nw.col(time_col).max())).item(0, 0))
+        n_after = 0
+    else:
+        as_of_ts = pd.Timestamp(as_of)
+        bound: Any = as_of_ts.to_pydatetime()
+        if isinstance(bound, dt.datetime) and bound.tzinfo is not None:
+            bound = bound.astimezone(dt.UTC).replace(tzinfo=None)
+        frame = frame.filter(nw.col(time_col) <= bound)
+        n_after = n_total - count_rows(frame)
+    aggs = [nw.len().alias("n_interactions"), nw.col(time_col).max().alias("last_contact")]
+    if response_col is not None:
+        frame = frame.with_columns(nw.col(response_col).cast(nw.Float64).alias("_resp"))
+        resp = nw.col("_resp")
+        aggs += [resp.mean().alias("response_rate"), resp.count().alias("n_responses_known")]
+    per_cust = to_pandas(frame.group_by(customer_col).agg(*aggs))
+    per_chan = to_pandas(frame.group_by(customer_col, channel_col).agg(nw.len().alias("_n")))
+    counts = per_chan.pivot_table(
+        index=customer_col, columns=channel_col, values="_n", aggfunc="sum", fill_value=0
+    )
+    counts = counts.reindex(columns=sorted(counts.columns, key=str)).astype(np.int64)
+    channels = [str(c) for c in counts.columns]
+    mat = counts.to_numpy(dtype=np.float64)
+    tot = mat.sum(axis=1, keepdims=True)
+    p = np.divide(mat, tot, out=np.zeros_like(mat), where=tot > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ent = -np.sum(np.where(p > 0, p * np.log(p), 0.0), axis=1)
+    preferred = np.asarray(channels, dtype=object)[np.argmax(mat, axis=1)]
+
+    prof = per_cust.set_index(customer_col).sort_index()
+    prof = prof.join(counts.set_axis([f"n_{c}" for c in channels], axis=1))
+    last = pd.to_datetime(prof["last_contact"])
+    if last.dt.tz is not None and as_of_ts.tzinfo is None:
+        as_of_ts = as_of_ts.tz_localize(last.dt.tz)
+    elif last.dt.tz is None and as_of_ts.tzinfo is not None:
+        as_of_ts = as_of_ts.tz_convert("UTC").tz_localize(None)
+    prof["last_contact"] = last
+    prof["days_since_contact"] = (as_of_ts - last) / pd.Timedelta(days=1)
+    ent_s = pd.Series(ent, index=counts.index)
+    pref_s = pd.Series(preferred, index=counts.index)
+    prof["preferred_channel"] = pref_s.reindex(prof.index).astype(str)
+    prof["channel_entropy"] = ent_s.reindex(prof.index).astype(np.float64)
+    prof["n_interactions"] = prof["n_interactions"].astype(np.int64)
+    if response_col is not None:
+        prof["response_rate"] = prof["response_rate"].astype(np.float64)
+        prof["n_responses_known"] = prof["n_responses_known"].astype(np.int64)
+    order = ["n_interactions", *[f"n_{c}" for c in channels], "last_contact", "days_since_contact"]
+    if response_col is not None:
+        order += ["response_rate", "n_responses_known"]
+    order += ["preferred_channel", "channel_entropy"]
+    prof = prof[order].reset_index()
+
+    n_int = int(prof["n_interactions"].sum())
+    mix = pd.DataFrame(
+        {
+            "channel": channels,
+            "n_interactions": mat.sum(axis=0).astype(np.int64),
+            "n_customers": (mat > 0).sum(axis=0).astype(np.int64),
+        }
+    )
+    mix["share"] = mix["n_interactions"] / max(n_int, 1)
+
+    coverage: float | None = None
+    n_strat = n_cov = 0
+    uncontacted = pd.DataFrame({customer_col: [], "last_contact": []})
+    if strategic is not None:
+        strat = pd.Index(pd.unique(pd.Series(list(strategic), dtype=object)))
+        n_strat = len(strat)
+        days = prof.set_index(customer_col)["days_since_contact"]
+        days.index = days.index.astype(object)
+        sd = days.reindex(strat)
+        covered = (sd <= float(coverage_days)).fillna(False).to_numpy(dtype=bool)
+        n_cov = int(covered.sum())
+        coverage = n_cov / n_strat if n_strat else None
+        lastc = prof.set_index(customer_col)["last_contact"]
+        lastc.index = lastc.index.astype(object)
+        miss = strat[~covered]
+        uncontacted = pd.DataFrame(
+            {customer_col: list(miss), "last_contact": lastc.reindex(miss).to_numpy()}
+        )
+    return InteractionProfile(
+        profiles=prof,
+        channel_mix=mix,
+        uncontacted=uncontacted,
+        customer_col=customer_col,
+        as_of=as_of_ts.isoformat(),
+        coverage_days=int(coverage_days),
+        coverage=coverage,
+        n_strategic=n_strat,
+        n_strategic_contacted=n_cov,
+        n_customers=len(prof),
+        n_interactions=n_int,
+        n_after_as_of=int(n_after),
+    )

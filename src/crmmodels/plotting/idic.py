@@ -1,0 +1,151 @@
+"""Plots of the IDIC results (matplotlib is imported lazily, inside the functions)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from crmmodels.idic import (
+        CustomizationResult,
+        DifferentiationResult,
+        IdentityResult,
+        InteractionProfile,
+    )
+
+__all__ = ["plot_actions", "plot_channel_mix", "plot_identity", "plot_value_needs"]
+
+
+def _axes(ax: Axes | None) -> Axes:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, new_ax = plt.subplots()
+    return new_ax
+
+
+def plot_identity(result: IdentityResult, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Bar chart of resolved customers by number of records, with the merge report.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crmmodels.idic import resolve_identities
+    >>> r = resolve_identities(pd.DataFrame({"id": [1, 2], "e": ["a@x.io", "A@x.io"]}),
+    ...                        id_col="id", email_cols=["e"])
+    >>> plot_identity(r).get_xlabel()
+    'records per resolved customer'
+    """
+    ax = _axes(ax)
+    sizes = result.cluster_sizes()
+    kwargs.setdefault("color", "tab:blue")
+    ax.bar(sizes.index.astype(str), sizes.to_numpy(), **kwargs)
+    for x, y in zip(sizes.index.astype(str), sizes.to_numpy(), strict=True):
+        ax.annotate(str(int(y)), (x, y), ha="center", va="bottom", fontsize=8)
+    ax.set_yscale("log")
+    ax.set_xlabel("records per resolved customer")
+    ax.set_ylabel("customers")
+    ax.set_title(
+        f"{result.n_records} records -> {result.n_customers} customers; "
+        f"{result.n_merged_clusters} merges, {result.n_conflicts} conflicts, "
+        f"{result.n_singletons} singletons",
+        fontsize=9,
+    )
+    return ax
+
+
+def plot_value_needs(
+    result: DifferentiationResult, *, ax: Axes | None = None, what: str = "counts", **kwargs: Any
+) -> Axes:
+    """Heatmap of the value x needs matrix (``what="counts"`` or ``"value"``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crmmodels.idic import differentiate
+    >>> p = pd.DataFrame({"customer_id": [1, 2, 3, 4], "category": ["a", "a", "b", "b"],
+    ...                   "amount": [1.0, 2.0, 3.0, 4.0]})
+    >>> plot_value_needs(differentiate(p, k=2)).get_ylabel()
+    'value tier'
+    """
+    if what not in ("counts", "value"):
+        raise ValueError(f"what must be 'counts' or 'value'; got {what!r}")
+    ax = _axes(ax)
+    mat = result.matrix_counts if what == "counts" else result.matrix_value
+    data = mat.to_numpy(dtype=np.float64)
+    kwargs.setdefault("cmap", "Blues")
+    im = ax.imshow(data, aspect="auto", **kwargs)
+    ax.set_xticks(range(mat.shape[1]), [str(c) for c in mat.columns], rotation=30, ha="right")
+    ax.set_yticks(range(mat.shape[0]), [str(i) for i in mat.index])
+    top = data.max() if data.size else 0.0
+    for (r, c), v in np.ndenumerate(data):
+        text = f"{int(v)}" if what == "counts" else f"{v:,.0f}"
+        ax.text(
+            c,
+            r,
+            text,
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="white" if top and v > 0.6 * top else "black",
+        )
+    ax.figure.colorbar(im, ax=ax, label="customers" if what == "counts" else "value")
+    ax.set_xlabel("needs segment")
+    ax.set_ylabel("value tier")
+    ax.set_title(f"value x needs ({what}), k = {result.k}")
+    return ax
+
+
+def plot_channel_mix(result: InteractionProfile, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Bar chart of the share of interactions per channel, with strategic coverage.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crmmodels.idic import interaction_profile
+    >>> log = pd.DataFrame({"customer_id": [1, 2], "channel": ["email", "sms"],
+    ...                     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02"])})
+    >>> plot_channel_mix(interaction_profile(log)).get_ylabel()
+    'share of interactions'
+    """
+    ax = _axes(ax)
+    mix = result.channel_mix.sort_values("share", ascending=False)
+    kwargs.setdefault("color", "tab:green")
+    ax.bar(mix["channel"].astype(str), mix["share"].to_numpy(), **kwargs)
+    ax.set_ylabel("share of interactions")
+    ax.set_xlabel("channel")
+    cov = (
+        ""
+        if result.coverage is None
+        else (f"; strategic coverage ({result.coverage_days} d): {result.coverage:.0%}")
+    )
+    ax.set_title(f"channel mix, {result.n_interactions} interactions{cov}", fontsize=9)
+    return ax
+
+
+def plot_actions(result: CustomizationResult, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Horizontal bar chart of the number of customers per action.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crmmodels.idic import customize
+    >>> res = customize(pd.DataFrame({"customer_id": [1], "t": ["A"]}),
+    ...                 [{"name": "r", "action": "call", "conditions": {"t": "A"}}])
+    >>> plot_actions(res).get_xlabel()
+    'customers'
+    """
+    ax = _axes(ax)
+    counts = result.assignments["action"].value_counts().sort_values()
+    kwargs.setdefault("color", "tab:purple")
+    ax.barh(counts.index.astype(str), counts.to_numpy(), **kwargs)
+    ax.set_xlabel("customers")
+    ax.set_title(
+        f"actions: {result.n_no_match} without a rule, {result.n_overlapping} overlapping",
+        fontsize=9,
+    )
+    return ax
