@@ -17,12 +17,20 @@ from crmmodels.lifecycle import (
     lifecycle_stages,
     lifecycle_transitions,
 )
+from crmmodels.pricing import VanWestendorpResult, price_elasticity, van_westendorp
+from crmmodels.quality import (
+    CronbachAlphaResult,
+    RelationshipQualityResult,
+    cronbach_alpha,
+    relationship_quality,
+)
 from crmmodels.retention import (
     CohortRetention,
     RetentionMetrics,
     cohort_retention,
     retention_metrics,
 )
+from crmmodels.scorecard import ScorecardResult, kpi_scorecard
 from crmmodels.transactions import (
     CalibrationHoldout,
     RFMRule,
@@ -35,20 +43,29 @@ from crmmodels.transactions import (
 __all__ = [
     "CalibrationHoldout",
     "CohortRetention",
+    "CronbachAlphaResult",
     "LifecycleStages",
     "LifecycleTransitions",
     "RFMRule",
+    "RelationshipQualityResult",
     "RetentionMetrics",
+    "ScorecardResult",
+    "VanWestendorpResult",
     "__version__",
     "calibration_holdout",
     "cohort_retention",
+    "cronbach_alpha",
     "datasets",
     "errors",
     "idic",
+    "kpi_scorecard",
     "lifecycle_stages",
     "lifecycle_transitions",
+    "price_elasticity",
+    "relationship_quality",
     "retention_metrics",
     "rfm_scores",
     "rfm_segments",
     "summarize_transactions",
+    "van_westendorp",
 ]

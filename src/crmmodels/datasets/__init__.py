@@ -8,13 +8,27 @@ from crmmodels.datasets._cdnow import (
     load_donations,
 )
 from crmmodels.datasets._crm import CRMData, simulate_crm
+from crmmodels.datasets._survey import (
+    DemandSimulation,
+    PriceSurveySimulation,
+    SurveySimulation,
+    simulate_demand,
+    simulate_price_survey,
+    simulate_survey,
+)
 
 __all__ = [
     "CDNOW_CITATION",
     "CRMData",
+    "DemandSimulation",
+    "PriceSurveySimulation",
+    "SurveySimulation",
     "load_cdnow",
     "load_cdnow_sample",
     "load_cdnow_summary",
     "load_donations",
     "simulate_crm",
+    "simulate_demand",
+    "simulate_price_survey",
+    "simulate_survey",
 ]

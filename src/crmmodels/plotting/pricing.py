@@ -1,0 +1,167 @@
+"""Plots of price sensitivity: the Van Westendorp chart and fitted demand curves."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from crmmodels.pricing import VanWestendorpResult
+
+__all__ = ["plot_demand_curves", "plot_van_westendorp"]
+
+
+def _axes(ax: Axes | None) -> Axes:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, new_ax = plt.subplots(figsize=(7.5, 4.5))
+    return new_ax
+
+
+def plot_van_westendorp(
+    result: VanWestendorpResult, *, ax: Axes | None = None, **kwargs: Any
+) -> Axes:
+    """Van Westendorp chart: the six curves, the four price points and the acceptable range.
+
+    Parameters
+    ----------
+    result : VanWestendorpResult
+        Output of :func:`crmmodels.van_westendorp`.
+    ax : matplotlib Axes, optional
+        Where to draw.
+    **kwargs
+        Passed to every curve's ``ax.plot``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> from crmmodels.pricing import van_westendorp
+    >>> res = van_westendorp([1, 2, 3], [3, 4, 5], [5, 6, 7], [7, 8, 9])
+    >>> plot_van_westendorp(res).get_xlabel()
+    'price'
+    """
+    ax = _axes(ax)
+    c = result.curves
+    styles = {
+        "too_cheap": ("tab:red", "-"),
+        "not_cheap": ("tab:red", ":"),
+        "cheap": ("tab:orange", "-"),
+        "expensive": ("tab:blue", "-"),
+        "not_expensive": ("tab:green", ":"),
+        "too_expensive": ("tab:purple", "-"),
+    }
+    step = "linear" if result.interpolated else "steps-post"
+    for name, (color, ls) in styles.items():
+        kw: dict[str, Any] = {"color": color, "linestyle": ls, "label": name.replace("_", " ")}
+        kw.update(kwargs)
+        ax.plot(c["price"], c[name], drawstyle="default" if step == "linear" else step, **kw)
+    lo, hi = result.acceptable_range
+    if np.isfinite(lo) and np.isfinite(hi):
+        ax.axvspan(lo, hi, color="grey", alpha=0.12, label="acceptable range")
+    points = {
+        "PMC": result.lower_bound,
+        "OPP": result.optimal_price,
+        "IDP": result.indifference_price,
+        "PME": result.upper_bound,
+    }
+    for i, (label, value) in enumerate(points.items()):
+        if np.isfinite(value):
+            ax.axvline(value, color="k", lw=0.8, ls="--")
+            ax.annotate(
+                f"{label}\n{value:.2f}",
+                (value, 1.0 - 0.12 * (i % 2)),
+                xytext=(3, -2),
+                textcoords="offset points",
+                va="top",
+                fontsize="small",
+            )
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("price")
+    ax.set_ylabel("share of respondents")
+    ax.set_title(f"Van Westendorp price sensitivity meter (n = {result.n_used})")
+    ax.legend(loc="center right", fontsize="small")
+    return ax
+
+
+def plot_demand_curves(
+    elasticities: pd.DataFrame,
+    *,
+    data: pd.DataFrame | None = None,
+    price_col: str = "price",
+    quantity_col: str = "quantity",
+    group_col: str | None = None,
+    ax: Axes | None = None,
+    max_points: int = 2000,
+    **kwargs: Any,
+) -> Axes:
+    """Fitted constant-elasticity demand curves (log-log axes), optionally over the data.
+
+    Parameters
+    ----------
+    elasticities : pandas.DataFrame
+        Output of :func:`crmmodels.price_elasticity`.
+    data : pandas.DataFrame, optional
+        The transactions, drawn as points (at most ``max_points``, a regular subsample).
+    price_col, quantity_col : str
+        Columns of ``data``.
+    group_col : str, optional
+        The group column used for ``elasticities`` (one curve per group).
+    ax : matplotlib Axes, optional
+        Where to draw.
+    max_points : int
+        Largest number of points drawn.
+    **kwargs
+        Passed to each curve's ``ax.plot``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crmmodels.pricing import price_elasticity
+    >>> tx = pd.DataFrame({"price": [1.0, 2.0, 4.0], "quantity": [16.0, 4.5, 1.0]})
+    >>> plot_demand_curves(price_elasticity(tx), data=tx).get_xscale()
+    'log'
+    """
+    ax = _axes(ax)
+    import matplotlib.pyplot as plt
+
+    colors = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])
+    rows = list(elasticities.iterrows())
+    for i, (_, row) in enumerate(rows):
+        color = colors[i % len(colors)]
+        label = str(row[group_col]) if group_col else "all"
+        if data is not None:
+            sub = data if group_col is None else data[data[group_col] == row[group_col]]
+            if len(sub) > max_points:
+                sub = sub.iloc[np.linspace(0, len(sub) - 1, max_points).astype(int)]
+            ax.scatter(sub[price_col], sub[quantity_col], s=6, alpha=0.25, color=color)
+        if not np.isfinite(row["elasticity"]):
+            continue
+        p = np.geomspace(row["price_min"], row["price_max"], 50)
+        q = np.exp(row["intercept"]) * p ** row["elasticity"]
+        kw: dict[str, Any] = {
+            "color": color,
+            "lw": 2,
+            "label": f"{label}: e = {row['elasticity']:.2f}",
+        }
+        kw.update(kwargs)
+        ax.plot(p, q, **kw)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(price_col)
+    ax.set_ylabel(quantity_col)
+    ax.set_title("Demand curves: log q = a + e log p")
+    ax.legend(fontsize="small")
+    return ax
