@@ -11,6 +11,15 @@ Examples
 
 from crmmodels import datasets, errors, idic
 from crmmodels._version import __version__
+from crmmodels.basket import (
+    BundleCandidates,
+    CrossSellResult,
+    association_rules,
+    association_rules_by_segment,
+    bundle_candidates,
+    cross_sell,
+    frequent_itemsets,
+)
 from crmmodels.lifecycle import (
     LifecycleStages,
     LifecycleTransitions,
@@ -41,9 +50,11 @@ from crmmodels.transactions import (
 )
 
 __all__ = [
+    "BundleCandidates",
     "CalibrationHoldout",
     "CohortRetention",
     "CronbachAlphaResult",
+    "CrossSellResult",
     "LifecycleStages",
     "LifecycleTransitions",
     "RFMRule",
@@ -52,11 +63,16 @@ __all__ = [
     "ScorecardResult",
     "VanWestendorpResult",
     "__version__",
+    "association_rules",
+    "association_rules_by_segment",
+    "bundle_candidates",
     "calibration_holdout",
     "cohort_retention",
     "cronbach_alpha",
+    "cross_sell",
     "datasets",
     "errors",
+    "frequent_itemsets",
     "idic",
     "kpi_scorecard",
     "lifecycle_stages",

@@ -19,6 +19,7 @@ DEMO_STEPS: tuple[tuple[str, str], ...] = (
     ("summary", "Customer summary and RFM"),
     ("lifecycle", "Customer lifecycle and retention"),
     ("idic", "IDIC: identify, differentiate, interact, customise"),
+    ("basket", "Cross-selling and bundles"),
     ("quality_price", "Relationship quality, price sensitivity and KPI scorecard"),
 )
 

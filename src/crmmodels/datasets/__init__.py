@@ -1,5 +1,6 @@
 """Bundled data sets and simulators with known ground truth."""
 
+from crmmodels.datasets._basket import BasketSimulation, simulate_baskets
 from crmmodels.datasets._cdnow import (
     CDNOW_CITATION,
     load_cdnow,
@@ -19,6 +20,7 @@ from crmmodels.datasets._survey import (
 
 __all__ = [
     "CDNOW_CITATION",
+    "BasketSimulation",
     "CRMData",
     "DemandSimulation",
     "PriceSurveySimulation",
@@ -27,6 +29,7 @@ __all__ = [
     "load_cdnow_sample",
     "load_cdnow_summary",
     "load_donations",
+    "simulate_baskets",
     "simulate_crm",
     "simulate_demand",
     "simulate_price_survey",

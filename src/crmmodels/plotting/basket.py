@@ -1,0 +1,153 @@
+"""Plots for market-basket analysis: rules scatter, top-rules bars, bundle bars.
+
+matplotlib is imported inside the functions, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from crmmodels.basket import BundleCandidates
+
+__all__ = ["plot_bundles", "plot_rules", "plot_top_rules"]
+
+
+def _label(items: Any) -> str:
+    return ", ".join(str(x) for x in sorted(items, key=str))
+
+
+def _axes(ax: Axes | None, size: tuple[float, float] = (6.0, 4.0)) -> Axes:
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=size)
+    return ax
+
+
+def plot_rules(rules: pd.DataFrame, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Scatter of association rules: support vs confidence, coloured by lift.
+
+    Parameters
+    ----------
+    rules : pandas.DataFrame
+        Output of :func:`crmmodels.basket.association_rules`.
+    ax : matplotlib Axes, optional
+        Where to draw (a new figure when None).
+    **kwargs
+        Passed to ``Axes.scatter`` (e.g. ``cmap``, ``s``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> r = pd.DataFrame({"support": [0.1, 0.2], "confidence": [0.5, 0.9], "lift": [1.2, 2.0]})
+    >>> plot_rules(r).get_xlabel()
+    'support'
+    """
+    ax = _axes(ax)
+    opts: dict[str, Any] = {"cmap": "viridis", "s": 18, "alpha": 0.8}
+    opts.update(kwargs)
+    points = ax.scatter(rules["support"], rules["confidence"], c=rules["lift"], **opts)
+    ax.figure.colorbar(points, ax=ax, label="lift")
+    ax.set_xlabel("support")
+    ax.set_ylabel("confidence")
+    ax.set_title(f"Association rules (n={len(rules)})")
+    return ax
+
+
+def plot_top_rules(
+    rules: pd.DataFrame,
+    *,
+    n: int = 15,
+    metric: str = "lift",
+    ax: Axes | None = None,
+    **kwargs: Any,
+) -> Axes:
+    """Horizontal bar chart of the ``n`` strongest rules by ``metric``.
+
+    Parameters
+    ----------
+    rules : pandas.DataFrame
+        Output of :func:`crmmodels.basket.association_rules`.
+    n : int, default 15
+        Number of rules shown.
+    metric : str, default "lift"
+        Column used to rank and size the bars.
+    ax : matplotlib Axes, optional
+        Where to draw.
+    **kwargs
+        Passed to ``Axes.barh``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> r = pd.DataFrame(
+    ...     {"antecedents": [frozenset({"a"})], "consequents": [frozenset({"b"})], "lift": [2.0]}
+    ... )
+    >>> plot_top_rules(r).get_xlabel()
+    'lift'
+    """
+    ax = _axes(ax, (7.0, 0.35 * min(n, max(len(rules), 1)) + 1.5))
+    top = rules.sort_values(metric, ascending=False, kind="stable").head(n)
+    labels = [
+        f"{_label(a)} → {_label(c)}"
+        for a, c in zip(top["antecedents"], top["consequents"], strict=True)
+    ]
+    y = np.arange(len(top))[::-1]
+    ax.barh(y, top[metric].to_numpy(float), **kwargs)
+    ax.set_yticks(y, labels)
+    ax.set_xlabel(metric)
+    ax.set_title(f"Top {len(top)} rules by {metric}")
+    return ax
+
+
+def plot_bundles(
+    result: BundleCandidates, *, n: int = 15, ax: Axes | None = None, **kwargs: Any
+) -> Axes:
+    """Horizontal bars of the best bundle candidates by score, annotated with lift.
+
+    Parameters
+    ----------
+    result : BundleCandidates
+        Output of :func:`crmmodels.basket.bundle_candidates`.
+    n : int, default 15
+        Number of bundles shown.
+    ax : matplotlib Axes, optional
+        Where to draw.
+    **kwargs
+        Passed to ``Axes.barh``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    frame = result.bundles.head(n)
+    ax = _axes(ax, (7.0, 0.35 * max(len(frame), 1) + 1.5))
+    y = np.arange(len(frame))[::-1]
+    ax.barh(y, frame["score"].to_numpy(float), **kwargs)
+    ax.set_yticks(y, [_label(s) for s in frame["itemsets"]])
+    for yy, score, lift in zip(y, frame["score"], frame["lift"], strict=True):
+        ax.annotate(
+            f"lift {lift:.2f}",
+            (score, yy),
+            xytext=(3, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+        )
+    ax.set_xlabel("score (support - expected support)")
+    ax.set_title(f"Bundle candidates (top {len(frame)})")
+    return ax
