@@ -18,6 +18,7 @@ from crmmodels._version import __version__
 DEMO_STEPS: tuple[tuple[str, str], ...] = (
     ("summary", "Customer summary and RFM"),
     ("lifecycle", "Customer lifecycle and retention"),
+    ("funnel", "Sales funnel"),
     ("idic", "IDIC: identify, differentiate, interact, customise"),
     ("basket", "Cross-selling and bundles"),
     ("quality_price", "Relationship quality, price sensitivity and KPI scorecard"),

@@ -9,6 +9,7 @@ from crmmodels.datasets._cdnow import (
     load_donations,
 )
 from crmmodels.datasets._crm import CRMData, simulate_crm
+from crmmodels.datasets._funnel import FunnelSimulation, simulate_funnel
 from crmmodels.datasets._survey import (
     DemandSimulation,
     PriceSurveySimulation,
@@ -23,6 +24,7 @@ __all__ = [
     "BasketSimulation",
     "CRMData",
     "DemandSimulation",
+    "FunnelSimulation",
     "PriceSurveySimulation",
     "SurveySimulation",
     "load_cdnow",
@@ -32,6 +34,7 @@ __all__ = [
     "simulate_baskets",
     "simulate_crm",
     "simulate_demand",
+    "simulate_funnel",
     "simulate_price_survey",
     "simulate_survey",
 ]

@@ -1,0 +1,136 @@
+"""Plots of the sales funnel: funnel chart, time in stage, forecast, backtest, velocity."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from crmmodels.funnel import (
+        ForecastBacktest,
+        FunnelResult,
+        PipelineForecast,
+        SalesVelocity,
+    )
+
+__all__ = [
+    "plot_backtest",
+    "plot_forecast",
+    "plot_funnel",
+    "plot_stage_times",
+    "plot_velocity",
+]
+
+
+def _axes(ax: Axes | None, size: tuple[float, float] = (7.0, 4.5)) -> Axes:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, new_ax = plt.subplots(figsize=size)
+    return new_ax
+
+
+def plot_funnel(result: FunnelResult, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Funnel chart: one centred bar per stage, width = entities that entered it.
+
+    Each bar is labelled with the count and the share of first-stage entries; the
+    stage-to-stage conversion is written between bars. The bottleneck stage is drawn in
+    a second colour. Extra keyword arguments go to ``Axes.barh``.
+    """
+    ax = _axes(ax)
+    t = result.table
+    entered = t["entered"].to_numpy(dtype=np.float64)
+    y = np.arange(len(t))[::-1]
+    colors = ["C3" if b else "C0" for b in t["bottleneck"]]
+    kwargs.setdefault("height", 0.7)
+    ax.barh(y, entered, left=-entered / 2.0, color=colors, **kwargs)
+    cums = t["cumulative_conversion"].to_numpy(dtype=np.float64)
+    convs = t["conversion"].to_numpy(dtype=np.float64)
+    width = float(entered.max()) if entered.size and entered.max() > 0 else 1.0
+    for yi, n, cum, conv in zip(y, entered, cums, convs, strict=True):
+        share = f" ({cum:.0%} of top)" if np.isfinite(cum) else ""
+        ax.text(n / 2.0 + 0.02 * width, yi, f"{int(n):,}{share}", ha="left", va="center")
+        if np.isfinite(conv):
+            ax.text(0, yi - 0.5, f"↓ {conv:.1%}", ha="center", va="center", fontsize=8)
+    ax.set_yticks(y)
+    ax.set_yticklabels(t["stage"].tolist())
+    ax.set_xlim(-0.55 * width, 1.1 * width)
+    ax.set_xticks([])
+    ax.set_title(f"Funnel (mode '{result.mode}'), bottleneck: {result.bottleneck}")
+    return ax
+
+
+def plot_stage_times(result: FunnelResult, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Box plots of finished time in stage (days), one per stage but the last.
+
+    Open stays are not included; their median is marked with a cross. Extra keyword
+    arguments go to ``Axes.boxplot``.
+    """
+    ax = _axes(ax)
+    stages = list(result.stages[:-1])
+    data = [result.stage_durations(s) for s in stages]
+    data = [d if d.size else np.array([np.nan]) for d in data]
+    kwargs.setdefault("showfliers", False)
+    pos = np.arange(1, len(stages) + 1)
+    ax.boxplot(data, positions=pos, **kwargs)
+    open_med = result.table["open_time_median"].to_numpy()[:-1]
+    ok = np.isfinite(open_med)
+    if ok.any():
+        ax.plot(pos[ok], open_med[ok], "x", color="C3", label="open stays (median so far)")
+        ax.legend(loc="upper left", fontsize=8)
+    ax.set_xticks(pos)
+    ax.set_xticklabels(stages)
+    ax.set_ylabel("days in stage (finished stays)")
+    ax.set_title("Time in stage")
+    return ax
+
+
+def plot_forecast(result: PipelineForecast, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Open and probability-weighted pipeline per stage (amounts, or deals without them)."""
+    ax = _axes(ax)
+    t = result.table
+    use_amt = bool(np.isfinite(result.open_amount))
+    total = t["open_amount"] if use_amt else t["open"]
+    weighted = t["weighted_amount"] if use_amt else t["expected_wins"]
+    x = np.arange(len(t))
+    ax.bar(x - 0.2, total, width=0.4, label="open", **kwargs)
+    ax.bar(x + 0.2, weighted, width=0.4, label="weighted by win rate")
+    ax.set_xticks(x)
+    ax.set_xticklabels(t["stage"].tolist())
+    ax.set_ylabel("amount" if use_amt else "deals")
+    ax.set_title("Weighted pipeline forecast")
+    ax.legend()
+    return ax
+
+
+def plot_backtest(result: ForecastBacktest, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Predicted against actual wins per stage (stage at the cut date)."""
+    ax = _axes(ax)
+    t = result.table
+    x = np.arange(len(t))
+    ax.bar(x - 0.2, t["predicted_wins"], width=0.4, label="predicted", **kwargs)
+    ax.bar(x + 0.2, t["actual_wins"], width=0.4, label="actual")
+    ax.set_xticks(x)
+    ax.set_xticklabels(t["stage"].tolist())
+    ax.set_ylabel("wins of deals open at the cut")
+    ax.set_title(f"Forecast backtest (cut {result.cut})")
+    ax.legend()
+    return ax
+
+
+def plot_velocity(result: SalesVelocity, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """The four velocity components as labelled bars (each relative to itself)."""
+    ax = _axes(ax, (6.0, 3.0))
+    names = ["opportunities", "win rate", "avg deal size", "cycle (days)"]
+    vals = [result.opportunities, result.win_rate, result.avg_deal_size, result.cycle_days]
+    ax.barh(np.arange(4)[::-1], [1.0] * 4, color="C0", **kwargs)
+    for i, (n, v) in enumerate(zip(names, vals, strict=True)):
+        ax.text(0.5, 3 - i, f"{n}: {v:,.4g}", ha="center", va="center", color="white")
+    ax.set_yticks([])
+    ax.set_xticks([])
+    ax.set_title(f"Sales velocity: {result.velocity:,.4g} per day")
+    return ax
