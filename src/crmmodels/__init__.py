@@ -9,7 +9,7 @@ Examples
 2357
 """
 
-from crmmodels import datasets, errors, idic
+from crmmodels import clv, datasets, errors, idic
 from crmmodels._version import __version__
 from crmmodels.basket import (
     BundleCandidates,
@@ -83,6 +83,7 @@ __all__ = [
     "association_rules_by_segment",
     "bundle_candidates",
     "calibration_holdout",
+    "clv",
     "cohort_retention",
     "cronbach_alpha",
     "cross_sell",

@@ -17,6 +17,7 @@ from crmmodels._version import __version__
 #: Demo steps in order: module names under ``crmmodels._demo`` and their titles.
 DEMO_STEPS: tuple[tuple[str, str], ...] = (
     ("summary", "Customer summary and RFM"),
+    ("clv", "CLV: BG/NBD and Gamma-Gamma on CDNOW"),
     ("lifecycle", "Customer lifecycle and retention"),
     ("funnel", "Sales funnel"),
     ("idic", "IDIC: identify, differentiate, interact, customise"),

@@ -1,0 +1,24 @@
+"""Probabilistic customer-base (buy-till-you-die) models and customer lifetime value.
+
+Estimators follow the scikit-learn contract: hyper-parameters in ``__init__``, ``fit``
+on a customer summary returns ``self``, fitted attributes end in ``_``.
+"""
+
+from crmmodels.clv._bgbb import BGBB
+from crmmodels.clv._bgnbd import BGNBD
+from crmmodels.clv._gamma_gamma import GammaGamma
+from crmmodels.clv._mbgnbd import MBGNBD
+from crmmodels.clv._pareto_nbd import ParetoNBD
+from crmmodels.clv._value import CLVResult, EquityResult, customer_equity, customer_lifetime_value
+
+__all__ = [
+    "BGBB",
+    "BGNBD",
+    "MBGNBD",
+    "CLVResult",
+    "EquityResult",
+    "GammaGamma",
+    "ParetoNBD",
+    "customer_equity",
+    "customer_lifetime_value",
+]

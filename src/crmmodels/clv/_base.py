@@ -1,0 +1,950 @@
+r"""Base classes of the CLV models: one small maximum-likelihood engine.
+
+Contract for a model class
+--------------------------
+A model *declares*; this module *fits*. A concrete model subclasses :class:`MLEModel`
+(or :class:`RFMModel` for the models fitted on ``frequency``, ``recency``, ``T``) and
+provides:
+
+``_param_names`` : ``ClassVar[tuple[str, ...]]``
+    Parameter names in the papers' notation, in a fixed order (e.g. ``("r", "alpha",
+    "a", "b")``). Every parameter is strictly positive and is optimised on the log scale.
+``_data_names`` : ``ClassVar[tuple[str, ...]]``
+    Names of the data arrays the likelihood reads, in order (``RFMModel`` sets
+    ``("frequency", "recency", "T")``). The first one should be the count ``x``: after
+    compression it comes out sorted, so kernels can evaluate terms in ``x`` alone once per
+    distinct ``x`` (:func:`crmmodels.kernels._optim.distinct` takes a linear fast path).
+``_loglik_grad(self, params, data, counts)``
+    ``params``: natural-scale float array in ``_param_names`` order; ``data``: dict from
+    ``_data_names`` to the *compressed* (distinct-row) float arrays; ``counts``: the
+    weight of each distinct row. Returns ``(sum(counts * loglik_i), gradient)`` with the
+    gradient (float array, same order) with respect to the natural parameters. Pure
+    kernel calls; analytic gradient.
+``_initial_params(self, data, counts)``
+    Natural-scale starting values (float array), used when ``initial_params`` is None.
+
+Optionally ``_log_bounds`` (bounds on the log parameters; default about 1e-10 to 1e10).
+During one fit ``self._fit_cache`` (a dict, emptied when the fit ends) may hold work that
+depends on the data only, e.g. the grouping of rows by ``x`` (see
+:func:`crmmodels.kernels.bgnbd.prepare`).
+
+Helpers for model files: :func:`as_float_array` (array-likes to float arrays with a
+``DataError`` on non-numeric input), ``_check(values, mask, name, problem, fix)`` (raise
+the standard ``DataError`` message for the masked rows), :func:`unique_rows` (hash-based
+distinct rows plus inverse, to evaluate expensive predictions once per distinct input),
+``RFMModel._validate_rfm`` and ``RFMModel._horizon``.
+
+A model's own ``fit`` validates its inputs and calls :meth:`MLEModel._fit_arrays`
+(``RFMModel.fit`` already does this for ``frequency``/``recency``/``T`` models; a model
+with other inputs, e.g. BG/BB with ``n_periods``, writes a ``fit`` that gathers its
+columns with :meth:`MLEModel._gather` and validates them, then calls ``_fit_arrays``).
+Predictions start with ``self._check_fitted()`` and read ``self.params_`` (dict) or
+``self._params_array()``.
+
+What the base provides
+----------------------
+* hyper-parameters in ``__init__`` only: ``penalizer``, ``initial_params``,
+  ``n_restarts``, ``tol``, ``max_iter``, ``on_nonconvergence`` (``"raise"``/``"warn"``),
+  validated when ``fit`` runs (scikit-learn convention);
+* compression of identical rows to distinct rows with counts (weights multiply counts);
+* L-BFGS-B on the log-parameter scale with restarts and diagnostics
+  (:func:`crmmodels.kernels._optim.maximize_loglik`), :class:`~crmmodels.errors.ConvergenceError`
+  or a ``RuntimeWarning`` when the fit does not converge;
+* fitted attributes ``params_``, ``log_likelihood_``, ``n_customers_``,
+  ``standard_errors_``, ``confidence_intervals_``, ``covariance_``, ``aic_``, ``bic_``,
+  ``diagnostics_``; :meth:`MLEModel.summary`, a readable ``repr``;
+* :meth:`MLEModel.from_params`, and JSON persistence (:meth:`MLEModel.to_json`,
+  :meth:`MLEModel.from_json`, :meth:`MLEModel.save`, :meth:`MLEModel.load`) with a
+  schema version; never pickle.
+
+Standard errors come from the observed information: the Hessian of the (penalised)
+negative log-likelihood in natural parameters at the optimum, computed by central
+differences of the analytic gradient (:func:`crmmodels.kernels._optim.numeric_hessian`).
+The 95% intervals are Wald intervals ``estimate +- 1.96 * se``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, ClassVar, Literal, Self
+
+import numpy as np
+import pandas as pd
+
+from crmmodels._frames import check_columns, collect, to_narwhals
+from crmmodels.errors import ConvergenceError, DataError, NotFittedError, bad_rows_message
+from crmmodels.kernels._optim import (
+    FloatArray,
+    IntArray,
+    maximize_loglik,
+    numeric_hessian,
+    single_thread_blas,
+)
+
+__all__ = ["SCHEMA_VERSION", "MLEModel", "RFMModel", "as_float_array", "unique_rows"]
+
+#: version of the JSON layout written by :meth:`MLEModel.to_json`
+SCHEMA_VERSION = 1
+
+_Z95 = 1.959963984540054
+
+
+def as_float_array(value: Any, name: str) -> FloatArray:
+    """Convert an array-like (list, numpy, pandas/polars Series) to a float array.
+
+    Raises :class:`DataError` when the values are not numeric.
+
+    Examples
+    --------
+    >>> as_float_array([1, 2], "frequency").tolist()
+    [1.0, 2.0]
+    """
+    if hasattr(value, "to_numpy") and not isinstance(value, np.ndarray):
+        value = value.to_numpy()
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"'{name}' must be numeric; got {type(value).__name__}.") from exc
+    return arr
+
+
+def _first(values: FloatArray, mask: Any) -> object:
+    idx = np.flatnonzero(np.asarray(mask).ravel())
+    return float(np.ravel(values)[idx[0]]) if idx.size else None
+
+
+def _check(values: FloatArray, mask: Any, name: str, problem: str, fix: str = "") -> None:
+    n_bad = int(np.count_nonzero(mask))
+    if n_bad:
+        raise DataError(bad_rows_message(name, problem, n_bad, _first(values, mask), fix))
+
+
+def _factorize_rows(columns: list[FloatArray]) -> tuple[IntArray, IntArray]:
+    """Row codes (0..k-1 in order of first appearance) and each code's first row.
+
+    Hash-based and linear time: each column is factorised and the codes are combined
+    column by column.
+    """
+    n = columns[0].size
+    key = np.zeros(n, dtype=np.int64)
+    for col in columns:
+        codes, uniques = pd.factorize(col)
+        combined = key * np.int64(len(uniques)) + codes.astype(np.int64)
+        key, _ = pd.factorize(combined)
+        key = key.astype(np.int64)
+    n_unique = int(key.max()) + 1 if n else 0
+    first = np.empty(n_unique, dtype=np.int64)
+    first[key[::-1]] = np.arange(n - 1, -1, -1, dtype=np.int64)
+    return key, first
+
+
+def _compress(
+    columns: list[FloatArray], weights: FloatArray | None
+) -> tuple[list[FloatArray], FloatArray]:
+    """Distinct rows with summed weights, sorted by the first column (hash-based, O(n)).
+
+    Same result as :func:`crmmodels.kernels._optim.compress_rows` up to the order of rows
+    sharing a first-column value, in linear time. When the last column alone already has
+    more distinct values than half the rows (continuous-time data), compressing cannot pay
+    off and the rows are only sorted by the first column (duplicates then stay separate
+    rows, which leaves the likelihood unchanged).
+    """
+    n = columns[0].size
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+    if n > 10_000 and pd.unique(columns[-1]).size > n // 2:
+        # continuous-time data: rows are (almost) all distinct, so only sort by x
+        order = np.argsort(columns[0], kind="stable")
+        keep = w[order] > 0
+        return [c[order][keep] for c in columns], w[order][keep]
+    key, first = _factorize_rows(columns)
+    counts = np.bincount(key, weights=w, minlength=first.size).astype(np.float64)
+    order = np.argsort(columns[0][first], kind="stable")
+    rows = first[order]
+    counts = counts[order]
+    keep = counts > 0
+    return [c[rows][keep] for c in columns], counts[keep]
+
+
+def unique_rows(columns: list[FloatArray]) -> tuple[list[FloatArray], IntArray]:
+    """Distinct rows of equal-length 1-D arrays and the inverse index (hash-based).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> u, inv = unique_rows([np.array([1.0, 2.0, 1.0]), np.array([5.0, 5.0, 5.0])])
+    >>> [c.tolist() for c in u], inv.tolist()
+    ([[1.0, 2.0], [5.0, 5.0]], [0, 1, 0])
+    """
+    flat = [np.asarray(c, dtype=np.float64).ravel() for c in columns]
+    key, first = _factorize_rows(flat)
+    return [c[first] for c in flat], key
+
+
+def _newton_polish(
+    loglik: Callable[[FloatArray], tuple[float, FloatArray]],
+    neg_grad: Callable[[FloatArray], FloatArray],
+    params: FloatArray,
+    cov: FloatArray,
+    lam: float,
+    n_obs: float,
+) -> tuple[FloatArray, float, int]:
+    """Refine an L-BFGS-B optimum with up to three chord-Newton steps.
+
+    Uses the inverse Hessian already computed for the standard errors; a step is kept
+    only when it improves the (penalised) objective, so the result is never worse.
+    """
+    ll, _ = loglik(params)
+
+    def objective(p: FloatArray, value: float) -> float:
+        return -value + lam * n_obs * float(np.sum(p * p))
+
+    best = objective(params, ll)
+    steps = 0
+    for _ in range(3):
+        step = cov @ neg_grad(params)
+        candidate = params - step
+        if not np.all(candidate > 0) or not np.all(np.isfinite(candidate)):
+            break
+        ll_c, _ = loglik(candidate)
+        value = objective(candidate, ll_c)
+        if not np.isfinite(value) or value > best:
+            break
+        params, ll, best = candidate, ll_c, value
+        steps += 1
+        if np.max(np.abs(step) / params) < 1e-12:
+            break
+    return params, float(ll), steps
+
+
+def _json_float(value: float) -> float | None:
+    return float(value) if math.isfinite(float(value)) else None
+
+
+def _plain(value: Any) -> Any:
+    """Make a diagnostics value JSON-friendly."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer, int)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return _json_float(float(value))
+    if value is None or isinstance(value, str):
+        return value
+    return str(value)
+
+
+class MLEModel:
+    r"""Base of every maximum-likelihood CLV model (see the module docstring).
+
+    Parameters
+    ----------
+    penalizer : float, default 0.0
+        L2 penalty coefficient :math:`\lambda`: the fit minimises the mean negative
+        log-likelihood plus :math:`\lambda \sum_j \theta_j^2` over the natural
+        parameters :math:`\theta` (the convention of the lifetimes package).
+    initial_params : dict of float, optional
+        Starting values by parameter name (all of them); default: a model-specific guess.
+    n_restarts : int, default 3
+        Maximum number of optimiser restarts when a run has not converged.
+    tol : float, default 1e-7
+        Optimiser tolerance; the fit is converged when L-BFGS-B reports success or the
+        gradient sup-norm of the mean objective (log scale) is below ``100 * tol``.
+    max_iter : int, default 1000
+        Maximum iterations per optimiser run.
+    on_nonconvergence : {"raise", "warn"}, default "raise"
+        Raise :class:`~crmmodels.errors.ConvergenceError` or emit a ``RuntimeWarning``.
+    """
+
+    _param_names: ClassVar[tuple[str, ...]] = ()
+    _data_names: ClassVar[tuple[str, ...]] = ()
+    _log_bounds: ClassVar[tuple[tuple[float, float], ...] | None] = None
+
+    #: scratch space a model may use during one fit (emptied when the fit ends)
+    _fit_cache: dict[str, Any]
+
+    params_: dict[str, float]
+    log_likelihood_: float
+    n_customers_: float
+    standard_errors_: dict[str, float]
+    confidence_intervals_: dict[str, tuple[float, float]]
+    covariance_: FloatArray
+    aic_: float
+    bic_: float
+    diagnostics_: dict[str, Any]
+
+    def __init__(
+        self,
+        *,
+        penalizer: float = 0.0,
+        initial_params: Mapping[str, float] | None = None,
+        n_restarts: int = 3,
+        tol: float = 1e-7,
+        max_iter: int = 1000,
+        on_nonconvergence: Literal["raise", "warn"] = "raise",
+    ) -> None:
+        self.penalizer = penalizer
+        self.initial_params = initial_params
+        self.n_restarts = n_restarts
+        self.tol = tol
+        self.max_iter = max_iter
+        self.on_nonconvergence = on_nonconvergence
+        self._fit_cache = {}
+
+    # ------------------------------------------------------------------ hooks
+    def _loglik_grad(
+        self, params: FloatArray, data: dict[str, FloatArray], counts: FloatArray
+    ) -> tuple[float, FloatArray]:
+        """Return the summed weighted log-likelihood and its natural-scale gradient."""
+        raise NotImplementedError
+
+    def _initial_params(self, data: dict[str, FloatArray], counts: FloatArray) -> FloatArray:
+        """Return natural-scale starting values."""
+        return np.ones(len(self._param_names))
+
+    # ------------------------------------------------------------ state checks
+    @property
+    def is_fitted(self) -> bool:
+        """Whether the model holds parameters (from ``fit``, ``from_params`` or JSON)."""
+        return hasattr(self, "params_")
+
+    def _check_fitted(self) -> None:
+        if not self.is_fitted:
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments (or build it with 'from_params') before using "
+                "this model."
+            )
+
+    def _params_array(self) -> FloatArray:
+        self._check_fitted()
+        return np.array([self.params_[k] for k in self._param_names], dtype=np.float64)
+
+    def _hyperparameters(self) -> dict[str, Any]:
+        init = None if self.initial_params is None else dict(self.initial_params)
+        return {
+            "penalizer": self.penalizer,
+            "initial_params": init,
+            "n_restarts": self.n_restarts,
+            "tol": self.tol,
+            "max_iter": self.max_iter,
+            "on_nonconvergence": self.on_nonconvergence,
+        }
+
+    def _validate_hyperparameters(self) -> None:
+        name = type(self).__name__
+        pen = self.penalizer
+        if not isinstance(pen, (int, float)) or not math.isfinite(pen) or pen < 0:
+            raise DataError(f"{name}: penalizer must be a finite number >= 0; got {pen!r}.")
+        nr = self.n_restarts
+        if isinstance(nr, bool) or not isinstance(nr, (int, np.integer)) or nr < 0:
+            raise DataError(f"{name}: n_restarts must be an integer >= 0; got {nr!r}.")
+        if not isinstance(self.tol, (int, float)) or not (self.tol > 0):
+            raise DataError(f"{name}: tol must be a number > 0; got {self.tol!r}.")
+        mi = self.max_iter
+        if isinstance(mi, bool) or not isinstance(mi, (int, np.integer)) or mi < 1:
+            raise DataError(f"{name}: max_iter must be an integer >= 1; got {mi!r}.")
+        if self.on_nonconvergence not in ("raise", "warn"):
+            raise DataError(
+                f"{name}: on_nonconvergence must be 'raise' or 'warn'; "
+                f"got {self.on_nonconvergence!r}."
+            )
+        if self.initial_params is not None:
+            self._check_param_dict(self.initial_params, "initial_params")
+
+    @classmethod
+    def _check_param_dict(cls, params: Mapping[str, Any], what: str) -> dict[str, float]:
+        name = cls.__name__
+        if not isinstance(params, Mapping):
+            raise DataError(f"{name}: {what} must be a dict of parameters; got {params!r}.")
+        missing = [k for k in cls._param_names if k not in params]
+        extra = [k for k in params if k not in cls._param_names]
+        if missing or extra:
+            raise DataError(
+                f"{name}: {what} must give exactly the parameters {list(cls._param_names)}; "
+                f"missing {missing}, unexpected {extra}."
+            )
+        out: dict[str, float] = {}
+        for k in cls._param_names:
+            v = params[k]
+            try:
+                fv = float(v)
+            except (TypeError, ValueError):
+                fv = float("nan")
+            if isinstance(v, bool) or not math.isfinite(fv) or fv <= 0:
+                raise DataError(f"{name}: {what}['{k}'] must be a finite number > 0; got {v!r}.")
+            out[k] = fv
+        return out
+
+    # ------------------------------------------------------------ data intake
+    @classmethod
+    def _gather(
+        cls,
+        summary: Any,
+        arrays: Mapping[str, tuple[str, Any]],
+        weights: Any = None,
+        weights_col: str | None = None,
+    ) -> tuple[dict[str, FloatArray], FloatArray | None]:
+        """Collect the input columns from a frame or from keyword arrays.
+
+        Parameters
+        ----------
+        summary : DataFrame-like or None
+            Any narwhals-supported frame; when given, keyword arrays must be None.
+        arrays : mapping
+            ``data name -> (column name in summary, keyword array or None)``.
+        weights, weights_col :
+            Keyword weights array, or the name of a weights column in ``summary``.
+
+        Returns
+        -------
+        (dict of float arrays, weights array or None)
+        """
+        name = cls.__name__
+        given = [k for k, (_, arr) in arrays.items() if arr is not None]
+        out: dict[str, FloatArray] = {}
+        w: FloatArray | None = None
+        if summary is not None:
+            if given:
+                raise DataError(
+                    f"{name}.fit: pass either a summary frame or keyword arrays, not both "
+                    f"(got the frame and {given})."
+                )
+            frame = to_narwhals(summary, what="summary")
+            cols = [col for col, _ in arrays.values()]
+            if weights_col is not None:
+                cols.append(weights_col)
+            check_columns(frame, cols, what="summary")
+            df = collect(frame.select(cols))
+            for key, (col, _) in arrays.items():
+                out[key] = as_float_array(df[col].to_numpy(), col)
+            if weights_col is not None:
+                w = as_float_array(df[weights_col].to_numpy(), weights_col)
+            if weights is not None:
+                if weights_col is not None:
+                    raise DataError(f"{name}.fit: give weights or weights_col, not both.")
+                w = as_float_array(weights, "weights")
+        else:
+            missing = [k for k, (_, arr) in arrays.items() if arr is None]
+            if missing:
+                raise DataError(
+                    f"{name}.fit: give a summary frame or all of the keyword arrays "
+                    f"{list(arrays)}; missing {missing}."
+                )
+            for key, (_, arr) in arrays.items():
+                out[key] = as_float_array(arr, key)
+            if weights is not None:
+                w = as_float_array(weights, "weights")
+        for key, arr in out.items():
+            if arr.ndim != 1:
+                raise DataError(f"'{key}' must be one-dimensional; got shape {arr.shape}.")
+        lengths = {k: a.size for k, a in out.items()}
+        if w is not None:
+            if w.ndim != 1:
+                raise DataError(f"'weights' must be one-dimensional; got shape {w.shape}.")
+            lengths["weights"] = w.size
+        if len(set(lengths.values())) > 1:
+            raise DataError(f"{name}.fit: inputs must have equal lengths; got {lengths}.")
+        if next(iter(lengths.values())) == 0:
+            raise DataError(f"{name}.fit: the input is empty (0 rows); nothing to fit.")
+        for key, arr in out.items():
+            _check(arr, ~np.isfinite(arr), key, "is not finite (NaN or inf)")
+        if w is not None:
+            _check(w, ~np.isfinite(w), "weights", "is not finite (NaN or inf)")
+            _check(w, w < 0, "weights", "is negative")
+            if not w.sum() > 0:
+                raise DataError(f"{name}.fit: the weights sum to 0; nothing to fit.")
+        return out, w
+
+    # -------------------------------------------------------------------- fit
+    def _fit_arrays(self, data: Mapping[str, FloatArray], weights: FloatArray | None) -> Self:
+        """Compress, maximise the likelihood and set the fitted attributes.
+
+        ``data`` must already be validated; keys in ``_data_names`` order.
+        """
+        self._validate_hyperparameters()
+        self._fit_cache = {}
+        try:
+            return self._fit_compressed(data, weights)
+        finally:
+            self._fit_cache = {}
+
+    def _fit_compressed(self, data: Mapping[str, FloatArray], weights: FloatArray | None) -> Self:
+        started = time.perf_counter()
+        names = self._data_names
+        cols, counts = _compress([np.asarray(data[k], dtype=np.float64) for k in names], weights)
+        cdata = dict(zip(names, cols, strict=True))
+        n_obs = float(counts.sum())
+        if self.initial_params is not None:
+            init = self._check_param_dict(self.initial_params, "initial_params")
+            start = np.array([init[k] for k in self._param_names])
+        else:
+            start = np.asarray(self._initial_params(cdata, counts), dtype=np.float64)
+
+        def loglik(p: FloatArray) -> tuple[float, FloatArray]:
+            return self._loglik_grad(p, cdata, counts)
+
+        lam = float(self.penalizer)
+
+        def neg_grad(p: FloatArray) -> FloatArray:
+            return -np.asarray(loglik(p)[1]) + 2.0 * lam * n_obs * p
+
+        with single_thread_blas():
+            res = maximize_loglik(
+                loglik,
+                start,
+                n_obs=n_obs,
+                penalizer=lam,
+                log_bounds=self._log_bounds,
+                n_restarts=int(self.n_restarts),
+                tol=float(self.tol),
+                max_iter=int(self.max_iter),
+            )
+            hess = numeric_hessian(neg_grad, res.params)
+        k = len(self._param_names)
+        cov = np.full((k, k), np.nan)
+        hessian_ok = False
+        params, ll_best = res.params, res.loglik
+        if np.all(np.isfinite(hess)):
+            try:
+                chol = np.linalg.cholesky(hess)
+                inv_chol = np.linalg.inv(chol)
+                cov = inv_chol.T @ inv_chol
+                hessian_ok = True
+            except np.linalg.LinAlgError:
+                pass
+        if hessian_ok and res.converged:
+            params, ll_best, n_polish = _newton_polish(loglik, neg_grad, params, cov, lam, n_obs)
+            res.diagnostics["newton_steps"] = n_polish
+            if n_polish:
+                g_log = neg_grad(params) * params / n_obs
+                res.diagnostics["gradient_norm"] = float(np.max(np.abs(g_log)))
+        se = np.sqrt(np.clip(np.diag(cov), 0.0, None)) if hessian_ok else np.full(k, np.nan)
+        diagnostics = dict(res.diagnostics)
+        diagnostics.update(
+            {
+                "hessian_positive_definite": hessian_ok,
+                "n_rows": int(next(iter(data.values())).size),
+                "n_distinct_rows": int(counts.size),
+                "fit_seconds": time.perf_counter() - started,
+            }
+        )
+        if not res.converged:
+            msg = (
+                f"{type(self).__name__} fit did not converge: gradient norm "
+                f"{res.gradient_norm:.3g} after {diagnostics['iterations']} iterations and "
+                f"{diagnostics['n_starts']} starts ({diagnostics['message']}). Try other "
+                "initial_params, more n_restarts, a small penalizer, or check the data."
+            )
+            if self.on_nonconvergence == "raise":
+                raise ConvergenceError(msg, diagnostics)
+            warnings.warn(msg, RuntimeWarning, stacklevel=3)
+        self._set_fitted(
+            dict(zip(self._param_names, map(float, params), strict=True)),
+            log_likelihood=ll_best,
+            n_customers=n_obs,
+            standard_errors=dict(zip(self._param_names, map(float, se), strict=True)),
+            covariance=cov,
+            diagnostics=diagnostics,
+        )
+        return self
+
+    def _set_fitted(
+        self,
+        params: dict[str, float],
+        *,
+        log_likelihood: float,
+        n_customers: float,
+        standard_errors: dict[str, float],
+        covariance: FloatArray,
+        diagnostics: dict[str, Any],
+    ) -> None:
+        k = len(self._param_names)
+        self.params_ = params
+        self.log_likelihood_ = float(log_likelihood)
+        self.n_customers_ = float(n_customers)
+        self.standard_errors_ = standard_errors
+        self.confidence_intervals_ = {
+            n: (params[n] - _Z95 * standard_errors[n], params[n] + _Z95 * standard_errors[n])
+            for n in self._param_names
+        }
+        self.covariance_ = covariance
+        ll = self.log_likelihood_
+        self.aic_ = 2.0 * k - 2.0 * ll
+        self.bic_ = (
+            k * math.log(self.n_customers_) - 2.0 * ll if self.n_customers_ > 0 else math.nan
+        )
+        self.diagnostics_ = diagnostics
+
+    # ------------------------------------------------------------ constructors
+    @classmethod
+    def from_params(cls, **params: float) -> Self:
+        """Build a fitted model from known parameter values (no data, no fit).
+
+        ``log_likelihood_``, the standard errors, AIC and BIC are NaN and
+        ``n_customers_`` is 0 on such a model.
+
+        Raises
+        ------
+        DataError
+            When a parameter is missing, unknown, non-finite or not positive.
+        """
+        clean = cls._check_param_dict(params, "params")
+        model = cls()
+        k = len(cls._param_names)
+        model._set_fitted(
+            clean,
+            log_likelihood=math.nan,
+            n_customers=0.0,
+            standard_errors=dict.fromkeys(cls._param_names, math.nan),
+            covariance=np.full((k, k), np.nan),
+            diagnostics={"source": "from_params"},
+        )
+        return model
+
+    # ------------------------------------------------------------ reporting
+    def summary(self) -> pd.DataFrame:
+        """Parameter table: estimate, standard error and 95% Wald interval.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index: parameter names; columns ``estimate``, ``std_error``, ``lower_95``,
+            ``upper_95``.
+        """
+        self._check_fitted()
+        rows = {
+            n: {
+                "estimate": self.params_[n],
+                "std_error": self.standard_errors_[n],
+                "lower_95": self.confidence_intervals_[n][0],
+                "upper_95": self.confidence_intervals_[n][1],
+            }
+            for n in self._param_names
+        }
+        frame = pd.DataFrame.from_dict(rows, orient="index")
+        frame.index.name = "parameter"
+        return frame
+
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        if not self.is_fitted:
+            hp = self._hyperparameters()
+            defaults = MLEModel()._hyperparameters()
+            changed = ", ".join(f"{k}={v!r}" for k, v in hp.items() if v != defaults[k])
+            return f"{name}({changed})"
+        ps = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
+        if math.isnan(self.log_likelihood_):
+            return f"<{name} (from params): {ps}>"
+        n = self.n_customers_
+        n_txt = f"{int(n):,}" if float(n).is_integer() else f"{n:.4g}"
+        return (
+            f"<{name} fitted on {n_txt} customers: {ps}; log-likelihood={self.log_likelihood_:.6g}>"
+        )
+
+    # ------------------------------------------------------------ persistence
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly dict: model name, schema version, params, fit results."""
+        self._check_fitted()
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "model": type(self).__name__,
+            "params": dict(self.params_),
+            "hyperparameters": _plain(self._hyperparameters()),
+            "fit": {
+                "log_likelihood": _json_float(self.log_likelihood_),
+                "n_customers": _json_float(self.n_customers_),
+                "standard_errors": {k: _json_float(v) for k, v in self.standard_errors_.items()},
+                "covariance": _plain(self.covariance_.tolist()),
+                "diagnostics": _plain(self.diagnostics_),
+            },
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """Serialise the fitted model to JSON text (never pickle).
+
+        Examples
+        --------
+        >>> from crmmodels.clv import BGNBD
+        >>> text = BGNBD.from_params(r=0.24, alpha=4.4, a=0.79, b=2.4).to_json()
+        >>> BGNBD.from_json(text).params_["alpha"]
+        4.4
+        """
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    @classmethod
+    def from_dict(cls, payload: Mapping[str, Any]) -> Self:
+        """Rebuild a model from :meth:`to_dict` output, validating it."""
+        name = cls.__name__
+        if not isinstance(payload, Mapping):
+            raise DataError(f"{name}.from_json: expected a JSON object; got {payload!r}.")
+        version = payload.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise DataError(
+                f"{name}.from_json: unknown schema_version {version!r}; this version of "
+                f"crmmodels reads schema_version {SCHEMA_VERSION}."
+            )
+        if payload.get("model") != name:
+            raise DataError(
+                f"{name}.from_json: the JSON holds a {payload.get('model')!r} model, not "
+                f"{name!r}; load it with that class."
+            )
+        params = payload.get("params")
+        if not isinstance(params, Mapping):
+            raise DataError(f"{name}.from_json: 'params' is missing or not an object.")
+        clean = cls._check_param_dict(params, "params")
+        hp = payload.get("hyperparameters") or {}
+        known = set(MLEModel()._hyperparameters())
+        model = cls(**{k: v for k, v in hp.items() if k in known})
+        fit = payload.get("fit") or {}
+
+        def num(v: Any) -> float:
+            return math.nan if v is None else float(v)
+
+        k = len(cls._param_names)
+        se_in = fit.get("standard_errors") or {}
+        cov_in = fit.get("covariance")
+        try:
+            cov = np.array(
+                [[num(v) for v in row] for row in cov_in] if cov_in else np.full((k, k), np.nan),
+                dtype=np.float64,
+            ).reshape(k, k)
+            model._set_fitted(
+                clean,
+                log_likelihood=num(fit.get("log_likelihood")),
+                n_customers=num(fit.get("n_customers")) if "n_customers" in fit else 0.0,
+                standard_errors={p: num(se_in.get(p)) for p in cls._param_names},
+                covariance=cov,
+                diagnostics=dict(fit.get("diagnostics") or {}),
+            )
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"{name}.from_json: malformed 'fit' section ({exc}).") from exc
+        return model
+
+    @classmethod
+    def from_json(cls, text: str) -> Self:
+        """Rebuild a model from :meth:`to_json` text.
+
+        Raises
+        ------
+        DataError
+            On invalid JSON, a wrong model name, an unknown schema version, or missing,
+            unknown or non-finite parameters.
+        """
+        try:
+            payload = json.loads(text)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"{cls.__name__}.from_json: not valid JSON ({exc}).") from exc
+        return cls.from_dict(payload)
+
+    def save(self, path: str | Path) -> None:
+        """Write :meth:`to_json` to ``path`` (UTF-8)."""
+        Path(path).write_text(self.to_json(), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> Self:
+        """Read a model written by :meth:`save`."""
+        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+
+
+class RFMModel(MLEModel):
+    """Base of the models fitted on ``frequency`` (x), ``recency`` (t_x) and ``T``.
+
+    Subclasses (BG/NBD, MBG/NBD, Pareto/NBD) implement ``_loglik_grad``,
+    ``_initial_params``, ``probability_alive`` and ``conditional_expected_purchases``;
+    this class provides ``fit`` with validation and the matrices used for plotting.
+    """
+
+    _data_names: ClassVar[tuple[str, ...]] = ("frequency", "recency", "T")
+
+    def fit(
+        self,
+        summary: Any = None,
+        *,
+        frequency: Any = None,
+        recency: Any = None,
+        T: Any = None,
+        weights: Any = None,
+        frequency_col: str = "frequency",
+        recency_col: str = "recency",
+        T_col: str = "T",
+        weights_col: str | None = None,
+    ) -> Self:
+        """Fit the model by maximum likelihood.
+
+        Parameters
+        ----------
+        summary : DataFrame-like, optional
+            Customer summary (any narwhals-supported frame, e.g. from
+            ``summarize_transactions``) with columns ``frequency_col``, ``recency_col``
+            and ``T_col``. Alternatively pass the keyword arrays.
+        frequency, recency, T : array-like, optional
+            Repeat purchases x (integers >= 0), time of the last purchase t_x and length
+            of observation T (same time unit, ``0 <= t_x <= T``; ``t_x = 0`` when x = 0).
+        weights : array-like, optional
+            Number of customers each row stands for (default 1 each).
+        frequency_col, recency_col, T_col, weights_col : str
+            Column names in ``summary``.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        DataError
+            On empty input, unequal lengths, NaN/inf, negative values, non-integer
+            frequency, recency > T, or recency != 0 when frequency is 0.
+        ConvergenceError
+            When the optimiser does not converge (unless ``on_nonconvergence="warn"``).
+        """
+        data, w = self._gather(
+            summary,
+            {
+                "frequency": (frequency_col, frequency),
+                "recency": (recency_col, recency),
+                "T": (T_col, T),
+            },
+            weights,
+            weights_col,
+        )
+        self._validate_rfm(data["frequency"], data["recency"], data["T"])
+        return self._fit_arrays(data, w)
+
+    @staticmethod
+    def _validate_rfm(
+        frequency: FloatArray, recency: FloatArray, T: FloatArray, *, t_name: str = "T"
+    ) -> None:
+        """Raise :class:`DataError` for invalid (x, t_x, T) values (arrays broadcast)."""
+        x, tx, tt = np.broadcast_arrays(frequency, recency, T)
+        for arr, nm in ((x, "frequency"), (tx, "recency"), (tt, t_name)):
+            _check(arr, ~np.isfinite(arr), nm, "is not finite (NaN or inf)")
+            _check(arr, arr < 0, nm, "is negative")
+        _check(
+            x,
+            x != np.round(x),
+            "frequency",
+            "is not an integer",
+            "frequency counts repeat purchases.",
+        )
+        _check(
+            tx,
+            tx > tt * (1 + 1e-12) + 1e-12,
+            "recency",
+            f"is larger than {t_name}",
+            f"recency (time of the last purchase) must lie in [0, {t_name}].",
+        )
+        _check(
+            tx,
+            (x == 0) & (tx != 0),
+            "recency",
+            "is not 0 although frequency is 0",
+            "customers without repeat purchases have recency 0.",
+        )
+
+    def _rfm_arrays(
+        self, frequency: Any, recency: Any, T: Any
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Validate prediction inputs and return broadcast float arrays."""
+        x = as_float_array(frequency, "frequency")
+        tx = as_float_array(recency, "recency")
+        tt = as_float_array(T, "T")
+        try:
+            x, tx, tt = np.broadcast_arrays(x, tx, tt)
+        except ValueError as exc:
+            raise DataError(
+                f"frequency, recency and T must have equal lengths; got shapes "
+                f"{np.shape(x)}, {np.shape(tx)}, {np.shape(tt)}."
+            ) from exc
+        self._validate_rfm(x, tx, tt)
+        return x, tx, tt
+
+    @staticmethod
+    def _horizon(t: Any, name: str = "t") -> FloatArray:
+        arr = as_float_array(t, name)
+        _check(arr, ~np.isfinite(arr), name, "is not finite (NaN or inf)")
+        _check(arr, arr < 0, name, "is negative")
+        return arr
+
+    # prediction hooks implemented by the subclasses
+    def probability_alive(self, frequency: Any, recency: Any, T: Any) -> FloatArray:
+        """Probability that a customer with history (x, t_x, T) is still alive at T."""
+        raise NotImplementedError
+
+    def conditional_expected_purchases(
+        self, t: Any, frequency: Any, recency: Any, T: Any
+    ) -> FloatArray:
+        """Expected purchases in (T, T + t] given the history (x, t_x, T)."""
+        raise NotImplementedError
+
+    def probability_alive_matrix(
+        self, max_frequency: int | None = None, max_recency: float | None = None, T: float = 0.0
+    ) -> FloatArray:
+        """P(alive) on a grid of frequency (rows, 0..max_frequency) x recency (columns).
+
+        Recency runs over ``0, 1, ..., max_recency`` (whole time units); cells with
+        recency > T get NaN. ``T`` defaults to ``max_recency``; without arguments the
+        grid spans the data the model was fitted on.
+
+        Returns
+        -------
+        ndarray of shape (max_frequency + 1, floor(max_recency) + 1)
+        """
+        x, tx, tt = self._grid(max_frequency, max_recency, T)
+        out = np.full(x.shape, np.nan)
+        ok = (tx <= tt) & ~((x == 0) & (tx > 0))
+        out[ok] = self.probability_alive(x[ok], tx[ok], tt[ok])
+        return out
+
+    def frequency_recency_matrix(
+        self,
+        t: float = 1.0,
+        max_frequency: int | None = None,
+        max_recency: float | None = None,
+        T: float = 0.0,
+    ) -> FloatArray:
+        """Conditional expected purchases in the next ``t`` on a frequency x recency grid.
+
+        Same grid as :meth:`probability_alive_matrix`.
+
+        Returns
+        -------
+        ndarray of shape (max_frequency + 1, floor(max_recency) + 1)
+        """
+        x, tx, tt = self._grid(max_frequency, max_recency, T)
+        out = np.full(x.shape, np.nan)
+        ok = (tx <= tt) & ~((x == 0) & (tx > 0))
+        out[ok] = self.conditional_expected_purchases(t, x[ok], tx[ok], tt[ok])
+        return out
+
+    def _grid(
+        self, max_frequency: int | None, max_recency: float | None, T: float
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        self._check_fitted()
+        stats = self.diagnostics_.get("data_range", {})
+        if max_frequency is None:
+            max_frequency = int(stats.get("max_frequency", 20))
+        if max_recency is None:
+            max_recency = float(stats.get("max_T", 40.0))
+        if not T:
+            T = float(max_recency)
+        fr = np.arange(int(max_frequency) + 1, dtype=np.float64)
+        rc = np.arange(math.floor(max_recency) + 1, dtype=np.float64)
+        x, tx = np.meshgrid(fr, rc, indexing="ij")
+        return x, tx, np.full(x.shape, float(T))
+
+    def _fit_arrays(self, data: Mapping[str, FloatArray], weights: FloatArray | None) -> Self:
+        super()._fit_arrays(data, weights)
+        self.diagnostics_["data_range"] = {
+            "max_frequency": float(np.max(data["frequency"])),
+            "max_T": float(np.max(data["T"])),
+        }
+        return self

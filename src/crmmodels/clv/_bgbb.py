@@ -1,0 +1,307 @@
+r"""The BG/BB model for discrete transaction opportunities (Fader, Hardie & Shang 2010).
+
+At each of ``n`` discrete opportunities (an annual event, a weekly mailing, ...) an
+alive customer transacts with probability :math:`p \sim \mathrm{Beta}(\alpha, \beta)`
+and dies after the opportunity with probability :math:`\theta \sim
+\mathrm{Beta}(\gamma, \delta)`. The kernels are in :mod:`crmmodels.kernels.bgbb`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Self
+
+import numpy as np
+
+from crmmodels.clv._base import MLEModel, _check, as_float_array
+from crmmodels.errors import DataError
+from crmmodels.kernels import bgbb as _k
+from crmmodels.kernels._optim import FloatArray
+
+__all__ = ["BGBB"]
+
+
+def _validate(x: FloatArray, tx: FloatArray, n: FloatArray) -> None:
+    for arr, nm in ((x, "frequency"), (tx, "recency"), (n, "n_periods")):
+        _check(arr, ~np.isfinite(arr), nm, "is not finite (NaN or inf)")
+        _check(arr, arr < 0, nm, "is negative")
+        _check(arr, arr != np.round(arr), nm, "is not an integer", "BG/BB counts whole periods.")
+    _check(
+        x,
+        x > tx,
+        "frequency",
+        "is larger than recency",
+        "x transactions need a last transaction at opportunity t_x >= x.",
+    )
+    _check(
+        tx,
+        tx > n,
+        "recency",
+        "is larger than n_periods",
+        "recency is the opportunity of the last transaction (0..n_periods).",
+    )
+    _check(
+        tx,
+        (x == 0) & (tx != 0),
+        "recency",
+        "is not 0 although frequency is 0",
+        "customers without transactions have recency 0.",
+    )
+
+
+class BGBB(MLEModel):
+    r"""Beta-geometric/beta-Bernoulli model fitted by maximum likelihood.
+
+    Parameters ``alpha, beta`` (beta heterogeneity of the transaction probability) and
+    ``gamma, delta`` (beta heterogeneity of the dropout probability), estimated on the
+    log scale with analytic gradients (hyper-parameters as in
+    :class:`crmmodels.clv._base.MLEModel`).
+
+    Notes
+    -----
+    Likelihood (Fader, Hardie & Shang 2010, eq. 5):
+
+    $$ L = \frac{B(\alpha+x,\beta+n-x)}{B(\alpha,\beta)}\frac{B(\gamma,\delta+n)}{B(\gamma,\delta)}
+       + \sum_{i=0}^{n-t_x-1}\frac{B(\alpha+x,\beta+t_x-x+i)}{B(\alpha,\beta)}
+         \frac{B(\gamma+1,\delta+t_x+i)}{B(\gamma,\delta)}. $$
+
+    Data: ``frequency`` x (transactions), ``recency`` t_x (opportunity of the last
+    transaction, 0 when x = 0) and ``n_periods`` n, with ``0 <= x <= t_x <= n``.
+
+    References
+    ----------
+    Fader, P. S., Hardie, B. G. S. and Shang, J. (2010), "Customer-Base Analysis in a
+    Discrete-Time Noncontractual Setting", Marketing Science 29(6), 1086-1108.
+
+    Examples
+    --------
+    >>> from crmmodels.datasets import load_donations
+    >>> from crmmodels.clv._bgbb import BGBB
+    >>> model = BGBB().fit(load_donations(), weights_col="weights")
+    >>> {k: round(v, 3) for k, v in model.params_.items()}
+    {'alpha': 1.204, 'beta': 0.75, 'gamma': 0.657, 'delta': 2.783}
+    >>> round(model.log_likelihood_, 1)
+    -33225.6
+    """
+
+    _param_names: ClassVar[tuple[str, ...]] = ("alpha", "beta", "gamma", "delta")
+    _data_names: ClassVar[tuple[str, ...]] = ("frequency", "recency", "n_periods")
+
+    def fit(
+        self,
+        summary: Any = None,
+        *,
+        frequency: Any = None,
+        recency: Any = None,
+        n_periods: Any = None,
+        weights: Any = None,
+        frequency_col: str = "frequency",
+        recency_col: str = "recency",
+        n_periods_col: str = "periods",
+        weights_col: str | None = None,
+    ) -> Self:
+        """Fit the model by maximum likelihood.
+
+        Parameters
+        ----------
+        summary : DataFrame-like, optional
+            Frame (any narwhals-supported kind) with columns ``frequency_col``,
+            ``recency_col``, ``n_periods_col`` (and ``weights_col`` when given), e.g.
+            :func:`crmmodels.datasets.load_donations` with ``weights_col="weights"``.
+        frequency, recency, n_periods : array-like, optional
+            Keyword arrays instead of a frame: transactions x, opportunity of the last
+            transaction t_x and number of opportunities n (integers, ``x <= t_x <= n``).
+        weights : array-like, optional
+            Number of customers each row stands for (default 1 each).
+        frequency_col, recency_col, n_periods_col, weights_col : str
+            Column names in ``summary``.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        DataError
+            On empty input, unequal lengths, NaN/inf, negative or non-integer values,
+            ``x > t_x``, ``t_x > n`` or ``t_x != 0`` when ``x = 0``.
+        ConvergenceError
+            When the optimiser does not converge (unless ``on_nonconvergence="warn"``).
+        """
+        data, w = self._gather(
+            summary,
+            {
+                "frequency": (frequency_col, frequency),
+                "recency": (recency_col, recency),
+                "n_periods": (n_periods_col, n_periods),
+            },
+            weights,
+            weights_col,
+        )
+        _validate(data["frequency"], data["recency"], data["n_periods"])
+        return self._fit_arrays(data, w)
+
+    def _loglik_grad(
+        self, params: FloatArray, data: dict[str, FloatArray], counts: FloatArray
+    ) -> tuple[float, FloatArray]:
+        return _k.log_likelihood_grad(
+            params, data["frequency"], data["recency"], data["n_periods"], counts
+        )
+
+    def _initial_params(self, data: dict[str, FloatArray], counts: FloatArray) -> FloatArray:
+        return np.ones(4)
+
+    def _history(
+        self, frequency: Any, recency: Any, n_periods: Any
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        x = as_float_array(frequency, "frequency")
+        tx = as_float_array(recency, "recency")
+        n = as_float_array(n_periods, "n_periods")
+        try:
+            x, tx, n = np.broadcast_arrays(x, tx, n)
+        except ValueError as exc:
+            raise DataError(
+                "frequency, recency and n_periods must have equal lengths; got shapes "
+                f"{np.shape(x)}, {np.shape(tx)}, {np.shape(n)}."
+            ) from exc
+        _validate(x, tx, n)
+        return x, tx, n
+
+    # ---------------------------------------------------------------- predictions
+    def expected_purchases(self, n: Any) -> FloatArray:
+        """Expected transactions of a new customer in the first ``n`` opportunities.
+
+        Parameters
+        ----------
+        n : int or array_like of int
+            Number of opportunities.
+
+        Returns
+        -------
+        numpy.ndarray
+            :math:`E[X(n)]` (Fader, Hardie & Shang 2010, eq. 8).
+
+        Examples
+        --------
+        >>> m = BGBB.from_params(alpha=1.204, beta=0.750, gamma=0.657, delta=2.783)
+        >>> m.expected_purchases([6, 11]).round(3).tolist()
+        [2.22, 3.388]
+        """
+        params = self._params_array()
+        return _k.expected_purchases(params, _whole(n, "n"))
+
+    def conditional_expected_purchases(
+        self, n: Any, frequency: Any, recency: Any, n_periods: Any
+    ) -> FloatArray:
+        """Expected transactions in the next ``n`` opportunities given ``(x, t_x, n_periods)``.
+
+        Parameters
+        ----------
+        n : int or array_like of int
+            Number of future opportunities (broadcast against the customers).
+        frequency, recency, n_periods : array_like
+            Customer history.
+
+        Returns
+        -------
+        numpy.ndarray
+            One value per customer (Fader, Hardie & Shang 2010, eq. 13).
+
+        Examples
+        --------
+        >>> m = BGBB.from_params(alpha=1.204, beta=0.750, gamma=0.657, delta=2.783)
+        >>> m.conditional_expected_purchases(5, [6, 3], [6, 4], [6, 6]).round(3).tolist()
+        [3.752, 1.034]
+        """
+        params = self._params_array()
+        nn = _whole(n, "n")
+        x, tx, big_n = self._history(frequency, recency, n_periods)
+        return _k.conditional_expected_purchases(params, nn, x, tx, big_n)
+
+    def probability_alive(self, frequency: Any, recency: Any, n_periods: Any) -> FloatArray:
+        """Probability of being alive at opportunity ``n_periods + 1``.
+
+        Parameters
+        ----------
+        frequency, recency, n_periods : array_like
+            Customer history.
+
+        Returns
+        -------
+        numpy.ndarray
+            Values in [0, 1] (Fader, Hardie & Shang 2010, eq. 11).
+
+        Examples
+        --------
+        >>> m = BGBB.from_params(alpha=1.204, beta=0.750, gamma=0.657, delta=2.783)
+        >>> m.probability_alive([0, 6], [0, 6], [6, 6]).round(3).tolist()
+        [0.108, 0.93]
+        """
+        params = self._params_array()
+        x, tx, big_n = self._history(frequency, recency, n_periods)
+        return _k.probability_alive(params, x, tx, big_n)
+
+    def probability_of_purchases(self, x: Any, n: Any) -> FloatArray:
+        """Unconditional probability of exactly ``x`` transactions in ``n`` opportunities.
+
+        Parameters
+        ----------
+        x : int or array_like of int
+            Number of transactions.
+        n : int or array_like of int
+            Number of opportunities (broadcast against ``x``).
+
+        Returns
+        -------
+        numpy.ndarray
+            :math:`P(X(n) = x)` (Fader, Hardie & Shang 2010, eq. 7).
+
+        Examples
+        --------
+        >>> m = BGBB.from_params(alpha=1.204, beta=0.750, gamma=0.657, delta=2.783)
+        >>> m.probability_of_purchases([0, 6], 6).round(3).tolist()
+        [0.311, 0.113]
+        """
+        params = self._params_array()
+        return _k.probability_of_purchases(params, _whole(x, "x"), _whole(n, "n"))
+
+    def expected_discounted_residual_transactions(
+        self, frequency: Any, recency: Any, n_periods: Any, discount_rate: float
+    ) -> FloatArray:
+        """Discounted expected residual transactions (DERT) per customer.
+
+        Parameters
+        ----------
+        frequency, recency, n_periods : array_like
+            Customer history.
+        discount_rate : float
+            Discount rate ``d > 0`` per opportunity (a transaction ``k`` opportunities
+            ahead is worth ``1 / (1 + d)^k``).
+
+        Returns
+        -------
+        numpy.ndarray
+            DERT per customer, in transactions (Fader, Hardie & Shang 2010, eq. 14).
+
+        Examples
+        --------
+        >>> m = BGBB.from_params(alpha=1.204, beta=0.750, gamma=0.657, delta=2.783)
+        >>> m.expected_discounted_residual_transactions([6], [6], [6], 0.1).round(3).tolist()
+        [5.909]
+        """
+        params = self._params_array()
+        x, tx, big_n = self._history(frequency, recency, n_periods)
+        try:
+            d = float(discount_rate)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"discount_rate must be a number > 0; got {discount_rate!r}.") from exc
+        if not np.isfinite(d) or d <= 0:
+            raise DataError(f"discount_rate must be a finite number > 0; got {discount_rate!r}.")
+        return _k.discounted_expected_residual_transactions(params, x, tx, big_n, d)
+
+
+def _whole(value: Any, name: str) -> FloatArray:
+    arr = as_float_array(value, name)
+    _check(arr, ~np.isfinite(arr), name, "is not finite (NaN or inf)")
+    _check(arr, arr < 0, name, "is negative")
+    _check(arr, arr != np.round(arr), name, "is not an integer", "BG/BB counts whole periods.")
+    return arr
