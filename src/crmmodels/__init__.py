@@ -37,7 +37,9 @@ from crmmodels.lifecycle import (
     lifecycle_stages,
     lifecycle_transitions,
 )
+from crmmodels.portfolio import ParetoResult, pareto_analysis
 from crmmodels.pricing import VanWestendorpResult, price_elasticity, van_westendorp
+from crmmodels.quadrants import QuadrantResult, clv_quadrants, clv_quadrants_from_transactions
 from crmmodels.quality import (
     CronbachAlphaResult,
     RelationshipQualityResult,
@@ -71,7 +73,9 @@ __all__ = [
     "FunnelResult",
     "LifecycleStages",
     "LifecycleTransitions",
+    "ParetoResult",
     "PipelineForecast",
+    "QuadrantResult",
     "RFMRule",
     "RelationshipQualityResult",
     "RetentionMetrics",
@@ -84,6 +88,8 @@ __all__ = [
     "bundle_candidates",
     "calibration_holdout",
     "clv",
+    "clv_quadrants",
+    "clv_quadrants_from_transactions",
     "cohort_retention",
     "cronbach_alpha",
     "cross_sell",
@@ -96,6 +102,7 @@ __all__ = [
     "kpi_scorecard",
     "lifecycle_stages",
     "lifecycle_transitions",
+    "pareto_analysis",
     "pipeline_forecast",
     "price_elasticity",
     "relationship_quality",

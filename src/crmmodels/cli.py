@@ -18,6 +18,7 @@ from crmmodels._version import __version__
 DEMO_STEPS: tuple[tuple[str, str], ...] = (
     ("summary", "Customer summary and RFM"),
     ("clv", "CLV: BG/NBD and Gamma-Gamma on CDNOW"),
+    ("portfolio", "80/20 portfolio analysis and CLV quadrants"),
     ("lifecycle", "Customer lifecycle and retention"),
     ("funnel", "Sales funnel"),
     ("idic", "IDIC: identify, differentiate, interact, customise"),
