@@ -239,7 +239,7 @@ def one_size(n: int, lifetimes_pareto_max: int, lifetimes_max: int) -> list[list
                 fmt_s(t_clv),
                 fmt_s(t_lclv),
                 f"{t_lclv / t_clv:.0f}x" if t_lclv else "n/a",
-                "continuous discounting, 24-node quadrature",
+                "continuous discounting, adaptive quadrature",
                 "12 monthly steps",
             ]
         )
