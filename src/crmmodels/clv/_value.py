@@ -44,6 +44,7 @@ import pandas as pd
 
 from crmmodels._frames import check_columns, to_narwhals, to_pandas
 from crmmodels._results import Result
+from crmmodels.clv._base import unique_rows
 from crmmodels.errors import DataError, NotFittedError
 
 if TYPE_CHECKING:
@@ -359,10 +360,7 @@ def _value_arrays(
         m = df["monetary_value"].to_numpy(dtype=np.float64)
         spend = np.asarray(spend_model.conditional_expected_spend(f, m), dtype=np.float64)
     # distinct histories: the integrals depend on (x, t_x, T) only
-    keys = np.stack([f, r, a], axis=1)
-    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
-    uf, ur, ua = uniq[:, 0], uniq[:, 1], uniq[:, 2]
+    (uf, ur, ua), inverse = unique_rows([f, r, a])  # hash-based, linear time
     if _is_discrete(model):
         det, method = _discounted_discrete(model, uf, ur, ua, horizon, discount_rate)
         if math.isinf(horizon):
