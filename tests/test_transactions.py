@@ -326,6 +326,19 @@ def test_purchases_after_observation_end() -> None:
         summarize_transactions(_tx(), observation_end="2024-01-04")
 
 
+def test_the_whole_observation_end_day_is_inside() -> None:
+    tx = pd.DataFrame(
+        {
+            "customer_id": [1, 1],
+            "date": pd.to_datetime(["2024-01-01 09:00", "2024-01-04 23:30"]),
+        }
+    )
+    s = summarize_transactions(tx, observation_end="2024-01-04")
+    assert s.loc[0, "recency"] == 3.0 and s.loc[0, "T"] == 3.0
+    with pytest.raises(DataError, match="after the observation end 2024-01-03"):
+        summarize_transactions(tx, observation_end="2024-01-03")
+
+
 def test_empty_input() -> None:
     with pytest.raises(DataError, match="empty"):
         summarize_transactions(_tx().iloc[:0])

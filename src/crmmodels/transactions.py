@@ -153,7 +153,7 @@ def _prepare(
             f"{what}: column '{amount_col}' must be numeric; its type is {schema[amount_col]}."
         )
     end = None if observation_end is None else _to_timestamp(observation_end, "observation_end")
-    late = [] if end is None else [count_true(nw.col(date_col) > _date_literal(end, dtype))]
+    late = [] if end is None else [count_true(_after_end(nw.col(date_col), end, dtype))]
     try:
         stats = collect(
             frame.select(
@@ -212,7 +212,7 @@ def _prepare(
     elif stats["late"]:
         _raise_first(
             frame,
-            nw.col(date_col) > _date_literal(end, dtype),
+            _after_end(nw.col(date_col), end, dtype),
             date_col,
             f"is after the observation end {end.date()}",
             int(stats["late"]),
@@ -223,11 +223,11 @@ def _prepare(
     return frame, end
 
 
-def _date_literal(end: pd.Timestamp, dtype: Any) -> nw.Expr:
-    """``end`` as a literal comparable with a column of ``dtype`` (Date or Datetime)."""
+def _after_end(col: nw.Expr, end: pd.Timestamp, dtype: Any) -> nw.Expr:
+    """True for purchases after the observation end day (the whole end day is inside)."""
     if dtype == nw.Date:
-        return nw.lit(end.date())
-    return nw.lit(end.to_pydatetime())
+        return col > nw.lit(end.date())
+    return col >= nw.lit((end.normalize() + pd.Timedelta(days=1)).to_pydatetime())
 
 
 def _unparsable(what: str, date_col: str, exc: Exception) -> DataError:

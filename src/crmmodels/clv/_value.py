@@ -188,10 +188,12 @@ def _is_discrete(model: Any) -> bool:
 def _history(
     model: Any, summary: Any, customer_col: str | None, spend_needed: bool
 ) -> tuple[pd.DataFrame, str]:
-    age = "n_periods" if _is_discrete(model) else "T"
-    cols = ["frequency", "recency", age] + (["monetary_value"] if spend_needed else [])
     frame = to_narwhals(summary, what="summary")
     present = frame.collect_schema().names()
+    age = "T"
+    if _is_discrete(model):  # BG/BB: n_periods, or periods as in the donations data
+        age = "periods" if "n_periods" not in present and "periods" in present else "n_periods"
+    cols = ["frequency", "recency", age] + (["monetary_value"] if spend_needed else [])
     keep = [customer_col] if customer_col and customer_col in present else []
     check_columns(frame, cols, what="summary")
     df = to_pandas(frame.select(keep + cols))

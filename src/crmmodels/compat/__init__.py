@@ -1,0 +1,1 @@
+"""Drop-in compatibility layers for other CRM libraries (see :mod:`.lifetimes`)."""
