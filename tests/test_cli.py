@@ -69,3 +69,14 @@ def test_import_is_cheap() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+@pytest.mark.slow
+def test_full_demo_runs_every_step(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's main command: every model on the bundled data."""
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for _, title in DEMO_STEPS:
+        assert f"=== {title} ===" in out
+    assert "log-likelihood -9582.4" in out
+    assert len(list(tmp_path.glob("*.png"))) >= len(DEMO_STEPS)
