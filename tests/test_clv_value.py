@@ -223,3 +223,19 @@ def test_result_type(summary: pd.DataFrame) -> None:
     assert isinstance(res, CLVResult)
     assert res.to_dict()["n_customers"] == 5
     assert "<table>" in res._repr_html_()
+
+
+def test_repeat_buyer_with_zero_mean_spend_gets_a_value() -> None:
+    df = pd.DataFrame(
+        {
+            "frequency": [2, 0, 1],
+            "recency": [10.0, 0.0, 5.0],
+            "T": [20.0, 20.0, 20.0],
+            "monetary_value": [0.0, 0.0, 30.0],
+        }
+    )
+    res = customer_lifetime_value(BG, GG, df, horizon=10, discount_rate=0.0).to_frame()
+    p, q, v = 6.25, 3.74, 15.44
+    assert res["expected_spend"].iloc[0] == pytest.approx(p * v / (p * 2 + q - 1))
+    with pytest.raises(DataError, match=r"monetary_value'\] > 0"):
+        GammaGamma().fit(df)

@@ -76,19 +76,23 @@ class GammaGamma(MLEModel):
         return np.array([1.0, 2.0, max(mean_m, 1e-8)])
 
     @staticmethod
-    def _validate_spend(frequency: FloatArray, monetary_value: FloatArray) -> None:
+    def _validate_spend(
+        frequency: FloatArray, monetary_value: FloatArray, *, for_fit: bool = True
+    ) -> None:
         x, m = np.broadcast_arrays(frequency, monetary_value)
         for arr, nm in ((x, "frequency"), (m, "monetary_value")):
             _check(arr, ~np.isfinite(arr), nm, "is not finite (NaN or inf)")
             _check(arr, arr < 0, nm, "is negative")
         _check(x, x != np.round(x), "frequency", "is not an integer")
-        _check(
-            m,
-            (x > 0) & (m <= 0),
-            "monetary_value",
-            "is not positive although frequency > 0",
-            "the Gamma-Gamma model needs positive mean spend for repeat buyers.",
-        )
+        if for_fit:  # the likelihood needs log(m); predictions are defined at m = 0
+            _check(
+                m,
+                (x > 0) & (m <= 0),
+                "monetary_value",
+                "is not positive although frequency > 0",
+                "The Gamma-Gamma likelihood needs positive mean spend for repeat buyers: "
+                "fit on summary[summary['monetary_value'] > 0]; predictions accept 0.",
+            )
 
     def fit(
         self,
@@ -198,7 +202,7 @@ class GammaGamma(MLEModel):
                 "frequency and monetary_value must have equal lengths; got shapes "
                 f"{np.shape(x)} and {np.shape(m)}."
             ) from exc
-        self._validate_spend(x, m)
+        self._validate_spend(x, m, for_fit=False)
         return _k.conditional_expected_spend(params, x, m)
 
     def log_likelihood(self, frequency: Any, monetary_value: Any) -> FloatArray:
