@@ -218,7 +218,7 @@ def _mb(x: float) -> str:
 
 def write(rows: list[dict], args: argparse.Namespace) -> None:
     lines = [
-        "# Market-basket benchmark: crmmodels vs mlxtend",
+        "## Market-basket analysis (crmmodels vs mlxtend)",
         "",
         f"min_support = {args.min_support}, rules with confidence >= {args.min_conf}. "
         "Data: `simulate_baskets(n_baskets, n_items, seed=1)` (Zipf popularity, mean basket "

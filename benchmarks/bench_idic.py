@@ -117,7 +117,7 @@ def febrl_table() -> list[str]:
         return []
     lines = [
         "",
-        "## FEBRL precision / recall (pairwise)",
+        "### FEBRL precision / recall (pairwise)",
         "",
         "| data set | records | mode | precision | recall | F1 | seconds |",
         "|---|---:|---|---:|---:|---:|---:|",
@@ -152,7 +152,7 @@ def main() -> None:
     args = ap.parse_args()
     sizes = args.sizes or ([10_000, 100_000] if args.quick else [100_000, 1_000_000])
     rows = [
-        "# resolve_identities benchmark",
+        "## Identity resolution (resolve_identities)",
         "",
         "Exact linking on email + phone (crmmodels includes its full normalisation and the",
         "links and report; the pandas reference only lower-cases emails and keeps phone",
