@@ -613,3 +613,29 @@ def test_plots_and_repr() -> None:
     sales_velocity(r).plot()
     assert "FunnelResult(" in repr(r) and "<table>" in r._repr_html_()
     assert r.to_dict()["n_entities"] == 500
+
+
+def test_forecast_reports_open_deals_without_history() -> None:
+    # No closed deal ever reached "b": the open deal there cannot be weighted.
+    log = pd.DataFrame(
+        {
+            "entity_id": [1, 1, 2, 3, 3],
+            "stage": ["a", "closed_lost", "a", "a", "b"],
+            "entered_at": [0.0, 2.0, 1.0, 0.0, 3.0],
+            "amount": [10.0, 10.0, 20.0, 30.0, 30.0],
+        }
+    )
+    res = funnel_metrics(log, stages=["a", "b", "won"], amount_col="amount")
+    fc = pipeline_forecast(res)
+    t = fc.table.set_index("stage")
+    assert t.loc["a", "win_rate"] == pytest.approx(0.0)
+    assert np.isnan(t.loc["b", "win_rate"])
+    assert fc.n_unrated == 1
+    assert fc.expected_wins == pytest.approx(0.0)
+    assert fc.open_amount == pytest.approx(50.0)
+    # At 2.5 deals 2 and 3 are open in "a", which has one closed deal behind it.
+    bt = forecast_backtest(res, 2.5)
+    assert bt.n_unrated == 0
+    assert bt.still_open == pytest.approx(2.0)
+    deals = fc.deals.set_index("entity_id")
+    assert deals.loc[3, "stage"] == "b" and np.isnan(deals.loc[3, "win_rate"])

@@ -290,6 +290,9 @@ def test_bad_inputs() -> None:
     dup = recs.assign(rid=["w1", "w1", *recs["rid"].iloc[2:]])
     with pytest.raises(DataError, match="duplicate record ids in 2 rows"):
         resolve_identities(dup, id_col="rid", email_cols=["email"])
+    int_dup = recs.assign(rid=[7, 7, *range(len(recs) - 2)])
+    with pytest.raises(DataError, match=r"first example: 7\)"):
+        resolve_identities(int_dup, id_col="rid", email_cols=["email"])
     with pytest.raises(SchemaError, match="fuzzy=True needs"):
         resolve_identities(recs, id_col="rid", email_cols=["email"], fuzzy=True)
     with pytest.raises(ValueError, match="fuzzy_threshold"):

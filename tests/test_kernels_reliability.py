@@ -130,3 +130,18 @@ def test_alpha_at_most_one(x: np.ndarray) -> None:
     if cov.sum() <= 0 or not np.isfinite(cov).all():
         return
     assert kr.alpha_from_cov(cov) <= 1.0 + 1e-12
+
+
+def test_alpha_from_cov_zero_total_variance_is_nan() -> None:
+    assert np.isnan(kr.alpha_from_cov(np.zeros((3, 3))))
+    assert np.isnan(kr.alpha_from_cov(np.ones((1, 1))))
+
+
+def test_alpha_if_deleted_zero_rest_variance_is_nan() -> None:
+    # Items 1 and 2 move together, item 3 moves against them: dropping item 1 leaves
+    # items 2 and 3 whose sum is constant (zero total variance).
+    rows = np.array([[1, 1, 4], [1, 1, 4], [1, 1, 4], [2, 2, 3]], dtype=float)
+    cov = np.cov(rows, rowvar=False)
+    out = kr.alpha_if_deleted(cov)
+    assert np.isnan(out[0]) and np.isnan(out[1])
+    assert out[2] == pytest.approx(2.0 / 1.0 * (1.0 - 2.0 * cov[0, 0] / (4.0 * cov[0, 0])))

@@ -463,3 +463,48 @@ def test_plots_and_repr() -> None:
     assert "LifecycleTransitions(" in repr(res) and "<table>" in one._repr_html_()
     assert res.to_dict()["snapshots"][0] == "2021-03-31"
     assert res.matrix(1, normalize=True).shape == res.rates.shape
+
+
+def test_timezone_aware_as_of_is_read_in_the_data_time_zone() -> None:
+    # Purchases at 23:30 on Jan 31 and 00:30 on Feb 1, Paris time: two local days.
+    paris = pd.to_datetime(["2024-01-31 23:30", "2024-02-01 00:30"]).tz_localize("Europe/Paris")
+    tx = pd.DataFrame({"customer_id": [1, 1], "date": paris})
+    naive = lifecycle_stages(tx, as_of="2024-02-01")
+    same_instant = lifecycle_stages(tx, as_of=pd.Timestamp("2024-01-31 23:00", tz="UTC"))
+    paris_day = lifecycle_stages(tx, as_of=pd.Timestamp("2024-02-01", tz="Europe/Paris"))
+    earlier = lifecycle_stages(tx, as_of=pd.Timestamp("2024-01-31 22:00", tz="UTC"))
+    for res in (naive, same_instant, paris_day):
+        assert res.as_of == "2024-02-01"
+        assert res.to_frame()["stage"].tolist() == ["loyal"]
+    assert earlier.as_of == "2024-01-31"
+    assert earlier.to_frame()["stage"].tolist() == ["first_time"]
+    moves = lifecycle_transitions(
+        tx,
+        snapshots=[
+            pd.Timestamp("2024-01-31 22:00", tz="UTC"),
+            pd.Timestamp("2024-01-31 23:00", tz="UTC"),
+        ],
+    )
+    assert moves.snapshots == ("2024-01-31", "2024-02-01")
+    assert moves.stage_counts["first_time"].tolist() == [1, 0]
+    assert moves.stage_counts["loyal"].tolist() == [0, 1]
+
+
+def test_relationship_trend_with_non_positive_history() -> None:
+    dates = pd.to_datetime(["2023-01-01", "2023-06-01", "2023-12-20"])
+    tx = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 1, 2, 2, 3, 3, 3, 3],
+            "date": [*dates, dates[0], dates[2], *dates, pd.Timestamp("2023-12-28")],
+            # 1: zero amounts; 2: a refund then a purchase; 3: purchases then a refund
+            "amount": [0.0, 0.0, 0.0, -5.0, 5.0, 0.0, 0.0, 2.0, -4.0],
+        }
+    )
+    res = lifecycle_stages(tx, as_of="2024-01-01", scheme="relationship", amount_col="amount")
+    f = res.to_frame().set_index("customer_id")
+    assert f.loc[1, "trend"] == 1.0  # flat: nothing before, nothing now
+    assert f.loc[1, "stage"] == "formation"  # three purchase days < stability_min_purchases
+    assert f.loc[2, "trend"] == np.inf  # recent value above a negative history
+    assert f.loc[2, "stage"] == "formation"
+    assert f.loc[3, "trend"] == 0.0  # recent value (-2) below a zero history
+    assert f.loc[3, "stage"] == "decline"

@@ -156,6 +156,10 @@ def test_bad_input() -> None:
         van_westendorp([3], [2], [1], [0.5])
     with pytest.raises(DataError, match="'weights' is negative"):
         _vw(weights=[1, -1, 1])
+    with pytest.raises(DataError, match=r"'weights' is negative or not finite .*example: nan\)"):
+        _vw(weights=[1, float("nan"), 1])
+    with pytest.raises(DataError, match=r"'cheap' is negative .*example: -2\.0\)"):
+        van_westendorp([1], [-2], [3], [4])
     with pytest.raises(DataError, match="not a probability"):
         _vw(purchase_cheap=[5, 1, 1], purchase_expensive=[1, 1, 1])
     with pytest.raises(SchemaError, match="both purchase_cheap"):

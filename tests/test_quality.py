@@ -322,3 +322,32 @@ def test_relationship_quality_engines(engine: str) -> None:
     order = got.scores.sort_values("respondent_id").reset_index(drop=True)
     pd.testing.assert_frame_equal(order, ref.scores, check_dtype=False, atol=1e-12)
     pd.testing.assert_frame_equal(got.reliability, ref.reliability, atol=1e-10)
+
+
+def test_cronbach_alpha_on_frame_with_integer_column_labels() -> None:
+    items = _items(nan_share=0.0)
+    unnamed = pd.DataFrame(items.to_numpy())  # columns 0, 1, 2, ...
+    a = cronbach_alpha(unnamed)
+    b = cronbach_alpha(items)
+    assert a.alpha == pytest.approx(b.alpha, abs=1e-12)
+    assert a.ci == pytest.approx(b.ci, abs=1e-12)
+    ref = pg.cronbach_alpha(data=items)
+    assert a.alpha == pytest.approx(ref[0], abs=1e-9)
+
+
+def test_cronbach_alpha_constant_items_raise_without_warning() -> None:
+    # filterwarnings=error turns any numpy RuntimeWarning into a failure here.
+    with pytest.raises(DataError, match="non-constant"):
+        cronbach_alpha(pd.DataFrame({"a": [3, 3, 3], "b": [3, 3, 3]}))
+
+
+def test_item_without_any_answer_is_an_error() -> None:
+    items = _items(nan_share=0.0).assign(q2=np.nan)
+    with pytest.raises(DataError, match="1 item\\(s\\) have no answer at all \\(first: 'q2'\\)"):
+        cronbach_alpha(items)
+    sim = simulate_survey(40, seed=0)
+    first = next(iter(sim.constructs.values()))[0]
+    with pytest.raises(DataError, match=f"first: '{first}'"):
+        relationship_quality(
+            sim.survey.assign(**{first: np.nan}), constructs=sim.constructs, reverse=sim.reverse
+        )

@@ -180,6 +180,21 @@ def test_timezone_aware_dates_use_local_calendar() -> None:
         retention_metrics(df, observation_end="2022-12-31").table,
         retention_metrics(aware, observation_end="2022-12-31").table,
     )
+    # An aware observation_end is read in the data's time zone: 23:30 UTC on Dec 30
+    # is already Dec 31 in Paris.
+    pd.testing.assert_frame_equal(
+        retention_metrics(df, observation_end="2022-12-31").table,
+        retention_metrics(aware, observation_end=pd.Timestamp("2022-12-30 23:30", tz="UTC")).table,
+    )
+    small = pd.DataFrame(
+        {
+            "customer_id": [1, 1],
+            "date": pd.to_datetime(["2022-01-01 00:00", "2022-12-31 10:00"]),
+        }
+    ).assign(date=lambda d: d["date"].dt.tz_localize("Europe/Paris"))
+    res = cohort_retention(small, observation_end=pd.Timestamp("2022-12-30 23:30", tz="UTC"))
+    assert res.observation_end == "2022-12-31"
+    assert res.n_excluded == 0
 
 
 # ---------------------------------------------------------------------------------------

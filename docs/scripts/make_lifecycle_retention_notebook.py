@@ -1,4 +1,4 @@
-"""Build notebooks/04_lifecycle_retention.ipynb (no stored outputs).
+"""Build notebooks/04_lifecycle_funnel_retention.ipynb (no stored outputs).
 
 Run: python docs/scripts/make_lifecycle_retention_notebook.py
 """
@@ -10,22 +10,31 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-OUT = Path(__file__).resolve().parents[2] / "notebooks" / "04_lifecycle_retention.ipynb"
+OUT = Path(__file__).resolve().parents[2] / "notebooks" / "04_lifecycle_funnel_retention.ipynb"
 
 CELLS = [
     (
         "md",
-        "# Customer lifecycle and retention\n\n"
-        "MODELS.md sections 6 and 8 with `crmmodels.lifecycle` and `crmmodels.retention`, "
-        "on the CDNOW transaction log (23,570 customers who first bought in the first "
-        "quarter of 1997, followed to the end of June 1998).",
+        "# Customer lifecycle, sales funnel and retention\n\n"
+        "MODELS.md sections 6, 7 and 8 in one tour:\n\n"
+        "1. lifecycle stages and transitions (`crmmodels.lifecycle`) and cohort retention "
+        "(`crmmodels.retention`) on the CDNOW transaction log (23,570 customers who first "
+        "bought in the first quarter of 1997, followed to the end of June 1998);\n"
+        "2. the sales funnel (`crmmodels.funnel`) on a simulated stage-history log with "
+        "known per-stage conversion and mean stay, so the numbers can be checked.",
     ),
     (
         "code",
         "import matplotlib\n"
         "matplotlib.use('Agg')\n"
         "import pandas as pd\n\n"
-        "from crmmodels.datasets import load_cdnow\n"
+        "from crmmodels.datasets import load_cdnow, simulate_funnel\n"
+        "from crmmodels.funnel import (\n"
+        "    forecast_backtest,\n"
+        "    funnel_metrics,\n"
+        "    pipeline_forecast,\n"
+        "    sales_velocity,\n"
+        ")\n"
         "from crmmodels.lifecycle import lifecycle_stages, lifecycle_transitions\n"
         "from crmmodels.retention import cohort_retention, retention_metrics\n\n"
         "tx = load_cdnow()\n"
@@ -97,7 +106,80 @@ CELLS = [
     ("code", "moves.plot(kind='heatmap');"),
     (
         "md",
-        "## 4. Cohort retention\n\n"
+        "## 4. Sales funnel (article B model 14, article D sales funnel)\n\n"
+        "Stage-history log -> per-stage funnel metrics, cohorts, weighted pipeline forecast "
+        "with a backtest, and sales velocity. The log is simulated with known per-stage "
+        "conversion and mean stay.",
+    ),
+    ("code", "sim = simulate_funnel(20_000, seed=7)\nsim.history.head()"),
+    ("code", "sim.truth"),
+    (
+        "md",
+        "### Per-stage metrics\n\n"
+        'Mode `"any"`: reaching a later stage implies the earlier ones. Times are in days, '
+        "finished stays only; open stays are reported separately.",
+    ),
+    (
+        "code",
+        'res = funnel_metrics(sim.history, amount_col="amount", segment_col="segment", '
+        'cohort="Q")\n'
+        'res.to_frame()[["stage", "entered", "advanced", "dropped", "open", "conversion",\n'
+        '                "cumulative_conversion", "time_mean", "time_median", "time_p90",\n'
+        '                "open_time_median", "bottleneck"]].round(3)',
+    ),
+    ("md", "The truth is recovered: conversion among closed entities and mean stays."),
+    (
+        "code",
+        't = res.to_frame().set_index("stage").iloc[:-1]\n'
+        'check = sim.truth.set_index("stage").assign(\n'
+        '    conversion_hat=t["advanced"] / (t["advanced"] + t["dropped"]),\n'
+        '    mean_days_hat=t["time_mean"],\n'
+        ")\n"
+        "check.round(3)",
+    ),
+    ("code", "res.plot();"),
+    ("code", 'res.plot(kind="time");'),
+    (
+        "md",
+        "### Data problems are reported, never dropped silently\n\n"
+        "A hand-made log with a duplicate, a skipped stage, a re-entry and an entity that "
+        "only has an exit event:",
+    ),
+    (
+        "code",
+        "log = pd.DataFrame({\n"
+        '    "entity_id": [1, 1, 1, 2, 2, 2, 3, 3, 4],\n'
+        '    "stage": ["lead_generation", "lead_generation", "proposal_quote",\n'
+        '              "lead_generation", "needs_analysis", "lead_generation",\n'
+        '              "lead_generation", "closed_won", "closed_lost"],\n'
+        '    "entered_at": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-09",\n'
+        '                                  "2024-01-02", "2024-01-05", "2024-01-07",\n'
+        '                                  "2024-01-03", "2024-01-20", "2024-01-04"]),\n'
+        "})\n"
+        "small = funnel_metrics(log)\n"
+        "small.issues",
+    ),
+    (
+        "code",
+        'pd.concat({m: funnel_metrics(log, mode=m).to_frame().set_index("stage")[\n'
+        '    ["entered", "advanced", "dropped", "open", "implied", "left_path", "reentries"]]\n'
+        '    for m in ("any", "ordered")}, axis=1)',
+    ),
+    ("md", "### Cohorts, segments and the conversion trend"),
+    ("code", 'res.conversion_trend("Q").round(3)'),
+    ("code", "res.segments.round(3)"),
+    ("md", "### Weighted pipeline forecast, backtest and sales velocity"),
+    ("code", "pipeline_forecast(res).to_frame().round(2)"),
+    (
+        "code",
+        'bt = forecast_backtest(res, "2024-10-01")\n'
+        'print(f"predicted {bt.predicted_wins:.1f} wins, actual {bt.actual_wins:.0f}")\n'
+        "bt.to_frame().round(2)",
+    ),
+    ("code", "sales_velocity(res)"),
+    (
+        "md",
+        "## 5. Cohort retention\n\n"
         "Monthly first-purchase cohorts. Cells not yet observable are NaN; the recurring "
         "view starts the clock at each customer's first repeat purchase.",
     ),
@@ -110,7 +192,7 @@ CELLS = [
     ("code", "cohorts.plot(kind='curves');"),
     (
         "md",
-        "## 5. Retention per period: transactional vs relationship view\n\n"
+        "## 6. Retention per period: transactional vs relationship view\n\n"
         "Article B contrasts transactional marketing (model 9: each sale, acquisition) with "
         "relationship marketing (model 11: keeping the customer). The same quarterly table "
         "split into the two views:",

@@ -6,23 +6,27 @@ Run from the repository root: python docs/scripts/make_quality_price_figures.py
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from crmmodels.datasets._crm import simulate_crm  # noqa: E402
-from crmmodels.datasets._survey import (  # noqa: E402
+from crmmodels.datasets._crm import simulate_crm
+from crmmodels.datasets._survey import (
     simulate_demand,
     simulate_price_survey,
     simulate_survey,
 )
-from crmmodels.plotting.pricing import plot_demand_curves  # noqa: E402
-from crmmodels.pricing import price_elasticity, van_westendorp  # noqa: E402
-from crmmodels.quality import relationship_quality  # noqa: E402
-from crmmodels.scorecard import kpi_scorecard  # noqa: E402
+from crmmodels.plotting.pricing import plot_demand_curves
+from crmmodels.pricing import price_elasticity, van_westendorp
+from crmmodels.quality import relationship_quality
+from crmmodels.scorecard import kpi_scorecard
 
 sim = simulate_survey(300, seed=0, missing_rate=0.03)
 rq = relationship_quality(
-    sim.survey, constructs=sim.constructs, reverse=sim.reverse, respondent_col="respondent_id",
-    side_col="side", relationship_col="relationship_id",
+    sim.survey,
+    constructs=sim.constructs,
+    reverse=sim.reverse,
+    respondent_col="respondent_id",
+    side_col="side",
+    relationship_col="relationship_id",
 )
 fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
 rq.plot(ax=axes[0])

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmmodels._frames import day_number
+from crmmodels._frames import collect, day_number
 from crmmodels.errors import DataError
 
 __all__ = [
@@ -28,10 +28,12 @@ __all__ = [
     "RetentionPeriod",
     "check_period",
     "local_dates",
+    "local_log",
     "numpy_period_index",
     "period_index",
     "period_labels",
     "scalar_period_index",
+    "time_zone",
     "to_timestamp",
 ]
 
@@ -59,10 +61,37 @@ def check_period(period: Any) -> str:
     return period
 
 
+def time_zone(frame: Any, date_col: str) -> str | None:
+    """Time zone of a timezone-aware date column (``None`` for naive dates or numbers).
+
+    Examples
+    --------
+    >>> import narwhals.stable.v2 as nw
+    >>> import pandas as pd
+    >>> d = pd.to_datetime(["2024-01-01"]).tz_localize("UTC")
+    >>> frame = nw.from_native(pd.DataFrame({"d": d}))
+    >>> time_zone(frame, "d")
+    'UTC'
+    """
+    dtype = frame.collect_schema()[date_col]
+    if isinstance(dtype, nw.Datetime) and dtype.time_zone is not None:
+        return str(dtype.time_zone)
+    return None
+
+
 def local_dates(frame: Any, date_col: str) -> Any:
     """Drop the time zone of a timezone-aware date column, keeping the local wall time.
 
     Days, weeks and months are then those of the local calendar on every engine.
+
+    Examples
+    --------
+    >>> import narwhals.stable.v2 as nw
+    >>> import pandas as pd
+    >>> d = pd.to_datetime(["2024-01-31 23:30"]).tz_localize("Europe/Paris")
+    >>> local = local_dates(nw.from_native(pd.DataFrame({"d": d})), "d")
+    >>> str(local["d"].to_native().iloc[0])
+    '2024-01-31 23:30:00'
     """
     dtype = frame.collect_schema()[date_col]
     if isinstance(dtype, nw.Datetime) and dtype.time_zone is not None:
@@ -70,8 +99,61 @@ def local_dates(frame: Any, date_col: str) -> Any:
     return frame
 
 
+def local_log(
+    transactions: Any,
+    *,
+    customer_col: str,
+    date_col: str,
+    amount_col: str | None,
+    date_format: str | None,
+    last_date: bool = False,
+) -> tuple[Any, pd.Timestamp, str | None]:
+    """Validate a transaction log (negative amounts allowed) and move it to local dates.
+
+    Returns the narwhals frame with naive local dates, the last date (in local time when
+    ``last_date`` is true and the dates were timezone-aware, at the cost of one more
+    engine pass) and the time zone of the date column (``None`` for naive dates).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.to_datetime(["2024-01-31 23:30"]).tz_localize("Europe/Paris")
+    >>> tx = pd.DataFrame({"customer_id": [1], "date": d})
+    >>> frame, last, tz = local_log(tx, customer_col="customer_id", date_col="date",
+    ...                             amount_col=None, date_format=None, last_date=True)
+    >>> str(last), tz
+    ('2024-01-31 23:30:00', 'Europe/Paris')
+    """
+    from crmmodels.transactions import _prepare
+
+    frame, last = _prepare(
+        transactions,
+        customer_col=customer_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        date_format=date_format,
+        allow_negative=True,
+        what="transactions",
+    )
+    tz = time_zone(frame, date_col)
+    if tz is not None:
+        frame = local_dates(frame, date_col)
+        if last_date:
+            last = to_timestamp(collect(frame.select(nw.col(date_col).max())).item(0, 0), "date")
+    return frame, last, tz
+
+
 def period_index(dates: nw.Expr, period: str) -> nw.Expr:
-    """Integer period number of a date expression (engine-side)."""
+    """Integer period number of a date expression (engine-side).
+
+    Examples
+    --------
+    >>> import narwhals.stable.v2 as nw
+    >>> import pandas as pd
+    >>> frame = nw.from_native(pd.DataFrame({"d": pd.to_datetime(["2024-01-31", "2024-02-01"])}))
+    >>> frame.select(period_index(nw.col("d"), "M"))["d"].to_list()
+    [24288, 24289]
+    """
     if period == "M":
         return dates.dt.year().cast(nw.Int64) * 12 + dates.dt.month().cast(nw.Int64) - 1
     if period == "Q":
@@ -89,6 +171,13 @@ def numpy_period_index(dates: npt.NDArray[Any], period: str) -> npt.NDArray[np.i
 
     Days are taken by integer floor division; months and quarters are looked up in a
     small table over the range of days (much faster than numpy's calendar casts).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> dates = np.array(["2024-01-31", "2024-04-01"], dtype="datetime64[ns]")
+    >>> numpy_period_index(dates, "Q").tolist(), numpy_period_index(dates, "W").tolist()
+    ([8096, 8097], [2822, 2831])
     """
     unit, count = np.datetime_data(dates.dtype)
     per_day = int(np.timedelta64(1, "D").astype(f"timedelta64[{unit}]").view(np.int64)) // count
@@ -109,12 +198,26 @@ def numpy_period_index(dates: npt.NDArray[Any], period: str) -> npt.NDArray[np.i
 
 
 def scalar_period_index(date: pd.Timestamp, period: str) -> int:
-    """The numbering of :func:`period_index` for one timestamp."""
+    """The numbering of :func:`period_index` for one timestamp.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> scalar_period_index(pd.Timestamp("2024-02-15"), "M")
+    24289
+    """
     return int(numpy_period_index(np.array([date.to_datetime64()]), period)[0])
 
 
 def period_labels(index: npt.NDArray[np.int64], period: str) -> pd.PeriodIndex:
-    """Pandas periods for period numbers (weeks are ``W-SUN``: Monday to Sunday)."""
+    """Pandas periods for period numbers (weeks are ``W-SUN``: Monday to Sunday).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> period_labels(np.array([24288, 24289]), "M").astype(str).tolist()
+    ['2024-01', '2024-02']
+    """
     idx = np.asarray(index, dtype=np.int64)
     if period == "M":
         ordinals = idx - 1970 * 12
@@ -130,8 +233,20 @@ def period_labels(index: npt.NDArray[np.int64], period: str) -> pd.PeriodIndex:
     return out
 
 
-def to_timestamp(value: Any, name: str) -> pd.Timestamp:
-    """Parse a date argument, raising :class:`DataError` with the argument name."""
+def to_timestamp(value: Any, name: str, tz: str | None = None) -> pd.Timestamp:
+    """Parse a date argument to a naive timestamp, raising :class:`DataError` if it fails.
+
+    Dates are compared on the local calendar of the data (see :func:`local_dates`). A
+    timezone-aware argument is first converted to the data's time zone ``tz`` when the
+    data have one, then its wall time is kept; a naive argument is taken as wall time.
+
+    Examples
+    --------
+    >>> to_timestamp("2024-02-01 00:30+01:00", "as_of", tz="Europe/Paris")
+    Timestamp('2024-02-01 00:30:00')
+    >>> to_timestamp("2024-02-01 00:30+01:00", "as_of", tz="UTC")
+    Timestamp('2024-01-31 23:30:00')
+    """
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
@@ -139,5 +254,5 @@ def to_timestamp(value: Any, name: str) -> pd.Timestamp:
     if pd.isna(ts):
         raise DataError(f"{name} must be a date; got a missing value.")
     if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
+        ts = (ts.tz_convert(tz) if tz is not None else ts).tz_localize(None)
     return ts

@@ -682,6 +682,21 @@ class BundleCandidates(Result):
         Thresholds applied.
     n_considered : int
         Frequent itemsets of size >= ``min_size`` examined.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame(
+    ...     {"order": [1, 1, 2, 2, 3, 4], "item": ["tea", "cake", "tea", "cake", "tea", "pen"]}
+    ... )
+    >>> b = bundle_candidates(tx, basket_col="order", item_col="item", min_support=0.25)
+    >>> [sorted(s) for s in b.to_frame()["itemsets"]]
+    [['cake', 'tea']]
+    >>> ax = b.plot()
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
 
     bundles: pd.DataFrame
@@ -834,6 +849,24 @@ class CrossSellResult(Result):
         Customers for whom no rule fired (they have no rows in ``suggestions``).
     top_n : int
         Suggestions kept per customer.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame(
+    ...     {"order": [1, 1, 2, 2, 3, 4], "item": ["tea", "cake", "tea", "cake", "tea", "pen"]}
+    ... )
+    >>> rules = association_rules(tx, basket_col="order", item_col="item", min_support=0.25,
+    ...                           min_threshold=0.5)
+    >>> hist = pd.DataFrame({"customer_id": [7], "item": ["cake"]})
+    >>> cs = cross_sell(hist, rules)
+    >>> cs.to_frame()[["customer_id", "item"]].values.tolist()
+    [[7, 'tea']]
+    >>> ax = cs.plot()
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
 
     suggestions: pd.DataFrame

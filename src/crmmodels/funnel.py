@@ -177,6 +177,29 @@ class FunnelResult(Result):
         Distinct entities in the log, events (rows), and exact duplicate events removed.
     win_rate : float
         Entities that reached ``won_stage`` divided by those that entered the first stage.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> log = pd.DataFrame({
+    ...     "entity_id": [1, 1, 2, 2, 3],
+    ...     "stage": ["lead_generation", "closed_won", "lead_generation", "closed_lost",
+    ...               "lead_generation"],
+    ...     "entered_at": [0.0, 10.0, 0.0, 4.0, 6.0],
+    ...     "amount": [100.0, 120.0, 50.0, 50.0, 80.0],
+    ... })
+    >>> res = funnel_metrics(log, stages=["lead_generation", "closed_won"], amount_col="amount")
+    >>> res  # doctest: +NORMALIZE_WHITESPACE
+    FunnelResult(cohorts=None, segments=None, mode=any, stages=['lead_generation',
+    'closed_won'], won_stage=closed_won, bottleneck=lead_generation, as_of=10, n_entities=3,
+    n_events=5, n_duplicates=0, win_rate=0.3333, rows=2)
+    >>> res.to_frame()[["stage", "entered", "advanced", "dropped", "open"]].values.tolist()
+    [['lead_generation', 3, 1, 1, 1], ['closed_won', 1, 0, 0, 0]]
+    >>> ax = res.plot()
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
 
     table: pd.DataFrame
@@ -1025,6 +1048,29 @@ class PipelineForecast(Result):
         One row per open deal: id, ``stage``, ``amount``, ``win_rate``, ``expected_amount``.
     expected_wins, weighted_amount, open_amount : float
         Totals over the open pipeline (amounts NaN without ``amount_col``).
+    n_unrated : int
+        Open deals whose stage has no closed history (``win_rate`` NaN): they are left
+        out of ``expected_wins`` and ``weighted_amount`` (but counted in ``open_amount``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> log = pd.DataFrame({
+    ...     "entity_id": [1, 1, 2, 2, 3],
+    ...     "stage": ["lead_generation", "closed_won", "lead_generation", "closed_lost",
+    ...               "lead_generation"],
+    ...     "entered_at": [0.0, 10.0, 0.0, 4.0, 6.0],
+    ...     "amount": [100.0, 120.0, 50.0, 50.0, 80.0],
+    ... })
+    >>> res = funnel_metrics(log, stages=["lead_generation", "closed_won"], amount_col="amount")
+    >>> fc = pipeline_forecast(res)
+    >>> fc.to_frame()[["stage", "open", "open_amount", "win_rate"]].values.tolist()
+    [['lead_generation', 1, 80.0, 0.5]]
+    >>> ax = fc.plot()
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
 
     table: pd.DataFrame
@@ -1032,6 +1078,7 @@ class PipelineForecast(Result):
     expected_wins: float
     weighted_amount: float
     open_amount: float
+    n_unrated: int = 0
 
     def to_frame(self) -> pd.DataFrame:
         """Return the per-stage table (a copy)."""
@@ -1109,6 +1156,7 @@ def pipeline_forecast(result: FunnelResult) -> PipelineForecast:
         expected_wins=float(np.nansum(table["expected_wins"])),
         weighted_amount=float(np.nansum(table["weighted_amount"])) if has_amt else float("nan"),
         open_amount=float(np.nansum(open_amt)) if has_amt else float("nan"),
+        n_unrated=int(np.isnan(p).sum()),
     )
 
 
@@ -1128,6 +1176,32 @@ class ForecastBacktest(Result):
         Totals; deals still open at ``as_of`` count as not won.
     predicted_amount, actual_amount : float
         Totals of amounts (NaN without ``amount_col``).
+    n_unrated : int
+        Deals open at the cut whose stage had no closed history before the cut
+        (``win_rate`` NaN): they count in ``actual_wins`` but predict no win.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> log = pd.DataFrame({
+    ...     "entity_id": [1, 1, 2, 2, 3],
+    ...     "stage": ["lead_generation", "closed_won", "lead_generation", "closed_lost",
+    ...               "lead_generation"],
+    ...     "entered_at": [0.0, 10.0, 0.0, 4.0, 6.0],
+    ...     "amount": [100.0, 120.0, 50.0, 50.0, 80.0],
+    ... })
+    >>> res = funnel_metrics(log, stages=["lead_generation", "closed_won"], amount_col="amount")
+    >>> bt = forecast_backtest(res, 5.0)
+    >>> bt.predicted_wins, bt.actual_wins
+    (0.0, 1.0)
+    >>> list(bt.to_frame().columns)  # doctest: +NORMALIZE_WHITESPACE
+    ['stage', 'open_at_cut', 'win_rate', 'predicted_wins', 'actual_wins', 'still_open',
+    'predicted_amount', 'actual_amount']
+    >>> ax = bt.plot()
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
 
     table: pd.DataFrame
@@ -1137,6 +1211,7 @@ class ForecastBacktest(Result):
     still_open: float
     predicted_amount: float
     actual_amount: float
+    n_unrated: int = 0
 
     def to_frame(self) -> pd.DataFrame:
         """Return the per-stage table (a copy)."""
@@ -1216,6 +1291,7 @@ def forecast_backtest(result: FunnelResult, cut: Any) -> ForecastBacktest:
         still_open=float(table["still_open"].sum()),
         predicted_amount=float(table["predicted_amount"].sum()) if has_amt else float("nan"),
         actual_amount=float(table["actual_amount"].sum()) if has_amt else float("nan"),
+        n_unrated=int(np.isnan(p).sum()),
     )
 
 
@@ -1237,6 +1313,28 @@ class SalesVelocity(Result):
         ``opportunities * win_rate * avg_deal_size / cycle_days``: amount per day.
     deals_per_day : float
         ``opportunities * win_rate / cycle_days``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> log = pd.DataFrame({
+    ...     "entity_id": [1, 1, 2, 2, 3],
+    ...     "stage": ["lead_generation", "closed_won", "lead_generation", "closed_lost",
+    ...               "lead_generation"],
+    ...     "entered_at": [0.0, 10.0, 0.0, 4.0, 6.0],
+    ...     "amount": [100.0, 120.0, 50.0, 50.0, 80.0],
+    ... })
+    >>> res = funnel_metrics(log, stages=["lead_generation", "closed_won"], amount_col="amount")
+    >>> v = sales_velocity(res)
+    >>> v.opportunities, v.win_rate, v.avg_deal_size, v.cycle_days, v.velocity
+    (1, 0.5, 120.0, 10.0, 6.0)
+    >>> v.to_frame().shape
+    (1, 6)
+    >>> ax = v.plot()
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
 
     opportunities: int

@@ -25,11 +25,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmmodels._activity import local_dates, to_timestamp
+from crmmodels._activity import local_log, to_timestamp
 from crmmodels._frames import collect, day_number, to_narwhals
 from crmmodels._results import Result
 from crmmodels.errors import DataError, SchemaError, bad_rows_message
-from crmmodels.transactions import _prepare
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -58,7 +57,25 @@ _DAY = "__day"
 
 
 class AliveModel(Protocol):
-    """Anything with ``probability_alive(frequency, recency, T)`` (e.g. a fitted BG/NBD)."""
+    """Anything with ``probability_alive(frequency, recency, T)`` (e.g. a fitted BG/NBD).
+
+    Only this method is used; no base class is needed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> class Exponential:
+    ...     def probability_alive(self, frequency, recency, T):
+    ...         return np.exp(-(np.asarray(T) - np.asarray(recency)) / 60.0)
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({
+    ...     "customer_id": [1, 2, 2, 3],
+    ...     "date": pd.to_datetime(["2024-03-01", "2024-01-05", "2024-03-10", "2022-06-01"]),
+    ... })
+    >>> res = lifecycle_stages(tx, as_of="2024-03-31", model=Exponential(), time_unit="D")
+    >>> res.to_frame()["stage"].tolist()
+    ['first_time', 'loyal', 'churned']
+    """
 
     def probability_alive(self, frequency: Any, recency: Any, T: Any) -> Any:
         """Probability that each customer is still alive."""
@@ -110,6 +127,27 @@ class LifecycleStages(Result):
     n_excluded : int
         Customers whose purchases are all after ``as_of`` and who were left out because
         ``future_customers="exclude"`` (0 otherwise).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({
+    ...     "customer_id": [1, 2, 2, 3],
+    ...     "date": pd.to_datetime(["2024-03-01", "2024-01-05", "2024-03-10", "2022-06-01"]),
+    ... })
+    >>> res = lifecycle_stages(tx, as_of="2024-03-31", customers=[4])
+    >>> res  # doctest: +NORMALIZE_WHITESPACE
+    LifecycleStages(scheme=purchase, as_of=2024-03-31, n_customers=4, n_prospects=1,
+    n_excluded=0, rows=4)
+    >>> res.to_frame()["stage"].tolist()
+    ['first_time', 'loyal', 'churned', 'prospect']
+    >>> res.summary["customers"].tolist()
+    [1, 1, 1, 1]
+    >>> ax = res.plot()
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
 
     stages: pd.DataFrame
@@ -164,6 +202,28 @@ class LifecycleTransitions(Result):
         Snapshot dates (ISO).
     n_customers : int
         Customers seen at any snapshot.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({
+    ...     "customer_id": [1, 2, 2, 3],
+    ...     "date": pd.to_datetime(["2024-03-01", "2024-01-05", "2024-03-10", "2022-06-01"]),
+    ... })
+    >>> res = lifecycle_transitions(tx, snapshots=["2024-01-31", "2024-03-31"])
+    >>> res.snapshots
+    ('2024-01-31', '2024-03-31')
+    >>> res.stage_counts.loc["2024-03-31"].tolist()
+    [0, 1, 1, 1, 0]
+    >>> list(res.to_frame().columns)
+    ['from_snapshot', 'to_snapshot', 'from_stage', 'to_stage', 'customers', 'rate']
+    >>> int(res.counts.loc["not_yet_customer", "first_time"])
+    1
+    >>> ax = res.plot(kind="heatmap")
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
 
     stages: pd.DataFrame
@@ -230,25 +290,26 @@ def _purchase_days(
     date_col: str,
     amount_col: str | None,
     date_format: str | None,
-) -> Any:
-    """Validated log merged to one row per (customer, purchase day) with its value."""
-    frame, _ = _prepare(
+) -> tuple[Any, str | None]:
+    """Validated log merged to one row per (customer, purchase day) with its value.
+
+    Also returns the time zone of the date column (days are those of its local calendar).
+    """
+    frame, _, tz = local_log(
         transactions,
         customer_col=customer_col,
         date_col=date_col,
         amount_col=amount_col,
         date_format=date_format,
-        allow_negative=True,
-        what="transactions",
     )
-    frame = local_dates(frame, date_col)
     value = nw.col(amount_col).sum() if amount_col else nw.len()
-    return (
+    days = (
         frame.with_columns(day_number(nw.col(date_col)).alias(_DAY))
         .group_by(customer_col, _DAY)
         .agg(value.alias("__value"))
         .with_columns(nw.col("__value").cast(nw.Float64))
     )
+    return days, tz
 
 
 def _customer_list(customers: Any, customer_col: str) -> pd.Series | None:
@@ -357,7 +418,12 @@ def _classify(feats: pd.DataFrame, a: int, rules: _Rules) -> pd.DataFrame:
             hist_rate = np.where(has_history, history / np.maximum(hist_len, 1.0), np.nan)
             recent_rate = recent / rules.recent_days
             trend = np.where(has_history, recent_rate / hist_rate, np.nan)
-        trend = np.where(has_history & (hist_rate == 0) & (recent_rate == 0), 0.0, trend)
+        # A history worth nothing or less per day (zero amounts, net refunds) gives no
+        # ratio: growth (inf) if the recent rate is higher, flat (1) if equal, else 0.
+        flat_or_moved = np.where(
+            recent_rate > hist_rate, np.inf, np.where(recent_rate < hist_rate, 0.0, 1.0)
+        )
+        trend = np.where(has_history & ~(hist_rate > 0), flat_or_moved, trend)
         feats["history_value"] = history
         feats["trend"] = trend
         declining = has_history & (trend < rules.decline_ratio)
@@ -547,6 +613,10 @@ def lifecycle_stages(
 
     $$ \tau = \frac{v_r / w}{v_h / (a - w - f + 1)} \quad (f \le a - w). $$
 
+    When the history is worth nothing or less (:math:`v_h \le 0`: zero amounts, net
+    refunds) the ratio is undefined and :math:`\tau` is :math:`+\infty` if the recent
+    rate is higher, 1 if equal and 0 if lower.
+
     Then ``prospect`` if :math:`n = 0`; ``exploration`` if :math:`n <`
     ``formation_min_purchases``; ``decline`` if :math:`\tau <` ``decline_ratio``;
     ``formation`` if :math:`n <` ``stability_min_purchases``, or there is no history yet
@@ -586,13 +656,15 @@ def lifecycle_stages(
     )
     ts = to_timestamp(as_of, "as_of")
     known = _customer_list(customers, customer_col)
-    days = _purchase_days(
+    days, tz = _purchase_days(
         transactions,
         customer_col=customer_col,
         date_col=date_col,
         amount_col=amount_col,
         date_format=date_format,
     )
+    if tz is not None:  # an aware as_of is read in the data's time zone
+        ts = to_timestamp(as_of, "as_of", tz)
     stages, n_prospects, n_excluded = _features(
         days, customer_col=customer_col, as_of=ts, rules=rules, known=known
     )
@@ -710,13 +782,15 @@ stability_min_purchases, decline_ratio, growth_ratio, date_format
                 f"is not after snapshots[{i - 1}]={stamps[i - 1].date()}."
             )
     known = _customer_list(customers, customer_col)
-    days = _purchase_days(
+    days, tz = _purchase_days(
         transactions,
         customer_col=customer_col,
         date_col=date_col,
         amount_col=amount_col,
         date_format=date_format,
     )
+    if tz is not None:  # aware snapshots are read in the data's time zone
+        stamps = [to_timestamp(s, f"snapshots[{i}]", tz) for i, s in enumerate(snapshots)]
     order = (PURCHASE_STAGES if scheme == "purchase" else RELATIONSHIP_STAGES) + (NOT_YET_CUSTOMER,)
     labels = [str(ts.date()) for ts in stamps]
     per_snapshot = []

@@ -85,6 +85,19 @@ class VanWestendorpResult(Result):
         price times trial (revenue), when purchase probabilities were given.
     nms : pandas.DataFrame or None
         Per observed price: ``trial`` and ``revenue`` (Newton-Miller-Smith).
+
+    Examples
+    --------
+    >>> res = van_westendorp([1, 2, 3], [2, 3, 4], [3, 4, 5], [4, 5, 6])
+    >>> res.lower_bound, res.optimal_price, res.indifference_price, res.upper_bound
+    (2.0, 3.0, 3.0, 4.0)
+    >>> list(res.to_frame().columns)[:3]
+    ['price', 'too_cheap', 'cheap']
+    >>> ax = res.plot()
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
 
     lower_bound: float
@@ -310,13 +323,15 @@ def van_westendorp(
         bad = np.isinf(col) | (col < 0)
         if bad.any():
             raise DataError(
-                bad_rows_message(q, "is negative or infinite", int(bad.sum()), col[bad][0])
+                bad_rows_message(q, "is negative or infinite", int(bad.sum()), float(col[bad][0]))
             )
     w = np.ones(n) if weights is None else _as_array(weights, "weights", native, n)
     if not np.all(np.isfinite(w)) or (w < 0).any():
         bad = ~np.isfinite(w) | (w < 0)
         raise DataError(
-            bad_rows_message("weights", "is negative or not finite", int(bad.sum()), w[bad][0])
+            bad_rows_message(
+                "weights", "is negative or not finite", int(bad.sum()), float(w[bad][0])
+            )
         )
     complete = np.asarray(np.isfinite(answers).all(axis=1), dtype=np.bool_)
     steps = np.diff(np.where(complete[:, None], answers, 0.0), axis=1)

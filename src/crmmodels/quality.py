@@ -112,9 +112,17 @@ def _numeric_matrix(frame: pd.DataFrame, columns: Sequence[str], what: str) -> F
                 f"{what}: column '{c}' must hold numeric answers; its type is {dtype} "
                 f"(first value: {example!r}). Map text answers to numbers first."
             )
-    return np.column_stack(
+    x = np.column_stack(
         [frame[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in columns]
     ).astype(np.float64)
+    empty = np.isnan(x).all(axis=0)
+    if len(x) and empty.any():
+        names = [str(columns[int(i)]) for i in np.flatnonzero(empty)]
+        raise DataError(
+            f"{what}: {len(names)} item(s) have no answer at all (first: '{names[0]}'); "
+            "no statistic can use them. Drop them from the items / constructs."
+        )
+    return x
 
 
 def _col_means(x: FloatArray) -> FloatArray:
@@ -138,7 +146,9 @@ def _item_frame(data: Any, what: str) -> tuple[pd.DataFrame, list[str]]:
         frame = pd.DataFrame(data, columns=[f"item_{j + 1}" for j in range(data.shape[1])])
         return frame, list(frame.columns)
     frame = to_pandas(to_narwhals(data, what=what))
-    return frame, [str(c) for c in frame.columns]
+    # Integer column labels (a frame built from a 2-D array) are addressed by their text.
+    frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
+    return frame, list(frame.columns)
 
 
 # ------------------------------------------------------------------ Cronbach's alpha
@@ -166,6 +176,21 @@ class CronbachAlphaResult(Result):
     items : pandas.DataFrame
         Per item: ``n`` (answers), ``mean``, ``sd``, ``item_total_corr`` (corrected
         item-total correlation) and ``alpha_if_deleted``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"q1": [1, 2, 3, 4, 5], "q2": [2, 2, 3, 5, 5], "q3": [1, 3, 3, 4, 4]})
+    >>> res = cronbach_alpha(df)
+    >>> round(res.alpha, 4)
+    0.9538
+    >>> res.to_frame().index.tolist()
+    ['q1', 'q2', 'q3']
+    >>> ax = res.plot()
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
 
     alpha: float
@@ -321,6 +346,21 @@ class RelationshipQualityResult(Result):
         Missing-answer rule of the statistics.
     scale : (float, float)
         Scale bounds.
+
+    Examples
+    --------
+    >>> from crmmodels.datasets import simulate_survey
+    >>> sim = simulate_survey(60, seed=1)
+    >>> res = relationship_quality(sim.survey, constructs=sim.constructs, reverse=sim.reverse)
+    >>> list(res.reliability.index)
+    ['trust', 'satisfaction', 'commitment']
+    >>> res.scores.shape
+    (120, 5)
+    >>> ax = res.plot(kind="items")
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
 
     scores: pd.DataFrame
@@ -488,7 +528,9 @@ def relationship_quality(
     reverse : sequence of str
         Reverse-coded items (turned around as ``low + high - x``).
     weights : mapping, optional
-        Construct weights of the index (default equal; normalised to sum to one).
+        Construct weights of the index (default equal; normalised to sum to one). A
+        construct left out of the mapping gets weight 0 (it is scored but does not enter
+        the index).
     respondent_col : str, optional
         Respondent id column (default: row number ``respondent`` from 0).
     side_col, relationship_col : str, optional

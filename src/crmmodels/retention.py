@@ -27,7 +27,7 @@ import pandas as pd
 
 from crmmodels._activity import (
     check_period,
-    local_dates,
+    local_log,
     numpy_period_index,
     period_index,
     period_labels,
@@ -37,7 +37,6 @@ from crmmodels._activity import (
 from crmmodels._frames import collect, count_true, day_number
 from crmmodels._results import Result
 from crmmodels.errors import DataError
-from crmmodels.transactions import _prepare
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -68,22 +67,17 @@ def _validated(
 
     Returns the frame, the end and the number of rows excluded.
     """
-    frame, last = _prepare(
+    frame, last, tz = local_log(
         transactions,
         customer_col=customer_col,
         date_col=date_col,
         amount_col=amount_col,
         date_format=date_format,
-        allow_negative=True,
-        what="transactions",
+        last_date=True,
     )
-    local = local_dates(frame, date_col)
-    if local is not frame:  # timezone dropped: the last date in local time
-        frame = local
-        last = to_timestamp(collect(frame.select(nw.col(date_col).max())).item(0, 0), "date")
     if observation_end is None:  # nothing after the last purchase: no second pass
         return frame, last, 0
-    end = to_timestamp(observation_end, "observation_end")
+    end = to_timestamp(observation_end, "observation_end", tz)
     late_expr = day_number(nw.col(date_col)) > int((end.normalize() - _EPOCH).days)
     stats = collect(frame.select(nw.len().alias("n"), count_true(late_expr).alias("late")))
     n, late = int(stats["n"].item(0)), int(stats["late"].item(0) or 0)
@@ -283,6 +277,27 @@ class CohortRetention(Result):
         Customers and transaction rows analysed.
     n_excluded : int
         Transaction rows dropped because they are after ``observation_end``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({
+    ...     "customer_id": [1, 1, 2, 3],
+    ...     "date": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-01-20", "2024-02-10"]),
+    ... })
+    >>> res = cohort_retention(tx)
+    >>> res  # doctest: +NORMALIZE_WHITESPACE
+    CohortRetention(period=M, observation_end=2024-02-10, n_customers=3, n_transactions=4,
+    n_excluded=0, n_repeat_customers=1, rows=3)
+    >>> res.rates.round(2).to_numpy().tolist()
+    [[1.0, 0.5], [1.0, nan]]
+    >>> list(res.to_frame().columns)
+    ['cohort', 'periods_since', 'cohort_size', 'active', 'rate']
+    >>> ax = res.plot()
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
 
     counts: pd.DataFrame
@@ -507,6 +522,25 @@ class RetentionMetrics(Result):
         Customers with two or more active periods / all customers.
     n_customers, n_transactions, n_excluded : int
         Customers and rows analysed; rows after ``observation_end`` excluded.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({
+    ...     "customer_id": [1, 1, 2, 2, 3],
+    ...     "date": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-01-20", "2024-03-02",
+    ...                             "2024-02-10"]),
+    ... })
+    >>> m = retention_metrics(tx)
+    >>> round(m.retention_rate, 3), round(m.repeat_purchase_rate, 3)
+    (0.25, 0.667)
+    >>> m.to_frame()[["period", "active", "new"]].values.tolist()
+    [[Period('2024-01', 'M'), 2, 2], [Period('2024-02', 'M'), 2, 1], [Period('2024-03', 'M'), 1, 0]]
+    >>> ax = m.plot()
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
 
     table: pd.DataFrame

@@ -82,6 +82,21 @@ class ScorecardResult(Result):
         Periods on the grid (first to last period with a purchase).
     n_cells : int
         Rows of ``kpis``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": [1, 2, 1],
+    ...                    "date": pd.to_datetime(["2024-01-05", "2024-01-20", "2024-02-03"]),
+    ...                    "amount": [10.0, 20.0, 15.0]})
+    >>> sc = kpi_scorecard(tx)
+    >>> sc.to_frame()[["period", "revenue", "active_customers"]].values.tolist()
+    [[Period('2024-01', 'M'), 30.0, 2], [Period('2024-02', 'M'), 15.0, 1]]
+    >>> ax = sc.plot()
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
 
     kpis: pd.DataFrame

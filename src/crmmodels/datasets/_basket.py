@@ -28,6 +28,14 @@ class BasketSimulation:
         consequent is in a basket anyway).
     item_probability : pandas.Series
         Per item label, the probability of appearing in a basket before the rules act.
+
+    Examples
+    --------
+    >>> sim = simulate_baskets(200, 20, seed=0)
+    >>> list(sim.transactions.columns)
+    ['basket_id', 'customer_id', 'item']
+    >>> list(sim.planted.columns)[:2]
+    ['antecedents', 'consequents']
     """
 
     transactions: pd.DataFrame

@@ -53,6 +53,12 @@ class CRMData:
     customers : pandas.DataFrame
         Ground truth per customer: ``customer_id``, ``needs_segment`` (one of
         ``SEGMENTS``), ``spend_scale`` and ``n_records``.
+
+    Examples
+    --------
+    >>> crm = simulate_crm(50, seed=0)
+    >>> sorted(k for k in vars(crm) if not k.startswith('_'))
+    ['customers', 'interactions', 'purchases', 'records']
     """
 
     records: pd.DataFrame

@@ -31,6 +31,14 @@ class FunnelSimulation:
         advancing) and ``mean_days`` (mean stay before advancing or dropping).
     observation_end : pandas.Timestamp
         End of the observation window.
+
+    Examples
+    --------
+    >>> sim = simulate_funnel(100, seed=0)
+    >>> list(sim.history.columns)[:3]
+    ['entity_id', 'stage', 'entered_at']
+    >>> list(sim.truth.columns)
+    ['stage', 'conversion', 'mean_days']
     """
 
     history: pd.DataFrame

@@ -60,6 +60,14 @@ class SurveySimulation:
         and construct (columns).
     reliability : pandas.Series
         Population composite reliability of each construct's latent responses.
+
+    Examples
+    --------
+    >>> sim = simulate_survey(50, seed=0)
+    >>> sorted(sim.constructs)
+    ['commitment', 'satisfaction', 'trust']
+    >>> sim.reverse
+    ('trust_4', 'satisfaction_4', 'commitment_4')
     """
 
     survey: pd.DataFrame
@@ -244,6 +252,14 @@ class PriceSurveySimulation:
     truth : dict
         Population ``lower_bound``, ``upper_bound``, ``optimal_price`` and
         ``indifference_price`` of the ordered respondents.
+
+    Examples
+    --------
+    >>> sim = simulate_price_survey(50, seed=0)
+    >>> list(sim.answers.columns)[:4]
+    ['respondent_id', 'too_cheap', 'cheap', 'expensive']
+    >>> sorted(sim.truth)[:2]
+    ['indifference_price', 'lower_bound']
     """
 
     answers: pd.DataFrame
@@ -341,6 +357,12 @@ class DemandSimulation:
         ``date``, ``customer_id``, ``product``, ``price`` and ``quantity``.
     elasticities : pandas.Series
         True elasticity per product.
+
+    Examples
+    --------
+    >>> sim = simulate_demand(100, seed=0)
+    >>> list(sim.transactions.columns)
+    ['date', 'customer_id', 'product', 'price', 'quantity']
     """
 
     transactions: pd.DataFrame

@@ -215,6 +215,20 @@ class CustomizationResult(Result):
         Customers, customers with no matching rule, customers matching 2+ rules.
     no_match_action : str
         The action given to customers without a matching rule.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> cust = pd.DataFrame({"customer_id": [1, 2, 3], "tier": ["A", "B", "C"]})
+    >>> rules = [{"name": "vip", "action": "call", "conditions": {"tier": "A"}}]
+    >>> res = customize(cust, rules)
+    >>> res.to_frame()["action"].tolist()
+    ['call', 'no rule matched', 'no rule matched']
+    >>> ax = res.plot()
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
 
     assignments: pd.DataFrame

@@ -58,6 +58,26 @@ class DifferentiationResult(Result):
         Customers with purchases but no tier (tier ``"untiered"``).
     n_tier_only : int
         Customers with a tier but no purchases (kept, segment ``"no spend"``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> p = pd.DataFrame({
+    ...     "customer_id": [1, 2, 3, 4],
+    ...     "category": ["books", "books", "toys", "toys"],
+    ...     "amount": [10.0, 20.0, 30.0, 8.0],
+    ... })
+    >>> tiers = pd.DataFrame({"customer_id": [1, 2, 3, 4], "tier": ["A", "B", "A", "B"]})
+    >>> res = differentiate(p, tiers=tiers, k=2)
+    >>> res.matrix_counts.to_dict(orient="index")
+    {'A': {'toys': 1, 'books': 1}, 'B': {'toys': 1, 'books': 1}}
+    >>> len(res.to_frame())
+    4
+    >>> ax = res.plot()
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
 
     customers: pd.DataFrame

@@ -17,7 +17,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmmodels._frames import check_columns, check_not_null, is_lazy, to_narwhals, to_pandas
+from crmmodels._frames import (
+    check_columns,
+    check_not_null,
+    is_lazy,
+    python_scalar,
+    to_narwhals,
+    to_pandas,
+)
 from crmmodels._results import Result
 from crmmodels.errors import DataError, SchemaError, bad_rows_message
 from crmmodels.idic._normalize import (
@@ -159,6 +166,21 @@ class IdentityResult(Result):
         Fuzzy pairs accepted (before transitivity).
     n_skipped_blocks : int
         Blocks larger than ``max_block_size`` that were not compared.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> recs = pd.DataFrame({"rid": [1, 2, 3], "email": ["Ann@x.org", "ann@x.org ", "bo@y.org"]})
+    >>> res = resolve_identities(recs, id_col="rid", email_cols=["email"])
+    >>> res.to_frame()["customer_key"].tolist()
+    [0, 0, 1]
+    >>> res.n_customers, res.n_singletons
+    (2, 1)
+    >>> ax = res.plot()
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
 
     records: pd.DataFrame
@@ -205,8 +227,9 @@ def _tuple(cols: str | Sequence[str] | None) -> tuple[str, ...]:
 def _join_parts(parts: list[pd.Series]) -> pd.Series:
     if not parts:
         raise ValueError("no parts")
-    frame = pd.concat(parts, axis=1)
-    out = frame.fillna("").astype("string").agg(" ".join, axis=1).astype("string")
+    out = parts[0].astype("string").fillna("")
+    for part in parts[1:]:  # a handful of columns; str.cat is vectorised over the rows
+        out = out.str.cat(part.astype("string").fillna(""), sep=" ")
     return blank_to_na(out.str.replace(r"\s+", " ", regex=True).str.strip())
 
 
@@ -385,7 +408,7 @@ def resolve_identities(
                 id_col,
                 "has duplicate record ids",
                 int(dup.sum()),
-                ids[dup].iloc[0],
+                python_scalar(ids[dup].iloc[0]),
                 "Record ids must be unique; de-duplicate or build a composite id.",
             )
         )
@@ -478,12 +501,10 @@ def resolve_identities(
         keep = (fields > 0) & (mean >= float(fuzzy_threshold))
         fuzzy_i, fuzzy_j, fuzzy_score = i[keep], j[keep], mean[keep]
         if texts:
-            joined = pd.DataFrame({k: t[keep] for k, t in enumerate(texts)})
-            fuzzy_text = (
-                joined.astype(str).agg(",".join, axis=1).str.strip(",").to_numpy(dtype=object)
-                if len(joined)
-                else np.empty(0, dtype=object)
-            )
+            joined = pd.Series(texts[0][keep], dtype="string")
+            for t in texts[1:]:  # name and address: at most two fields
+                joined = joined.str.cat(pd.Series(t[keep], dtype="string"), sep=",")
+            fuzzy_text = joined.str.strip(",").to_numpy(dtype=object)
 
     labels = (
         components(

@@ -57,6 +57,25 @@ class InteractionProfile(Result):
         Customers profiled, interactions counted.
     n_after_as_of : int
         Interactions after ``as_of``, left out of every figure.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> log = pd.DataFrame({
+    ...     "customer_id": [1, 1, 2],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-03-01", "2024-02-01"]),
+    ...     "channel": ["email", "phone", "email"],
+    ... })
+    >>> res = interaction_profile(log, strategic=[1, 3])
+    >>> res.to_frame()[["customer_id", "n_interactions"]].values.tolist()
+    [[1, 2], [2, 1]]
+    >>> res.coverage
+    0.5
+    >>> ax = res.plot()
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
 
     profiles: pd.DataFrame

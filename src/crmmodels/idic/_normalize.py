@@ -48,7 +48,14 @@ _DOTLESS_DOMAINS = frozenset({"gmail.com"})
 
 
 def blank_to_na(values: pd.Series) -> pd.Series:
-    """Turn empty strings into missing values (``<NA>``)."""
+    """Turn empty strings into missing values (``<NA>``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> blank_to_na(pd.Series(["a", "  ", None])).tolist()
+    ['a', '  ', nan]
+    """
     out: pd.Series = values.where(values != "")
     return out
 

@@ -63,6 +63,13 @@ class ItemsetLevels:
         ``counts[k - 1][j]`` is the number of baskets holding itemset ``itemsets[k - 1][j]``.
     n_baskets : int
         Number of baskets (the support denominator).
+
+    Examples
+    --------
+    >>> b, i = np.array([0, 0, 1]), np.array([0, 1, 0])
+    >>> lv = mine_itemsets(b, i, n_baskets=2, n_items=2, min_count=1)
+    >>> lv.n_itemsets, lv.offsets.tolist(), lv.n_baskets
+    (3, [0, 2, 3], 2)
     """
 
     itemsets: tuple[IntArray, ...]
@@ -89,6 +96,14 @@ class RuleIndex:
     ----------
     antecedent, consequent, itemset : ndarray
         Global ids (see :attr:`ItemsetLevels.offsets`) of ``A``, ``C`` and ``A | C``.
+
+    Examples
+    --------
+    >>> b, i = np.array([0, 0, 1]), np.array([0, 1, 0])
+    >>> lv = mine_itemsets(b, i, n_baskets=2, n_items=2, min_count=1)
+    >>> r = enumerate_rules(lv.itemsets)
+    >>> r.antecedent.tolist(), r.consequent.tolist(), r.itemset.tolist()
+    ([0, 1], [1, 0], [2, 2])
     """
 
     antecedent: IntArray

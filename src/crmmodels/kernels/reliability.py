@@ -94,8 +94,9 @@ def covariance(
         x = x[keep]
         present = present[keep]
     # shift each column by its mean: covariances are shift invariant, sums get small
-    centre = np.nanmean(x, axis=0) if x.shape[0] else np.zeros(x.shape[1])
-    centre = np.where(np.isnan(centre), 0.0, centre)
+    n_present = present.sum(axis=0)
+    centre = np.zeros(x.shape[1])
+    np.divide(np.where(present, x, 0.0).sum(axis=0), n_present, out=centre, where=n_present > 0)
     z = np.where(present, x - centre, 0.0)
     m = present.astype(np.float64)
     counts = m.T @ m
@@ -124,7 +125,9 @@ def cov_to_corr(cov: FloatArray) -> FloatArray:
 
 
 def alpha_from_cov(cov: FloatArray) -> float:
-    """Cronbach's alpha of a covariance matrix (``NaN`` for fewer than two items).
+    """Cronbach's alpha of a covariance matrix.
+
+    ``NaN`` for fewer than two items or a zero total variance (every item constant).
 
     Examples
     --------
@@ -136,6 +139,8 @@ def alpha_from_cov(cov: FloatArray) -> float:
     if k < 2:
         return float("nan")
     total = float(cov.sum())
+    if not np.isfinite(total) or total == 0.0:
+        return float("nan")
     return float(k / (k - 1.0) * (1.0 - np.trace(cov) / total))
 
 
@@ -190,7 +195,10 @@ def corrected_item_total(cov: FloatArray) -> FloatArray:
 
 
 def alpha_if_deleted(cov: FloatArray) -> FloatArray:
-    """Cronbach's alpha of the scale without each item (``NaN`` with fewer than 3 items).
+    """Cronbach's alpha of the scale without each item.
+
+    ``NaN`` with fewer than 3 items, and for an item whose removal leaves a zero total
+    variance (the remaining items cancel out).
 
     Examples
     --------
@@ -208,7 +216,9 @@ def alpha_if_deleted(cov: FloatArray) -> FloatArray:
     rest_total = total - 2.0 * row + diag
     rest_trace = np.trace(cov) - diag
     km = k - 1.0
-    return np.asarray(km / (km - 1.0) * (1.0 - rest_trace / rest_total), dtype=np.float64)
+    ratio = np.full(k, np.nan)
+    np.divide(rest_trace, rest_total, out=ratio, where=rest_total != 0.0)
+    return np.asarray(km / (km - 1.0) * (1.0 - ratio), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -225,6 +235,14 @@ class OneFactorFit:
         Whether the optimiser reported success.
     heywood : bool
         Whether a loading reached the bound of 1 in absolute value.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> corr = np.array([[1.0, 0.48, 0.4], [0.48, 1.0, 0.3], [0.4, 0.3, 1.0]])
+    >>> fit = one_factor(corr)
+    >>> fit.loadings.round(2).tolist(), fit.converged, fit.heywood
+    ([0.8, 0.6, 0.5], True, False)
     """
 
     loadings: FloatArray

@@ -71,6 +71,14 @@ class FunnelState:
     reopened : ndarray of bool
         The entity has an exit event before the entry into its last stage and no exit
         after it (it came back after being closed); counted as open.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> first = np.array([[0.0, 2.0], [0.0, np.nan]])
+    >>> s = funnel_state(first, np.array([np.nan, 1.0]), "any")
+    >>> s.n.tolist(), s.outcome.tolist(), s.observed.tolist()
+    ([2, 1], [4, 2], [[True, True], [True, False]])
     """
 
     n: IntArray
@@ -300,7 +308,14 @@ def later_entry(first: FloatArray) -> FloatArray:
 
 
 def row_fmin(values: FloatArray) -> FloatArray:
-    """Row-wise NaN-ignoring minimum (NaN for an all-NaN row)."""
+    """Row-wise NaN-ignoring minimum (NaN for an all-NaN row).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> row_fmin(np.array([[3.0, 1.0], [np.nan, 2.0], [np.nan, np.nan]])).tolist()
+    [1.0, 2.0, nan]
+    """
     out = np.full(values.shape[0], np.nan)
     for k in range(values.shape[1]):
         out = np.fmin(out, values[:, k])
@@ -308,7 +323,15 @@ def row_fmin(values: FloatArray) -> FloatArray:
 
 
 def quantiles_by_column(values: FloatArray, q: tuple[float, ...]) -> FloatArray:
-    """Column-wise NaN-ignoring quantiles (NaN for an all-NaN column), shape (len(q), k)."""
+    """Column-wise NaN-ignoring quantiles (NaN for an all-NaN column), shape (len(q), k).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> v = np.array([[1.0, np.nan], [3.0, np.nan], [5.0, np.nan]])
+    >>> quantiles_by_column(v, (0.5, 0.9)).tolist()
+    [[3.0, nan], [4.6, nan]]
+    """
     out = np.full((len(q), values.shape[1]), np.nan)
     for j in range(values.shape[1]):
         col = values[:, j]
@@ -319,7 +342,14 @@ def quantiles_by_column(values: FloatArray, q: tuple[float, ...]) -> FloatArray:
 
 
 def column_means(values: FloatArray) -> FloatArray:
-    """Column-wise NaN-ignoring means (NaN for an all-NaN column)."""
+    """Column-wise NaN-ignoring means (NaN for an all-NaN column).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> column_means(np.array([[1.0, np.nan], [3.0, np.nan]])).tolist()
+    [2.0, nan]
+    """
     count = (~np.isnan(values)).sum(axis=0)
     total = np.nansum(values, axis=0)
     out: Any = np.full(values.shape[1], np.nan)

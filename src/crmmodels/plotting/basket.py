@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from crmmodels.plotting._common import new_axes
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -22,12 +24,7 @@ def _label(items: Any) -> str:
     return ", ".join(str(x) for x in sorted(items, key=str))
 
 
-def _axes(ax: Axes | None, size: tuple[float, float] = (6.0, 4.0)) -> Axes:
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots(figsize=size)
-    return ax
+_SIZE = (6.0, 4.0)  # default figure size (inches)
 
 
 def plot_rules(rules: pd.DataFrame, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
@@ -53,7 +50,7 @@ def plot_rules(rules: pd.DataFrame, *, ax: Axes | None = None, **kwargs: Any) ->
     >>> plot_rules(r).get_xlabel()
     'support'
     """
-    ax = _axes(ax)
+    ax = new_axes(ax, _SIZE)
     opts: dict[str, Any] = {"cmap": "viridis", "s": 18, "alpha": 0.8}
     opts.update(kwargs)
     points = ax.scatter(rules["support"], rules["confidence"], c=rules["lift"], **opts)
@@ -100,7 +97,7 @@ def plot_top_rules(
     >>> plot_top_rules(r).get_xlabel()
     'lift'
     """
-    ax = _axes(ax, (7.0, 0.35 * min(n, max(len(rules), 1)) + 1.5))
+    ax = new_axes(ax, (7.0, 0.35 * min(n, max(len(rules), 1)) + 1.5))
     top = rules.sort_values(metric, ascending=False, kind="stable").head(n)
     labels = [
         f"{_label(a)} → {_label(c)}"
@@ -133,9 +130,23 @@ def plot_bundles(
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crmmodels.basket import bundle_candidates
+    >>> tx = pd.DataFrame(
+    ...     {"order": [1, 1, 2, 2, 3, 4], "item": ["tea", "cake", "tea", "cake", "tea", "pen"]}
+    ... )
+    >>> b = bundle_candidates(tx, basket_col="order", item_col="item", min_support=0.25)
+    >>> ax = plot_bundles(b)
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
     frame = result.bundles.head(n)
-    ax = _axes(ax, (7.0, 0.35 * max(len(frame), 1) + 1.5))
+    ax = new_axes(ax, (7.0, 0.35 * max(len(frame), 1) + 1.5))
     y = np.arange(len(frame))[::-1]
     ax.barh(y, frame["score"].to_numpy(float), **kwargs)
     ax.set_yticks(y, [_label(s) for s in frame["itemsets"]])

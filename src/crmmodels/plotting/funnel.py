@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from crmmodels.plotting._common import new_axes
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -25,13 +27,7 @@ __all__ = [
 ]
 
 
-def _axes(ax: Axes | None, size: tuple[float, float] = (7.0, 4.5)) -> Axes:
-    if ax is not None:
-        return ax
-    import matplotlib.pyplot as plt
-
-    _, new_ax = plt.subplots(figsize=size)
-    return new_ax
+_SIZE = (7.0, 4.5)  # default figure size (inches)
 
 
 def plot_funnel(result: FunnelResult, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
@@ -40,8 +36,26 @@ def plot_funnel(result: FunnelResult, *, ax: Axes | None = None, **kwargs: Any) 
     Each bar is labelled with the count and the share of first-stage entries; the
     stage-to-stage conversion is written between bars. The bottleneck stage is drawn in
     a second colour. Extra keyword arguments go to ``Axes.barh``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crmmodels.funnel import funnel_metrics
+    >>> log = pd.DataFrame({
+    ...     "entity_id": [1, 1, 2, 2, 3],
+    ...     "stage": ["lead_generation", "closed_won", "lead_generation", "closed_lost",
+    ...               "lead_generation"],
+    ...     "entered_at": [0.0, 10.0, 0.0, 4.0, 6.0],
+    ...     "amount": [100.0, 120.0, 50.0, 50.0, 80.0],
+    ... })
+    >>> res = funnel_metrics(log, stages=["lead_generation", "closed_won"], amount_col="amount")
+    >>> ax = plot_funnel(res)
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
-    ax = _axes(ax)
+    ax = new_axes(ax, _SIZE)
     t = result.table
     entered = t["entered"].to_numpy(dtype=np.float64)
     y = np.arange(len(t))[::-1]
@@ -69,8 +83,26 @@ def plot_stage_times(result: FunnelResult, *, ax: Axes | None = None, **kwargs: 
 
     Open stays are not included; their median is marked with a cross. Extra keyword
     arguments go to ``Axes.boxplot``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crmmodels.funnel import funnel_metrics
+    >>> log = pd.DataFrame({
+    ...     "entity_id": [1, 1, 2, 2, 3],
+    ...     "stage": ["lead_generation", "closed_won", "lead_generation", "closed_lost",
+    ...               "lead_generation"],
+    ...     "entered_at": [0.0, 10.0, 0.0, 4.0, 6.0],
+    ...     "amount": [100.0, 120.0, 50.0, 50.0, 80.0],
+    ... })
+    >>> res = funnel_metrics(log, stages=["lead_generation", "closed_won"], amount_col="amount")
+    >>> ax = plot_stage_times(res)
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
-    ax = _axes(ax)
+    ax = new_axes(ax, _SIZE)
     stages = list(result.stages[:-1])
     data = [result.stage_durations(s) for s in stages]
     data = [d if d.size else np.array([np.nan]) for d in data]
@@ -90,8 +122,27 @@ def plot_stage_times(result: FunnelResult, *, ax: Axes | None = None, **kwargs: 
 
 
 def plot_forecast(result: PipelineForecast, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
-    """Open and probability-weighted pipeline per stage (amounts, or deals without them)."""
-    ax = _axes(ax)
+    """Open and probability-weighted pipeline per stage (amounts, or deals without them).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crmmodels.funnel import funnel_metrics, pipeline_forecast
+    >>> log = pd.DataFrame({
+    ...     "entity_id": [1, 1, 2, 2, 3],
+    ...     "stage": ["lead_generation", "closed_won", "lead_generation", "closed_lost",
+    ...               "lead_generation"],
+    ...     "entered_at": [0.0, 10.0, 0.0, 4.0, 6.0],
+    ...     "amount": [100.0, 120.0, 50.0, 50.0, 80.0],
+    ... })
+    >>> res = funnel_metrics(log, stages=["lead_generation", "closed_won"], amount_col="amount")
+    >>> ax = plot_forecast(pipeline_forecast(res))
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
+    """
+    ax = new_axes(ax, _SIZE)
     t = result.table
     use_amt = bool(np.isfinite(result.open_amount))
     total = t["open_amount"] if use_amt else t["open"]
@@ -108,8 +159,27 @@ def plot_forecast(result: PipelineForecast, *, ax: Axes | None = None, **kwargs:
 
 
 def plot_backtest(result: ForecastBacktest, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
-    """Predicted against actual wins per stage (stage at the cut date)."""
-    ax = _axes(ax)
+    """Predicted against actual wins per stage (stage at the cut date).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crmmodels.funnel import forecast_backtest, funnel_metrics
+    >>> log = pd.DataFrame({
+    ...     "entity_id": [1, 1, 2, 2, 3],
+    ...     "stage": ["lead_generation", "closed_won", "lead_generation", "closed_lost",
+    ...               "lead_generation"],
+    ...     "entered_at": [0.0, 10.0, 0.0, 4.0, 6.0],
+    ...     "amount": [100.0, 120.0, 50.0, 50.0, 80.0],
+    ... })
+    >>> res = funnel_metrics(log, stages=["lead_generation", "closed_won"], amount_col="amount")
+    >>> ax = plot_backtest(forecast_backtest(res, 5.0))
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
+    """
+    ax = new_axes(ax, _SIZE)
     t = result.table
     x = np.arange(len(t))
     ax.bar(x - 0.2, t["predicted_wins"], width=0.4, label="predicted", **kwargs)
@@ -123,8 +193,27 @@ def plot_backtest(result: ForecastBacktest, *, ax: Axes | None = None, **kwargs:
 
 
 def plot_velocity(result: SalesVelocity, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
-    """The four velocity components as labelled bars (each relative to itself)."""
-    ax = _axes(ax, (6.0, 3.0))
+    """The four velocity components as labelled bars (each relative to itself).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crmmodels.funnel import funnel_metrics, sales_velocity
+    >>> log = pd.DataFrame({
+    ...     "entity_id": [1, 1, 2, 2, 3],
+    ...     "stage": ["lead_generation", "closed_won", "lead_generation", "closed_lost",
+    ...               "lead_generation"],
+    ...     "entered_at": [0.0, 10.0, 0.0, 4.0, 6.0],
+    ...     "amount": [100.0, 120.0, 50.0, 50.0, 80.0],
+    ... })
+    >>> res = funnel_metrics(log, stages=["lead_generation", "closed_won"], amount_col="amount")
+    >>> ax = plot_velocity(sales_velocity(res))
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
+    """
+    ax = new_axes(ax, (6.0, 3.0))
     names = ["opportunities", "win rate", "avg deal size", "cycle (days)"]
     vals = [result.opportunities, result.win_rate, result.avg_deal_size, result.cycle_days]
     ax.barh(np.arange(4)[::-1], [1.0] * 4, color="C0", **kwargs)

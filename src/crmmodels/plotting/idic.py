@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from crmmodels.plotting._common import new_axes
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -19,13 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["plot_actions", "plot_channel_mix", "plot_identity", "plot_value_needs"]
 
 
-def _axes(ax: Axes | None) -> Axes:
-    if ax is not None:
-        return ax
-    import matplotlib.pyplot as plt
-
-    _, new_ax = plt.subplots()
-    return new_ax
+_SIZE = None  # matplotlib's default figure size
 
 
 def plot_identity(result: IdentityResult, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
@@ -40,7 +36,7 @@ def plot_identity(result: IdentityResult, *, ax: Axes | None = None, **kwargs: A
     >>> plot_identity(r).get_xlabel()
     'records per resolved customer'
     """
-    ax = _axes(ax)
+    ax = new_axes(ax, _SIZE)
     sizes = result.cluster_sizes()
     kwargs.setdefault("color", "tab:blue")
     ax.bar(sizes.index.astype(str), sizes.to_numpy(), **kwargs)
@@ -74,7 +70,7 @@ def plot_value_needs(
     """
     if what not in ("counts", "value"):
         raise ValueError(f"what must be 'counts' or 'value'; got {what!r}")
-    ax = _axes(ax)
+    ax = new_axes(ax, _SIZE)
     mat = result.matrix_counts if what == "counts" else result.matrix_value
     data = mat.to_numpy(dtype=np.float64)
     kwargs.setdefault("cmap", "Blues")
@@ -112,7 +108,7 @@ def plot_channel_mix(result: InteractionProfile, *, ax: Axes | None = None, **kw
     >>> plot_channel_mix(interaction_profile(log)).get_ylabel()
     'share of interactions'
     """
-    ax = _axes(ax)
+    ax = new_axes(ax, _SIZE)
     mix = result.channel_mix.sort_values("share", ascending=False)
     kwargs.setdefault("color", "tab:green")
     ax.bar(mix["channel"].astype(str), mix["share"].to_numpy(), **kwargs)
@@ -139,7 +135,7 @@ def plot_actions(result: CustomizationResult, *, ax: Axes | None = None, **kwarg
     >>> plot_actions(res).get_xlabel()
     'customers'
     """
-    ax = _axes(ax)
+    ax = new_axes(ax, _SIZE)
     counts = result.assignments["action"].value_counts().sort_values()
     kwargs.setdefault("color", "tab:purple")
     ax.barh(counts.index.astype(str), counts.to_numpy(), **kwargs)

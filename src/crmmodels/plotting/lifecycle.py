@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from crmmodels.plotting._common import new_axes
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -14,13 +16,7 @@ if TYPE_CHECKING:
 __all__ = ["plot_stage_counts", "plot_stage_mix", "plot_transition_heatmap"]
 
 
-def _axes(ax: Axes | None, size: tuple[float, float] = (8.0, 4.5)) -> Axes:
-    if ax is not None:
-        return ax
-    import matplotlib.pyplot as plt
-
-    _, new_ax = plt.subplots(figsize=size)
-    return new_ax
+_SIZE = (8.0, 4.5)  # default figure size (inches)
 
 
 def plot_stage_counts(result: LifecycleStages, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
@@ -29,8 +25,22 @@ def plot_stage_counts(result: LifecycleStages, *, ax: Axes | None = None, **kwar
     Returns
     -------
     matplotlib Axes
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crmmodels.lifecycle import lifecycle_stages
+    >>> tx = pd.DataFrame({
+    ...     "customer_id": [1, 2, 2, 3],
+    ...     "date": pd.to_datetime(["2024-03-01", "2024-01-05", "2024-03-10", "2022-06-01"]),
+    ... })
+    >>> ax = plot_stage_counts(lifecycle_stages(tx, as_of="2024-03-31"))
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
-    ax = _axes(ax, (7.0, 3.5))
+    ax = new_axes(ax, (7.0, 3.5))
     counts = result.summary["customers"]
     y = np.arange(len(counts))
     ax.barh(y, counts.to_numpy(), **kwargs)
@@ -69,8 +79,23 @@ def plot_stage_mix(
     Returns
     -------
     matplotlib Axes
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crmmodels.lifecycle import lifecycle_transitions
+    >>> tx = pd.DataFrame({
+    ...     "customer_id": [1, 2, 2, 3],
+    ...     "date": pd.to_datetime(["2024-03-01", "2024-01-05", "2024-03-10", "2022-06-01"]),
+    ... })
+    >>> moves = lifecycle_transitions(tx, snapshots=["2024-01-31", "2024-03-31"])
+    >>> ax = plot_stage_mix(moves)
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
-    ax = _axes(ax)
+    ax = new_axes(ax, _SIZE)
     counts = result.stage_counts
     if not include_not_yet:
         counts = counts.drop(columns="not_yet_customer")
@@ -115,8 +140,23 @@ def plot_transition_heatmap(
     Returns
     -------
     matplotlib Axes
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crmmodels.lifecycle import lifecycle_transitions
+    >>> tx = pd.DataFrame({
+    ...     "customer_id": [1, 2, 2, 3],
+    ...     "date": pd.to_datetime(["2024-03-01", "2024-01-05", "2024-03-10", "2022-06-01"]),
+    ... })
+    >>> moves = lifecycle_transitions(tx, snapshots=["2024-01-31", "2024-03-31"])
+    >>> ax = plot_transition_heatmap(moves)
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
-    ax = _axes(ax, (7.0, 6.0))
+    ax = new_axes(ax, (7.0, 6.0))
     counts = result.matrix(pair)
     rates = result.matrix(pair, normalize=True)
     values = rates.to_numpy(dtype=np.float64)

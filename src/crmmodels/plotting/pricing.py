@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from crmmodels.plotting._common import new_axes
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -15,13 +17,7 @@ if TYPE_CHECKING:
 __all__ = ["plot_demand_curves", "plot_van_westendorp"]
 
 
-def _axes(ax: Axes | None) -> Axes:
-    if ax is not None:
-        return ax
-    import matplotlib.pyplot as plt
-
-    _, new_ax = plt.subplots(figsize=(7.5, 4.5))
-    return new_ax
+_SIZE = (7.5, 4.5)  # default figure size (inches)
 
 
 def plot_van_westendorp(
@@ -49,7 +45,7 @@ def plot_van_westendorp(
     >>> plot_van_westendorp(res).get_xlabel()
     'price'
     """
-    ax = _axes(ax)
+    ax = new_axes(ax, _SIZE)
     c = result.curves
     styles = {
         "too_cheap": ("tab:red", "-"),
@@ -134,7 +130,7 @@ def plot_demand_curves(
     >>> plot_demand_curves(price_elasticity(tx), data=tx).get_xscale()
     'log'
     """
-    ax = _axes(ax)
+    ax = new_axes(ax, _SIZE)
     import matplotlib.pyplot as plt
 
     colors = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])

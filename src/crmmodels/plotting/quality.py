@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from crmmodels.plotting._common import new_axes
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -16,13 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["plot_construct_profile", "plot_dyadic_gaps", "plot_item_diagnostics"]
 
 
-def _axes(ax: Axes | None, size: tuple[float, float] = (7.0, 4.5)) -> Axes:
-    if ax is not None:
-        return ax
-    import matplotlib.pyplot as plt
-
-    _, new_ax = plt.subplots(figsize=size)
-    return new_ax
+_SIZE = (7.0, 4.5)  # default figure size (inches)
 
 
 def _mean_ci(values: pd.DataFrame, level: float) -> tuple[np.ndarray, np.ndarray]:
@@ -68,7 +64,7 @@ def plot_construct_profile(
     >>> plot_construct_profile(res).get_ylabel()
     'mean score'
     """
-    ax = _axes(ax)
+    ax = new_axes(ax, _SIZE)
     cols = [*result.reliability.index, "rq_index"]
     x = np.arange(len(cols), dtype=float)
     side_col = None
@@ -133,7 +129,7 @@ def plot_item_diagnostics(
     'correlation / alpha'
     """
     items = result.items
-    ax = _axes(ax, (7.0, max(3.0, 0.35 * len(items) + 1.0)))
+    ax = new_axes(ax, (7.0, max(3.0, 0.35 * len(items) + 1.0)))
     y = np.arange(len(items))[::-1]
     kw: dict[str, Any] = {"color": "tab:blue", "alpha": 0.7, "label": "corrected item-total r"}
     kw.update(kwargs)
@@ -194,7 +190,7 @@ def plot_dyadic_gaps(
 
     if result.dyadic is None:
         raise DataError("the gap chart needs a survey with sides (side_col, relationship_col).")
-    ax = _axes(ax)
+    ax = new_axes(ax, _SIZE)
     d = result.dyadic
     order = [*result.reliability.index, "rq_index"]
     means = d.groupby("construct")[[*result.sides, "gap"]].mean().reindex(order)

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from crmmodels.plotting._common import new_axes
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -14,13 +16,7 @@ if TYPE_CHECKING:
 __all__ = ["plot_retention_curves", "plot_retention_heatmap", "plot_retention_metrics"]
 
 
-def _axes(ax: Axes | None, size: tuple[float, float] = (8.0, 5.0)) -> Axes:
-    if ax is not None:
-        return ax
-    import matplotlib.pyplot as plt
-
-    _, new_ax = plt.subplots(figsize=size)
-    return new_ax
+_SIZE = (8.0, 5.0)  # default figure size (inches)
 
 
 def plot_retention_heatmap(
@@ -52,8 +48,22 @@ def plot_retention_heatmap(
     Returns
     -------
     matplotlib Axes
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crmmodels.retention import cohort_retention
+    >>> tx = pd.DataFrame({
+    ...     "customer_id": [1, 1, 2, 3],
+    ...     "date": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-01-20", "2024-02-10"]),
+    ... })
+    >>> ax = plot_retention_heatmap(cohort_retention(tx))
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
-    ax = _axes(ax)
+    ax = new_axes(ax, _SIZE)
     rates = result.repeat_rates if recurring else result.rates
     if max_periods is not None:
         rates = rates.iloc[:, :max_periods]
@@ -107,8 +117,22 @@ def plot_retention_curves(
     Returns
     -------
     matplotlib Axes
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crmmodels.retention import cohort_retention
+    >>> tx = pd.DataFrame({
+    ...     "customer_id": [1, 1, 2, 3],
+    ...     "date": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-01-20", "2024-02-10"]),
+    ... })
+    >>> ax = plot_retention_curves(cohort_retention(tx))
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
-    ax = _axes(ax)
+    ax = new_axes(ax, _SIZE)
     rates = result.rates if cohorts is None else result.rates.iloc[:cohorts]
     for label, row in rates.iterrows():  # a handful of cohorts
         ax.plot(row.index, row.to_numpy(), color="0.7", lw=0.8, alpha=0.8)
@@ -134,8 +158,22 @@ def plot_retention_metrics(
     -------
     matplotlib Axes
         The axes of the rates.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crmmodels.retention import retention_metrics
+    >>> tx = pd.DataFrame({
+    ...     "customer_id": [1, 1, 2, 3],
+    ...     "date": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-01-20", "2024-02-10"]),
+    ... })
+    >>> ax = plot_retention_metrics(retention_metrics(tx))
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
-    ax = _axes(ax, (9.0, 4.5))
+    ax = new_axes(ax, (9.0, 4.5))
     tab = result.table
     x = np.arange(len(tab))
     twin = ax.twinx()
