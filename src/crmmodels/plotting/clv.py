@@ -14,6 +14,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from crmmodels.plotting._common import new_axes
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -49,12 +51,7 @@ class TransactionModel(Protocol):
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float] = (7.0, 4.5)) -> Axes:
-    if ax is not None:
-        return ax
-    import matplotlib.pyplot as plt
-
-    _, new_ax = plt.subplots(figsize=figsize)
-    return new_ax
+    return new_axes(ax, figsize)
 
 
 def _col(frame: pd.DataFrame, name: str) -> FloatArray:

@@ -12,16 +12,13 @@ if TYPE_CHECKING:
 
     from crmmodels.portfolio import ParetoResult
 
+from crmmodels.plotting._common import new_axes
+
 __all__ = ["plot_concentration_trend", "plot_lorenz", "plot_pareto"]
 
 
 def _axes(ax: Axes | None) -> Axes:
-    if ax is not None:
-        return ax
-    import matplotlib.pyplot as plt
-
-    _, new_ax = plt.subplots(figsize=(7, 4.5))
-    return new_ax
+    return new_axes(ax, (7.0, 4.5))
 
 
 def _thin(n: int, max_points: int) -> npt.NDArray[np.intp]:
