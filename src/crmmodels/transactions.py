@@ -154,25 +154,31 @@ def _prepare(
         )
     end = None if observation_end is None else _to_timestamp(observation_end, "observation_end")
     late = [] if end is None else [count_true(_after_end(nw.col(date_col), end, dtype))]
+    stats = None
+    if isinstance(frame, nw.DataFrame):
+        stats = _eager_stats(frame, customer_col, date_col, amount_col, end)
     try:
-        stats = collect(
-            frame.select(
-                nw.len().alias("n"),
-                nw.col(date_col).max().alias("max_date"),
-                *[e.alias("late") for e in late],
-                count_true(nw.col(customer_col).is_null()).alias("null_id"),
-                count_true(nw.col(date_col).is_null()).alias("null_date"),
-                *(
-                    [
-                        count_true(nw.col(amount_col).is_null()).alias("null_amount"),
-                        count_true(nw.col(amount_col) < 0).alias("neg_amount"),
-                        count_true(~nw.col(amount_col).is_finite()).alias("inf_amount"),
-                    ]
-                    if amount_col
-                    else []
-                ),
-            )
-        ).rows(named=True)[0]
+        stats = (
+            stats
+            or collect(
+                frame.select(
+                    nw.len().alias("n"),
+                    nw.col(date_col).max().alias("max_date"),
+                    *[e.alias("late") for e in late],
+                    count_true(nw.col(customer_col).is_null()).alias("null_id"),
+                    count_true(nw.col(date_col).is_null()).alias("null_date"),
+                    *(
+                        [
+                            count_true(nw.col(amount_col).is_null()).alias("null_amount"),
+                            count_true(nw.col(amount_col) < 0).alias("neg_amount"),
+                            count_true(~nw.col(amount_col).is_finite()).alias("inf_amount"),
+                        ]
+                        if amount_col
+                        else []
+                    ),
+                )
+            ).rows(named=True)[0]
+        )
     except Exception as exc:  # engines raise their own parse errors, possibly lazily
         if dtype != nw.String:
             raise
@@ -221,6 +227,39 @@ def _prepare(
             "Pass a later observation_end or filter the log first.",
         )
     return frame, end
+
+
+def _eager_stats(
+    frame: Frame, customer_col: str, date_col: str, amount_col: str | None, end: Any
+) -> dict[str, Any] | None:
+    """The validation counts of :func:`_prepare` straight from numpy views of an eager frame.
+
+    Same keys as the engine-side query; None when a column does not map to a plain numpy
+    dtype (timezone-aware or nullable extension types), in which case the engine computes
+    them.
+    """
+    ids = frame[customer_col].to_numpy()
+    dates = frame[date_col].to_numpy()
+    if dates.dtype.kind != "M":
+        return None
+    stats: dict[str, Any] = {
+        "n": int(dates.size),
+        "null_id": 0 if ids.dtype.kind in "iub" else int(pd.isna(ids).sum()),
+        "null_date": int(np.isnat(dates).sum()),
+        "max_date": dates.max() if dates.size else None,
+    }
+    if end is not None:
+        first_after = np.datetime64((end.normalize() + pd.Timedelta(days=1)).to_datetime64())
+        stats["late"] = int(np.count_nonzero(dates >= first_after))
+    if amount_col:
+        amounts = frame[amount_col].to_numpy()
+        if amounts.dtype.kind not in "fiub":
+            return None
+        finite = np.isfinite(amounts)
+        stats["null_amount"] = int(np.isnan(amounts).sum()) if amounts.dtype.kind == "f" else 0
+        stats["inf_amount"] = int(amounts.size - np.count_nonzero(finite))
+        stats["neg_amount"] = int(np.count_nonzero(amounts < 0))
+    return stats
 
 
 def _after_end(col: nw.Expr, end: pd.Timestamp, dtype: Any) -> nw.Expr:

@@ -76,9 +76,11 @@ def summarize_arrays(
     Notes
     -----
     Distinct (customer, period) pairs are counted by sorting the combined key
-    ``code * span + (period - min period)``, which numpy does with a vectorised sort;
-    minima and maxima use ``ufunc.at`` and sums use ``bincount``. Memory stays linear in
-    the number of rows, with one int64 key array as the largest temporary.
+    ``code * span + (period - min period)``, which numpy does with a vectorised sort, and
+    subtracting the repeated keys from the row count; each customer's block of sorted keys
+    (found by ``searchsorted``) gives the row count and the first and last period, and
+    sums use ``bincount``. The int64 key array is the only large temporary and is
+    reused as scratch space, so peak memory stays below three times the input.
 
     Examples
     --------
@@ -97,27 +99,37 @@ def summarize_arrays(
     key += periods
     key -= p_min
     key.sort()
-    distinct = np.empty(key.size, dtype=bool)
-    distinct[0] = True
-    np.not_equal(key[1:], key[:-1], out=distinct[1:])
-    starts = key[distinct]
-    del key, distinct
-    starts //= span
-    n_periods = np.bincount(starts, minlength=n).astype(np.int64)
-    del starts
+    # each customer's rows form one block of the sorted keys: its bounds give the row
+    # count and the first and last period without scattering over the rows
+    base = np.arange(n, dtype=np.int64) * span
+    starts = np.searchsorted(key, base)
+    ends = np.empty_like(starts)
+    ends[:-1] = starts[1:]
+    ends[-1:] = key.size
+    n_rows = (ends - starts).astype(np.int64)
+    occurs = n_rows > 0
     first_p = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(first_p, codes, periods)
     last_p = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
-    np.maximum.at(last_p, codes, periods)
+    first_p[occurs] = key[starts[occurs]] - base[occurs] + p_min
+    last_p[occurs] = key[ends[occurs] - 1] - base[occurs] + p_min
+    # rows whose (customer, period) repeats the previous sorted key: few in practice
+    repeated = np.empty(key.size, dtype=bool)
+    repeated[0] = False
+    np.equal(key[1:], key[:-1], out=repeated[1:])
+    dup_codes = key[repeated] // span
+    del repeated
+    n_periods = n_rows - np.bincount(dup_codes, minlength=n).astype(np.int64)
+    np.take(first_p, codes, out=key)  # reuse the key buffer: no new large array
+    in_first = periods == key
+    del key
+    first_codes = codes[in_first]
     first_t = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(first_t, codes, times)
-    n_rows = np.bincount(codes, minlength=n).astype(np.int64)
+    np.minimum.at(first_t, first_codes, times[in_first])
     total: FloatArray | None = None
     first_amount: FloatArray | None = None
     if amounts is not None:
         total = np.bincount(codes, weights=amounts, minlength=n).astype(np.float64)
-        in_first = periods == first_p[codes]
-        first_amount = np.bincount(codes[in_first], weights=amounts[in_first], minlength=n).astype(
+        first_amount = np.bincount(first_codes, weights=amounts[in_first], minlength=n).astype(
             np.float64
         )
     return SummaryArrays(n_periods, first_p, last_p, n_rows, first_t, total, first_amount)
