@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from crmmodels._activity import to_timestamp
 from crmmodels._frames import (
     check_columns,
     check_not_null,
@@ -105,15 +106,8 @@ def _scalar_period_index(date: pd.Timestamp, period: Period) -> int:
 
 
 def _to_timestamp(value: Any, name: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise DataError(f"{name} must be a date; could not parse {value!r}.") from exc
-    if pd.isna(ts):
-        raise DataError(f"{name} must be a date; got a missing value.")
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts
+    """A date argument as a naive timestamp (timezone-aware values in UTC wall time)."""
+    return to_timestamp(value, name, tz="UTC")
 
 
 def _prepare(
