@@ -9,7 +9,8 @@ DERT) are in :mod:`crmmodels.kernels.pareto_nbd`.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
@@ -64,7 +65,19 @@ class ParetoNBD(RFMModel):
     def _loglik_grad(
         self, params: FloatArray, data: dict[str, FloatArray], counts: FloatArray
     ) -> tuple[float, FloatArray]:
-        return _k.log_likelihood_grad(params, data["frequency"], data["recency"], data["T"], counts)
+        x, tx, big_t = data["frequency"], data["recency"], data["T"]
+        cached = self._pairs_cache
+        if cached is None or not (cached[0] is x and cached[1] is tx and cached[2] is big_t):
+            # the distinct (x, t) pairs depend on the data only: once per fit, not per step
+            cached = (x, tx, big_t, _k.distinct_pairs(x, tx, big_t))
+            self._pairs_cache = cached
+        return _k.log_likelihood_grad(params, x, tx, big_t, counts, pairs=cached[3])
+
+    def _fit_arrays(self, data: Mapping[str, FloatArray], weights: FloatArray | None) -> Self:
+        try:
+            return super()._fit_arrays(data, weights)
+        finally:
+            self._pairs_cache = None  # do not keep the data alive after the fit
 
     def _initial_params(self, data: dict[str, FloatArray], counts: FloatArray) -> FloatArray:
         w = counts / counts.sum()
