@@ -306,9 +306,21 @@ def test_probability_of_n_purchases(fixture: str, request: pytest.FixtureRequest
             assert _rel(a, b) < RTOL
 
 
-def test_pareto_conditional_pmf_not_provided(pnbd: tuple[Any, Any]) -> None:
-    with pytest.raises(NotImplementedError, match="not provided"):
-        pnbd[1].conditional_probability_of_n_purchases_up_to_time(1, 10.0, 2, 30.0, 38.0)
+def test_pareto_conditional_pmf(pnbd: tuple[Any, Any]) -> None:
+    """Our quadrature of the conditional pmf vs lifetimes' closed form (Fader & Hardie 2006)."""
+    ref, ours = pnbd[0], _same_params(pnbd)
+    for x, tx, big_t in ((2, 30.43, 38.86), (0, 0.0, 38.86), (10, 35.0, 38.86), (1, 2.0, 30.0)):
+        for t in (5.0, 39.0):
+            for n in (0, 1, 3):
+                a = ours.conditional_probability_of_n_purchases_up_to_time(n, t, x, tx, big_t)
+                b = _quiet(
+                    ref.conditional_probability_of_n_purchases_up_to_time, n, t, x, tx, big_t
+                )
+                assert np.ndim(a) == 0
+                assert _rel(a, b) < 1e-9
+    assert ours.conditional_probability_of_n_purchases_up_to_time(1, 0.0, 2, 30.0, 38.0) == 0
+    pmf = ours._rfm.conditional_probability_of_purchases(np.arange(200), 39.0, 2, 30.43, 38.86)
+    assert abs(pmf.sum() - 1.0) < 1e-10
 
 
 def test_bgbb_predictions(bgbb: tuple[Any, Any], donations: pd.DataFrame) -> None:

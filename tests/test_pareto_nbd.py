@@ -431,3 +431,20 @@ def test_wide_parameter_range_is_finite(
     assert np.isfinite(ce) and ce >= 0.0
     d = float(K.discounted_expected_residual_transactions(params, x, tx, tt, 0.01))
     assert np.isfinite(d) and d >= 0.0
+
+
+def test_conditional_pmf_sums_to_one_and_matches_the_conditional_mean() -> None:
+    from crmmodels.clv import ParetoNBD
+
+    m = ParetoNBD.from_params(r=0.553, alpha=10.578, s=0.606, beta=11.669)
+    k = np.arange(400)
+    for x, tx, big_t in ((0, 0.0, 38.86), (2, 30.43, 38.86), (25, 38.0, 38.86)):
+        pmf = m.conditional_probability_of_purchases(k, 39.0, x, tx, big_t)
+        assert np.all(np.isfinite(pmf)) and np.all(pmf >= 0)
+        assert abs(pmf.sum() - 1.0) < 1e-9
+        mean = float((k * pmf).sum())
+        assert mean == pytest.approx(
+            float(m.conditional_expected_purchases(39.0, x, tx, big_t)), rel=1e-7
+        )
+    extreme = m.conditional_probability_of_purchases([0, 5000], 1000.0, 10_000, 9_999.0, 10_000.0)
+    assert np.all(np.isfinite(extreme))

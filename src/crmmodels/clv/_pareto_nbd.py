@@ -159,6 +159,38 @@ class ParetoNBD(RFMModel):
         x, tx, big_t = self._rfm_arrays(frequency, recency, T)
         return _k.probability_alive(params, x, tx, big_t)
 
+    def conditional_probability_of_purchases(
+        self, n: Any, t: Any, frequency: Any, recency: Any, T: Any
+    ) -> FloatArray:
+        r"""Probability of exactly ``n`` purchases in the next ``t`` given the history.
+
+        Parameters
+        ----------
+        n : int or array_like of int
+            Number of purchases (>= 0).
+        t : float or array_like
+            Horizon after ``T``.
+        frequency, recency, T : array_like
+            Customer history (all broadcast together).
+
+        Returns
+        -------
+        numpy.ndarray
+            :math:`P(X(T, T + t] = n \mid x, t_x, T)`; see
+            :func:`crmmodels.kernels.pareto_nbd.conditional_probability_of_purchases`.
+
+        Examples
+        --------
+        >>> m = ParetoNBD.from_params(r=0.553, alpha=10.578, s=0.606, beta=11.669)
+        >>> p = m.conditional_probability_of_purchases([0, 1, 2], 39, 2, 30.43, 38.86)
+        >>> p.round(3).tolist()
+        [0.408, 0.219, 0.152]
+        """
+        params = self._params_array()
+        x, tx, big_t = self._rfm_arrays(frequency, recency, T)
+        nn = _counts(n, "n")
+        return _k.conditional_probability_of_purchases(params, nn, self._horizon(t), x, tx, big_t)
+
     def probability_of_purchases(self, n: Any, t: Any) -> FloatArray:
         """Unconditional probability of exactly ``n`` purchases in ``(0, t]``.
 

@@ -538,18 +538,16 @@ class ParetoNBDFitter(_RFMFitter):
     def conditional_probability_of_n_purchases_up_to_time(
         self, n: Any, t: Any, frequency: Any, recency: Any, T: Any
     ) -> Any:
-        """Not available: the crmmodels engine has no conditional purchase-count pmf yet.
+        """Probability of n purchases in the next t for a customer with history (x, t_x, T).
 
-        Raises
-        ------
-        NotImplementedError
-            Always.
+        lifetimes returns 0 for ``t <= 0``; so does this method.
         """
-        raise NotImplementedError(
-            "conditional_probability_of_n_purchases_up_to_time is not provided by the "
-            "crmmodels Pareto/NBD engine; use conditional_expected_number_of_purchases_up_to_"
-            "time or probability_alive instead."
-        )
+        if np.ndim(t) == 0 and float(t) <= 0:
+            return 0
+        out = self._rfm.conditional_probability_of_purchases(n, t, frequency, recency, T)
+        if all(np.ndim(v) == 0 for v in (n, t, frequency, recency, T)):
+            out = out.reshape(())
+        return _wrap(out, frequency, recency, T)
 
 
 class BetaGeoBetaBinomFitter(BaseFitter):
