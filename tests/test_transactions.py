@@ -482,3 +482,22 @@ def test_rfm_bad_input() -> None:
         rfm_segments(rfm_scores(s, monetary_col=None), [RFMRule(segment="a"), {"segment": "a"}])
     with pytest.raises(ValueError, match="empty"):
         RFMRule(segment="x", r=(4, 2))
+
+
+@pytest.mark.parametrize("tz", ["Europe/Paris", "America/New_York", "Asia/Kolkata"])
+def test_timezone_aware_dates_use_the_local_calendar(tz: str) -> None:
+    import polars as pl
+
+    local = pd.to_datetime(["2024-01-01 23:30", "2024-01-03 00:15", "2024-01-02 08:00"])
+    tx = pd.DataFrame({"customer_id": [1, 1, 2], "date": local.tz_localize(tz)})
+    naive = tx.assign(date=local)
+    expected = summarize_transactions(naive, observation_end="2024-01-05")
+    got = summarize_transactions(tx, observation_end="2024-01-05")
+    pd.testing.assert_frame_equal(got[COLS[:4]], expected[COLS[:4]])
+    assert got.loc[0, "recency"] == 2.0  # local days 1 and 3, whatever the UTC offset
+    pl_got = to_pandas(summarize_transactions(pl.from_pandas(tx), observation_end="2024-01-05"))
+    assert pl_got["recency"].tolist() == expected["recency"].tolist()
+    # an aware observation end is read in the data's time zone
+    end = pd.Timestamp("2024-01-05 12:00", tz=tz).tz_convert("UTC")
+    again = summarize_transactions(tx, observation_end=end)
+    assert again["T"].tolist() == expected["T"].tolist()

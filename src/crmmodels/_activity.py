@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmmodels._frames import collect, day_number
+from crmmodels._frames import day_number
 from crmmodels.errors import DataError
 
 __all__ = [
@@ -110,9 +110,9 @@ def local_log(
 ) -> tuple[Any, pd.Timestamp, str | None]:
     """Validate a transaction log (negative amounts allowed) and move it to local dates.
 
-    Returns the narwhals frame with naive local dates, the last date (in local time when
-    ``last_date`` is true and the dates were timezone-aware, at the cost of one more
-    engine pass) and the time zone of the date column (``None`` for naive dates).
+    Returns the narwhals frame with naive local dates, the last date (local time) and
+    the time zone of the date column (``None`` for naive dates). ``last_date`` is kept
+    for callers; the last date is always local now that the validation moves the dates.
 
     Examples
     --------
@@ -126,7 +126,7 @@ def local_log(
     """
     from crmmodels.transactions import _prepare
 
-    frame, last = _prepare(
+    frame, last, tz = _prepare(
         transactions,
         customer_col=customer_col,
         date_col=date_col,
@@ -135,11 +135,6 @@ def local_log(
         allow_negative=True,
         what="transactions",
     )
-    tz = time_zone(frame, date_col)
-    if tz is not None:
-        frame = local_dates(frame, date_col)
-        if last_date:
-            last = to_timestamp(collect(frame.select(nw.col(date_col).max())).item(0, 0), "date")
     return frame, last, tz
 
 

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from crmmodels._activity import to_timestamp
+from crmmodels._activity import local_dates, to_timestamp
 from crmmodels._frames import (
     check_columns,
     check_not_null,
@@ -120,18 +120,31 @@ def _prepare(
     allow_negative: bool,
     observation_end: Any = None,
     what: str = "transactions",
-) -> tuple[Frame, pd.Timestamp]:
+) -> tuple[Frame, pd.Timestamp, str | None]:
     """Validate a transaction log in one engine-side pass.
 
-    Returns the frame (with ``date_col`` as a datetime) and the observation end (the
-    given one, or the last purchase date).
+    Returns the frame (with ``date_col`` as a naive datetime), the observation end (the
+    given one, or the last purchase date) and the time zone the dates had (None for
+    naive dates). Timezone-aware dates are moved to their local wall time, so days,
+    weeks and months are those of the data's own calendar on every engine; a
+    timezone-aware ``observation_end`` is converted to that time zone first.
     """
+    tz: str | None = None
+    if isinstance(transactions, pd.DataFrame) and date_col in transactions.columns:
+        col = transactions[date_col]
+        if isinstance(col.dtype, pd.DatetimeTZDtype):  # some zones are opaque to narwhals
+            tz = str(col.dtype.tz)
+            transactions = transactions.assign(**{date_col: col.dt.tz_localize(None)})
     frame = to_narwhals(transactions, what=what)
     cols = [customer_col, date_col] + ([amount_col] if amount_col else [])
     check_columns(frame, cols, what=what)
     frame = frame.select(cols)
     schema = frame.collect_schema()
     dtype = schema[date_col]
+    if isinstance(dtype, nw.Datetime) and dtype.time_zone is not None:
+        tz = dtype.time_zone
+        frame = local_dates(frame, date_col)
+        dtype = frame.collect_schema()[date_col]
     if dtype == nw.String:
         try:
             frame = frame.with_columns(nw.col(date_col).str.to_datetime(format=date_format))
@@ -146,7 +159,11 @@ def _prepare(
         raise SchemaError(
             f"{what}: column '{amount_col}' must be numeric; its type is {schema[amount_col]}."
         )
-    end = None if observation_end is None else _to_timestamp(observation_end, "observation_end")
+    end = (
+        None
+        if observation_end is None
+        else to_timestamp(observation_end, "observation_end", tz=tz or "UTC")
+    )
     late = [] if end is None else [count_true(_after_end(nw.col(date_col), end, dtype))]
     stats = None
     if isinstance(frame, nw.DataFrame):
@@ -220,7 +237,7 @@ def _prepare(
             what,
             "Pass a later observation_end or filter the log first.",
         )
-    return frame, end
+    return frame, end, tz
 
 
 def _eager_stats(
@@ -514,7 +531,7 @@ def summarize_transactions(
     """
     _period_length(period)
     scale = _unit_scale(period, time_unit)
-    frame, end = _prepare(
+    frame, end, _ = _prepare(
         transactions,
         customer_col=customer_col,
         date_col=date_col,
@@ -651,7 +668,7 @@ def calibration_holdout(
     _period_length(period)
     scale = _unit_scale(period, time_unit)
     cal_end = _to_timestamp(calibration_end, "calibration_end")
-    frame, end = _prepare(
+    frame, end, _ = _prepare(
         transactions,
         customer_col=customer_col,
         date_col=date_col,
