@@ -27,14 +27,12 @@ __all__ = [
     "PERIODS",
     "RetentionPeriod",
     "check_period",
-    "local_dates",
     "local_log",
     "numpy_period_index",
     "period_index",
     "period_labels",
     "scalar_period_index",
     "time_zone",
-    "to_timestamp",
 ]
 
 RetentionPeriod = Literal["D", "W", "M", "Q"]
@@ -77,26 +75,6 @@ def time_zone(frame: Any, date_col: str) -> str | None:
     if isinstance(dtype, nw.Datetime) and dtype.time_zone is not None:
         return str(dtype.time_zone)
     return None
-
-
-def local_dates(frame: Any, date_col: str) -> Any:
-    """Drop the time zone of a timezone-aware date column, keeping the local wall time.
-
-    Days, weeks and months are then those of the local calendar on every engine.
-
-    Examples
-    --------
-    >>> import narwhals.stable.v2 as nw
-    >>> import pandas as pd
-    >>> d = pd.to_datetime(["2024-01-31 23:30"]).tz_localize("Europe/Paris")
-    >>> local = local_dates(nw.from_native(pd.DataFrame({"d": d})), "d")
-    >>> str(local["d"].to_native().iloc[0])
-    '2024-01-31 23:30:00'
-    """
-    dtype = frame.collect_schema()[date_col]
-    if isinstance(dtype, nw.Datetime) and dtype.time_zone is not None:
-        return frame.with_columns(nw.col(date_col).dt.replace_time_zone(None))
-    return frame
 
 
 def local_log(
@@ -226,28 +204,3 @@ def period_labels(index: npt.NDArray[np.int64], period: str) -> pd.PeriodIndex:
         ordinals, freq=_PANDAS_FREQ[period]
     )
     return out
-
-
-def to_timestamp(value: Any, name: str, tz: str | None = None) -> pd.Timestamp:
-    """Parse a date argument to a naive timestamp, raising :class:`DataError` if it fails.
-
-    Dates are compared on the local calendar of the data (see :func:`local_dates`). A
-    timezone-aware argument is first converted to the data's time zone ``tz`` when the
-    data have one, then its wall time is kept; a naive argument is taken as wall time.
-
-    Examples
-    --------
-    >>> to_timestamp("2024-02-01 00:30+01:00", "as_of", tz="Europe/Paris")
-    Timestamp('2024-02-01 00:30:00')
-    >>> to_timestamp("2024-02-01 00:30+01:00", "as_of", tz="UTC")
-    Timestamp('2024-01-31 23:30:00')
-    """
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise DataError(f"{name} must be a date; could not parse {value!r}.") from exc
-    if pd.isna(ts):
-        raise DataError(f"{name} must be a date; got a missing value.")
-    if ts.tzinfo is not None:
-        ts = (ts.tz_convert(tz) if tz is not None else ts).tz_localize(None)
-    return ts

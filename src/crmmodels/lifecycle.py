@@ -25,8 +25,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmmodels._activity import local_log, to_timestamp
-from crmmodels._frames import collect, day_number, to_narwhals
+from crmmodels._activity import local_log
+from crmmodels._frames import collect, day_number, to_narwhals, to_timestamp
 from crmmodels._results import Result
 from crmmodels.errors import DataError, SchemaError, bad_rows_message
 

@@ -32,9 +32,8 @@ from crmmodels._activity import (
     period_index,
     period_labels,
     scalar_period_index,
-    to_timestamp,
 )
-from crmmodels._frames import collect, count_true, day_number
+from crmmodels._frames import collect, count_true, day_number, to_timestamp
 from crmmodels._results import Result
 from crmmodels.errors import DataError
 

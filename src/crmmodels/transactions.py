@@ -30,16 +30,17 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from crmmodels._activity import local_dates, to_timestamp
 from crmmodels._frames import (
     check_columns,
     check_not_null,
     collect,
     count_true,
     day_number,
+    local_dates,
     python_scalar,
     to_narwhals,
     to_pandas,
+    to_timestamp,
 )
 from crmmodels._results import Result
 from crmmodels.errors import DataError, SchemaError, bad_rows_message
