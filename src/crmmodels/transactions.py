@@ -139,7 +139,8 @@ def _prepare(
     frame = to_narwhals(transactions, what=what)
     cols = [customer_col, date_col] + ([amount_col] if amount_col else [])
     check_columns(frame, cols, what=what)
-    frame = frame.select(cols)
+    if isinstance(frame, nw.LazyFrame):  # projection for the engine; eager frames stay
+        frame = frame.select(cols)  # as they are (a pandas select copies every column)
     schema = frame.collect_schema()
     dtype = schema[date_col]
     if isinstance(dtype, nw.Datetime) and dtype.time_zone is not None:
@@ -404,12 +405,29 @@ def _customer_codes(
     return rank[codes], np.asarray(uniq)[order], None
 
 
+_TICKS_PER_DAY = {
+    "D": 1,
+    "h": 24,
+    "m": 1440,
+    "s": 86_400,
+    "ms": 86_400_000,
+    "us": 86_400_000_000,
+    "ns": 86_400_000_000_000,
+}
+
+
 def _numpy_periods(dates: np.ndarray[Any, Any], period: Period) -> np.ndarray[Any, Any]:
     """Period index from numpy datetimes; the same numbering as :func:`_period_index`."""
     length = _period_length(period)
     if length is None:
         return dates.astype("datetime64[M]").view(np.int64) + 1970 * 12
-    days = dates.astype("datetime64[D]").view(np.int64)
+    unit, count = np.datetime_data(dates.dtype)
+    ticks = _TICKS_PER_DAY.get(unit)
+    days: np.ndarray[Any, Any]
+    if ticks is not None and count == 1:  # integer floor division: much faster than astype
+        days = np.floor_divide(dates.view(np.int64), ticks)
+    else:
+        days = dates.astype("datetime64[D]").view(np.int64)
     if period == "W":
         return (days + 3) // 7
     return days // length if length > 1 else days
@@ -430,7 +448,9 @@ def _summarize_eager(
     dates = frame[date_col].to_numpy()
     if dates.dtype.kind != "M":  # timezone-aware or exotic: let pandas normalise to UTC
         dates = pd.to_datetime(pd.Series(dates), utc=True).dt.tz_localize(None).to_numpy()
-    amounts = None if amount_col is None else frame[amount_col].to_numpy().astype(np.float64)
+    amounts = (
+        None if amount_col is None else np.asarray(frame[amount_col].to_numpy(), dtype=np.float64)
+    )
     codes, uniq, present = _customer_codes(ids)
     periods = _numpy_periods(dates, period)
     agg = summarize_arrays(codes, periods, dates.view(np.int64), amounts, uniq.size)
