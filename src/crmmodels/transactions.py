@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from crmmodels._activity import numpy_period_index, period_index, scalar_period_index
 from crmmodels._frames import (
     check_columns,
     check_not_null,
@@ -85,25 +86,23 @@ def _period_length(period: Period, name: str = "period") -> int | None:
 
 
 def _period_index(dates: nw.Expr, period: Period) -> nw.Expr:
-    """Integer index of the period each date falls in (consecutive periods differ by 1)."""
+    """Integer index of the period each date falls in (consecutive periods differ by 1).
+
+    Days, weeks (Monday to Sunday) and months use the shared numbering of
+    :func:`crmmodels._activity.period_index`; a whole number of days counts from 1970-01-01.
+    """
     length = _period_length(period)
-    if length is None:
-        return (dates.dt.year().cast(nw.Int64) * 12 + dates.dt.month().cast(nw.Int64)) - 1
+    if isinstance(period, str):
+        return period_index(dates, period)
     days = day_number(dates)
-    if period == "W":
-        # 1970-01-01 was a Thursday: shift by 3 so that weeks run Monday..Sunday
-        return (days + 3) // 7
-    return days // length if length > 1 else days
+    return days // length if length and length > 1 else days
 
 
 def _scalar_period_index(date: pd.Timestamp, period: Period) -> int:
     length = _period_length(period)
-    if length is None:
-        return date.year * 12 + date.month - 1
-    days = int((date.normalize() - pd.Timestamp("1970-01-01")).days)
-    if period == "W":
-        return (days + 3) // 7
-    return days // length
+    if isinstance(period, str):
+        return scalar_period_index(date, period)
+    return scalar_period_index(date, "D") // (length or 1)
 
 
 def _to_timestamp(value: Any, name: str) -> pd.Timestamp:
@@ -405,32 +404,13 @@ def _customer_codes(
     return rank[codes], np.asarray(uniq)[order], None
 
 
-_TICKS_PER_DAY = {
-    "D": 1,
-    "h": 24,
-    "m": 1440,
-    "s": 86_400,
-    "ms": 86_400_000,
-    "us": 86_400_000_000,
-    "ns": 86_400_000_000_000,
-}
-
-
 def _numpy_periods(dates: np.ndarray[Any, Any], period: Period) -> np.ndarray[Any, Any]:
     """Period index from numpy datetimes; the same numbering as :func:`_period_index`."""
     length = _period_length(period)
-    if length is None:
-        return dates.astype("datetime64[M]").view(np.int64) + 1970 * 12
-    unit, count = np.datetime_data(dates.dtype)
-    ticks = _TICKS_PER_DAY.get(unit)
-    days: np.ndarray[Any, Any]
-    if ticks is not None and count == 1:  # integer floor division: much faster than astype
-        days = np.floor_divide(dates.view(np.int64), ticks)
-    else:
-        days = dates.astype("datetime64[D]").view(np.int64)
-    if period == "W":
-        return (days + 3) // 7
-    return days // length if length > 1 else days
+    if isinstance(period, str):
+        return numpy_period_index(dates, period)
+    days = numpy_period_index(dates, "D")
+    return days // length if length and length > 1 else days
 
 
 def _summarize_eager(
