@@ -610,7 +610,9 @@ def customer_equity(
     sm_draws = _draw_models(spend_model, n_draws, rng) if (n_draws and has_spend) else None
     draws: list[float] = []
     if tm_draws is not None and (sm_draws is not None or not has_spend):
-        df, age = _history(transaction_model, summary, None, has_spend)
+        # the base result already holds the collected histories: no second pass over
+        # the caller's (possibly lazy) frame
+        df, age = _history(transaction_model, base.data, None, has_spend)
         for i in range(n_draws):  # a loop over parameter draws, not customers
             values, _ = _value_arrays(
                 tm_draws[i],
