@@ -32,6 +32,7 @@ __all__ = [
     "period_index",
     "period_labels",
     "scalar_period_index",
+    "ticks_per_day",
     "time_zone",
 ]
 
@@ -139,6 +140,19 @@ def period_index(dates: nw.Expr, period: str) -> nw.Expr:
     return days
 
 
+def ticks_per_day(dtype: np.dtype[Any]) -> int:
+    """Number of ticks of a numpy ``datetime64`` dtype in one day.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ticks_per_day(np.dtype("datetime64[ns]")), ticks_per_day(np.dtype("datetime64[D]"))
+    (86400000000000, 1)
+    """
+    unit, count = np.datetime_data(dtype)
+    return int(np.timedelta64(1, "D").astype(f"timedelta64[{unit}]").view(np.int64)) // count
+
+
 def numpy_period_index(dates: npt.NDArray[Any], period: str) -> npt.NDArray[np.int64]:
     """The numbering of :func:`period_index` for a numpy ``datetime64`` array.
 
@@ -152,8 +166,7 @@ def numpy_period_index(dates: npt.NDArray[Any], period: str) -> npt.NDArray[np.i
     >>> numpy_period_index(dates, "Q").tolist(), numpy_period_index(dates, "W").tolist()
     ([8096, 8097], [2822, 2831])
     """
-    unit, count = np.datetime_data(dates.dtype)
-    per_day = int(np.timedelta64(1, "D").astype(f"timedelta64[{unit}]").view(np.int64)) // count
+    per_day = ticks_per_day(dates.dtype)
     raw = dates.view(np.int64)
     days = raw // per_day if per_day > 1 else raw.astype(np.int64)
     if period == "D":

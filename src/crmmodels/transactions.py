@@ -21,7 +21,7 @@ expressed in *weeks*.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -30,7 +30,12 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from crmmodels._activity import numpy_period_index, period_index, scalar_period_index
+from crmmodels._activity import (
+    numpy_period_index,
+    period_index,
+    scalar_period_index,
+    ticks_per_day,
+)
 from crmmodels._frames import (
     check_columns,
     check_not_null,
@@ -45,7 +50,7 @@ from crmmodels._frames import (
 )
 from crmmodels._results import Result
 from crmmodels.errors import DataError, SchemaError, bad_rows_message
-from crmmodels.kernels.summary import summarize_arrays
+from crmmodels.kernels.summary import summarize_log
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -254,23 +259,32 @@ def _eager_stats(
     dates = frame[date_col].to_numpy()
     if dates.dtype.kind != "M":
         return None
+    # reductions first (NaT and NaN propagate through min and max); the counts that
+    # make the error messages are computed only when a reduction shows a problem
+    hi = dates.max() if dates.size else None
+    bad_dates = hi is not None and bool(np.isnat(hi) or np.isnat(dates.min()))
     stats: dict[str, Any] = {
         "n": int(dates.size),
         "null_id": 0 if ids.dtype.kind in "iub" else int(pd.isna(ids).sum()),
-        "null_date": int(np.isnat(dates).sum()),
-        "max_date": dates.max() if dates.size else None,
+        "null_date": int(np.isnat(dates).sum()) if bad_dates else 0,
+        "max_date": hi,
     }
     if end is not None:
         first_after = np.datetime64((end.normalize() + pd.Timedelta(days=1)).to_datetime64())
-        stats["late"] = int(np.count_nonzero(dates >= first_after))
+        late = bad_dates or (hi is not None and hi >= first_after)
+        stats["late"] = int(np.count_nonzero(dates >= first_after)) if late else 0
     if amount_col:
         amounts = frame[amount_col].to_numpy()
         if amounts.dtype.kind not in "fiub":
             return None
-        finite = np.isfinite(amounts)
-        stats["null_amount"] = int(np.isnan(amounts).sum()) if amounts.dtype.kind == "f" else 0
-        stats["inf_amount"] = int(amounts.size - np.count_nonzero(finite))
-        stats["neg_amount"] = int(np.count_nonzero(amounts < 0))
+        stats.update(null_amount=0, inf_amount=0, neg_amount=0)
+        if amounts.size:
+            a_lo, a_hi = amounts.min(), amounts.max()
+            if amounts.dtype.kind == "f" and not (np.isfinite(a_lo) and np.isfinite(a_hi)):
+                stats["null_amount"] = int(np.isnan(amounts).sum())
+                stats["inf_amount"] = int(amounts.size - np.count_nonzero(np.isfinite(amounts)))
+            if a_lo < 0 or np.isnan(a_lo):
+                stats["neg_amount"] = int(np.count_nonzero(amounts < 0))
     return stats
 
 
@@ -383,34 +397,35 @@ def _summarize(
 
 def _customer_codes(
     ids: np.ndarray[Any, Any],
-) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any] | None]:
-    """Codes in sorted id order, the candidate ids per code, and which codes occur.
+) -> tuple[np.ndarray[Any, Any], int, int, Callable[[np.ndarray[Any, Any]], Any]]:
+    """Customer codes for the summary kernel: ``(codes, offset, n_codes, id_of)``.
 
-    Dense integer ids are used as codes directly (no hashing, no gather); codes of
-    absent ids are dropped from the result afterwards (the third value is the mask of
-    codes that occur, or None when every code occurs).
+    The codes of the rows are ``codes - offset``, in ``0 .. n_codes - 1`` and in sorted
+    id order; ``id_of`` maps codes back to ids. Dense integer ids are their own codes
+    (no copy, no hashing); other ids are factorised.
     """
     if ids.dtype.kind in "iu" and ids.size:
-        lo, hi = int(ids.min()), int(ids.max())
-        if hi - lo <= max(4 * ids.size, 1 << 20):  # dense integer ids
-            dense = (ids - lo).astype(np.intp, copy=False)
-            present = np.bincount(dense, minlength=hi - lo + 1) > 0
-            candidates = np.arange(lo, hi + 1, dtype=ids.dtype)
-            return dense, candidates, None if present.all() else present
+        lo, hi = ids.min(), ids.max()
+        if int(hi) - int(lo) <= max(4 * ids.size, 1 << 20):  # dense integer ids
+            if ids.dtype == np.int64:  # the kernel's fresh code array becomes the ids
+                return ids, int(lo), int(hi) - int(lo) + 1, lambda c: np.add(c, lo, out=c)
+            return ids, int(lo), int(hi) - int(lo) + 1, lambda c: c.astype(ids.dtype) + lo
     codes, uniq = pd.factorize(ids)
     order = np.argsort(uniq, kind="stable")
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
-    return rank[codes], np.asarray(uniq)[order], None
+    uniq_sorted = np.asarray(uniq)[order]
+    return rank[codes], 0, int(order.size), lambda c: uniq_sorted[c]
 
 
-def _numpy_periods(dates: np.ndarray[Any, Any], period: Period) -> np.ndarray[Any, Any]:
-    """Period index from numpy datetimes; the same numbering as :func:`_period_index`."""
+def _day_periods(period: Period) -> Callable[[np.ndarray[Any, Any]], Any] | None:
+    """Day numbers -> period numbers (the numbering of :func:`_period_index`); None for days."""
     length = _period_length(period)
+    if period == "D" or length == 1:
+        return None
     if isinstance(period, str):
-        return numpy_period_index(dates, period)
-    days = numpy_period_index(dates, "D")
-    return days // length if length and length > 1 else days
+        return lambda days: numpy_period_index(days.astype("datetime64[D]"), period)
+    return lambda days: days // length
 
 
 def _summarize_eager(
@@ -431,27 +446,38 @@ def _summarize_eager(
     amounts = (
         None if amount_col is None else np.asarray(frame[amount_col].to_numpy(), dtype=np.float64)
     )
-    codes, uniq, present = _customer_codes(ids)
-    periods = _numpy_periods(dates, period)
-    agg = summarize_arrays(codes, periods, dates.view(np.int64), amounts, uniq.size)
-    frequency = agg.n_periods - 1
+    codes, offset, n_codes, id_of = _customer_codes(ids)
+    agg = summarize_log(
+        codes,
+        dates.view(np.int64),
+        amounts,
+        n_codes=n_codes,
+        offset=offset,
+        ticks_per_day=ticks_per_day(dates.dtype),
+        day_periods=_day_periods(period),
+    )
+    frequency = agg.n_periods
+    frequency -= 1
+    recency = agg.last_period.astype(np.float64)
+    recency -= agg.first_period
+    recency *= scale
+    age = np.subtract(end_index - agg.period_lo, agg.first_period, dtype=np.float64)
+    age *= scale
     data: dict[str, Any] = {
-        customer_col: uniq,
+        customer_col: id_of(agg.codes),
         "frequency": frequency,
-        "recency": (agg.last_period - agg.first_period) * scale,
-        "T": (end_index - agg.first_period) * scale,
+        "recency": recency,
+        "T": age,
     }
     if agg.total is not None and agg.first_amount is not None:
-        repeat = agg.total - agg.first_amount
-        data["monetary_value"] = np.divide(
-            repeat, frequency, out=np.zeros_like(repeat), where=frequency > 0
-        )
+        repeat = np.subtract(agg.total, agg.first_amount, out=agg.first_amount)
+        np.divide(repeat, frequency, out=repeat, where=frequency > 0)
+        repeat[frequency == 0] = 0.0
+        data["monetary_value"] = repeat
     data["first_purchase"] = agg.first_time.view(dates.dtype)
     data["n_orders"] = agg.n_rows
     if agg.total is not None:
         data["total_value"] = agg.total
-    if present is not None:
-        data = {k: v[present] for k, v in data.items()}
     out = nw.from_dict(data, backend=frame.implementation)
     return nw.to_native(out)
 

@@ -2,72 +2,124 @@
 
 Pure numpy; no pandas or narwhals. Used for eager inputs, where the columns can be viewed
 as numpy arrays without copying; lazy inputs are aggregated on their own engine instead.
+
+The rows are read in blocks of :data:`BLOCK` rows, so every temporary is a few hundred
+kilobytes that stays in cache and is reused; the one array as long as the input is the
+sort key, stored as ``uint32`` whenever the (customer, period) grid fits in 32 bits.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["SummaryArrays", "summarize_arrays"]
+__all__ = ["BLOCK", "SummaryArrays", "summarize_log"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
+BLOCK = 1 << 18
+_MAX_INT64 = np.iinfo(np.int64).max
 
 
 @dataclass(frozen=True)
 class SummaryArrays:
-    """Per-customer statistics, index = customer code.
+    """Per-customer statistics of the customers that occur, in increasing code order.
 
     Attributes
     ----------
+    codes : int array
+        Customer codes that occur (``0 .. n_codes - 1``), sorted.
     n_periods : int array
-        Distinct purchase periods.
+        Distinct purchase periods (a fresh array the caller may modify).
     first_period, last_period : int array
-        First and last purchase period index.
+        First and last purchase period, counted from ``period_lo``.
     n_rows : int array
         Purchase rows.
+    period_lo : int
+        Period number of the first purchase period in the data.
     first_time : int array
-        Smallest raw time stamp (any integer time unit) per customer.
+        Smallest raw time stamp (the input's datetime ticks) per customer.
     total : float array or None
         Sum of amounts.
     first_amount : float array or None
         Sum of amounts in the first purchase period.
     """
 
+    codes: IntArray
     n_periods: IntArray
-    first_period: IntArray
-    last_period: IntArray
+    first_period: npt.NDArray[Any]
+    last_period: npt.NDArray[Any]
+    period_lo: int
     n_rows: IntArray
     first_time: IntArray
     total: FloatArray | None
     first_amount: FloatArray | None
 
 
-def summarize_arrays(
-    codes: npt.NDArray[np.intp],
-    periods: IntArray,
-    times: IntArray,
+def _blocks(n: int) -> Iterator[slice]:
+    for start in range(0, n, BLOCK):
+        yield slice(start, min(start + BLOCK, n))
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """How to turn a block of input rows into customer codes and relative period numbers."""
+
+    ids: npt.NDArray[np.integer]
+    offset: npt.NDArray[np.int64]  # subtracted from the ids (wrapping, so uint64 works)
+    ticks: IntArray
+    ticks_per_day: int
+    day_lo: int
+    table: IntArray | None  # relative period of day ``day_lo + i``; None for day periods
+
+    def codes(self, rows: slice) -> IntArray:
+        """Codes of a block of rows; a read-only view of the ids when they are the codes."""
+        if self.ids.dtype == np.int64 and not self.offset:
+            return self.ids[rows]  # type: ignore[return-value]
+        c = self.ids[rows].astype(np.int64)
+        c -= self.offset
+        return c
+
+    def periods(self, rows: slice) -> IntArray:
+        days = self.ticks[rows] // self.ticks_per_day
+        days -= self.day_lo
+        return days if self.table is None else self.table[days]
+
+
+def summarize_log(
+    ids: npt.NDArray[np.integer],
+    ticks: IntArray,
     amounts: FloatArray | None,
-    n_customers: int,
+    *,
+    n_codes: int,
+    ticks_per_day: int,
+    day_periods: Callable[[IntArray], IntArray] | None = None,
+    offset: int = 0,
 ) -> SummaryArrays:
-    """Aggregate purchase rows to customers without a Python loop.
+    """Aggregate purchase rows to customers without a Python loop over rows.
 
     Parameters
     ----------
-    codes : int array
-        Customer code of each row, in ``0 .. n_customers - 1``.
-    periods : int array
-        Period index of each row (consecutive periods differ by 1).
-    times : int array
-        Raw time stamp of each row (e.g. nanoseconds), for the first purchase time.
+    ids : int array
+        Customer of each row; ``ids - offset`` is its code in ``0 .. n_codes - 1``.
+    ticks : int64 array
+        Purchase time of each row in datetime ticks (e.g. nanoseconds since 1970).
     amounts : float array, optional
         Purchase value of each row.
-    n_customers : int
-        Number of codes. A code that never occurs gets ``n_periods`` 0 and sentinel
-        extremes; callers drop such codes.
+    n_codes : int
+        Number of possible codes. Codes that never occur are left out of the result.
+    ticks_per_day : int
+        Ticks in one day: the day number of a row is ``ticks // ticks_per_day``.
+    day_periods : callable, optional
+        Maps an array of day numbers (days since 1970-01-01) to period numbers that
+        grow by 1 from one period to the next (weeks, months...). It is called once, on
+        the days from the first to the last purchase. Without it the periods are days.
+    offset : int, default 0
+        Subtracted from ``ids`` to give the codes.
 
     Returns
     -------
@@ -75,61 +127,141 @@ def summarize_arrays(
 
     Notes
     -----
-    Distinct (customer, period) pairs are counted by sorting the combined key
-    ``code * span + (period - min period)``, which numpy does with a vectorised sort, and
-    subtracting the repeated keys from the row count; each customer's block of sorted keys
-    (found by ``searchsorted``) gives the row count and the first and last period, and
-    sums use ``bincount``. The int64 key array is the only large temporary and is
-    reused as scratch space, so peak memory stays below three times the input.
+    Distinct (customer, period) cells are counted by sorting the combined key
+    ``code * span + (period - first period)`` in place and counting the keys that
+    repeat their predecessor. Each customer's block of sorted keys gives its row count
+    and its first and last period; a second pass over the rows sums the amounts and
+    finds the first period's amount and time with ``ufunc.at`` on per-customer arrays.
 
     Examples
     --------
     >>> import numpy as np
-    >>> s = summarize_arrays(np.array([0, 0, 0, 1]), np.array([5, 5, 9, 7]),
-    ...                      np.array([50, 51, 90, 70]), np.array([1.0, 2.0, 4.0, 3.0]), 2)
-    >>> s.n_periods.tolist(), s.first_period.tolist(), s.last_period.tolist()
-    ([2, 1], [5, 7], [9, 7])
-    >>> s.total.tolist(), s.first_amount.tolist(), s.first_time.tolist()
-    ([7.0, 3.0], [3.0, 3.0], [50, 70])
+    >>> day = 86_400
+    >>> s = summarize_log(np.array([0, 0, 0, 2]), np.array([5, 5, 9, 7]) * day + 10,
+    ...                   np.array([1.0, 2.0, 4.0, 3.0]), n_codes=3, ticks_per_day=day)
+    >>> s.codes.tolist(), s.n_periods.tolist(), s.period_lo
+    ([0, 2], [2, 1], 5)
+    >>> s.first_period.tolist(), s.last_period.tolist()
+    ([0, 2], [4, 2])
+    >>> s.total.tolist(), s.first_amount.tolist(), (s.first_time - 10).tolist()
+    ([7.0, 3.0], [3.0, 3.0], [432000, 604800])
     """
-    n = int(n_customers)
-    p_min = int(periods.min())
-    span = int(periods.max()) - p_min + 1
-    key = codes.astype(np.int64) * span
-    key += periods
-    key -= p_min
-    key.sort()
-    # each customer's rows form one block of the sorted keys: its bounds give the row
-    # count and the first and last period without scattering over the rows
-    base = np.arange(n, dtype=np.int64) * span
-    starts = np.searchsorted(key, base)
-    ends = np.empty_like(starts)
-    ends[:-1] = starts[1:]
-    ends[-1:] = key.size
-    n_rows = (ends - starts).astype(np.int64)
-    occurs = n_rows > 0
-    first_p = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
-    last_p = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
-    first_p[occurs] = key[starts[occurs]] - base[occurs] + p_min
-    last_p[occurs] = key[ends[occurs] - 1] - base[occurs] + p_min
-    # rows whose (customer, period) repeats the previous sorted key: few in practice
-    repeated = np.empty(key.size, dtype=bool)
-    repeated[0] = False
-    np.equal(key[1:], key[:-1], out=repeated[1:])
-    dup_codes = key[repeated] // span
-    del repeated
-    n_periods = n_rows - np.bincount(dup_codes, minlength=n).astype(np.int64)
-    np.take(first_p, codes, out=key)  # reuse the key buffer: no new large array
-    in_first = periods == key
-    del key
-    first_codes = codes[in_first]
-    first_t = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(first_t, first_codes, times[in_first])
-    total: FloatArray | None = None
-    first_amount: FloatArray | None = None
-    if amounts is not None:
-        total = np.bincount(codes, weights=amounts, minlength=n).astype(np.float64)
-        first_amount = np.bincount(first_codes, weights=amounts[in_first], minlength=n).astype(
-            np.float64
+    n = int(ticks.size)
+    day_lo = int(ticks.min()) // ticks_per_day
+    day_hi = int(ticks.max()) // ticks_per_day
+    table: IntArray | None = None
+    if day_periods is None:
+        p_lo, span = day_lo, day_hi - day_lo + 1
+    else:
+        full = np.asarray(day_periods(np.arange(day_lo, day_hi + 1, dtype=np.int64)))
+        p_lo = int(full[0])
+        table = full.astype(np.int64) - p_lo
+        span = int(table[-1]) + 1
+    rows = _Rows(
+        ids=ids,
+        offset=np.asarray(offset, dtype=ids.dtype).astype(np.int64),
+        ticks=ticks,
+        ticks_per_day=int(ticks_per_day),
+        day_lo=day_lo,
+        table=table,
+    )
+    cells = _sorted_cells(rows, n, span, n_codes)
+    first_t, first_amount = _first_period(rows, cells, amounts, n_codes, span)
+    total = None if amounts is None else _totals(rows, amounts, n_codes)
+    codes = cells.codes
+    every = codes.size == n_codes
+    return SummaryArrays(
+        codes=codes,
+        n_periods=cells.n_periods,
+        first_period=cells.first_rel,
+        last_period=cells.last_rel,
+        period_lo=p_lo,
+        n_rows=cells.n_rows,
+        first_time=first_t if every else first_t[codes],
+        total=None if total is None else (total if every else total[codes]),
+        first_amount=None
+        if first_amount is None
+        else (first_amount if every else first_amount[codes]),
+    )
+
+
+def _totals(rows: _Rows, amounts: FloatArray, n_codes: int) -> FloatArray:
+    """Sum of the amounts of each code."""
+    if rows.ids.dtype == np.int64 and not rows.offset:
+        return np.bincount(rows.ids, weights=amounts, minlength=n_codes).astype(
+            np.float64, copy=False
         )
-    return SummaryArrays(n_periods, first_p, last_p, n_rows, first_t, total, first_amount)
+    total = np.zeros(n_codes)
+    for block in _blocks(amounts.size):
+        np.add.at(total, rows.codes(block), amounts[block])
+    return total
+
+
+@dataclass(frozen=True)
+class _Cells:
+    """Per-customer results of the sorted (customer, period) keys."""
+
+    codes: IntArray
+    n_rows: IntArray
+    n_periods: IntArray
+    first_rel: npt.NDArray[Any]
+    last_rel: npt.NDArray[Any]
+
+
+def _sorted_cells(rows: _Rows, n: int, span: int, n_codes: int) -> _Cells:
+    """Sort the keys ``code * span + period`` and read each customer's block of them."""
+    key_type = np.uint32 if n_codes * span <= np.iinfo(np.uint32).max else np.int64
+    key = np.empty(n, dtype=key_type)
+    for block in _blocks(n):
+        k = np.multiply(rows.codes(block), span)
+        k += rows.periods(block)
+        key[block] = k
+    key.sort()
+    # customer blocks of the sorted keys, and keys repeating their predecessor
+    starts_parts: list[IntArray] = []
+    repeat_parts: list[IntArray] = []
+    prev_key, prev_code = -1, -1
+    for block in _blocks(n):
+        k = key[block].astype(np.int64)
+        code = k // span
+        before = np.empty_like(k)
+        before[0] = prev_key
+        before[1:] = k[:-1]
+        repeat_parts.append(code[k == before])
+        before[0] = prev_code
+        before[1:] = code[:-1]
+        starts_parts.append(np.flatnonzero(code != before) + block.start)
+        prev_key, prev_code = int(k[-1]), int(code[-1])
+    starts = np.concatenate(starts_parts)
+    del starts_parts
+    n_rows = np.diff(starts, append=n)
+    first_key = key[starts]
+    starts += n_rows
+    starts -= 1
+    last_key = key[starts]
+    del key, starts
+    codes = np.floor_divide(first_key, span, out=np.empty(first_key.size, dtype=np.int64))
+    n_periods = np.bincount(
+        np.searchsorted(codes, np.concatenate(repeat_parts)), minlength=codes.size
+    )
+    np.subtract(n_rows, n_periods, out=n_periods)
+    return _Cells(codes, n_rows, n_periods, first_key % span, last_key % span)
+
+
+def _first_period(
+    rows: _Rows, cells: _Cells, amounts: FloatArray | None, n_codes: int, span: int
+) -> tuple[IntArray, FloatArray | None]:
+    """First purchase time and first-period amount of each code, in one pass over rows."""
+    # the first-period table is as narrow as the span allows, so it stays in cache
+    first_by_code = np.zeros(n_codes, dtype=np.uint16 if span <= 1 << 16 else np.int64)
+    first_by_code[cells.codes] = cells.first_rel
+    first_t = np.full(n_codes, _MAX_INT64, dtype=np.int64)
+    first_amount = None if amounts is None else np.zeros(n_codes)
+    for block in _blocks(rows.ticks.size):
+        c = rows.codes(block)
+        in_first = np.flatnonzero(rows.periods(block) == first_by_code.take(c))
+        c_first = c.take(in_first)
+        np.minimum.at(first_t, c_first, rows.ticks[block].take(in_first))
+        if amounts is not None and first_amount is not None:
+            np.add.at(first_amount, c_first, amounts[block].take(in_first))
+    return first_t, first_amount
