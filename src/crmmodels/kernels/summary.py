@@ -187,11 +187,7 @@ def summarize_log(
 
 def _totals(rows: _Rows, amounts: FloatArray, n_codes: int) -> FloatArray:
     """Sum of the amounts of each code."""
-    if rows.ids.dtype == np.int64 and not rows.offset:
-        return np.bincount(rows.ids, weights=amounts, minlength=n_codes).astype(
-            np.float64, copy=False
-        )
-    total = np.zeros(n_codes)
+    total = np.full(n_codes, 0.0)
     for block in _blocks(amounts.size):
         np.add.at(total, rows.codes(block), amounts[block])
     return total
@@ -253,10 +249,10 @@ def _first_period(
 ) -> tuple[IntArray, FloatArray | None]:
     """First purchase time and first-period amount of each code, in one pass over rows."""
     # the first-period table is as narrow as the span allows, so it stays in cache
-    first_by_code = np.zeros(n_codes, dtype=np.uint16 if span <= 1 << 16 else np.int64)
+    first_by_code = np.full(n_codes, 0, dtype=np.uint16 if span <= 1 << 16 else np.int64)
     first_by_code[cells.codes] = cells.first_rel
     first_t = np.full(n_codes, _MAX_INT64, dtype=np.int64)
-    first_amount = None if amounts is None else np.zeros(n_codes)
+    first_amount = None if amounts is None else np.full(n_codes, 0.0)
     for block in _blocks(rows.ticks.size):
         c = rows.codes(block)
         in_first = np.flatnonzero(rows.periods(block) == first_by_code.take(c))
