@@ -77,7 +77,7 @@ class _Rows:
     table: IntArray | None  # relative period of day ``day_lo + i``; None for day periods
 
     def codes(self, rows: slice) -> IntArray:
-        """Codes of a block of rows; a read-only view of the ids when they are the codes."""
+        """Codes of a block of rows: a view of the ids (never written) when they are the codes."""
         if self.ids.dtype == np.int64 and not self.offset:
             return self.ids[rows]  # type: ignore[return-value]
         c = self.ids[rows].astype(np.int64)
