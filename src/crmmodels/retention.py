@@ -27,6 +27,7 @@ import pandas as pd
 
 from crmmodels._activity import (
     check_period,
+    customer_codes,
     local_log,
     numpy_period_index,
     period_index,
@@ -95,13 +96,11 @@ def _is_numpy_friendly(frame: Any) -> bool:
 
 
 def _codes(ids: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], int]:
-    """Integer codes 0..k-1 for customer ids (dense integer ids skip hashing)."""
-    if ids.dtype.kind in "iu" and ids.size:
-        lo, hi = int(ids.min()), int(ids.max())
-        if hi - lo <= 4 * ids.size:
-            return (ids - lo).astype(np.int64, copy=False), hi - lo + 1
-    codes, uniq = pd.factorize(ids)
-    return codes.astype(np.int64, copy=False), len(uniq)
+    """Integer codes 0..k-1 for customer ids, materialised as int64."""
+    codes, offset, k, _ = customer_codes(ids)
+    if offset:
+        codes = codes - codes.dtype.type(offset)
+    return codes.astype(np.int64, copy=False), k
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crmmodels._activity import (
+    customer_codes,
     numpy_period_index,
     period_index,
     scalar_period_index,
@@ -395,29 +396,6 @@ def _summarize(
     return customers.select(out_cols).sort(customer_col)
 
 
-def _customer_codes(
-    ids: np.ndarray[Any, Any],
-) -> tuple[np.ndarray[Any, Any], int, int, Callable[[np.ndarray[Any, Any]], Any]]:
-    """Customer codes for the summary kernel: ``(codes, offset, n_codes, id_of)``.
-
-    The codes of the rows are ``codes - offset``, in ``0 .. n_codes - 1`` and in sorted
-    id order; ``id_of`` maps codes back to ids. Dense integer ids are their own codes
-    (no copy, no hashing); other ids are factorised.
-    """
-    if ids.dtype.kind in "iu" and ids.size:
-        lo, hi = ids.min(), ids.max()
-        if int(hi) - int(lo) <= max(4 * ids.size, 1 << 20):  # dense integer ids
-            if ids.dtype == np.int64:  # the kernel's fresh code array becomes the ids
-                return ids, int(lo), int(hi) - int(lo) + 1, lambda c: np.add(c, lo, out=c)
-            return ids, int(lo), int(hi) - int(lo) + 1, lambda c: c.astype(ids.dtype) + lo
-    codes, uniq = pd.factorize(ids)
-    order = np.argsort(uniq, kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    uniq_sorted = np.asarray(uniq)[order]
-    return rank[codes], 0, int(order.size), lambda c: uniq_sorted[c]
-
-
 def _day_periods(period: Period) -> Callable[[np.ndarray[Any, Any]], Any] | None:
     """Day numbers -> period numbers (the numbering of :func:`_period_index`); None for days."""
     length = _period_length(period)
@@ -446,7 +424,7 @@ def _summarize_eager(
     amounts = (
         None if amount_col is None else np.asarray(frame[amount_col].to_numpy(), dtype=np.float64)
     )
-    codes, offset, n_codes, id_of = _customer_codes(ids)
+    codes, offset, n_codes, id_of = customer_codes(ids)
     agg = summarize_log(
         codes,
         dates.view(np.int64),
