@@ -501,3 +501,20 @@ def test_timezone_aware_dates_use_the_local_calendar(tz: str) -> None:
     end = pd.Timestamp("2024-01-05 12:00", tz=tz).tz_convert("UTC")
     again = summarize_transactions(tx, observation_end=end)
     assert again["T"].tolist() == expected["T"].tolist()
+
+
+@pytest.mark.parametrize("kind", ["pandas", "polars"])
+def test_eager_reductions_still_find_nan_amounts_and_missing_dates(kind: str) -> None:
+    # the eager path validates with min/max first; one bad value anywhere must be found
+    import polars as pl
+
+    tx = _tx()
+    tx.loc[len(tx) - 1, "amount"] = np.nan
+    frame = pl.from_pandas(tx) if kind == "polars" else tx
+    with pytest.raises(DataError, match="amount"):
+        summarize_transactions(frame, amount_col="amount")
+    tx = _tx()
+    tx.loc[len(tx) - 1, "date"] = pd.NaT
+    frame = pl.from_pandas(tx) if kind == "polars" else tx
+    with pytest.raises(DataError, match="date"):
+        summarize_transactions(frame)
