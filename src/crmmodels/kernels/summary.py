@@ -166,10 +166,12 @@ def summarize_log(
         table=table,
     )
     cells = _sorted_cells(rows, n, span, n_codes)
-    first_t, first_amount = _first_period(rows, cells, amounts, n_codes, span)
-    total = None if amounts is None else _totals(rows, amounts, n_codes)
+    first_t, first_amount, total = _row_pass(rows, cells, amounts, n_codes, span)
     codes = cells.codes
-    every = codes.size == n_codes
+
+    def present(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        return a if codes.size == n_codes else a[codes]
+
     return SummaryArrays(
         codes=codes,
         n_periods=cells.n_periods,
@@ -177,20 +179,10 @@ def summarize_log(
         last_period=cells.last_rel,
         period_lo=p_lo,
         n_rows=cells.n_rows,
-        first_time=first_t if every else first_t[codes],
-        total=None if total is None else (total if every else total[codes]),
-        first_amount=None
-        if first_amount is None
-        else (first_amount if every else first_amount[codes]),
+        first_time=present(first_t),
+        total=None if total is None else present(total),
+        first_amount=None if first_amount is None else present(first_amount),
     )
-
-
-def _totals(rows: _Rows, amounts: FloatArray, n_codes: int) -> FloatArray:
-    """Sum of the amounts of each code."""
-    total = np.full(n_codes, 0.0)
-    for block in _blocks(amounts.size):
-        np.add.at(total, rows.codes(block), amounts[block])
-    return total
 
 
 @dataclass(frozen=True)
@@ -244,20 +236,23 @@ def _sorted_cells(rows: _Rows, n: int, span: int, n_codes: int) -> _Cells:
     return _Cells(codes, n_rows, n_periods, first_key % span, last_key % span)
 
 
-def _first_period(
+def _row_pass(
     rows: _Rows, cells: _Cells, amounts: FloatArray | None, n_codes: int, span: int
-) -> tuple[IntArray, FloatArray | None]:
-    """First purchase time and first-period amount of each code, in one pass over rows."""
+) -> tuple[IntArray, FloatArray | None, FloatArray | None]:
+    """First purchase time, first-period amount and total of each code, in one pass."""
     # the first-period table is as narrow as the span allows, so it stays in cache
     first_by_code = np.full(n_codes, 0, dtype=np.uint16 if span <= 1 << 16 else np.int64)
     first_by_code[cells.codes] = cells.first_rel
     first_t = np.full(n_codes, _MAX_INT64, dtype=np.int64)
     first_amount = None if amounts is None else np.full(n_codes, 0.0)
+    total = None if amounts is None else np.full(n_codes, 0.0)
     for block in _blocks(rows.ticks.size):
         c = rows.codes(block)
         in_first = np.flatnonzero(rows.periods(block) == first_by_code.take(c))
         c_first = c.take(in_first)
         np.minimum.at(first_t, c_first, rows.ticks[block].take(in_first))
-        if amounts is not None and first_amount is not None:
-            np.add.at(first_amount, c_first, amounts[block].take(in_first))
-    return first_t, first_amount
+        if amounts is not None and first_amount is not None and total is not None:
+            a = amounts[block]
+            np.add.at(total, c, a)
+            np.add.at(first_amount, c_first, a.take(in_first))
+    return first_t, first_amount, total
