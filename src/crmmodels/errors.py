@@ -6,8 +6,13 @@ that matches its meaning, so callers can catch either::
     CRMModelsError (Exception)
     ├── SchemaError (ValueError)        missing, misnamed or mistyped columns
     ├── DataError (ValueError)          bad values: nulls, negatives, out of range, empty
+    │   └── ArgumentError (DataError, TypeError)  an argument of the wrong type or value
     ├── ConvergenceError (RuntimeError) a likelihood fit did not converge
     └── NotFittedError (AttributeError) a model was used before ``fit``
+
+    CRMModelsWarning (UserWarning)
+    └── BoundaryWarning (CRMModelsWarning, RuntimeWarning)
+                                        a fit ended at a limiting (boundary) model
 
 Messages name the column or argument, the problem, how many rows are affected and the
 first offending example, and suggest a fix where one is known.
@@ -26,7 +31,10 @@ from collections.abc import Iterable
 from typing import Any
 
 __all__ = [
+    "ArgumentError",
+    "BoundaryWarning",
     "CRMModelsError",
+    "CRMModelsWarning",
     "ConvergenceError",
     "DataError",
     "NotFittedError",
@@ -46,6 +54,14 @@ class SchemaError(CRMModelsError, ValueError):
 
 class DataError(CRMModelsError, ValueError):
     """Values are invalid: nulls, negatives, out of range, unordered or empty input."""
+
+
+class ArgumentError(DataError, TypeError):
+    """A function argument has the wrong type or an invalid value.
+
+    It is a :class:`DataError` (and so a ``ValueError``) and a ``TypeError``, so code that
+    catches either built-in keeps working.
+    """
 
 
 class ConvergenceError(CRMModelsError, RuntimeError):
@@ -125,3 +141,15 @@ def missing_column_message(missing: str, available: Iterable[str], what: str = "
     close = difflib.get_close_matches(missing, cols, n=1, cutoff=0.6)
     hint = f" Did you mean '{close[0]}'?" if close else ""
     return f"{what} has no column '{missing}'.{hint} Available: {cols}."
+
+
+class CRMModelsWarning(UserWarning):
+    """Base class of every warning issued by crmmodels."""
+
+
+class BoundaryWarning(CRMModelsWarning, RuntimeWarning):
+    """A maximum-likelihood fit ended at a limiting model on the boundary.
+
+    The message names the limit in plain words (for example "purchase rates show no
+    heterogeneity"); the fitted model's ``diagnostics_["boundary"]`` holds the details.
+    """
