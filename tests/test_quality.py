@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pingouin as pg
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from crmmodels.datasets._survey import simulate_survey
@@ -92,6 +92,7 @@ def test_alpha_bad_input() -> None:
 
 @settings(max_examples=40)
 @given(st.lists(st.lists(st.integers(1, 7), min_size=3, max_size=3), min_size=4, max_size=25))
+@example(rows=[[1, 2, 4], [1, 2, 4], [1, 3, 3], [4, 1, 2]])  # every total is 7
 def test_alpha_at_most_one_and_row_order_free(rows: list[list[int]]) -> None:
     df = pd.DataFrame(np.array(rows, dtype=float), columns=["a", "b", "c"])
     if (df.std() == 0).any():
@@ -337,7 +338,7 @@ def test_cronbach_alpha_on_frame_with_integer_column_labels() -> None:
 
 def test_cronbach_alpha_constant_items_raise_without_warning() -> None:
     # filterwarnings=error turns any numpy RuntimeWarning into a failure here.
-    with pytest.raises(DataError, match="non-constant"):
+    with pytest.raises(DataError, match="every item constant"):
         cronbach_alpha(pd.DataFrame({"a": [3, 3, 3], "b": [3, 3, 3]}))
 
 
@@ -351,3 +352,10 @@ def test_item_without_any_answer_is_an_error() -> None:
         relationship_quality(
             sim.survey.assign(**{first: np.nan}), constructs=sim.constructs, reverse=sim.reverse
         )
+
+
+def test_alpha_of_items_that_cancel_out_is_refused() -> None:
+    # Rounding leaves a total variance of ~1e-16 here; alpha used to come out as 5e16.
+    rows = pd.DataFrame([[1, 2, 4], [1, 2, 4], [1, 3, 3], [4, 1, 2]], columns=["a", "b", "c"])
+    with pytest.raises(DataError, match="total score that varies"):
+        cronbach_alpha(rows)

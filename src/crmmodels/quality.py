@@ -280,8 +280,9 @@ def cronbach_alpha(
     if st.usable < 2 or not np.isfinite(st.alpha):
         raise DataError(
             f"items: Cronbach's alpha needs at least two respondents with answers "
-            f"(and non-constant items); got {st.usable} usable rows with "
-            f"nan_policy={nan_policy!r}."
+            f"and a total score that varies between respondents; got {st.usable} usable "
+            f"rows with nan_policy={nan_policy!r}. A constant total (every item constant, "
+            "or items that cancel out) leaves alpha undefined."
         )
     table = pd.DataFrame(
         {

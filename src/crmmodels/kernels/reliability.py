@@ -127,7 +127,10 @@ def cov_to_corr(cov: FloatArray) -> FloatArray:
 def alpha_from_cov(cov: FloatArray) -> float:
     """Cronbach's alpha of a covariance matrix.
 
-    ``NaN`` for fewer than two items or a zero total variance (every item constant).
+    ``NaN`` for fewer than two items or a zero total variance (every item constant, or
+    items that cancel out so that every respondent has the same total). A total variance
+    below ``1e-12`` of the summed item variances counts as zero: it is rounding error of
+    the covariances, and dividing by it would give an arbitrary huge alpha.
 
     Examples
     --------
@@ -139,9 +142,10 @@ def alpha_from_cov(cov: FloatArray) -> float:
     if k < 2:
         return float("nan")
     total = float(cov.sum())
-    if not np.isfinite(total) or total == 0.0:
+    trace = float(np.trace(cov))
+    if not np.isfinite(total) or total <= 1e-12 * abs(trace):
         return float("nan")
-    return float(k / (k - 1.0) * (1.0 - np.trace(cov) / total))
+    return float(k / (k - 1.0) * (1.0 - trace / total))
 
 
 def alpha_ci(alpha: float, n: int, k: int, level: float = 0.95) -> tuple[float, float]:
@@ -217,7 +221,7 @@ def alpha_if_deleted(cov: FloatArray) -> FloatArray:
     rest_trace = np.trace(cov) - diag
     km = k - 1.0
     ratio = np.full(k, np.nan)
-    np.divide(rest_trace, rest_total, out=ratio, where=rest_total != 0.0)
+    np.divide(rest_trace, rest_total, out=ratio, where=rest_total > 1e-12 * np.abs(rest_trace))
     return np.asarray(km / (km - 1.0) * (1.0 - ratio), dtype=np.float64)
 
 
