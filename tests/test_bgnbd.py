@@ -9,7 +9,7 @@ import mpmath as mp
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from scipy.optimize import approx_fprime
 
@@ -243,6 +243,7 @@ positive = st.floats(1e-3, 1e3)
     t1=st.floats(0, 500),
     dt=st.floats(0.01, 500),
 )
+@example(r=134.0, alpha=0.5, a=36.0, b=1.25, x=0, frac=0.0, T=1.0, t1=9.0, dt=123.0)
 def test_properties(
     r: float, alpha: float, a: float, b: float, x: int, frac: float, T: float, t1: float, dt: float
 ) -> None:
@@ -309,3 +310,25 @@ def test_recovery_with_heavy_buyers() -> None:
     m = BGNBD().fit(data)
     for k, v in truth.items():
         assert abs(m.params_[k] - v) < 3 * m.standard_errors_[k], (k, m.params_[k])
+
+
+def test_alive_expected_purchases_quadrature_on_a_lopsided_beta() -> None:
+    # a = 36, B = 1.25, r = 134: the mass of p sits near 1 with a long right tail on the
+    # logit scale; 8 quadrature panels left a 2e-7 error that broke monotonicity in t.
+    import mpmath as mp
+
+    from crmmodels.kernels.bgnbd import alive_expected_purchases
+
+    r, alpha, a, b = 134.0, 0.5, 36.0, 1.25
+
+    def reference(t: float) -> float:
+        def f(p: mp.mpf) -> mp.mpf:
+            return p ** (a - 1) * (1 - p) ** (b - 1) * (1 - (1 + p * t / alpha) ** (-r)) / p
+
+        cuts = [0, 1e-6, 1e-3, 0.05, 0.2, 0.5, 0.9, 0.99, 0.999, 1]
+        return float(mp.quad(f, cuts) / mp.beta(a, b))
+
+    with mp.workdps(30):
+        for t in (1.0, 9.0, 132.0, 500.0):
+            got = float(alive_expected_purchases(r, alpha, a, b, t))
+            assert got == pytest.approx(reference(t), rel=1e-10)

@@ -27,7 +27,10 @@ True
 from __future__ import annotations
 
 import difflib
+import sys
+import warnings
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 __all__ = [
@@ -41,6 +44,7 @@ __all__ = [
     "SchemaError",
     "bad_rows_message",
     "missing_column_message",
+    "warn",
 ]
 
 
@@ -153,3 +157,30 @@ class BoundaryWarning(CRMModelsWarning, RuntimeWarning):
     The message names the limit in plain words (for example "purchase rates show no
     heterogeneity"); the fitted model's ``diagnostics_["boundary"]`` holds the details.
     """
+
+
+_PACKAGE = str(Path(__file__).resolve().parent)
+
+
+def warn(message: str, category: type[Warning] = CRMModelsWarning) -> None:
+    """Issue a warning attributed to the caller's code, not to a line of crmmodels.
+
+    The stack level is the first frame outside the package, so the warning shows the
+    user's own call (``fit(...)``, ``clv_quadrants_from_transactions(...)``) whatever the
+    depth of the call inside the library.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn("a quadrant is empty")
+    >>> caught[0].category.__name__, str(caught[0].message)
+    ('CRMModelsWarning', 'a quadrant is empty')
+    """
+    level = 1
+    frame = sys._getframe(1)
+    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(_PACKAGE):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    warnings.warn(message, category, stacklevel=level + 1)

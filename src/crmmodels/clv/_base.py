@@ -68,7 +68,6 @@ from __future__ import annotations
 import json
 import math
 import time
-import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
@@ -77,10 +76,19 @@ import numpy as np
 import pandas as pd
 
 from crmmodels._frames import check_columns, collect, to_narwhals
-from crmmodels.errors import ConvergenceError, DataError, NotFittedError, bad_rows_message
+from crmmodels.clv._limits import Limit, Solution, looks_like_boundary, search_limits
+from crmmodels.errors import (
+    BoundaryWarning,
+    ConvergenceError,
+    DataError,
+    NotFittedError,
+    bad_rows_message,
+    warn,
+)
 from crmmodels.kernels._optim import (
     FloatArray,
     IntArray,
+    describe_status,
     maximize_loglik,
     numeric_hessian,
     single_thread_blas,
@@ -221,6 +229,25 @@ def _newton_polish(
     return params, float(ll), steps
 
 
+def _diverging(names: tuple[str, ...], params: FloatArray, hints: Mapping[str, str]) -> str:
+    """A sentence naming parameters that ran off towards 0 or infinity (empty if none)."""
+    big = [f"{n} = {v:.3g}" for n, v in zip(names, params, strict=True) if v > 1e6]
+    small = [f"{n} = {v:.3g}" for n, v in zip(names, params, strict=True) if v < 1e-6]
+    parts = []
+    if big:
+        parts.append(f"{', '.join(big)} grew without bound")
+    if small:
+        parts.append(f"{', '.join(small)} went to 0")
+    if not parts:
+        return ""
+    extreme = [n for n, v in zip(names, params, strict=True) if v > 1e6 or v < 1e-6]
+    meaning = "".join(f" {hints[n]}" for n in extreme if n in hints)
+    return (
+        f" Along the way {' and '.join(parts)}: the likelihood has no interior maximum in "
+        f"that direction and no limiting model of this class explains the data.{meaning}"
+    )
+
+
 def _json_float(value: float) -> float | None:
     return float(value) if math.isfinite(float(value)) else None
 
@@ -267,6 +294,10 @@ class MLEModel:
     _param_names: ClassVar[tuple[str, ...]] = ()
     _data_names: ClassVar[tuple[str, ...]] = ()
     _log_bounds: ClassVar[tuple[tuple[float, float], ...] | None] = None
+    #: the limiting models a fit may run into (see :mod:`crmmodels.clv._limits`)
+    _limits: ClassVar[tuple[Limit, ...]] = ()
+    #: what a parameter running to 0 or infinity means, for error messages
+    _divergence_hints: ClassVar[dict[str, str]] = {}
 
     #: scratch space a model may use during one fit (emptied when the fit ends)
     _fit_cache: dict[str, Any]
@@ -477,12 +508,84 @@ class MLEModel:
         finally:
             self._fit_cache = {}
 
+    def _degenerate_reason(self, data: dict[str, FloatArray], counts: FloatArray) -> str | None:
+        """Why the data cannot identify the model at all (None when they can).
+
+        The default refuses data without a single repeat purchase (a ``frequency``
+        column of zeros): the purchase rate then runs to 0 and nothing is left to
+        estimate. Models override this for other such data.
+        """
+        x = data.get("frequency")
+        if x is not None and not np.any(x > 0):
+            return (
+                "no customer made a repeat purchase (frequency is 0 for all "
+                f"{float(counts.sum()):g} customers), so the purchase rate runs to 0 and "
+                "nothing is left to estimate. Fit on a longer period or more customers."
+            )
+        return None
+
+    def _solver(self, n_obs: float, lam: float) -> Callable[..., Solution]:
+        """One maximum-likelihood run with curvature: the optimiser, Hessian, Newton polish."""
+        tol, max_iter, n_restarts = float(self.tol), int(self.max_iter), int(self.n_restarts)
+
+        def solve(
+            loglik: Callable[[FloatArray], tuple[float, FloatArray]], start: FloatArray
+        ) -> Solution:
+            def neg_grad(p: FloatArray) -> FloatArray:
+                return -np.asarray(loglik(p)[1]) + 2.0 * lam * n_obs * p
+
+            res = maximize_loglik(
+                loglik,
+                start,
+                n_obs=n_obs,
+                penalizer=lam,
+                log_bounds=self._log_bounds if start.size == len(self._param_names) else None,
+                n_restarts=n_restarts,
+                tol=tol,
+                max_iter=max_iter,
+            )
+            hess = numeric_hessian(neg_grad, res.params)
+            k = res.params.size
+            cov = np.full((k, k), np.nan)
+            hessian_ok = False
+            params, ll_best = res.params, res.loglik
+            if np.all(np.isfinite(hess)):
+                try:
+                    inv_chol = np.linalg.inv(np.linalg.cholesky(hess))
+                    cov = inv_chol.T @ inv_chol
+                    hessian_ok = True
+                except np.linalg.LinAlgError:
+                    pass
+            diagnostics = dict(res.diagnostics)
+            if hessian_ok and res.converged:
+                params, ll_best, n_polish = _newton_polish(
+                    loglik, neg_grad, params, cov, lam, n_obs
+                )
+                diagnostics["newton_steps"] = n_polish
+                if n_polish:
+                    g_log = neg_grad(params) * params / n_obs
+                    diagnostics["gradient_norm"] = float(np.max(np.abs(g_log)))
+            return Solution(params, float(ll_best), cov, hessian_ok, res.converged, diagnostics)
+
+        return solve
+
     def _fit_compressed(self, data: Mapping[str, FloatArray], weights: FloatArray | None) -> Self:
         started = time.perf_counter()
+        name = type(self).__name__
         names = self._data_names
         cols, counts = _compress([np.asarray(data[k], dtype=np.float64) for k in names], weights)
         cdata = dict(zip(names, cols, strict=True))
         n_obs = float(counts.sum())
+        if n_obs < 2.0:
+            raise ConvergenceError(
+                f"{name} cannot be fitted on a single customer (total weight {n_obs:g}): "
+                "the model describes how customers differ, which one customer cannot show. "
+                "Fit on more customers, or build the model with 'from_params'.",
+                {"reason": "single_customer", "n_customers": n_obs},
+            )
+        reason = self._degenerate_reason(cdata, counts)
+        if reason is not None:
+            raise ConvergenceError(f"{name} cannot be fitted: {reason}", {"reason": reason})
         if self.initial_params is not None:
             init = self._check_param_dict(self.initial_params, "initial_params")
             start = np.array([init[k] for k in self._param_names])
@@ -493,66 +596,56 @@ class MLEModel:
             return self._loglik_grad(p, cdata, counts)
 
         lam = float(self.penalizer)
-
-        def neg_grad(p: FloatArray) -> FloatArray:
-            return -np.asarray(loglik(p)[1]) + 2.0 * lam * n_obs * p
-
+        solve = self._solver(n_obs, lam)
         with single_thread_blas():
-            res = maximize_loglik(
-                loglik,
-                start,
-                n_obs=n_obs,
-                penalizer=lam,
-                log_bounds=self._log_bounds,
-                n_restarts=int(self.n_restarts),
-                tol=float(self.tol),
-                max_iter=int(self.max_iter),
+            sol = solve(loglik, start)
+            boundary = None
+            if lam == 0.0 and self._limits and looks_like_boundary(sol):
+                boundary = search_limits(loglik, self._param_names, self._limits, sol, solve, n_obs)
+        diagnostics = dict(sol.diagnostics)
+        diagnostics["optimizer_message"] = diagnostics.get("message", "")
+        diagnostics["message"] = describe_status(diagnostics["optimizer_message"])
+        if boundary is not None:
+            sol = boundary.solution
+            diagnostics["converged"] = True
+            diagnostics["boundary"] = boundary.to_dict(self._param_names)
+            warn(
+                f"{name} fit reached a limiting model: {boundary.describe(self._param_names)}. "
+                "Predictions use that limit; see diagnostics_['boundary'].",
+                BoundaryWarning,
             )
-            hess = numeric_hessian(neg_grad, res.params)
+        elif not sol.converged:
+            msg = (
+                f"{name} fit did not converge: {diagnostics['message']} (gradient norm "
+                f"{diagnostics['gradient_norm']:.3g} after {diagnostics['iterations']} "
+                f"iterations and {diagnostics['n_starts']} starts)."
+                f"{_diverging(self._param_names, sol.params, self._divergence_hints)} Try "
+                "other initial_params, more "
+                "n_restarts or a small penalizer, or check the data."
+            )
+            if self.on_nonconvergence == "raise":
+                raise ConvergenceError(msg, diagnostics)
+            warn(msg, RuntimeWarning)
         k = len(self._param_names)
-        cov = np.full((k, k), np.nan)
-        hessian_ok = False
-        params, ll_best = res.params, res.loglik
-        if np.all(np.isfinite(hess)):
-            try:
-                chol = np.linalg.cholesky(hess)
-                inv_chol = np.linalg.inv(chol)
-                cov = inv_chol.T @ inv_chol
-                hessian_ok = True
-            except np.linalg.LinAlgError:
-                pass
-        if hessian_ok and res.converged:
-            params, ll_best, n_polish = _newton_polish(loglik, neg_grad, params, cov, lam, n_obs)
-            res.diagnostics["newton_steps"] = n_polish
-            if n_polish:
-                g_log = neg_grad(params) * params / n_obs
-                res.diagnostics["gradient_norm"] = float(np.max(np.abs(g_log)))
-        se = np.sqrt(np.clip(np.diag(cov), 0.0, None)) if hessian_ok else np.full(k, np.nan)
-        diagnostics = dict(res.diagnostics)
+        se = (
+            np.sqrt(np.clip(np.diag(sol.covariance), 0.0, None))
+            if sol.hessian_ok
+            else np.full(k, np.nan)
+        )
         diagnostics.update(
             {
-                "hessian_positive_definite": hessian_ok,
+                "hessian_positive_definite": sol.hessian_ok,
                 "n_rows": int(next(iter(data.values())).size),
                 "n_distinct_rows": int(counts.size),
                 "fit_seconds": time.perf_counter() - started,
             }
         )
-        if not res.converged:
-            msg = (
-                f"{type(self).__name__} fit did not converge: gradient norm "
-                f"{res.gradient_norm:.3g} after {diagnostics['iterations']} iterations and "
-                f"{diagnostics['n_starts']} starts ({diagnostics['message']}). Try other "
-                "initial_params, more n_restarts, a small penalizer, or check the data."
-            )
-            if self.on_nonconvergence == "raise":
-                raise ConvergenceError(msg, diagnostics)
-            warnings.warn(msg, RuntimeWarning, stacklevel=3)
         self._set_fitted(
-            dict(zip(self._param_names, map(float, params), strict=True)),
-            log_likelihood=ll_best,
+            dict(zip(self._param_names, map(float, sol.params), strict=True)),
+            log_likelihood=sol.loglik,
             n_customers=n_obs,
             standard_errors=dict(zip(self._param_names, map(float, se), strict=True)),
-            covariance=cov,
+            covariance=sol.covariance,
             diagnostics=diagnostics,
         )
         return self
@@ -567,7 +660,9 @@ class MLEModel:
         covariance: FloatArray,
         diagnostics: dict[str, Any],
     ) -> None:
-        k = len(self._param_names)
+        boundary = diagnostics.get("boundary")
+        # a limiting model has fewer free parameters: AIC and BIC count those
+        k = len(boundary["free_parameters"]) if boundary else len(self._param_names)
         self.params_ = params
         self.log_likelihood_ = float(log_likelihood)
         self.n_customers_ = float(n_customers)

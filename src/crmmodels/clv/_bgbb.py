@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 
 from crmmodels.clv._base import MLEModel, _check, as_float_array
+from crmmodels.clv._limits import BGBB_LIMITS, Limit
 from crmmodels.errors import DataError
 from crmmodels.kernels import bgbb as _k
 from crmmodels.kernels._optim import FloatArray
@@ -84,6 +85,7 @@ class BGBB(MLEModel):
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ("alpha", "beta", "gamma", "delta")
+    _limits: ClassVar[tuple[Limit, ...]] = BGBB_LIMITS
     _data_names: ClassVar[tuple[str, ...]] = ("frequency", "recency", "n_periods")
 
     def fit(

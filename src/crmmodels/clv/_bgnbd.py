@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from crmmodels.clv._base import RFMModel, as_float_array, unique_rows
+from crmmodels.clv._limits import BETA_GEOMETRIC_LIMITS, Limit
 from crmmodels.errors import DataError
 from crmmodels.kernels import bgnbd as _k
 from crmmodels.kernels._optim import FloatArray
@@ -18,6 +19,7 @@ class _BetaGeometricModel(RFMModel):
     """Shared estimator code of BG/NBD and MBG/NBD (``_modified`` switches)."""
 
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
+    _limits: ClassVar[tuple[Limit, ...]] = BETA_GEOMETRIC_LIMITS
     _modified: ClassVar[bool] = False
 
     def _loglik_grad(

@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 
 from crmmodels.clv._base import MLEModel, _check, as_float_array
+from crmmodels.clv._limits import GAMMA_GAMMA_LIMITS, Limit
 from crmmodels.errors import DataError
 from crmmodels.kernels import gamma_gamma as _k
 from crmmodels.kernels._optim import FloatArray
@@ -62,6 +63,14 @@ class GammaGamma(MLEModel):
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ("p", "q", "v")
+    _limits: ClassVar[tuple[Limit, ...]] = GAMMA_GAMMA_LIMITS
+    _divergence_hints: ClassVar[dict[str, str]] = {
+        "p": (
+            "A growing p means the amounts vary less between a customer's transactions "
+            "than any gamma distribution allows (for example every customer always spends "
+            "the same amount); the Gamma-Gamma model does not fit such data."
+        )
+    }
     _data_names: ClassVar[tuple[str, ...]] = ("frequency", "monetary_value")
 
     n_excluded_: int

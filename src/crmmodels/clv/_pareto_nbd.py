@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 
 from crmmodels.clv._base import RFMModel, _check, as_float_array
+from crmmodels.clv._limits import PARETO_NBD_LIMITS, Limit
 from crmmodels.kernels import pareto_nbd as _k
 from crmmodels.kernels._optim import FloatArray
 
@@ -60,6 +61,7 @@ class ParetoNBD(RFMModel):
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "s", "beta")
+    _limits: ClassVar[tuple[Limit, ...]] = PARETO_NBD_LIMITS
     _pairs_cache: tuple[FloatArray, FloatArray, FloatArray, _k.Pairs] | None = None
 
     def _loglik_grad(

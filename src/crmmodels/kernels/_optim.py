@@ -24,6 +24,7 @@ __all__ = [
     "IntArray",
     "OptimResult",
     "compress_rows",
+    "describe_status",
     "distinct",
     "maximize_loglik",
     "numeric_hessian",
@@ -318,6 +319,51 @@ def maximize_loglik(
         converged=converged,
         diagnostics=diagnostics,
     )
+
+
+_STATUS_WORDS = (
+    ("NORM OF PROJECTED GRADIENT", "the gradient vanished (a maximum was reached)"),
+    ("REL_REDUCTION_OF_F", "the log-likelihood stopped improving (a maximum was reached)"),
+    ("REDUCTION OF F", "the log-likelihood stopped improving (a maximum was reached)"),
+    (
+        "ABNORMAL",
+        "the line search found no step that improves the log-likelihood (typical of a flat "
+        "ridge, where parameters can grow without bound at almost no gain)",
+    ),
+    ("ITERATIONS REACHED LIMIT", "the iteration limit (max_iter) was reached"),
+    ("EVALUATIONS EXCEEDS LIMIT", "the limit on likelihood evaluations was reached"),
+    ("NAN", "the log-likelihood was not a number at the parameters tried"),
+)
+
+
+def describe_status(message: str) -> str:
+    """Translate an L-BFGS-B status message into plain words.
+
+    Parameters
+    ----------
+    message : str
+        The optimiser's message (possibly empty or cut short, such as ``"ABNORMAL: "``).
+
+    Returns
+    -------
+    str
+        A sentence fragment that never is empty.
+
+    Examples
+    --------
+    >>> describe_status("ABNORMAL: ")[:48]
+    'the line search found no step that improves the '
+    >>> describe_status("")
+    'the optimiser stopped without giving a reason'
+    """
+    upper = str(message).upper()
+    for key, words in _STATUS_WORDS:
+        if key in upper:
+            return words
+    text = str(message).strip().rstrip(":").strip()
+    if not text:
+        return "the optimiser stopped without giving a reason"
+    return f"the optimiser stopped ({text.lower()})"
 
 
 def numeric_hessian(

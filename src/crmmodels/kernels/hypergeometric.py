@@ -119,7 +119,8 @@ def _series(a: FloatArray, b: FloatArray, z: FloatArray) -> LogHyp2F1:
 def _quadrature(a: FloatArray, b: FloatArray, z: FloatArray) -> LogHyp2F1:
     """Quadrature in ``log y`` of ``int_0^inf exp(-y) (1 - z exp(-y/a))^(-b) dy``."""
     # slope of the log-integrand at y = 0 bounds the width of the head that is skipped
-    k0 = 1.0 + b * z / (a * (1.0 - z))
+    # (z rounds to 1 when the parameters are far apart, e.g. at a limiting model)
+    k0 = 1.0 + b * z / (a * np.maximum(1.0 - z, 1e-250))
     v_lo = np.log(1e-17 / k0)
     v_hi = np.log(50.0)
     width = (v_hi - v_lo) / _N_PANELS
