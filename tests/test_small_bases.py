@@ -7,6 +7,7 @@ of customers is not under test: the forced-failure tests make the fits fail on p
 
 from __future__ import annotations
 
+import re
 import warnings
 from typing import Any
 
@@ -189,3 +190,111 @@ def test_invalid_logs_still_fail() -> None:
     tx = _log(3)
     with pytest.raises(DataError, match="observation end"):
         clv_quadrants_from_transactions(tx, observation_end="2023-01-01")
+
+
+# ---------------------------------------------------------------- lifecycle with P(alive)
+
+
+def _stages(tx: pd.DataFrame, **kwargs: Any) -> tuple[Any, list[warnings.WarningMessage]]:
+    from crmmodels.lifecycle import lifecycle_stages
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = lifecycle_stages(tx.drop(columns="amount"), as_of=END, **kwargs)
+    return res, list(caught)
+
+
+@pytest.mark.parametrize("n_customers", [1, 2, 3, 6])
+def test_lifecycle_with_fitted_p_alive_never_fails(n_customers: int) -> None:
+    tx = _log(n_customers)
+    res, caught = _stages(tx, model="bgnbd")
+    assert all(issubclass(w.category, CRMModelsWarning) for w in caught), caught
+    f = res.to_frame()
+    assert f["customer_id"].tolist() == list(range(1, n_customers + 1))
+    by_days, _ = _stages(tx)
+    skipped = _of(caught, SkippedStepWarning)
+    if res.alive_model is None:
+        # the step is announced, recorded, and the days rule decides
+        assert len(skipped) == 1 and "P(alive) skipped" in skipped[0]
+        assert res.notes == (skipped[0].removeprefix(f"lifecycle_stages at {END}: "),)
+        assert f["p_alive"].isna().all()
+        assert f["stage"].tolist() == by_days.to_frame()["stage"].tolist()
+    else:
+        assert not skipped and res.notes == ()
+        p = f["p_alive"].to_numpy()
+        assert np.isfinite(p).all()
+        churned = f["stage"].to_numpy() == "churned"
+        np.testing.assert_array_equal(churned, p < 0.5)
+
+
+def test_lifecycle_skips_p_alive_when_the_fit_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(BGNBD, "fit", _fail("no interior maximum on this data."))
+    tx = _log(6)
+    res, caught = _stages(tx, model="bgnbd", churn_after_days=200)
+    (message,) = _of(caught, SkippedStepWarning)
+    assert re.search(r"P\(alive\) skipped.* 6 customers.*days rule", message)
+    by_days, _ = _stages(tx, churn_after_days=200)
+    assert res.alive_model is None and "no interior maximum on this data." in res.notes[0]
+    assert "churn_after_days=200" in res.notes[0]
+    pd.testing.assert_series_equal(res.to_frame()["stage"], by_days.to_frame()["stage"])
+
+
+def test_lifecycle_transitions_note_the_snapshot(monkeypatch: pytest.MonkeyPatch) -> None:
+    from crmmodels.lifecycle import lifecycle_transitions
+
+    monkeypatch.setattr(BGNBD, "fit", _fail("no interior maximum on this data."))
+    tx = _log(6).drop(columns="amount")
+    snapshots = ["2022-12-31", "2023-06-30", END]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = lifecycle_transitions(tx, snapshots=snapshots, model="bgnbd")
+    # nobody is known at the first snapshot: nothing to fit, nothing skipped there
+    assert [n.split(":")[0] for n in res.notes] == ["2023-06-30", END]
+    assert len(_of(caught, SkippedStepWarning)) == 2
+    ref = lifecycle_transitions(tx, snapshots=snapshots)
+    pd.testing.assert_frame_equal(res.stages, ref.stages)
+
+
+def test_lifecycle_p_alive_not_a_number_uses_the_days_rule() -> None:
+    class PartlyUndefined:
+        def probability_alive(self, frequency: Any, recency: Any, T: Any) -> Any:
+            p = np.full(np.shape(frequency), 0.9)
+            p[np.asarray(frequency) == 0] = np.nan  # e.g. a limiting model at x = 0
+            return p
+
+    tx = _log(6)
+    res, caught = _stages(tx, model=PartlyUndefined(), churn_after_days=200)
+    (message,) = _of(caught, SkippedStepWarning)
+    assert "P(alive) is not a number for 2 customers" in message
+    f = res.to_frame().set_index("customer_id")
+    # customers 3 and 6 bought once: the days rule (200 days) decides for them
+    assert f.loc[[3, 6], "stage"].tolist() == ["first_time", "churned"]
+    assert (f.loc[[1, 2, 4, 5], "stage"] == "loyal").all()  # P(alive) 0.9
+    assert len(res.notes) == 1 and res.alive_model is not None
+
+
+def test_lifecycle_boundary_warning_passes_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = BGNBD.fit
+
+    def boundary_fit(self: Any, *args: Any, **kwargs: Any) -> Any:
+        model = original(self, *args, **kwargs)
+        warnings.warn("BGNBD: purchase rates show no heterogeneity", BoundaryWarning, stacklevel=2)
+        return model
+
+    from crmmodels.datasets import load_cdnow_sample
+
+    tx = load_cdnow_sample()[["customer_id", "date"]]
+    monkeypatch.setattr(BGNBD, "fit", boundary_fit)
+    from crmmodels.lifecycle import lifecycle_stages
+
+    with pytest.warns(BoundaryWarning, match="no heterogeneity"):
+        res = lifecycle_stages(tx, as_of="1998-06-30", model="bgnbd")
+    assert res.alive_model is not None and res.notes == ()
+
+
+def test_lifecycle_model_name_is_checked() -> None:
+    from crmmodels.errors import ArgumentError
+    from crmmodels.lifecycle import lifecycle_stages
+
+    with pytest.raises(ArgumentError, match="model must be one of \\['bgnbd'\\]"):
+        lifecycle_stages(_log(3), as_of=END, model="pareto")  # type: ignore[arg-type]
