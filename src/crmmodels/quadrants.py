@@ -370,8 +370,10 @@ def clv_quadrants(
     customer_col : str, default "customer_id"
         Customer id; ids must be unique.
     split : rule, pair of rules or dict, default "median"
-        Threshold rule. A rule is ``"median"``, ``("quantile", q)`` (``numpy.quantile``
-        with linear interpolation) or a number (an absolute threshold). One rule applies
+        Threshold rule. A rule is ``"median"``, ``"positive_median"`` (the median of the
+        positive values, or of all values when none is positive: use it when many
+        values are 0), ``("quantile", q)`` (``numpy.quantile`` with linear
+        interpolation) or a number (an absolute threshold). One rule applies
         to both axes; a pair ``(current_rule, potential_rule)`` or a dict
         ``{"current": rule, "potential": rule}`` (a missing key means ``"median"``) sets
         one per axis.
@@ -387,6 +389,12 @@ def clv_quadrants(
     DataError
         Empty input, duplicate customer ids, missing or non-finite values (the message
         names the customers), or an invalid ``split``.
+
+    Warns
+    -----
+    EmptyQuadrantWarning
+        The split leaves at least one quadrant without customers; the message gives
+        both thresholds and how many customers are high on each axis.
 
     Notes
     -----
