@@ -1,14 +1,17 @@
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmmodels.errors import DataError, SchemaError
+from crmmodels.errors import CRMModelsWarning, DataError, SchemaError
 from crmmodels.quadrants import (
     QUADRANTS,
+    EmptyQuadrantWarning,
     QuadrantResult,
     clv_quadrants,
     clv_quadrants_from_transactions,
@@ -25,6 +28,13 @@ def _frame(cur: list[float], pot: list[float], ids: list[object] | None = None) 
             "potential_value": pot,
         }
     )
+
+
+def _quadrants_allow_empty(df: pd.DataFrame, **kwargs: object) -> QuadrantResult:
+    """clv_quadrants on frames where an empty quadrant is expected and not under test."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EmptyQuadrantWarning)
+        return clv_quadrants(df, **kwargs)  # type: ignore[arg-type]
 
 
 def _pandas_reference(df: pd.DataFrame, tc: float, tp: float) -> pd.Series:
@@ -74,14 +84,15 @@ def test_quadrants_by_hand() -> None:
 def test_value_on_threshold_counts_as_high() -> None:
     # odd count: the median is a data value; that customer is high on both axes
     df = _frame([1.0, 2.0, 3.0], [30.0, 20.0, 10.0])
-    r = clv_quadrants(df)
+    r = _quadrants_allow_empty(df)
     assert r.current_threshold == 2.0 and r.potential_threshold == 20.0
     assert r.to_frame()["quadrant"].tolist() == ["improve", "vip", "maintain"]
     # absolute thresholds equal to values
-    r2 = clv_quadrants(df, split=(3.0, 30.0))
+    r2 = _quadrants_allow_empty(df, split=(3.0, 30.0))
     assert r2.to_frame()["quadrant"].tolist() == ["improve", "abandon", "maintain"]
-    # everyone equal: all on the threshold, all vip
-    r3 = clv_quadrants(_frame([5.0] * 4, [1.0] * 4))
+    # everyone equal: all on the threshold, all vip, and the degenerate split is announced
+    with pytest.warns(EmptyQuadrantWarning, match="improve, maintain, abandon empty"):
+        r3 = clv_quadrants(_frame([5.0] * 4, [1.0] * 4))
     assert r3.n_vip == 4
 
 
@@ -89,17 +100,18 @@ def test_split_rules() -> None:
     cur = [float(v) for v in range(1, 11)]
     pot = [float(v) for v in range(10, 0, -1)]
     df = _frame(cur, pot)
-    r = clv_quadrants(df, split=("quantile", 0.75))
+    r = _quadrants_allow_empty(df, split=("quantile", 0.75))
     assert r.current_threshold == pytest.approx(np.quantile(cur, 0.75))
     assert r.potential_threshold == pytest.approx(np.quantile(pot, 0.75))
     assert r.current_rule == "quantile(0.75)"
-    r2 = clv_quadrants(df, split={"current": 4.0})
+    r2 = _quadrants_allow_empty(df, split={"current": 4.0})
     assert r2.current_threshold == 4.0 and r2.current_rule == "absolute(4)"
     assert r2.potential_threshold == 5.5 and r2.potential_rule == "median"
-    r3 = clv_quadrants(df, split=(("quantile", 0.9), "median"))
+    r3 = _quadrants_allow_empty(df, split=(("quantile", 0.9), "median"))
     assert r3.current_threshold == pytest.approx(9.1)
     assert r3.potential_threshold == 5.5
-    r4 = clv_quadrants(df, split=[2, ("quantile", 0.0)])
+    with pytest.warns(EmptyQuadrantWarning, match="maintain, abandon empty.* same side"):
+        r4 = clv_quadrants(df, split=[2, ("quantile", 0.0)])
     assert r4.current_threshold == 2.0 and r4.potential_threshold == 1.0
     assert r4.n_improve == 1 and r4.n_vip == 9
 
@@ -128,7 +140,7 @@ def test_against_pandas(customers: pd.DataFrame) -> None:
 
 
 def test_zero_totals_give_nan_shares() -> None:
-    r = clv_quadrants(_frame([0.0, 0.0], [1.0, 2.0]))
+    r = _quadrants_allow_empty(_frame([0.0, 0.0], [1.0, 2.0]))
     assert r.summary["current_share"].isna().all()
     assert r.summary["potential_share"].notna().all()
 
@@ -144,13 +156,21 @@ def quad_frames(draw: st.DrawFn) -> pd.DataFrame:
 
 
 splits = st.sampled_from(
-    ["median", ("quantile", 0.25), ("quantile", 0.9), 0.0, 100.0, (("quantile", 0.6), -5.0)]
+    [
+        "median",
+        "positive_median",
+        ("quantile", 0.25),
+        ("quantile", 0.9),
+        0.0,
+        100.0,
+        (("quantile", 0.6), -5.0),
+    ]
 )
 
 
 @given(quad_frames(), splits)
 def test_each_customer_exactly_one_quadrant(df: pd.DataFrame, split: object) -> None:
-    r = clv_quadrants(df, split=split)
+    r = _quadrants_allow_empty(df, split=split)
     f = r.to_frame()
     assert len(f) == len(df) == r.n_customers
     assert f["quadrant"].notna().all()
@@ -162,21 +182,56 @@ def test_each_customer_exactly_one_quadrant(df: pd.DataFrame, split: object) -> 
 
 
 @given(quad_frames(), splits)
+def test_empty_quadrant_is_warned_exactly_when_it_happens(df: pd.DataFrame, split: object) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = clv_quadrants(df, split=split)
+    counts = [r.n_vip, r.n_improve, r.n_maintain, r.n_abandon]
+    empty = [q for q, k in zip(QUADRANTS, counts, strict=True) if k == 0]
+    got = [w for w in caught if issubclass(w.category, EmptyQuadrantWarning)]
+    assert len(got) == (1 if empty else 0)
+    if empty:
+        assert f"{', '.join(empty)} empty" in str(got[0].message)
+
+
+def test_positive_median_rule() -> None:
+    # most current values are 0: the median is 0 and would make everyone high
+    cur = [0.0, 0.0, 0.0, 0.0, 0.0, 10.0, 20.0, 30.0, 40.0]
+    pot = [1.0, 9.0, 2.0, 8.0, 3.0, 7.0, 4.0, 6.0, 0.5]
+    df = _frame(cur, pot)
+    with pytest.warns(EmptyQuadrantWarning, match="improve, abandon empty.*median of 0"):
+        med = clv_quadrants(df, split={"current": "median"})
+    assert med.current_threshold == 0.0 and med.n_vip + med.n_maintain == 9
+    r = clv_quadrants(df, split="positive_median")
+    assert r.current_rule == r.potential_rule == "positive_median"
+    assert r.current_threshold == 25.0  # median of 10, 20, 30, 40
+    assert r.potential_threshold == 4.0  # all positive: the plain median
+    assert (r.n_vip, r.n_improve, r.n_maintain, r.n_abandon) == (1, 4, 1, 3)
+    high = r.to_frame()["quadrant"].isin(["vip", "maintain"])
+    assert high.tolist() == [c >= 25.0 for c in cur]
+    # negative values are low; without any positive value the rule is the median
+    r2 = _quadrants_allow_empty(
+        _frame([-5.0, 0.0, 3.0], [-1.0, -2.0, -3.0]), split="positive_median"
+    )
+    assert r2.current_threshold == 3.0 and r2.potential_threshold == -2.0
+
+
+@given(quad_frames(), splits)
 def test_row_order_independent(df: pd.DataFrame, split: object) -> None:
     perm = df.iloc[::-1].reset_index(drop=True)
-    a = clv_quadrants(df, split=split).to_frame().sort_values("customer_id")
-    b = clv_quadrants(perm, split=split).to_frame().sort_values("customer_id")
+    a = _quadrants_allow_empty(df, split=split).to_frame().sort_values("customer_id")
+    b = _quadrants_allow_empty(perm, split=split).to_frame().sort_values("customer_id")
     pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
 
 
 @given(quad_frames(), st.floats(0.01, 100))
 def test_scaling_changes_only_totals(df: pd.DataFrame, k: float) -> None:
     split = ("median", ("quantile", 0.3))
-    a = clv_quadrants(df, split=split)
+    a = _quadrants_allow_empty(df, split=split)
     scaled = df.assign(
         current_value=df["current_value"] * k, potential_value=df["potential_value"] * k
     )
-    b = clv_quadrants(scaled, split=split)
+    b = _quadrants_allow_empty(scaled, split=split)
     assert a.to_frame()["quadrant"].tolist() == b.to_frame()["quadrant"].tolist()
     assert b.current_threshold == pytest.approx(a.current_threshold * k, abs=1e-9)
     np.testing.assert_allclose(
@@ -216,7 +271,15 @@ def test_bad_input() -> None:
         clv_quadrants(_frame([1.0, np.inf], [1.0, 2.0]))
     with pytest.raises(DataError, match="customer_id' is null"):
         clv_quadrants(_frame([1.0, 2.0], [1.0, 2.0], ids=[1, None]))
-    for bad in ("mean", ("quantile", 1.5), ("q", 0.5), {"currnt": 1.0}, float("nan"), True):
+    for bad in (
+        "mean",
+        "positive",
+        ("quantile", 1.5),
+        ("q", 0.5),
+        {"currnt": 1.0},
+        float("nan"),
+        True,
+    ):
         with pytest.raises(DataError, match="split"):
             clv_quadrants(df, split=bad)
     with pytest.raises(SchemaError, match="dataframe"):
@@ -339,10 +402,8 @@ def test_from_transactions_against_lifetimes(cdnow_quadrants) -> None:
     np.testing.assert_allclose(ours_spend, spend, rtol=2e-3)
 
 
-def test_from_transactions_polars_and_bad_input() -> None:
-    import polars as pl
-
-    tx = pd.DataFrame(
+def _six_customers() -> pd.DataFrame:
+    return pd.DataFrame(
         {
             "cust": [1, 1, 1, 2, 2, 3, 4, 4, 5, 5, 5, 6],
             "day": pd.to_datetime(
@@ -364,15 +425,43 @@ def test_from_transactions_polars_and_bad_input() -> None:
             "value": [20.0, 35.0, 15.0, 50.0, 45.0, 10.0, 5.0, 7.0, 100.0, 80.0, 90.0, 12.0],
         }
     )
+
+
+def _quadrants_any_fit(tx: object, **kwargs: object) -> QuadrantResult:
+    """The quadrant function on a log too small for a well-defined BG/NBD fit.
+
+    Whether the fit converges, ends at a boundary or is skipped is not what these tests
+    check (tests/test_small_bases.py does); only crmmodels' own warnings may appear.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        q = clv_quadrants_from_transactions(tx, **kwargs)  # type: ignore[arg-type]
+    assert all(issubclass(w.category, CRMModelsWarning) for w in caught), caught
+    return q
+
+
+def test_from_transactions_polars_and_bad_input() -> None:
+    import polars as pl
+
+    tx = _six_customers()
     kw = {"customer_col": "cust", "date_col": "day", "amount_col": "value"}
-    q = clv_quadrants_from_transactions(tx, observation_end="2024-06-30", **kw)
+    q = _quadrants_any_fit(tx, observation_end="2024-06-30", **kw)
     a = q.to_frame().sort_values("cust").reset_index(drop=True)
+    # every customer exactly once, each label consistent with the thresholds used
+    assert a["cust"].tolist() == [1, 2, 3, 4, 5, 6] and q.n_customers == 6
+    assert np.isfinite(a["potential_value"]).all()
+    ref = _pandas_reference(
+        a.rename(columns={"cust": "customer_id"}), q.current_threshold, q.potential_threshold
+    )
+    assert a["quadrant"].astype(str).tolist() == ref.tolist()
+    # same result on every engine
     for native in (pl.from_pandas(tx), to_engine(tx, "polars_lazy"), to_engine(tx, "duckdb")):
-        q2 = clv_quadrants_from_transactions(native, observation_end="2024-06-30", **kw)
+        q2 = _quadrants_any_fit(native, observation_end="2024-06-30", **kw)
         b = q2.to_frame().sort_values("cust").reset_index(drop=True)
         pd.testing.assert_frame_equal(a, b, check_dtype=False, rtol=1e-6)
+        assert q2.notes == q.notes
     # ISO string dates
-    q3 = clv_quadrants_from_transactions(
+    q3 = _quadrants_any_fit(
         tx.assign(day=tx["day"].dt.strftime("%Y-%m-%d")), observation_end="2024-06-30", **kw
     )
     assert q3.to_frame()["quadrant"].tolist() == q.to_frame()["quadrant"].tolist()
@@ -385,3 +474,48 @@ def test_from_transactions_polars_and_bad_input() -> None:
         clv_quadrants_from_transactions(tx, time_unit="M", **kw)
     with pytest.raises(DataError, match="current_window_days"):
         clv_quadrants_from_transactions(tx, current_window_days=0, **kw)
+    with pytest.raises(DataError, match="horizon"):
+        clv_quadrants_from_transactions(tx, horizon=-1, **kw)
+    with pytest.raises(DataError, match="split"):
+        clv_quadrants_from_transactions(tx, split="mean", **kw)
+
+
+def test_from_transactions_default_split_on_cdnow() -> None:
+    """Most CDNOW customers spent nothing in the last year: the default still splits."""
+    from crmmodels.datasets import load_cdnow
+
+    tx = load_cdnow()[["customer_id", "date", "amount"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", EmptyQuadrantWarning)
+        q = clv_quadrants_from_transactions(tx, observation_end="1998-06-30")
+    assert q.n_customers == 23570
+    assert min(q.n_vip, q.n_improve, q.n_maintain, q.n_abandon) > 0
+    assert q.current_rule == q.potential_rule == "positive_median"
+    cs = q.customer_summary
+    spent = cs["current_value"].to_numpy()
+    assert (spent == 0).mean() > 0.5  # the plain median would be 0
+    assert q.current_threshold == pytest.approx(np.median(spent[spent > 0]))
+    high = q.to_frame()["quadrant"].isin(["vip", "maintain"]).to_numpy()
+    np.testing.assert_array_equal(high, q.to_frame()["current_value"] >= q.current_threshold)
+    # the plain median puts everyone on the high side, and says so
+    with pytest.warns(EmptyQuadrantWarning, match="improve, abandon empty"):
+        clv_quadrants(cs, split="median")
+
+
+def test_from_transactions_aware_observation_end() -> None:
+    """A timezone-aware observation_end is read on the data's local calendar."""
+    from crmmodels.datasets import load_cdnow_sample
+
+    tx = load_cdnow_sample()[["customer_id", "date", "amount"]]
+    tx = tx[tx["date"] < "1998-06-30"]
+    naive = clv_quadrants_from_transactions(tx, observation_end="1998-06-29")
+    ny = tx.assign(date=tx["date"].dt.tz_localize("America/New_York"))
+    # 02:00 UTC on June 30 is still June 29 in New York
+    aware = clv_quadrants_from_transactions(ny, observation_end="1998-06-30T02:00+00:00")
+    pd.testing.assert_frame_equal(naive.to_frame(), aware.to_frame())
+    pd.testing.assert_frame_equal(naive.customer_summary, aware.customer_summary)
+    # naive dates: an aware observation_end is read in UTC, like summarize_transactions
+    utc = clv_quadrants_from_transactions(
+        tx, observation_end=pd.Timestamp("1998-06-30 01:00", tz="Europe/Paris")
+    )
+    pd.testing.assert_frame_equal(naive.to_frame(), utc.to_frame())

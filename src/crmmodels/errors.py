@@ -11,8 +11,10 @@ that matches its meaning, so callers can catch either::
     └── NotFittedError (AttributeError) a model was used before ``fit``
 
     CRMModelsWarning (UserWarning)
-    └── BoundaryWarning (CRMModelsWarning, RuntimeWarning)
-                                        a fit ended at a limiting (boundary) model
+    ├── BoundaryWarning (CRMModelsWarning, RuntimeWarning)
+    │                                   a fit ended at a limiting (boundary) model
+    └── SkippedStepWarning (CRMModelsWarning)
+                                        a convenience function skipped a model step
 
 Messages name the column or argument, the problem, how many rows are affected and the
 first offending example, and suggest a fix where one is known.
@@ -42,6 +44,7 @@ __all__ = [
     "DataError",
     "NotFittedError",
     "SchemaError",
+    "SkippedStepWarning",
     "bad_rows_message",
     "missing_column_message",
     "warn",
@@ -156,6 +159,16 @@ class BoundaryWarning(CRMModelsWarning, RuntimeWarning):
 
     The message names the limit in plain words (for example "purchase rates show no
     heterogeneity"); the fitted model's ``diagnostics_["boundary"]`` holds the details.
+    """
+
+
+class SkippedStepWarning(CRMModelsWarning):
+    """A function that fits a model for the caller skipped that step and fell back.
+
+    Issued (never raised) when, for example, the BG/NBD fit inside
+    :func:`crmmodels.quadrants.clv_quadrants_from_transactions` cannot be resolved on a
+    very small customer base. The message says which step was skipped, why, and what was
+    used instead; the result's ``notes`` repeat it.
     """
 
 

@@ -16,8 +16,9 @@ per customer is collected.
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import narwhals.stable.v2 as nw
@@ -27,8 +28,15 @@ import pandas as pd
 
 from crmmodels._activity import local_log
 from crmmodels._frames import collect, day_number, to_narwhals, to_timestamp
+from crmmodels._ingest.arguments import check_choice
 from crmmodels._results import Result
-from crmmodels.errors import DataError, SchemaError, bad_rows_message
+from crmmodels.errors import (
+    ConvergenceError,
+    DataError,
+    SchemaError,
+    SkippedStepWarning,
+    bad_rows_message,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -127,6 +135,12 @@ class LifecycleStages(Result):
     n_excluded : int
         Customers whose purchases are all after ``as_of`` and who were left out because
         ``future_customers="exclude"`` (0 otherwise).
+    alive_model : object or None
+        The model that gave ``p_alive`` (the one passed, or the BG/NBD fitted with
+        ``model="bgnbd"``); None without one or when its fit was skipped.
+    notes : tuple of str
+        Steps that were skipped (e.g. a BG/NBD fit that cannot be resolved on a few
+        customers) and what was used instead; empty otherwise.
 
     Examples
     --------
@@ -157,6 +171,18 @@ class LifecycleStages(Result):
     n_customers: int
     n_prospects: int
     n_excluded: int
+    _alive_model: Any = field(default=None, repr=False)
+    _notes: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def alive_model(self) -> Any:
+        """The model that gave ``p_alive`` (None without one or when its fit was skipped)."""
+        return self._alive_model
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Skipped steps and what was used instead, in plain words."""
+        return self._notes
 
     def to_frame(self) -> pd.DataFrame:
         """One row per customer with ``stage`` and the features used."""
@@ -202,6 +228,9 @@ class LifecycleTransitions(Result):
         Snapshot dates (ISO).
     n_customers : int
         Customers seen at any snapshot.
+    notes : tuple of str
+        Steps skipped at some snapshot (prefixed with its date), e.g. a BG/NBD fit that
+        cannot be resolved on the few customers known then; empty otherwise.
 
     Examples
     --------
@@ -235,6 +264,12 @@ class LifecycleTransitions(Result):
     scheme: str
     snapshots: tuple[str, ...]
     n_customers: int
+    _notes: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Skipped steps per snapshot and what was used instead, in plain words."""
+        return self._notes
 
     def matrix(self, pair: int | None = None, *, normalize: bool = False) -> pd.DataFrame:
         """Transition matrix of one consecutive pair (``pair`` = 0, 1, ...) or all pooled.
@@ -341,8 +376,11 @@ def _features(
     as_of: pd.Timestamp,
     rules: _Rules,
     known: pd.Series | None,
-) -> tuple[pd.DataFrame, int, int]:
-    """One row per customer with stage features; returns (frame, n_prospects, n_excluded)."""
+) -> tuple[pd.DataFrame, int, int, _Alive]:
+    """One row per customer with stage features.
+
+    Returns (frame, n_prospects, n_excluded, the P(alive) model used and notes).
+    """
     a = _day_of(as_of)
     before = days.filter(nw.col(_DAY) <= a)
     feats = collect(
@@ -372,7 +410,7 @@ def _features(
         feats = feats.merge(recent, on=customer_col, how="left")
         feats["recent_value"] = feats["recent_value"].fillna(0.0)
     feats["purchase_days"] = feats["purchase_days"].astype(np.int64)
-    out = _classify(feats, a, rules)
+    out, alive = _classify(feats, a, rules)
     if len(prospects):
         pros = pd.DataFrame({customer_col: prospects.to_numpy(), "stage": "prospect"})
         pros["purchase_days"] = 0
@@ -382,10 +420,43 @@ def _features(
         out = out.sort_values(customer_col, kind="stable", ignore_index=True)
     except TypeError:  # ids of mixed types: keep the order
         out = out.reset_index(drop=True)
-    return out, len(prospects), n_excluded
+    return out, len(prospects), n_excluded, alive
 
 
-def _classify(feats: pd.DataFrame, a: int, rules: _Rules) -> pd.DataFrame:
+@dataclass(frozen=True)
+class _Alive:
+    """The model behind ``p_alive`` at one snapshot and the steps skipped there."""
+
+    model: Any = None
+    notes: tuple[str, ...] = ()
+
+
+def _alive_model(
+    rules: _Rules,
+    frequency: npt.NDArray[np.float64],
+    recency: npt.NDArray[np.float64],
+    T: npt.NDArray[np.float64],
+) -> tuple[Any, str | None]:
+    """The P(alive) model: the one given, or a BG/NBD fitted here (None, reason if not)."""
+    if not isinstance(rules.model, str):
+        return rules.model, None
+    from crmmodels.clv import BGNBD
+
+    n = frequency.size
+    if n == 0:  # nobody to classify at this date
+        return None, None
+    try:
+        return BGNBD().fit(frequency=frequency, recency=recency, T=T), None
+    except (ConvergenceError, DataError) as exc:
+        return None, (
+            f"P(alive) skipped: the BG/NBD fit on the {n} customer{'s' if n != 1 else ''} "
+            f"known at this date cannot be resolved ({exc}). Churn uses the days rule "
+            f"(last purchase more than churn_after_days={rules.churn_after_days} days ago) "
+            "instead."
+        )
+
+
+def _classify(feats: pd.DataFrame, a: int, rules: _Rules) -> tuple[pd.DataFrame, _Alive]:
     """Apply the stage rules to per-customer features (vectorised)."""
     first = feats.pop("__first").to_numpy(np.int64)
     last = feats.pop("__last").to_numpy(np.int64)
@@ -393,19 +464,35 @@ def _classify(feats: pd.DataFrame, a: int, rules: _Rules) -> pd.DataFrame:
     feats["first_purchase"] = _EPOCH + pd.to_timedelta(first, unit="D")
     feats["last_purchase"] = _EPOCH + pd.to_timedelta(last, unit="D")
     feats["days_since_last"] = a - last
+    alive = _Alive()
     if rules.scheme == "purchase":
+        days_rule = (a - last) > rules.churn_after_days
+        churned = days_rule
         if rules.model is not None:
             unit = 7.0 if rules.time_unit == "W" else 1.0
             frequency = (n - 1).astype(np.float64)
             recency = (last - first) / unit
             T = (a - first) / unit
-            p_alive = np.asarray(
-                rules.model.probability_alive(frequency, recency, T), dtype=np.float64
-            )
-            feats["p_alive"] = p_alive
-            churned = p_alive < rules.alive_threshold
-        else:
-            churned = (a - last) > rules.churn_after_days
+            model, skipped = _alive_model(rules, frequency, recency, T)
+            if model is None:
+                feats["p_alive"] = np.nan
+                alive = _Alive(None, (skipped,) if skipped else ())
+            else:
+                p_alive = np.asarray(
+                    model.probability_alive(frequency, recency, T), dtype=np.float64
+                )
+                feats["p_alive"] = p_alive
+                bad = ~np.isfinite(p_alive)
+                churned = np.where(bad, days_rule, p_alive < rules.alive_threshold)
+                notes: tuple[str, ...] = ()
+                if bad.any():
+                    k = int(bad.sum())
+                    notes = (
+                        f"P(alive) is not a number for {k} customer{'s' if k > 1 else ''}: "
+                        f"churn uses the days rule (churn_after_days="
+                        f"{rules.churn_after_days}) for {'them' if k > 1 else 'that customer'}.",
+                    )
+                alive = _Alive(model, notes)
         stage = np.where(churned, "churned", np.where(n >= 2, "loyal", "first_time"))
     else:
         recent = feats["recent_value"].to_numpy(np.float64)
@@ -434,7 +521,7 @@ def _classify(feats: pd.DataFrame, a: int, rules: _Rules) -> pd.DataFrame:
             np.where(declining, "decline", np.where(forming, "formation", "stability")),
         )
     feats.insert(1, "stage", stage)
-    return feats
+    return feats, alive
 
 
 def _summary(stages: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
@@ -483,10 +570,12 @@ def _rules(
             raise DataError(f"{name} must be a positive whole number of days; got {value!r}.")
     if not 0.0 <= alive_threshold <= 1.0:
         raise DataError(f"alive_threshold must be in [0, 1]; got {alive_threshold!r}.")
-    if model is not None and not callable(getattr(model, "probability_alive", None)):
+    if isinstance(model, str):
+        check_choice(model, "model", ["bgnbd"])
+    elif model is not None and not callable(getattr(model, "probability_alive", None)):
         raise DataError(
             "model must have a probability_alive(frequency, recency, T) method "
-            f"(a fitted CLV model such as BGNBD); got {type(model).__name__}."
+            f"(a fitted CLV model such as BGNBD) or be 'bgnbd'; got {type(model).__name__}."
         )
     if not 1 <= formation_min_purchases <= stability_min_purchases:
         raise DataError(
@@ -527,7 +616,7 @@ def lifecycle_stages(
     amount_col: str | None = None,
     customers: Any = None,
     churn_after_days: int = 365,
-    model: AliveModel | None = None,
+    model: AliveModel | Literal["bgnbd"] | None = None,
     alive_threshold: float = 0.5,
     time_unit: Literal["D", "W"] = "W",
     recent_days: int = 90,
@@ -559,10 +648,13 @@ def lifecycle_stages(
     churn_after_days : int
         Purchase scheme: churned when the last purchase is more than this many days before
         ``as_of``.
-    model : object, optional
+    model : object or "bgnbd", optional
         Fitted CLV model with ``probability_alive(frequency, recency, T)`` (e.g.
-        ``crmmodels.clv.BGNBD``). When given, churned means P(alive) below
-        ``alive_threshold`` instead of the days rule.
+        ``crmmodels.clv.BGNBD``), or ``"bgnbd"`` to fit a BG/NBD model on the customers'
+        purchase days up to ``as_of`` (in ``time_unit``). When given, churned means
+        P(alive) below ``alive_threshold`` instead of the days rule. When the BG/NBD fit
+        cannot be resolved (a few customers), or P(alive) is not a number for some
+        customers, the days rule is used for them, with a ``SkippedStepWarning``.
     alive_threshold : float
         P(alive) threshold for ``model``.
     time_unit : {"W", "D"}
@@ -587,7 +679,7 @@ def lifecycle_stages(
     -------
     LifecycleStages
         ``.to_frame()`` has the customer id, ``stage`` and the features used;
-        ``.summary`` the counts and value per stage.
+        ``.summary`` the counts and value per stage; ``.alive_model`` and ``.notes``.
 
     Raises
     ------
@@ -596,6 +688,13 @@ def lifecycle_stages(
     DataError
         Null ids or dates, unparsable dates, empty input, bad arguments, or ``as_of``
         before the first purchase (everyone would be a prospect).
+
+    Warns
+    -----
+    SkippedStepWarning
+        The P(alive) step was skipped for all customers (the BG/NBD fit of
+        ``model="bgnbd"`` cannot be resolved) or for those whose P(alive) is not a
+        number; the days rule is used instead and ``.notes`` says so.
 
     Notes
     -----
@@ -665,7 +764,7 @@ def lifecycle_stages(
     )
     if tz is not None:  # an aware as_of is read in the data's time zone
         ts = to_timestamp(as_of, "as_of", tz)
-    stages, n_prospects, n_excluded = _features(
+    stages, n_prospects, n_excluded, alive = _features(
         days, customer_col=customer_col, as_of=ts, rules=rules, known=known
     )
     if n_prospects == len(stages):
@@ -675,6 +774,8 @@ def lifecycle_stages(
             f"({(_EPOCH + pd.Timedelta(days=int(first))).date()}): every customer would be a "
             "prospect. Pass a later as_of."
         )
+    for note in alive.notes:
+        warnings.warn(f"lifecycle_stages at {ts.date()}: {note}", SkippedStepWarning, stacklevel=2)
     order = PURCHASE_STAGES if scheme == "purchase" else RELATIONSHIP_STAGES
     return LifecycleStages(
         stages=stages,
@@ -684,6 +785,8 @@ def lifecycle_stages(
         n_customers=len(stages),
         n_prospects=n_prospects,
         n_excluded=n_excluded,
+        _alive_model=alive.model,
+        _notes=alive.notes,
     )
 
 
@@ -697,7 +800,7 @@ def lifecycle_transitions(
     amount_col: str | None = None,
     customers: Any = None,
     churn_after_days: int = 365,
-    model: AliveModel | None = None,
+    model: AliveModel | Literal["bgnbd"] | None = None,
     alive_threshold: float = 0.5,
     time_unit: Literal["D", "W"] = "W",
     recent_days: int = 90,
@@ -729,7 +832,14 @@ stability_min_purchases, decline_ratio, growth_ratio, date_format
     -------
     LifecycleTransitions
         Stages per snapshot, stage counts, transition counts and row-normalised rates
-        (pooled and per pair) and time spent in each stage.
+        (pooled and per pair) and time spent in each stage; ``.notes``.
+
+    Warns
+    -----
+    SkippedStepWarning
+        At a snapshot where the P(alive) step was skipped (with ``model="bgnbd"`` a
+        BG/NBD model is fitted at each snapshot on the customers known then, and the
+        fit cannot always be resolved on the first few); the days rule is used there.
 
     Notes
     -----
@@ -794,9 +904,15 @@ stability_min_purchases, decline_ratio, growth_ratio, date_format
     order = (PURCHASE_STAGES if scheme == "purchase" else RELATIONSHIP_STAGES) + (NOT_YET_CUSTOMER,)
     labels = [str(ts.date()) for ts in stamps]
     per_snapshot = []
+    notes: list[str] = []
     for ts, label in zip(stamps, labels, strict=True):  # a handful of snapshots
-        st, _, _ = _features(days, customer_col=customer_col, as_of=ts, rules=rules, known=known)
+        st, _, _, alive = _features(
+            days, customer_col=customer_col, as_of=ts, rules=rules, known=known
+        )
         per_snapshot.append(st.set_index(customer_col)["stage"].rename(label))
+        notes += [f"{label}: {note}" for note in alive.notes]
+    for note in notes:
+        warnings.warn(f"lifecycle_transitions at {note}", SkippedStepWarning, stacklevel=2)
     wide = pd.concat(per_snapshot, axis=1).fillna(NOT_YET_CUSTOMER)
     with contextlib.suppress(TypeError):  # ids of mixed types: keep the order
         wide = wide.sort_index()
@@ -843,6 +959,7 @@ stability_min_purchases, decline_ratio, growth_ratio, date_format
         scheme=scheme,
         snapshots=tuple(labels),
         n_customers=len(wide),
+        _notes=tuple(notes),
     )
 
 

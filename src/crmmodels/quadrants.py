@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from crmmodels._activity import local_log
 from crmmodels._frames import (
     check_columns,
     collect,
@@ -31,15 +33,25 @@ from crmmodels._frames import (
     python_scalar,
     to_narwhals,
     to_pandas,
+    to_timestamp,
 )
+from crmmodels._ingest.arguments import check_choice, check_number
 from crmmodels._results import Result
-from crmmodels.errors import DataError, SchemaError, bad_rows_message
+from crmmodels.errors import (
+    ConvergenceError,
+    CRMModelsWarning,
+    DataError,
+    SchemaError,
+    SkippedStepWarning,
+    bad_rows_message,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = [
     "QUADRANTS",
+    "EmptyQuadrantWarning",
     "QuadrantResult",
     "clv_quadrants",
     "clv_quadrants_from_transactions",
@@ -52,17 +64,25 @@ QUADRANTS: tuple[str, str, str, str] = ("vip", "improve", "maintain", "abandon")
 _AXES = ("current", "potential")
 
 
+class EmptyQuadrantWarning(CRMModelsWarning):
+    """A split left at least one of the four quadrants without customers.
+
+    Usually a sign that a threshold sits on a pile of tied values (for example a median
+    current value of 0 when most customers bought nothing in the window).
+    """
+
+
 # ------------------------------------------------------------------ split rules
 
 
 @dataclass(frozen=True)
 class _Rule:
-    kind: str  # "median", "quantile" or "absolute"
-    value: float  # quantile level or absolute threshold (nan for median)
+    kind: str  # "median", "positive_median", "quantile" or "absolute"
+    value: float  # quantile level or absolute threshold (nan for the medians)
 
     def describe(self) -> str:
-        if self.kind == "median":
-            return "median"
+        if self.kind in ("median", "positive_median"):
+            return self.kind
         if self.kind == "quantile":
             return f"quantile({self.value:g})"
         return f"absolute({self.value:g})"
@@ -70,6 +90,9 @@ class _Rule:
     def threshold(self, x: npt.NDArray[np.float64]) -> float:
         if self.kind == "median":
             return float(np.median(x))
+        if self.kind == "positive_median":
+            positive = x[x > 0]
+            return float(np.median(positive if positive.size else x))
         if self.kind == "quantile":
             return float(np.quantile(x, self.value))
         return self.value
@@ -92,8 +115,8 @@ def _is_quantile_pair(v: object) -> bool:
 
 
 def _one_rule(rule: object, axis: str) -> _Rule:
-    if isinstance(rule, str) and rule == "median":
-        return _Rule("median", float("nan"))
+    if isinstance(rule, str) and rule in ("median", "positive_median"):
+        return _Rule(rule, float("nan"))
     if _is_quantile_pair(rule):
         q = float(rule[1])  # type: ignore[index]
         if not 0.0 <= q <= 1.0:
@@ -105,7 +128,8 @@ def _one_rule(rule: object, axis: str) -> _Rule:
             raise DataError(f"split for {axis}: threshold must be finite; got {value!r}.")
         return _Rule("absolute", value)
     raise DataError(
-        f"split for {axis} must be 'median', ('quantile', q) or a number; got {rule!r}."
+        f"split for {axis} must be 'median', 'positive_median', ('quantile', q) or a number; "
+        f"got {rule!r}."
     )
 
 
@@ -139,7 +163,8 @@ class QuadrantResult(Result):
     current_threshold, potential_threshold : float
         Thresholds used; a value equal to a threshold counts as high.
     current_rule, potential_rule : str
-        How each threshold was chosen (``"median"``, ``"quantile(q)"``, ``"absolute(x)"``).
+        How each threshold was chosen (``"median"``, ``"positive_median"``,
+        ``"quantile(q)"``, ``"absolute(x)"``).
     n_customers, n_vip, n_improve, n_maintain, n_abandon : int
         Customer counts.
     summary : pandas.DataFrame
@@ -152,6 +177,9 @@ class QuadrantResult(Result):
         With :func:`clv_quadrants_from_transactions`: the fitted models.
     potential_method : str or None
         With :func:`clv_quadrants_from_transactions`: how the potential was computed.
+    notes : tuple of str
+        With :func:`clv_quadrants_from_transactions`: model steps that were skipped or
+        ended at a boundary, and what was used instead (empty when the full chain ran).
     """
 
     current_threshold: float
@@ -171,6 +199,7 @@ class QuadrantResult(Result):
     _bgnbd: Any = field(default=None, repr=False)
     _gamma_gamma: Any = field(default=None, repr=False)
     _potential_method: str | None = field(default=None, repr=False)
+    _notes: tuple[str, ...] = field(default=(), repr=False)
     _ids: npt.NDArray[Any] = field(default_factory=lambda: np.empty(0), repr=False)
     _current: npt.NDArray[np.float64] = field(default_factory=lambda: np.empty(0), repr=False)
     _potential: npt.NDArray[np.float64] = field(default_factory=lambda: np.empty(0), repr=False)
@@ -197,6 +226,11 @@ class QuadrantResult(Result):
     def potential_method(self) -> str | None:
         """How the potential value was computed (transaction path only, else None)."""
         return self._potential_method
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Skipped model steps and boundary fits, in plain words (transaction path only)."""
+        return self._notes
 
     @property
     def thresholds(self) -> dict[str, float]:
@@ -336,8 +370,10 @@ def clv_quadrants(
     customer_col : str, default "customer_id"
         Customer id; ids must be unique.
     split : rule, pair of rules or dict, default "median"
-        Threshold rule. A rule is ``"median"``, ``("quantile", q)`` (``numpy.quantile``
-        with linear interpolation) or a number (an absolute threshold). One rule applies
+        Threshold rule. A rule is ``"median"``, ``"positive_median"`` (the median of the
+        positive values, or of all values when none is positive: use it when many
+        values are 0), ``("quantile", q)`` (``numpy.quantile`` with linear
+        interpolation) or a number (an absolute threshold). One rule applies
         to both axes; a pair ``(current_rule, potential_rule)`` or a dict
         ``{"current": rule, "potential": rule}`` (a missing key means ``"median"``) sets
         one per axis.
@@ -353,6 +389,12 @@ def clv_quadrants(
     DataError
         Empty input, duplicate customer ids, missing or non-finite values (the message
         names the customers), or an invalid ``split``.
+
+    Warns
+    -----
+    EmptyQuadrantWarning
+        The split leaves at least one quadrant without customers; the message gives
+        both thresholds and how many customers are high on each axis.
 
     Notes
     -----
@@ -389,6 +431,8 @@ def clv_quadrants(
     low_p = pot < tp
     codes = (low_p.astype(np.int8) * 2 + low_c.astype(np.int8)).astype(np.int8)
     counts = np.bincount(codes.astype(np.intp), minlength=4)
+    if not counts.all():
+        _warn_empty(counts, tc, tp, rule_c, rule_p, int(np.sum(~low_c)), int(np.sum(~low_p)))
     return QuadrantResult(
         current_threshold=tc,
         potential_threshold=tp,
@@ -410,6 +454,47 @@ def clv_quadrants(
     )
 
 
+def _warn_empty(
+    counts: npt.NDArray[np.intp],
+    tc: float,
+    tp: float,
+    rule_c: _Rule,
+    rule_p: _Rule,
+    n_high_c: int,
+    n_high_p: int,
+) -> None:
+    """Warn that the split leaves quadrants empty, with the numbers that explain it."""
+    n = int(counts.sum())
+    empty = [q for q, k in zip(QUADRANTS, counts, strict=True) if k == 0]
+    text = (
+        f"clv_quadrants: the split leaves {', '.join(empty)} empty. Current threshold "
+        f"{tc:g} ({rule_c.describe()}): {n_high_c} of {n} customers high; potential "
+        f"threshold {tp:g} ({rule_p.describe()}): {n_high_p} of {n} high."
+    )
+    one_sided = [
+        axis for axis, k in (("current", n_high_c), ("potential", n_high_p)) if k in (0, n)
+    ]
+    if n < 4:
+        text += " With fewer than four customers some quadrant is always empty."
+    elif one_sided:
+        text += (
+            f" Every customer is on the same side of the {' and '.join(one_sided)} "
+            "threshold: a value equal to a threshold counts as high, so a threshold on a "
+            "pile of tied values (such as a median of 0) puts them all on the high side. "
+            "Choose another split: 'positive_median', a quantile or an absolute threshold."
+        )
+    else:
+        text += (
+            " Check that this is expected (current and potential value can be strongly "
+            "related) or choose another split."
+        )
+    warnings.warn(
+        text,
+        EmptyQuadrantWarning,
+        stacklevel=3,
+    )
+
+
 def _current_values(
     transactions: Any,
     *,
@@ -419,24 +504,23 @@ def _current_values(
     observation_end: Any,
     current_window_days: float,
 ) -> tuple[pd.DataFrame, pd.Timestamp]:
-    """Value per customer in the last ``current_window_days`` days, summed engine-side."""
-    frame = to_narwhals(transactions, what="transactions")
-    check_columns(frame, [customer_col, date_col, amount_col], what="transactions")
-    dtype = frame.collect_schema()[date_col]
-    date = nw.col(date_col)
-    if dtype == nw.String:
-        date = date.str.to_datetime()
-    elif dtype not in (nw.Date, nw.Datetime):
-        raise SchemaError(
-            f"transactions: column '{date_col}' must hold dates; got {dtype}. "
-            "Convert it to a date or datetime type first."
-        )
-    days = day_number(date)
+    """Value per customer in the last ``current_window_days`` days, summed engine-side.
+
+    Days are those of the data's local calendar; a timezone-aware ``observation_end`` is
+    read in the data's time zone (UTC for naive data), as in ``summarize_transactions``.
+    """
+    frame, last, tz = local_log(
+        transactions,
+        customer_col=customer_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        date_format=None,
+    )
     if observation_end is None:
-        last = collect(frame.select(days.max().alias("d"))).item(0, 0)
-        end = _EPOCH + pd.Timedelta(days=int(last))
+        end = last.normalize()
     else:
-        end = pd.Timestamp(observation_end).normalize()
+        end = to_timestamp(observation_end, "observation_end", tz=tz or "UTC").normalize()
+    days = day_number(nw.col(date_col))
     end_day = int((end - _EPOCH).days)
     cutoff = end_day - float(current_window_days)
     in_window = (days > cutoff) & (days <= end_day)
@@ -456,6 +540,33 @@ def _current_values(
 _EPOCH = pd.Timestamp("1970-01-01")
 
 
+def _fit_or_skip(model: Any, data: pd.DataFrame) -> tuple[Any, str | None]:
+    """Fit ``model`` on ``data``; (None, reason) when the data cannot support the fit.
+
+    Only the reasons a valid log can produce are caught: no convergence (e.g. a limit
+    that the fit cannot resolve on a handful of customers) and a summary the model
+    cannot use (e.g. no repeat buyers for the spend model). Warnings of the fit (such
+    as :class:`~crmmodels.errors.BoundaryWarning`) reach the caller unchanged.
+    """
+    try:
+        return model.fit(data), None
+    except (ConvergenceError, DataError) as exc:
+        return None, str(exc)
+
+
+def _boundary_note(name: str, model: Any) -> str | None:
+    """A plain note when a fitted model ended at a limiting (boundary) solution."""
+    diagnostics = getattr(model, "diagnostics_", None)
+    boundary = diagnostics.get("boundary") if isinstance(diagnostics, dict) else None
+    if not boundary:
+        return None
+    if isinstance(boundary, Mapping):
+        text = boundary.get("description") or boundary
+    else:
+        text = boundary
+    return f"the {name} fit ended at a limiting model ({text}); see its diagnostics_['boundary']."
+
+
 def clv_quadrants_from_transactions(
     transactions: Any,
     *,
@@ -468,7 +579,7 @@ def clv_quadrants_from_transactions(
     discount_rate: float = 0.10,
     discount_period: float = 52.0,
     time_unit: str = "W",
-    split: Any = "median",
+    split: Any = "positive_median",
 ) -> QuadrantResult:
     r"""CLV quadrants straight from a transaction log (summary, BG/NBD, Gamma-Gamma, CLV).
 
@@ -485,7 +596,10 @@ def clv_quadrants_from_transactions(
     customer_col, date_col, amount_col : str
         Column names (dates as date/datetime or ISO strings).
     observation_end : date-like, optional
-        End of the observation (default: the last purchase date).
+        End of the observation (default: the last purchase date). Days are those of
+        the data's local calendar; a timezone-aware value is converted to the data's
+        time zone first (to UTC for naive dates), as in
+        :func:`crmmodels.transactions.summarize_transactions`.
     current_window_days : float, default 365
         Length of the window of the current value, in days.
     horizon : float, default 52
@@ -496,21 +610,33 @@ def clv_quadrants_from_transactions(
         Length of the discounting period in ``time_unit`` (52 weeks: an annual rate).
     time_unit : {"W", "D"}, default "W"
         Unit of recency, T, ``horizon`` and ``discount_period``.
-    split : rule, default "median"
-        Threshold rules, as in :func:`clv_quadrants`.
+    split : rule, default "positive_median"
+        Threshold rules, as in :func:`clv_quadrants`. The default splits each axis at
+        the median of its positive values: most customers usually spent nothing in the
+        current window, and the plain median (0) would make all of them "high".
 
     Returns
     -------
     QuadrantResult
         With ``bgnbd``, ``gamma_gamma``, ``customer_summary`` (the summary with
-        ``current_value`` and ``potential_value``) and ``potential_method``.
+        ``current_value`` and ``potential_value``), ``potential_method`` and ``notes``.
 
     Raises
     ------
     SchemaError, DataError
-        Invalid transactions (see :func:`crmmodels.transactions.summarize_transactions`).
-    ConvergenceError
-        A model fit did not converge.
+        Invalid transactions (see :func:`crmmodels.transactions.summarize_transactions`)
+        or arguments.
+
+    Warns
+    -----
+    SkippedStepWarning
+        A model could not be fitted on this log (typically a customer base of a few
+        customers): the step is skipped and the fallback below is used. The message and
+        ``notes`` say which step and why.
+    BoundaryWarning
+        From a fit that ended at a limiting model; passed on unchanged.
+    EmptyQuadrantWarning
+        The split leaves a quadrant empty (see :func:`clv_quadrants`).
 
     Notes
     -----
@@ -518,30 +644,40 @@ def clv_quadrants_from_transactions(
     purchases over the horizon times the Gamma-Gamma conditional expected spend) when the
     CLV engine provides it; otherwise the undiscounted product of the BG/NBD conditional
     expected purchases over ``horizon`` and the conditional expected spend,
-    :math:`E[X(T, T + H) \mid x, t_x, T] \cdot E[Z \mid x, ar z]`. ``potential_method``
+    :math:`E[X(T, T + H) \mid x, t_x, T] \cdot E[Z \mid x, \bar z]`. ``potential_method``
     says which was used. Repeat buyers whose mean repeat spend is not positive (refunds,
     free orders) carry no spend information for the Gamma-Gamma model: they are left out
     of its fit and valued at the population mean spend, like customers without repeat
     purchases (their count is in ``potential_method``).
+
+    Small customer bases: when the Gamma-Gamma fit is impossible (no repeat buyers, no
+    convergence) every purchase is valued at the log's mean spend per purchase day;
+    when the BG/NBD fit is impossible there is no CLV and the potential value is the
+    customer's historical value (total spend up to ``observation_end``). Both are
+    announced by a :class:`~crmmodels.errors.SkippedStepWarning` and kept in ``notes``;
+    the function does not fail on a valid log.
 
     Examples
     --------
     >>> from crmmodels.datasets import load_cdnow_sample
     >>> tx = load_cdnow_sample()
     >>> q = clv_quadrants_from_transactions(tx, observation_end="1998-06-30")
-    >>> q.n_customers, q.bgnbd is not None
-    (2357, True)
+    >>> q.n_customers, q.bgnbd is not None, q.notes
+    (2357, True, ())
+    >>> q.current_rule
+    'positive_median'
     """
     from crmmodels.clv import BGNBD, GammaGamma
     from crmmodels.transactions import summarize_transactions
 
-    unit_days = {"D": 1.0, "W": 7.0}
-    if time_unit not in unit_days:
-        raise DataError(f"time_unit must be 'W' or 'D'; got {time_unit!r}.")
-    if not float(current_window_days) > 0:
-        raise DataError(f"current_window_days must be positive; got {current_window_days!r}.")
-    if not float(horizon) > 0:
-        raise DataError(f"horizon must be positive; got {horizon!r}.")
+    check_choice(time_unit, "time_unit", ["W", "D"])
+    current_window_days = check_number(
+        current_window_days, "current_window_days", low=0.0, low_open=True
+    )
+    horizon = check_number(horizon, "horizon", low=0.0, low_open=True)
+    discount_rate = check_number(discount_rate, "discount_rate", low=0.0)
+    discount_period = check_number(discount_period, "discount_period", low=0.0, low_open=True)
+    _parse_split(split)  # a bad split fails before any fit
     summary_native = summarize_transactions(
         transactions,
         customer_col=customer_col,
@@ -551,7 +687,7 @@ def clv_quadrants_from_transactions(
         time_unit=time_unit,  # type: ignore[arg-type]
     )
     summary = to_pandas(to_narwhals(summary_native, what="summary"))
-    current, _end = _current_values(
+    current, end = _current_values(
         transactions,
         customer_col=customer_col,
         date_col=date_col,
@@ -563,19 +699,50 @@ def clv_quadrants_from_transactions(
     x = summary["frequency"].to_numpy(dtype=np.float64)
     m = summary["monetary_value"].to_numpy(dtype=np.float64)
     no_spend_info = (x > 0) & (m <= 0)
-    bg = BGNBD().fit(summary)
-    gg = GammaGamma().fit(summary[~no_spend_info])
-    potential, method = _potential(
-        bg,
-        gg,
-        summary,
-        no_spend_info,
-        customer_col=customer_col,
-        horizon=float(horizon),
-        discount_rate=float(discount_rate),
-        discount_period=float(discount_period),
-        time_unit=time_unit,
-    )
+    n_customers = len(summary)
+    base = f"on this log of {n_customers} customer{'s' if n_customers != 1 else ''}"
+    notes: list[str] = []  # skipped steps (warned) and boundary fits, in order
+    skipped: list[str] = []
+    bg, bg_reason = _fit_or_skip(BGNBD(), summary)
+    gg: Any = None
+    if bg is None:
+        skipped.append(
+            f"BG/NBD fit skipped {base}: {bg_reason} Without a transaction model there is "
+            f"no CLV: the potential value is each customer's historical value (total "
+            f"spend up to {end.date()}), and no Gamma-Gamma model was fitted."
+        )
+        notes += skipped
+        potential = summary["total_value"].to_numpy(dtype=np.float64)
+        method = f"historical value (total spend up to {end.date()}); BG/NBD fit skipped"
+    else:
+        notes += [n for n in (_boundary_note("BG/NBD", bg),) if n]
+        gg, gg_reason = _fit_or_skip(GammaGamma(), summary[~no_spend_info])
+        if gg is None:
+            purchase_days = float((x + 1.0).sum())
+            mean_spend = float(summary["total_value"].sum()) / purchase_days
+            skipped.append(
+                f"Gamma-Gamma fit skipped {base}: {gg_reason} Every purchase is valued at "
+                f"the log's mean spend per purchase day, {mean_spend:.6g}."
+            )
+            notes += skipped
+            spend: Any = mean_spend
+            no_spend_info = np.zeros(n_customers, dtype=bool)
+        else:
+            notes += [n for n in (_boundary_note("Gamma-Gamma", gg),) if n]
+            spend = gg
+        potential, method = _potential(
+            bg,
+            spend,
+            summary,
+            no_spend_info,
+            customer_col=customer_col,
+            horizon=horizon,
+            discount_rate=discount_rate,
+            discount_period=discount_period,
+            time_unit=time_unit,
+        )
+    for note in skipped:
+        warnings.warn(f"clv_quadrants_from_transactions: {note}", SkippedStepWarning, stacklevel=2)
     n_bad = int(no_spend_info.sum())
     if n_bad:
         method += (
@@ -596,12 +763,13 @@ def clv_quadrants_from_transactions(
         _bgnbd=bg,
         _gamma_gamma=gg,
         _potential_method=method,
+        _notes=tuple(notes),
     )
 
 
 def _potential(
     bg: Any,
-    gg: Any,
+    spend_model: Any,
     summary: pd.DataFrame,
     no_spend_info: npt.NDArray[np.bool_],
     *,
@@ -611,14 +779,25 @@ def _potential(
     discount_period: float,
     time_unit: str,
 ) -> tuple[npt.NDArray[np.float64], str]:
-    """Potential value per customer (CLV when the engine has it) and how it was computed."""
+    """Potential value per customer (CLV when the engine has it) and how it was computed.
+
+    ``spend_model`` is the fitted Gamma-Gamma model or, when its fit was skipped, a
+    constant spend per purchase.
+    """
     names = {"D": "days", "W": "weeks"}
+    constant = isinstance(spend_model, float)
+    mean_spend = spend_model if constant else spend_model.population_mean_spend()
+    spend_words = (
+        f"constant spend {spend_model:.6g} per purchase (Gamma-Gamma fit skipped)"
+        if constant
+        else "Gamma-Gamma"
+    )
     clv_module = importlib.import_module("crmmodels.clv")
     customer_lifetime_value = getattr(clv_module, "customer_lifetime_value", None)
     out = np.empty(len(summary))
     if customer_lifetime_value is not None:
         cols = [customer_col, "frequency", "recency", "T", "monetary_value"]
-        for mask, spend in ((~no_spend_info, gg), (no_spend_info, gg.population_mean_spend())):
+        for mask, spend in ((~no_spend_info, spend_model), (no_spend_info, mean_spend)):
             if not mask.any():
                 continue
             res = customer_lifetime_value(
@@ -633,7 +812,7 @@ def _potential(
             )
             out[mask] = res.to_frame()["clv"].to_numpy(dtype=np.float64)
         method = (
-            f"CLV over {horizon:g} {names[time_unit]} (BG/NBD + Gamma-Gamma, discount "
+            f"CLV over {horizon:g} {names[time_unit]} (BG/NBD + {spend_words}, discount "
             f"{discount_rate:g} per {discount_period:g} {names[time_unit]})"
         )
         return out, method
@@ -642,12 +821,16 @@ def _potential(
     purchases = bg.conditional_expected_purchases(
         horizon, x, summary["recency"].to_numpy(dtype=np.float64), summary["T"].to_numpy()
     )
-    spend = gg.conditional_expected_spend(
-        np.where(no_spend_info, 0.0, x), np.where(no_spend_info, 0.0, m)
+    spend = (
+        np.full(len(summary), mean_spend)
+        if constant
+        else spend_model.conditional_expected_spend(
+            np.where(no_spend_info, 0.0, x), np.where(no_spend_info, 0.0, m)
+        )
     )
     out[:] = np.asarray(purchases, dtype=np.float64) * np.asarray(spend, dtype=np.float64)
     method = (
         f"conditional expected purchases over {horizon:g} {names[time_unit]} (BG/NBD) x "
-        "conditional expected spend (Gamma-Gamma), undiscounted"
+        f"conditional expected spend ({spend_words}), undiscounted"
     )
     return out, method
