@@ -560,10 +560,7 @@ def _boundary_note(name: str, model: Any) -> str | None:
     boundary = diagnostics.get("boundary") if isinstance(diagnostics, dict) else None
     if not boundary:
         return None
-    if isinstance(boundary, Mapping):
-        text = boundary.get("description") or boundary
-    else:
-        text = boundary
+    text = boundary.get("description", boundary) if isinstance(boundary, Mapping) else boundary
     return f"the {name} fit ended at a limiting model ({text}); see its diagnostics_['boundary']."
 
 
