@@ -145,3 +145,32 @@ def test_references_page_lists_the_cited_literature() -> None:
         "Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005a)",
     ):
         assert cited in text
+
+
+@pytest.mark.parametrize("page", ["clv_bgnbd", "retention"])
+def test_formulas_render_in_a_headless_browser(site: Path, page: str) -> None:
+    """Optional: with Chromium installed (Debian: ``apt-get install -y chromium``)."""
+    import shutil
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed")
+    proc = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            (site / page / "index.html").as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.count('class="katex"') > 3
+    assert "katex-error" not in proc.stdout
