@@ -7,14 +7,14 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from crmmodels.clv._bgnbd import BGNBD  # noqa: E402
-from crmmodels.clv._gamma_gamma import GammaGamma  # noqa: E402
-from crmmodels.clv._value import customer_lifetime_value  # noqa: E402
-from crmmodels.datasets import load_cdnow_sample, load_cdnow_summary  # noqa: E402
-from crmmodels.plotting import clv as P  # noqa: E402
-from crmmodels.transactions import calibration_holdout  # noqa: E402
+from crmmodels.clv._bgnbd import BGNBD
+from crmmodels.clv._gamma_gamma import GammaGamma
+from crmmodels.clv._value import customer_lifetime_value
+from crmmodels.datasets import load_cdnow_sample, load_cdnow_summary
+from crmmodels.plotting import clv as P
+from crmmodels.transactions import calibration_holdout
 
 OUT = Path("docs/img")
 summary = load_cdnow_summary()

@@ -1,4 +1,7 @@
-"""Regenerate the Pareto/NBD and BG/BB figures: python docs/scripts/make_clv_pareto_bgbb_figures.py."""
+"""Regenerate the Pareto/NBD and BG/BB figures.
+
+Run: python docs/scripts/make_clv_pareto_bgbb_figures.py
+"""
 
 from __future__ import annotations
 

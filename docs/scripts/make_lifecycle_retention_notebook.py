@@ -16,7 +16,9 @@ CELLS = [
     (
         "md",
         "# Customer lifecycle, sales funnel and retention\n\n"
-        "MODELS.md sections 6, 7 and 8 in one tour:\n\n"
+        "The customer lifecycle (Buttle 2009; Dwyer, Schurr & Oh 1987), the sales funnel "
+        "(Söhnchen & Albers 2010) and retention (Grönroos 1994; Berger & Nasr 1998) in one "
+        "tour (full citations: docs/references.md):\n\n"
         "1. lifecycle stages and transitions (`crmmodels.lifecycle`) and cohort retention "
         "(`crmmodels.retention`) on the CDNOW transaction log (23,570 customers who first "
         "bought in the first quarter of 1997, followed to the end of June 1998);\n"
@@ -42,7 +44,7 @@ CELLS = [
     ),
     (
         "md",
-        "## 1. Lifecycle stages at a date (article D)\n\n"
+        "## 1. Lifecycle stages at a date (purchase scheme)\n\n"
         "Prospect / first-time / loyal / churned. Churned here means no purchase in the "
         "180 days before `as_of`. Two made-up customer ids stand for leads that never "
         "bought: they are prospects.",
@@ -76,7 +78,7 @@ CELLS = [
     ),
     (
         "md",
-        "## 2. Relationship stages (article B)\n\n"
+        "## 2. Relationship stages (relationship scheme)\n\n"
         "Exploration / formation / stability / decline from the number of purchase days "
         "and the trend of the customer's value in the last 90 days against their own "
         "history (rules and thresholds in the docs page).",
@@ -106,7 +108,7 @@ CELLS = [
     ("code", "moves.plot(kind='heatmap');"),
     (
         "md",
-        "## 4. Sales funnel (article B model 14, article D sales funnel)\n\n"
+        "## 4. Sales funnel\n\n"
         "Stage-history log -> per-stage funnel metrics, cohorts, weighted pipeline forecast "
         "with a backtest, and sales velocity. The log is simulated with known per-stage "
         "conversion and mean stay.",
@@ -193,8 +195,8 @@ CELLS = [
     (
         "md",
         "## 6. Retention per period: transactional vs relationship view\n\n"
-        "Article B contrasts transactional marketing (model 9: each sale, acquisition) with "
-        "relationship marketing (model 11: keeping the customer). The same quarterly table "
+        "Grönroos (1994) contrasts transactional marketing (each sale, acquisition) with "
+        "relationship marketing (keeping the customer). The same quarterly table "
         "split into the two views:",
     ),
     (

@@ -1,6 +1,7 @@
 r"""Market-basket analysis: frequent itemsets, association rules, bundles and cross-selling.
 
-MODELS.md section 10 (source B, model 12). A transaction log (one row per basket and
+Cross-selling after Kamakura et al. (2003), with the association rules of Agrawal,
+Imielinski & Swami (1993). A transaction log (one row per basket and
 item, on any engine) is reduced engine-side to its distinct ``(basket, item)`` pairs; the
 pairs are factorised into integer ids and mined on a sparse incidence by
 :func:`crmmodels.kernels.itemsets.mine_itemsets` (never a dense one-hot frame).

@@ -1,4 +1,4 @@
-r"""Sales funnel metrics from a stage-history log (MODELS.md section 7).
+r"""Sales funnel metrics from a stage-history log (pipeline management: Söhnchen & Albers 2010).
 
 A stage-history log has one row per event: an entity (lead or opportunity) entering a
 stage at a time. From it :func:`funnel_metrics` computes, per stage of an ordered funnel,
@@ -59,7 +59,7 @@ DEFAULT_STAGES: tuple[str, ...] = (
     "proposal_quote",
     "closed_won",
 )
-"""The sales funnel of article D: lead generation, needs analysis, proposal & quote, won."""
+"""The default sales funnel: lead generation, needs analysis, proposal & quote, won."""
 
 DEFAULT_EXIT_STAGES: tuple[str, ...] = ("closed_lost",)
 """Stages that mean the entity dropped out of the funnel."""

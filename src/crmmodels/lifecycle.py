@@ -1,12 +1,14 @@
-r"""Customer lifecycle stages at a date and transitions between snapshots (MODELS.md section 6).
+r"""Customer lifecycle stages at a date and transitions between snapshots.
 
 Two documented, configurable schemes classify every customer at an ``as_of`` date:
 
-* ``"purchase"`` (article D: potential customer, first purchase, loyal, churned):
+* ``"purchase"`` (the customer lifecycle of Buttle 2009: prospect, first purchase,
+  loyal, lapsed):
   ``prospect`` / ``first_time`` / ``loyal`` / ``churned``.
-* ``"relationship"`` (article B: 考察期 exploration, 形成期 formation, 稳定期 stability,
-  退化期 decline): from the number of purchase days and the trend of the customer's recent
-  value against their own history; customers without a purchase are ``prospect``.
+* ``"relationship"`` (relationship phases after Dwyer, Schurr & Oh 1987: exploration,
+  formation, stability, decline): from the number of purchase days and the trend of the
+  customer's recent value against their own history; customers without a purchase are
+  ``prospect``.
 
 Purchases are merged per calendar day (several orders on one day are one purchase day).
 The per-customer aggregation runs on the caller's engine through narwhals; only one row
@@ -701,12 +703,12 @@ def lifecycle_stages(
     Let :math:`n` be the purchase days on or before ``as_of`` (day :math:`a`),
     :math:`f` and :math:`l` the first and last of them.
 
-    **Purchase scheme** (article D). ``prospect`` if :math:`n = 0`; else ``churned`` if
+    **Purchase scheme** (Buttle 2009). ``prospect`` if :math:`n = 0`; else ``churned`` if
     :math:`a - l > ` ``churn_after_days`` (or, with a model,
     :math:`P(\text{alive} \mid n-1, l-f, a-f) <` ``alive_threshold``), whatever :math:`n`;
     else ``first_time`` if :math:`n = 1` and ``loyal`` if :math:`n \ge 2`.
 
-    **Relationship scheme** (article B). With the recent window :math:`(a-w, a]`
+    **Relationship scheme** (Dwyer, Schurr & Oh 1987). With the recent window :math:`(a-w, a]`
     (:math:`w` = ``recent_days``), recent value :math:`v_r` and history value :math:`v_h`
     (purchases on days :math:`f \dots a-w`), the trend compares value per day:
 

@@ -1,4 +1,4 @@
-r"""Price sensitivity (MODELS.md section 9; article B, model 10).
+r"""Price sensitivity: the Van Westendorp (1976) meter and price elasticity (Tellis 1988).
 
 * :func:`van_westendorp`: the Van Westendorp price sensitivity meter from the four
   survey questions (at what price is the product *too cheap* to trust, *cheap* (a

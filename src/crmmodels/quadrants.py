@@ -1,4 +1,4 @@
-r"""CLV quadrants: current value x potential value (article B, model 15).
+r"""CLV quadrants: current value x potential value (Verhoef & Donkers 2001).
 
 Each customer has a current value (realised value in a recent window) and a potential
 value (predicted future value, e.g. CLV). Each axis is split at a threshold into high

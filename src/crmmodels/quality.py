@@ -1,4 +1,4 @@
-r"""Relationship quality from survey answers (MODELS.md section 11; article B, model 13).
+r"""Relationship quality from survey answers (Crosby, Evans & Cowles 1990).
 
 Relationship quality is measured by a few *constructs* (by default trust, satisfaction
 and commitment), each asked through several Likert items, some of them reverse-coded.

@@ -1,4 +1,4 @@
-r"""Cohort retention and period retention metrics (MODELS.md section 8; article B, models 9 and 11).
+r"""Cohort retention and period retention metrics (Reichheld & Sasser 1990; Grönroos 1994).
 
 A customer is *active* in a period (day, week, month or quarter) when they buy at least
 once in it. Everything below is counted on the customer x period activity grid, which is
@@ -553,12 +553,12 @@ class RetentionMetrics(Result):
 
     @property
     def transactional(self) -> pd.DataFrame:
-        """The transactional view (article B, model 9): sales and acquisition per period."""
+        """The transactional view (Grönroos 1994): sales and acquisition per period."""
         return self.table[[c for c in TRANSACTIONAL_COLUMNS if c in self.table]].copy()
 
     @property
     def relationship(self) -> pd.DataFrame:
-        """The relationship view (article B, model 11): keeping customers per period."""
+        """The relationship view (Grönroos 1994): keeping customers per period."""
         return self.table[[c for c in RELATIONSHIP_COLUMNS if c in self.table]].copy()
 
     def views(self) -> pd.DataFrame:
@@ -657,11 +657,12 @@ def retention_metrics(
     -------
     RetentionMetrics
         ``.table`` has one row per period; ``.transactional`` and ``.relationship`` split
-        it into the two views of MODELS.md section 8; ``.views()`` shows them side by side.
+        it into the transactional and relationship views (Grönroos 1994); ``.views()``
+        shows them side by side.
 
     Notes
     -----
-    Columns of the transactional view (article B, model 9: each sale on its own):
+    Columns of the transactional view (each sale on its own):
 
     * ``transactions``: rows (purchases) in the period;
     * ``active``: customers with at least one purchase in the period;
@@ -670,7 +671,7 @@ def retention_metrics(
     * ``revenue``, ``revenue_new``: total revenue and revenue of new customers
       (with ``amount_col``); ``revenue_per_customer``: ``revenue / active``.
 
-    Columns of the relationship view (article B, model 11: keeping the customer):
+    Columns of the relationship view (keeping the customer):
 
     * ``returning``: active customers who bought in an earlier period (``active - new``);
     * ``retained``: customers active in both the previous period and this one;

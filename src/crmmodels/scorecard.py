@@ -1,6 +1,6 @@
-r"""Performance assessment: a KPI scorecard per period and segment (MODELS.md section 12).
+r"""Performance assessment: a KPI scorecard per period and segment.
 
-Article A (Payne & Frow's strategic framework, steps 3 and 4: multichannel integration
+Payne & Frow (2005), a strategic framework for CRM, steps 3 and 4: multichannel integration
 and performance assessment). :func:`kpi_scorecard` turns a transaction log (and,
 optionally, an interaction log and satisfaction scores) into one row per period and per
 segment / channel / department with:

@@ -745,6 +745,23 @@ def calibration_holdout(
 # ----------------------------------------------------------------------------- RFM
 
 
+def _like_input(frame: nw.DataFrame[Any] | nw.LazyFrame[Any], result: pd.DataFrame) -> Any:
+    """Return the pandas ``result`` as a native frame of the same kind as ``frame``.
+
+    Eager inputs give the same eager kind; lazy inputs (polars, DuckDB, Dask, PySpark)
+    give a lazy frame of the same engine.
+    """
+    impl = frame.implementation
+    if impl is nw.Implementation.PANDAS:
+        return result
+    data = {str(c): result[c].to_numpy() for c in result.columns}
+    if isinstance(frame, nw.DataFrame):
+        return nw.to_native(nw.from_dict(data, backend=impl))
+    base = nw.from_dict(data, backend=impl if impl is nw.Implementation.POLARS else "pandas")
+    session = getattr(nw.to_native(frame), "sparkSession", None)
+    return nw.to_native(base.lazy(backend=impl, session=session))
+
+
 def _quantile_score(
     values: np.ndarray[Any, np.dtype[np.float64]], bins: int
 ) -> np.ndarray[Any, np.dtype[np.int64]]:
@@ -766,7 +783,7 @@ def rfm_scores(
     recency_col: str = "recency",
     T_col: str = "T",
     monetary_col: str | None = "monetary_value",
-) -> pd.DataFrame:
+) -> Any:
     """Quantile RFM scores (1 = worst, ``bins`` = best) from a customer summary.
 
     Parameters
@@ -780,9 +797,12 @@ def rfm_scores(
 
     Returns
     -------
-    pandas.DataFrame
-        ``customer_col``, ``days_since_last`` (``T - recency``, in the summary's unit),
-        ``r_score``, ``f_score``, ``m_score`` (with monetary) and ``rfm`` (e.g. ``"545"``).
+    DataFrame-like
+        One row per customer, in the caller's frame kind (pandas in, pandas out; polars
+        in, polars out; lazy stays lazy): ``customer_col``, ``time_since_last``
+        (``T - recency``, in the unit of the summary's ``recency`` and ``T``: days by
+        default, weeks for a summary made with ``time_unit="W"``), ``r_score``,
+        ``f_score``, ``m_score`` (with monetary) and ``rfm`` (e.g. ``"545"``).
 
     Notes
     -----
@@ -825,7 +845,7 @@ def rfm_scores(
                 + bad_rows_message(c, "is null", int(bad.sum()), df.loc[bad, customer_col].iloc[0])
             )
     since = (df[T_col] - df[recency_col]).to_numpy(dtype=float)
-    out = pd.DataFrame({customer_col: df[customer_col].to_numpy(), "days_since_last": since})
+    out = pd.DataFrame({customer_col: df[customer_col].to_numpy(), "time_since_last": since})
     out["r_score"] = _quantile_score(-since, bins)
     out["f_score"] = _quantile_score(df[frequency_col].to_numpy(dtype=float), bins)
     code = out["r_score"].astype(str) + out["f_score"].astype(str)
@@ -833,7 +853,7 @@ def rfm_scores(
         out["m_score"] = _quantile_score(df[monetary_col].to_numpy(dtype=float), bins)
         code = code + out["m_score"].astype(str)
     out["rfm"] = code
-    return out
+    return _like_input(frame, out)
 
 
 class RFMRule(BaseModel):
@@ -879,17 +899,17 @@ DEFAULT_RFM_RULES: tuple[RFMRule, ...] = (
 
 
 def rfm_segments(
-    scores: pd.DataFrame,
+    scores: Any,
     rules: Sequence[RFMRule | dict[str, Any]] | None = None,
     *,
     default: str = "other",
-) -> pd.DataFrame:
+) -> Any:
     """Name RFM segments from scores with an ordered rule table (first match wins).
 
     Parameters
     ----------
-    scores : pandas.DataFrame
-        Output of :func:`rfm_scores`.
+    scores : DataFrame-like
+        Output of :func:`rfm_scores` (any engine).
     rules : sequence of RFMRule or dict, optional
         Ordered rules; defaults to :data:`DEFAULT_RFM_RULES` (for 5 bins).
     default : str, default "other"
@@ -897,8 +917,9 @@ def rfm_segments(
 
     Returns
     -------
-    pandas.DataFrame
-        ``scores`` plus a ``segment`` column (a new frame; the input is not modified).
+    DataFrame-like
+        ``scores`` plus a ``segment`` column, in the caller's frame kind (a new frame;
+        the input is not modified).
 
     Examples
     --------
@@ -915,6 +936,8 @@ def rfm_segments(
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise DataError(f"rules: segment '{dup}' is defined twice.")
+    frame = to_narwhals(scores, what="scores")
+    scores = to_pandas(frame)
     needed = ["r_score", "f_score"] + (["m_score"] if "m_score" in scores.columns else [])
     missing = [c for c in ("r_score", "f_score") if c not in scores.columns]
     if missing:
@@ -930,4 +953,4 @@ def rfm_segments(
         conds.append(c)
     out = scores.copy()
     out["segment"] = np.select(conds, names, default=default)
-    return out
+    return _like_input(frame, out)

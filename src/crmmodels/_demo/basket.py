@@ -49,17 +49,19 @@ def run(out_dir: pathlib.Path) -> list[str]:
     plot_rules(rules, ax=axes[0])
     plot_top_rules(rules, n=10, ax=axes[1])
     fig.tight_layout()
-    fig.savefig(out_dir / "basket_rules.png", dpi=100)
+    path = out_dir / "basket_rules.png"
+    fig.savefig(path, dpi=100)
     plt.close(fig)
 
     cols = ["antecedents", "consequents", "support", "confidence", "lift"]
     return [
         f"Market baskets: {tx['basket_id'].nunique():,} baskets, {len(itemsets):,} frequent "
-        f"itemsets, {len(rules):,} rules with lift >= 1.5 (figure: basket_rules.png)",
+        f"itemsets, {len(rules):,} rules with lift >= 1.5",
         "Planted rules:\n" + _fmt(sim.planted).to_string(index=False),
         "Top rules by lift:\n" + _fmt(rules[cols].head(8)).to_string(index=False),
         "Bundle candidates:\n" + _fmt(bundles.to_frame()).to_string(index=False),
         f"Cross-sell ({suggestions.n_without_suggestions:,} of {suggestions.n_customers:,} "
         "customers without a suggestion):\n"
         + _fmt(suggestions.to_frame().head(8)).to_string(index=False),
+        f"figure: {path}",
     ]

@@ -29,18 +29,21 @@ def run(out_dir: Path) -> list[str]:
     moves.plot(ax=axes[0])
     moves.plot(ax=axes[1], kind="heatmap")
     fig.tight_layout()
-    fig.savefig(out_dir / "lifecycle_transitions.png", dpi=100)
+    transitions_path = out_dir / "lifecycle_transitions.png"
+    fig.savefig(transitions_path, dpi=100)
     plt.close(fig)
     fig, axes = plt.subplots(1, 2, figsize=(14, 5))
     cohorts.plot(ax=axes[0], max_periods=18)
     cohorts.plot(ax=axes[1], kind="curves")
     fig.tight_layout()
-    fig.savefig(out_dir / "retention_cohorts.png", dpi=100)
+    cohorts_path = out_dir / "retention_cohorts.png"
+    fig.savefig(cohorts_path, dpi=100)
     plt.close(fig)
 
     summary = stages.summary[["customers", "share", "mean_value"]].round(3)
     rel = relationship.summary[["customers", "share", "mean_value"]].round(3)
-    rates = moves.rates.drop(index="prospect", columns="prospect").round(2)
+    moved = moves.counts.to_numpy()
+    rates = moves.rates.loc[moved.sum(axis=1) > 0, moved.sum(axis=0) > 0].round(2)
     views = metrics.views().round(3)
     return [
         "Lifecycle stages at 1998-06-30 (purchase scheme, churned after 180 days):\n"
@@ -63,4 +66,5 @@ def run(out_dir: Path) -> list[str]:
                 ("relationship", "expected_lifetime"),
             ],
         ].to_string(),
+        f"figures: {transitions_path}, {cohorts_path}",
     ]

@@ -61,7 +61,7 @@ def plot_stage_mix(
     include_not_yet: bool = False,
     **kwargs: Any,
 ) -> Axes:
-    """Stacked bars of the stage mix at each snapshot.
+    """Stacked bars of the stage mix at each snapshot (stages nobody is in are left out).
 
     Parameters
     ----------
@@ -99,6 +99,7 @@ def plot_stage_mix(
     counts = result.stage_counts
     if not include_not_yet:
         counts = counts.drop(columns="not_yet_customer")
+    counts = counts.loc[:, counts.to_numpy().sum(axis=0) > 0]
     values = counts.to_numpy(dtype=np.float64)
     if share:
         tot = values.sum(axis=1, keepdims=True)
@@ -126,6 +127,9 @@ def plot_transition_heatmap(
 ) -> Axes:
     """Heatmap of row-normalised transition rates (annotated with rate and count).
 
+    Stages that nobody moves from (rows) or into (columns), such as ``prospect`` in a
+    purchase log, are left out.
+
     Parameters
     ----------
     result : LifecycleTransitions
@@ -151,23 +155,29 @@ def plot_transition_heatmap(
     ... })
     >>> moves = lifecycle_transitions(tx, snapshots=["2024-01-31", "2024-03-31"])
     >>> ax = plot_transition_heatmap(moves)
-    >>> type(ax).__name__
-    'Axes'
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['first_time', 'churned', 'not_yet_customer']
     >>> import matplotlib.pyplot as plt
     >>> plt.close(ax.figure)
     """
     ax = new_axes(ax, (7.0, 6.0))
     counts = result.matrix(pair)
-    rates = result.matrix(pair, normalize=True)
+    raw = counts.to_numpy(dtype=np.float64)
+    moved = np.nan_to_num(raw)
+    keep_rows = moved.sum(axis=1) > 0
+    keep_cols = moved.sum(axis=0) > 0
+    counts = counts.loc[keep_rows, keep_cols]
+    rates = result.matrix(pair, normalize=True).loc[keep_rows, keep_cols]
     values = rates.to_numpy(dtype=np.float64)
     kwargs.setdefault("cmap", "Blues")
     kwargs.setdefault("vmin", 0.0)
     kwargs.setdefault("vmax", 1.0)
     image = ax.imshow(np.ma.masked_invalid(values), **kwargs)
     ax.figure.colorbar(image, ax=ax, label="transition rate (row-normalised)")
-    k = len(rates)
-    ax.set_xticks(np.arange(k), [str(c) for c in rates.columns], rotation=45, ha="right")
-    ax.set_yticks(np.arange(k), [str(c) for c in rates.index])
+    ax.set_xticks(
+        np.arange(rates.shape[1]), [str(c) for c in rates.columns], rotation=45, ha="right"
+    )
+    ax.set_yticks(np.arange(rates.shape[0]), [str(c) for c in rates.index])
     raw = counts.to_numpy(dtype=np.float64)
     for i, j in zip(*np.nonzero(np.isfinite(values)), strict=True):
         v = values[i, j]

@@ -30,6 +30,10 @@ def plot_retention_heatmap(
 ) -> Axes:
     """Heatmap of retention rates: cohorts as rows, periods since first purchase as columns.
 
+    Period 0 holds every cohort's customers (a rate of 100 %), so it is drawn in grey
+    with its rate written in the cells and left out of the colour scale: the colours
+    span the rates of periods 1 onwards, where cohorts differ.
+
     Parameters
     ----------
     result : CohortRetention
@@ -43,7 +47,8 @@ def plot_retention_heatmap(
     max_periods : int, optional
         Show only the first ``max_periods`` columns.
     **kwargs
-        Passed to ``Axes.imshow`` (e.g. ``cmap``).
+        Passed to ``Axes.imshow`` (e.g. ``cmap``; ``vmin`` and ``vmax`` replace the
+        colour range taken from periods 1 onwards).
 
     Returns
     -------
@@ -68,12 +73,20 @@ def plot_retention_heatmap(
     if max_periods is not None:
         rates = rates.iloc[:, :max_periods]
     values = rates.to_numpy(dtype=np.float64)
-    kwargs.setdefault("cmap", "viridis")
-    kwargs.setdefault("vmin", 0.0)
-    kwargs.setdefault("vmax", 1.0)
+    is_start = np.asarray(rates.columns == 0)  # period 0: the whole cohort, 100 %
+    later = values[:, ~is_start]
+    informative = later[np.isfinite(later)]
+    low, high = (
+        (float(informative.min()), float(informative.max())) if informative.size else (0.0, 1.0)
+    )
+    kwargs.setdefault("vmin", low)
+    kwargs.setdefault("vmax", high)
+    cmap = _with_grey_for_missing(kwargs.pop("cmap", "viridis"))
     kwargs.setdefault("aspect", "auto")
-    image = ax.imshow(np.ma.masked_invalid(values), interpolation="nearest", **kwargs)
-    ax.figure.colorbar(image, ax=ax, label="retention rate")
+    shown = np.ma.masked_invalid(values)
+    shown[:, is_start] = np.ma.masked
+    image = ax.imshow(shown, interpolation="nearest", cmap=cmap, **kwargs)
+    ax.figure.colorbar(image, ax=ax, label="retention rate (periods 1 onwards)")
     n_rows, n_cols = values.shape
     labels = [str(c) for c in rates.index]
     step_r = max(1, n_rows // 20)
@@ -82,16 +95,29 @@ def plot_retention_heatmap(
     ax.set_xticks(np.arange(0, n_cols, step_c), [str(c) for c in rates.columns[::step_c]])
     if annotate is None:
         annotate = n_rows <= 15 and n_cols <= 15
-    if annotate:
-        for i, j in zip(*np.nonzero(np.isfinite(values)), strict=True):
-            v = values[i, j]
-            ax.text(j, i, f"{v:.0%}", ha="center", va="center", fontsize=7,
-                    color="white" if v < 0.5 else "black")  # fmt: skip
+    cells = np.isfinite(values)
+    if not annotate:
+        cells &= is_start[None, :]  # the grey period-0 cells always carry their rate
+    c_low, c_high = image.get_clim()
+    middle = 0.5 * (float(c_low) + float(c_high))
+    for i, j in zip(*np.nonzero(cells), strict=True):
+        v = values[i, j]
+        dark = not is_start[j] and v < middle
+        ax.text(j, i, f"{v:.0%}", ha="center", va="center", fontsize=7,
+                color="white" if dark else "black")  # fmt: skip
     kind = "first repeat" if recurring else "first purchase"
     ax.set_xlabel(f"periods ({result.period}) since {kind}")
     ax.set_ylabel("cohort")
     ax.set_title(f"Cohort retention ({kind} cohorts)")
     return ax
+
+
+def _with_grey_for_missing(cmap: Any) -> Any:
+    """A copy of ``cmap`` (name or Colormap) that draws masked cells light grey."""
+    import matplotlib
+
+    base = matplotlib.colormaps[cmap] if isinstance(cmap, str) else cmap
+    return base.with_extremes(bad="0.88")
 
 
 def plot_retention_curves(
