@@ -65,6 +65,8 @@ The 95% intervals are Wald intervals ``estimate +- 1.96 * se``.
 
 from __future__ import annotations
 
+import datetime as dt
+import inspect
 import json
 import math
 import time
@@ -77,7 +79,14 @@ import numpy as np
 import pandas as pd
 
 from crmmodels._frames import check_columns, collect, to_narwhals
-from crmmodels.errors import ConvergenceError, DataError, NotFittedError, bad_rows_message
+from crmmodels._ingest.arguments import check_choice, check_int, check_number
+from crmmodels.errors import (
+    ArgumentError,
+    ConvergenceError,
+    DataError,
+    NotFittedError,
+    bad_rows_message,
+)
 from crmmodels.kernels._optim import (
     FloatArray,
     IntArray,
@@ -94,10 +103,28 @@ SCHEMA_VERSION = 1
 _Z95 = 1.959963984540054
 
 
+_DATE_HINT = (
+    "The models take numbers in one time unit, not dates or durations: build the summary "
+    "with crmmodels.summarize_transactions, or convert the column to numbers first (e.g. "
+    "days: `(T / pd.Timedelta(days=1))`, or `.dt.total_days()` in polars)."
+)
+
+
+def _is_temporal(arr: np.ndarray[Any, Any]) -> bool:
+    """Whether an array holds dates, datetimes or durations (numpy or Python objects)."""
+    if arr.dtype.kind in "mM":
+        return True
+    if arr.dtype == object and arr.size:
+        first = next((v for v in arr.ravel()[:1000] if v is not None), None)
+        return isinstance(first, (dt.date, dt.timedelta, np.datetime64, np.timedelta64))
+    return False
+
+
 def as_float_array(value: Any, name: str) -> FloatArray:
     """Convert an array-like (list, numpy, pandas/polars Series) to a float array.
 
-    Raises :class:`DataError` when the values are not numeric.
+    Raises :class:`DataError` when the values are not numeric, in particular for dates,
+    datetimes and durations (a Timedelta column would otherwise become nanoseconds).
 
     Examples
     --------
@@ -106,11 +133,60 @@ def as_float_array(value: Any, name: str) -> FloatArray:
     """
     if hasattr(value, "to_numpy") and not isinstance(value, np.ndarray):
         value = value.to_numpy()
+    raw = value if isinstance(value, np.ndarray) else None
+    if raw is None and isinstance(value, (list, tuple, dt.date, dt.timedelta)):
+        try:
+            raw = np.asarray(value)
+        except (TypeError, ValueError):
+            raw = None
+    if raw is not None and _is_temporal(raw):
+        raise DataError(
+            f"'{name}' holds dates or durations (dtype {raw.dtype}), not numbers. {_DATE_HINT}"
+        )
     try:
         arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise DataError(f"'{name}' must be numeric; got {type(value).__name__}.") from exc
     return arr
+
+
+def _check_column_values(series: Any, col: str) -> None:
+    """Reject a date/duration column and report nulls as missing (narwhals Series)."""
+    if series.dtype.is_temporal():
+        raise DataError(
+            f"column '{col}' holds dates or durations ({series.dtype}), not numbers. {_DATE_HINT}"
+        )
+    n_null = int(series.null_count())
+    if n_null:
+        raise DataError(
+            bad_rows_message(
+                col,
+                "is missing (null)",
+                n_null,
+                None,
+                "Every customer needs a value: fill the gaps (or rebuild the summary with "
+                "crmmodels.summarize_transactions) before calling the model.",
+            )
+        )
+
+
+def _broadcast(arrays: Mapping[str, FloatArray]) -> list[FloatArray]:
+    """Broadcast named arrays together, or raise :class:`DataError` naming their shapes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> [a.tolist() for a in _broadcast({"t": np.array(1.0), "x": np.array([1.0, 2.0])})]
+    [[1.0, 1.0], [1.0, 2.0]]
+    """
+    try:
+        return list(np.broadcast_arrays(*arrays.values()))
+    except ValueError:
+        shapes = ", ".join(f"{k} {np.shape(v)}" for k, v in arrays.items())
+        raise DataError(
+            f"the inputs must have equal lengths (or be single values); got shapes {shapes}. "
+            "Pass one value per customer, or a single value to use for every customer."
+        ) from None
 
 
 def _first(values: FloatArray, mask: Any) -> object:
@@ -341,22 +417,11 @@ class MLEModel:
 
     def _validate_hyperparameters(self) -> None:
         name = type(self).__name__
-        pen = self.penalizer
-        if not isinstance(pen, (int, float)) or not math.isfinite(pen) or pen < 0:
-            raise DataError(f"{name}: penalizer must be a finite number >= 0; got {pen!r}.")
-        nr = self.n_restarts
-        if isinstance(nr, bool) or not isinstance(nr, (int, np.integer)) or nr < 0:
-            raise DataError(f"{name}: n_restarts must be an integer >= 0; got {nr!r}.")
-        if not isinstance(self.tol, (int, float)) or not (self.tol > 0):
-            raise DataError(f"{name}: tol must be a number > 0; got {self.tol!r}.")
-        mi = self.max_iter
-        if isinstance(mi, bool) or not isinstance(mi, (int, np.integer)) or mi < 1:
-            raise DataError(f"{name}: max_iter must be an integer >= 1; got {mi!r}.")
-        if self.on_nonconvergence not in ("raise", "warn"):
-            raise DataError(
-                f"{name}: on_nonconvergence must be 'raise' or 'warn'; "
-                f"got {self.on_nonconvergence!r}."
-            )
+        check_number(self.penalizer, f"{name}: penalizer", low=0.0)
+        check_int(self.n_restarts, f"{name}: n_restarts", low=0)
+        check_number(self.tol, f"{name}: tol", low=0.0, low_open=True)
+        check_int(self.max_iter, f"{name}: max_iter", low=1)
+        check_choice(self.on_nonconvergence, f"{name}: on_nonconvergence", ["raise", "warn"])
         if self.initial_params is not None:
             self._check_param_dict(self.initial_params, "initial_params")
 
@@ -364,25 +429,129 @@ class MLEModel:
     def _check_param_dict(cls, params: Mapping[str, Any], what: str) -> dict[str, float]:
         name = cls.__name__
         if not isinstance(params, Mapping):
-            raise DataError(f"{name}: {what} must be a dict of parameters; got {params!r}.")
+            raise ArgumentError(f"{name}: {what} must be a dict of parameters; got {params!r}.")
         missing = [k for k in cls._param_names if k not in params]
         extra = [k for k in params if k not in cls._param_names]
         if missing or extra:
-            raise DataError(
+            raise ArgumentError(
                 f"{name}: {what} must give exactly the parameters {list(cls._param_names)}; "
                 f"missing {missing}, unexpected {extra}."
             )
-        out: dict[str, float] = {}
-        for k in cls._param_names:
-            v = params[k]
-            try:
-                fv = float(v)
-            except (TypeError, ValueError):
-                fv = float("nan")
-            if isinstance(v, bool) or not math.isfinite(fv) or fv <= 0:
-                raise DataError(f"{name}: {what}['{k}'] must be a finite number > 0; got {v!r}.")
-            out[k] = fv
-        return out
+        return {
+            k: check_number(params[k], f"{name}: {what}['{k}']", low=0.0, low_open=True)
+            for k in cls._param_names
+        }
+
+    # ------------------------------------------------- scikit-learn interface
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        """Names of the constructor's hyper-parameters (keyword arguments of ``__init__``)."""
+        sig = inspect.signature(cls.__init__)
+        return [
+            p.name
+            for p in sig.parameters.values()
+            if p.name != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Hyper-parameters of this model, by name (scikit-learn convention).
+
+        Parameters
+        ----------
+        deep : bool, default True
+            Accepted for scikit-learn; the models hold no nested estimators.
+
+        Returns
+        -------
+        dict
+            Constructor argument name to value, so that ``type(m)(**m.get_params())``
+            builds an unfitted copy (this is what ``sklearn.base.clone`` does).
+
+        Examples
+        --------
+        >>> from crmmodels.clv import BGNBD
+        >>> BGNBD(penalizer=0.01).get_params()["penalizer"]
+        0.01
+        """
+        return {k: getattr(self, k) for k in self._get_param_names()}
+
+    def set_params(self, **params: Any) -> Self:
+        """Set hyper-parameters by name (scikit-learn convention); returns ``self``.
+
+        Values are validated when ``fit`` runs, as in scikit-learn; fitted attributes
+        are kept until the next ``fit``.
+
+        Raises
+        ------
+        ArgumentError
+            For a name that is not a hyper-parameter of this model.
+
+        Examples
+        --------
+        >>> from crmmodels.clv import BGNBD
+        >>> BGNBD().set_params(penalizer=0.1, max_iter=500)
+        BGNBD(penalizer=0.1, max_iter=500)
+        """
+        valid = self._get_param_names()
+        for key, value in params.items():
+            if key not in valid:
+                raise ArgumentError(
+                    f"{type(self).__name__}.set_params: unknown hyper-parameter {key!r}; "
+                    f"valid names are {valid}."
+                )
+            setattr(self, key, value)
+        return self
+
+    def __sklearn_tags__(self) -> Any:
+        """Tags for scikit-learn (only called by scikit-learn, which is then installed)."""
+        from sklearn.utils import Tags, TargetTags
+
+        return Tags(estimator_type=None, target_tags=TargetTags(required=False))
+
+    def _inputs(
+        self, summary: Any, *args: Any, **kwargs: Any
+    ) -> tuple[dict[str, FloatArray], FloatArray | None]:
+        """Gather and validate the fit inputs (same arguments as ``fit``)."""
+        raise NotImplementedError
+
+    def score(self, summary: Any = None, y: Any = None, **kwargs: Any) -> float:
+        """Mean log-likelihood per customer of ``summary`` under the fitted parameters.
+
+        Higher is better; the penalty is not included. This is the score scikit-learn's
+        ``GridSearchCV`` and ``cross_val_score`` maximise (e.g. to choose ``penalizer``).
+
+        Parameters
+        ----------
+        summary : DataFrame-like, optional
+            Customer summary in the layout ``fit`` takes.
+        y : None
+            Ignored (scikit-learn passes ``None``).
+        **kwargs
+            The keyword arrays and column names ``fit`` accepts.
+
+        Returns
+        -------
+        float
+            ``sum(w * loglik_i) / sum(w)`` over the customers (weights default to 1).
+
+        Examples
+        --------
+        >>> from crmmodels.clv import BGNBD
+        >>> m = BGNBD.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+        >>> round(m.score(frequency=[0, 2], recency=[0.0, 30.43], T=[38.86, 38.86]), 4)
+        -5.0067
+        """
+        self._check_fitted()
+        data, w = self._inputs(summary, **kwargs)
+        names = self._data_names
+        cols, counts = _compress([np.asarray(data[k], dtype=np.float64) for k in names], w)
+        cdata = dict(zip(names, cols, strict=True))
+        self._fit_cache = {}
+        try:
+            ll, _ = self._loglik_grad(self._params_array(), cdata, counts)
+        finally:
+            self._fit_cache = {}
+        return float(ll) / float(counts.sum())
 
     # ------------------------------------------------------------ data intake
     @classmethod
@@ -424,6 +593,8 @@ class MLEModel:
                 cols.append(weights_col)
             check_columns(frame, cols, what="summary")
             df = collect(frame.select(cols))
+            for col in cols:
+                _check_column_values(df[col], col)
             for key, (col, _) in arrays.items():
                 out[key] = as_float_array(df[col].to_numpy(), col)
             if weights_col is not None:
@@ -768,6 +939,7 @@ class RFMModel(MLEModel):
     def fit(
         self,
         summary: Any = None,
+        y: Any = None,
         *,
         frequency: Any = None,
         recency: Any = None,
@@ -786,6 +958,8 @@ class RFMModel(MLEModel):
             Customer summary (any narwhals-supported frame, e.g. from
             ``summarize_transactions``) with columns ``frequency_col``, ``recency_col``
             and ``T_col``. Alternatively pass the keyword arrays.
+        y : None
+            Ignored; accepted so that scikit-learn pipelines can call ``fit(X, y)``.
         frequency, recency, T : array-like, optional
             Repeat purchases x (integers >= 0), time of the last purchase t_x and length
             of observation T (same time unit, ``0 <= t_x <= T``; ``t_x = 0`` when x = 0).
@@ -806,6 +980,32 @@ class RFMModel(MLEModel):
         ConvergenceError
             When the optimiser does not converge (unless ``on_nonconvergence="warn"``).
         """
+        data, w = self._inputs(
+            summary,
+            frequency=frequency,
+            recency=recency,
+            T=T,
+            weights=weights,
+            frequency_col=frequency_col,
+            recency_col=recency_col,
+            T_col=T_col,
+            weights_col=weights_col,
+        )
+        return self._fit_arrays(data, w)
+
+    def _inputs(
+        self,
+        summary: Any = None,
+        *,
+        frequency: Any = None,
+        recency: Any = None,
+        T: Any = None,
+        weights: Any = None,
+        frequency_col: str = "frequency",
+        recency_col: str = "recency",
+        T_col: str = "T",
+        weights_col: str | None = None,
+    ) -> tuple[dict[str, FloatArray], FloatArray | None]:
         data, w = self._gather(
             summary,
             {
@@ -817,7 +1017,7 @@ class RFMModel(MLEModel):
             weights_col,
         )
         self._validate_rfm(data["frequency"], data["recency"], data["T"])
-        return self._fit_arrays(data, w)
+        return data, w
 
     @staticmethod
     def _validate_rfm(
@@ -854,16 +1054,13 @@ class RFMModel(MLEModel):
         self, frequency: Any, recency: Any, T: Any
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Validate prediction inputs and return broadcast float arrays."""
-        x = as_float_array(frequency, "frequency")
-        tx = as_float_array(recency, "recency")
-        tt = as_float_array(T, "T")
-        try:
-            x, tx, tt = np.broadcast_arrays(x, tx, tt)
-        except ValueError as exc:
-            raise DataError(
-                f"frequency, recency and T must have equal lengths; got shapes "
-                f"{np.shape(x)}, {np.shape(tx)}, {np.shape(tt)}."
-            ) from exc
+        x, tx, tt = _broadcast(
+            {
+                "frequency": as_float_array(frequency, "frequency"),
+                "recency": as_float_array(recency, "recency"),
+                "T": as_float_array(T, "T"),
+            }
+        )
         self._validate_rfm(x, tx, tt)
         return x, tx, tt
 

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln
 
-from crmmodels.clv._base import MLEModel, as_float_array
+from crmmodels.clv._base import MLEModel, _check, as_float_array
 from crmmodels.clv._bgbb import BGBB
 from crmmodels.clv._bgnbd import BGNBD
 from crmmodels.clv._gamma_gamma import GammaGamma
@@ -277,6 +277,13 @@ class BaseFitter:
         """Hook for subclasses (e.g. to restore ``predict``)."""
 
 
+def _whole_counts(values: Any, name: str) -> Any:
+    """Integer counts, truncated as lifetimes does; NaN and inf are refused first."""
+    arr = np.asarray(as_float_array(values, name))
+    _check(arr, ~np.isfinite(arr), name, "is not finite (NaN or inf)")
+    return arr.astype(np.int64)
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, (np.integer,)):
         return int(value)
@@ -328,7 +335,7 @@ class _RFMFitter(BaseFitter):
         -------
         self
         """
-        x = np.asarray(as_float_array(frequency, "frequency")).astype(int).astype(np.float64)
+        x = _whole_counts(frequency, "frequency").astype(np.float64)
         tx = as_float_array(recency, "recency")
         tt = as_float_array(T, "T")
         w = (
@@ -585,9 +592,9 @@ class BetaGeoBetaBinomFitter(BaseFitter):
         -------
         self
         """
-        x = np.asarray(as_float_array(frequency, "frequency")).astype(int)
-        tx = np.asarray(as_float_array(recency, "recency")).astype(int)
-        n = np.asarray(as_float_array(n_periods, "n_periods")).astype(int)
+        x = _whole_counts(frequency, "frequency")
+        tx = _whole_counts(recency, "recency")
+        n = _whole_counts(n_periods, "n_periods")
         w = np.ones_like(tx) if weights is None else np.asarray(weights)
         engine = BGBB(
             penalizer=float(self.penalizer_coef),
