@@ -67,7 +67,6 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
-import json
 import math
 import time
 import warnings
@@ -80,6 +79,8 @@ import pandas as pd
 
 from crmmodels._frames import check_columns, collect, to_narwhals
 from crmmodels._ingest.arguments import check_choice, check_int, check_number
+from crmmodels.clv import _persist
+from crmmodels.clv._persist import SCHEMA_VERSION
 from crmmodels.errors import (
     ArgumentError,
     ConvergenceError,
@@ -97,10 +98,10 @@ from crmmodels.kernels._optim import (
 
 __all__ = ["SCHEMA_VERSION", "MLEModel", "RFMModel", "as_float_array", "unique_rows"]
 
-#: version of the JSON layout written by :meth:`MLEModel.to_json`
-SCHEMA_VERSION = 1
 
 _Z95 = 1.959963984540054
+#: largest frequency x recency grid the matrix methods build
+_MAX_GRID_CELLS = 10_000_000
 
 
 _DATE_HINT = (
@@ -295,27 +296,6 @@ def _newton_polish(
         if np.max(np.abs(step) / params) < 1e-12:
             break
     return params, float(ll), steps
-
-
-def _json_float(value: float) -> float | None:
-    return float(value) if math.isfinite(float(value)) else None
-
-
-def _plain(value: Any) -> Any:
-    """Make a diagnostics value JSON-friendly."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, (np.integer, int)):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        return _json_float(float(value))
-    if value is None or isinstance(value, str):
-        return value
-    return str(value)
 
 
 class MLEModel:
@@ -823,21 +803,11 @@ class MLEModel:
 
     # ------------------------------------------------------------ persistence
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly dict: model name, schema version, params, fit results."""
-        self._check_fitted()
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "model": type(self).__name__,
-            "params": dict(self.params_),
-            "hyperparameters": _plain(self._hyperparameters()),
-            "fit": {
-                "log_likelihood": _json_float(self.log_likelihood_),
-                "n_customers": _json_float(self.n_customers_),
-                "standard_errors": {k: _json_float(v) for k, v in self.standard_errors_.items()},
-                "covariance": _plain(self.covariance_.tolist()),
-                "diagnostics": _plain(self.diagnostics_),
-            },
-        }
+        """JSON-friendly dict: model name, schema version, params, fit results.
+
+        See :mod:`crmmodels.clv._persist` for the layout.
+        """
+        return _persist.to_dict(self)
 
     def to_json(self, indent: int | None = 2) -> str:
         """Serialise the fitted model to JSON text (never pickle).
@@ -849,81 +819,47 @@ class MLEModel:
         >>> BGNBD.from_json(text).params_["alpha"]
         4.4
         """
-        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+        return _persist.to_json(self, indent)
 
     @classmethod
     def from_dict(cls, payload: Mapping[str, Any]) -> Self:
-        """Rebuild a model from :meth:`to_dict` output, validating it."""
-        name = cls.__name__
-        if not isinstance(payload, Mapping):
-            raise DataError(f"{name}.from_json: expected a JSON object; got {payload!r}.")
-        version = payload.get("schema_version")
-        if version != SCHEMA_VERSION:
-            raise DataError(
-                f"{name}.from_json: unknown schema_version {version!r}; this version of "
-                f"crmmodels reads schema_version {SCHEMA_VERSION}."
-            )
-        if payload.get("model") != name:
-            raise DataError(
-                f"{name}.from_json: the JSON holds a {payload.get('model')!r} model, not "
-                f"{name!r}; load it with that class."
-            )
-        params = payload.get("params")
-        if not isinstance(params, Mapping):
-            raise DataError(f"{name}.from_json: 'params' is missing or not an object.")
-        clean = cls._check_param_dict(params, "params")
-        hp = payload.get("hyperparameters") or {}
-        known = set(MLEModel()._hyperparameters())
-        model = cls(**{k: v for k, v in hp.items() if k in known})
-        fit = payload.get("fit") or {}
+        """Rebuild a model from :meth:`to_dict` output, validating every field.
 
-        def num(v: Any) -> float:
-            return math.nan if v is None else float(v)
-
-        k = len(cls._param_names)
-        se_in = fit.get("standard_errors") or {}
-        cov_in = fit.get("covariance")
-        try:
-            cov = np.array(
-                [[num(v) for v in row] for row in cov_in] if cov_in else np.full((k, k), np.nan),
-                dtype=np.float64,
-            ).reshape(k, k)
-            model._set_fitted(
-                clean,
-                log_likelihood=num(fit.get("log_likelihood")),
-                n_customers=num(fit.get("n_customers")) if "n_customers" in fit else 0.0,
-                standard_errors={p: num(se_in.get(p)) for p in cls._param_names},
-                covariance=cov,
-                diagnostics=dict(fit.get("diagnostics") or {}),
-            )
-        except (TypeError, ValueError) as exc:
-            raise DataError(f"{name}.from_json: malformed 'fit' section ({exc}).") from exc
-        return model
+        Raises
+        ------
+        DataError
+            Naming the first invalid field (see :func:`crmmodels.clv._persist.from_dict`).
+        """
+        return _persist.from_dict(cls, payload)
 
     @classmethod
     def from_json(cls, text: str) -> Self:
         """Rebuild a model from :meth:`to_json` text.
 
+        The text may be at most 10 MB (:data:`crmmodels.clv._persist.MAX_BYTES`).
+
         Raises
         ------
         DataError
-            On invalid JSON, a wrong model name, an unknown schema version, or missing,
-            unknown or non-finite parameters.
+            On text that is too large, too deeply nested or not valid JSON, a wrong
+            model name, an unknown schema version, or any invalid field.
         """
-        try:
-            payload = json.loads(text)
-        except (TypeError, ValueError) as exc:
-            raise DataError(f"{cls.__name__}.from_json: not valid JSON ({exc}).") from exc
-        return cls.from_dict(payload)
+        return _persist.from_json(cls, text)
 
     def save(self, path: str | Path) -> None:
         """Write :meth:`to_json` to ``path`` (UTF-8)."""
-        Path(path).write_text(self.to_json(), encoding="utf-8")
+        _persist.save(self, path)
 
     @classmethod
     def load(cls, path: str | Path) -> Self:
-        """Read a model written by :meth:`save`."""
-        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+        """Read a model written by :meth:`save` (at most 10 MB of UTF-8 JSON; never pickle).
+
+        Raises
+        ------
+        DataError
+            As :meth:`from_json`, and for a file that is larger than 10 MB or not UTF-8.
+        """
+        return _persist.load(cls, path)
 
 
 class RFMModel(MLEModel):
@@ -1131,9 +1067,19 @@ class RFMModel(MLEModel):
             max_frequency = int(stats.get("max_frequency", 20))
         if max_recency is None:
             max_recency = float(stats.get("max_T", 40.0))
+        max_frequency = check_int(max_frequency, "max_frequency", low=0)
+        max_recency = check_number(max_recency, "max_recency", low=0.0)
+        T = check_number(T, "T", low=0.0)
         if not T:
             T = float(max_recency)
-        fr = np.arange(int(max_frequency) + 1, dtype=np.float64)
+        cells = (max_frequency + 1) * (math.floor(max_recency) + 1)
+        if cells > _MAX_GRID_CELLS:
+            raise ArgumentError(
+                f"the frequency x recency grid would have {cells:,} cells (max_frequency="
+                f"{max_frequency}, max_recency={max_recency:g}), more than "
+                f"{_MAX_GRID_CELLS:,}; pass smaller max_frequency and max_recency."
+            )
+        fr = np.arange(max_frequency + 1, dtype=np.float64)
         rc = np.arange(math.floor(max_recency) + 1, dtype=np.float64)
         x, tx = np.meshgrid(fr, rc, indexing="ij")
         return x, tx, np.full(x.shape, float(T))

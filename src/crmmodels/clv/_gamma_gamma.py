@@ -232,9 +232,9 @@ class GammaGamma(MLEModel):
 
     @classmethod
     def from_dict(cls, payload: Mapping[str, Any]) -> Self:
-        """Rebuild a model from :meth:`to_dict` output (validated)."""
+        """Rebuild a model from :meth:`to_dict` output (every field validated)."""
         model = super().from_dict(payload)
-        model.n_excluded_ = int(model.diagnostics_.get("n_excluded", 0) or 0)
+        model.n_excluded_ = int(model.diagnostics_.get("n_excluded", 0))
         return model
 
     def population_mean_spend(self) -> float:
