@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crmmodels.clv import BGBB, BGNBD, MBGNBD, GammaGamma, ParetoNBD
 from crmmodels.clv._base import MLEModel
@@ -205,3 +207,63 @@ def test_compat_fitters_report_nan_frequency_as_not_finite() -> None:
         C.ParetoNBDFitter().fit(f, r, t)
     with pytest.raises(DataError, match=r"'n_periods' is not finite"):
         C.BetaGeoBetaBinomFitter().fit([1, 1], [1, 1], [2, np.inf])
+
+
+# ------------------------------------------- item 5: probabilities stay within [0, 1]
+_FUZZ_EXCESS = [
+    # parameters and (n, t) that gave 1 + 4e-6 (MBG/NBD) and 1 + 5e-7 (Pareto/NBD)
+    (
+        MBGNBD,
+        [0.0026270389887416003, 8212539.9553998755, 442885437.689564, 370429.1784402703],
+        0,
+        2.495782679842299e-09,
+    ),
+    (
+        ParetoNBD,
+        [9.693431306768405e-06, 5.109015299204295e-07, 253277724.75406817, 2.3005580893696666e-09],
+        0,
+        443.3599978005554,
+    ),
+    (
+        BGNBD,
+        [18690.133982944873, 0.004089940497896624, 2.8910513061616774, 2.722841599251637e-09],
+        1,
+        0.0003681111010796206,
+    ),
+]
+
+
+@pytest.mark.parametrize(("cls", "params", "n", "t"), _FUZZ_EXCESS)
+def test_probability_of_purchases_fuzz_cases_stay_below_one(
+    cls: type[MLEModel], params: list[float], n: int, t: float
+) -> None:
+    m = cls.from_params(**dict(zip(cls._param_names, params, strict=True)))
+    p = float(m.probability_of_purchases(n, t))  # type: ignore[attr-defined]
+    assert 0.0 <= p <= 1.0
+    assert p == pytest.approx(1.0, abs=1e-6)
+
+
+def test_mbgnbd_zero_purchases_matches_the_closed_form() -> None:
+    r, alpha, a, b = 0.0026270389887416003, 8212539.9553998755, 442885437.689564, 370429.17
+    m = MBGNBD.from_params(r=r, alpha=alpha, a=a, b=b)
+    t = np.array([1e-9, 1.0, 1e3, 1e9])
+    want = 1.0 - b / (a + b) * -np.expm1(-r * np.log1p(t / alpha))
+    np.testing.assert_allclose(m.probability_of_purchases(0, t), want, rtol=1e-14)
+
+
+_positive = st.floats(1e-8, 1e8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cls=st.sampled_from([BGNBD, MBGNBD, ParetoNBD]),
+    params=st.tuples(_positive, _positive, _positive, _positive),
+    n=st.integers(0, 5),
+    t=st.one_of(st.just(0.0), st.floats(1e-9, 1e7)),
+)
+def test_probability_of_purchases_is_within_0_and_1(
+    cls: type[MLEModel], params: tuple[float, ...], n: int, t: float
+) -> None:
+    m = cls.from_params(**dict(zip(cls._param_names, params, strict=True)))
+    p = float(m.probability_of_purchases(n, t))  # type: ignore[attr-defined]
+    assert 0.0 <= p <= 1.0

@@ -9,6 +9,7 @@ import numpy as np
 from crmmodels.clv._base import RFMModel, _broadcast, as_float_array, unique_rows
 from crmmodels.errors import DataError
 from crmmodels.kernels import bgnbd as _k
+from crmmodels.kernels import mbgnbd as _kmb
 from crmmodels.kernels._optim import FloatArray
 
 __all__ = ["BGNBD"]
@@ -125,7 +126,7 @@ class _BetaGeometricModel(RFMModel):
         if np.any(~np.isfinite(nn) | (nn < 0) | (nn != np.round(nn))):
             raise DataError(f"'n' must hold integers >= 0; got {n!r}.")
         nn, tt = _broadcast({"n": nn, "t": self._horizon(t)})
-        return _k.probability_of_purchases(params, nn, tt, modified=self._modified)
+        return _kmb.beta_geometric_probability_of_purchases(params, nn, tt, modified=self._modified)
 
     def log_likelihood(self, frequency: Any, recency: Any, T: Any) -> FloatArray:
         """Individual log-likelihood of each customer under the fitted parameters.
