@@ -267,3 +267,22 @@ def test_probability_of_purchases_is_within_0_and_1(
     m = cls.from_params(**dict(zip(cls._param_names, params, strict=True)))
     p = float(m.probability_of_purchases(n, t))  # type: ignore[attr-defined]
     assert 0.0 <= p <= 1.0
+
+
+def test_nulls_in_prediction_inputs_and_compat_arguments() -> None:
+    m = BGNBD.from_params(**PARAMS[BGNBD])
+    with pytest.raises(DataError, match=r"'frequency' is missing \(null\) in 1 row"):
+        m.probability_alive(pl.Series([1, None]), [0.5, 0.0], [2.0, 2.0])
+    with pytest.raises(DataError, match=r"'frequency' is missing \(null\)"):
+        m.probability_alive(pd.Series([1.0, None], dtype="Float64"), [0.5, 0.0], [2.0, 2.0])
+    with pytest.raises(DataError, match=r"'frequency' is not finite \(NaN or inf\)"):
+        m.probability_alive(pd.Series([1.0, np.nan]), [0.5, 0.0], [2.0, 2.0])
+    f, r, t = [1, 2], [1.0, 2.0], [5.0, 5.0]
+    with pytest.raises(ArgumentError, match="penalizer_coef must be a finite number >= 0"):
+        C.BetaGeoFitter(penalizer_coef=10**400).fit(f, r, t)
+    with pytest.raises(ArgumentError, match="maxiter must be a whole number >= 1"):
+        C.BetaGeoFitter().fit(f, r, t, maxiter=0)
+    with pytest.raises(ArgumentError, match="penalizer_coef must be a finite number >= 0"):
+        C.BetaGeoBetaBinomFitter(penalizer_coef=10**400).fit([1, 1], [1, 1], [2, 2])
+    with pytest.raises(ArgumentError, match="penalizer_coef must be a finite number >= 0"):
+        C.GammaGammaFitter(penalizer_coef=-1).fit([1, 2], [10.0, 20.0])

@@ -74,6 +74,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
+import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
 
@@ -132,6 +133,9 @@ def as_float_array(value: Any, name: str) -> FloatArray:
     >>> as_float_array([1, 2], "frequency").tolist()
     [1.0, 2.0]
     """
+    series = nw.from_native(value, series_only=True, pass_through=True)
+    if isinstance(series, nw.Series):
+        _check_column_values(series, name)
     if hasattr(value, "to_numpy") and not isinstance(value, np.ndarray):
         value = value.to_numpy()
     raw = value if isinstance(value, np.ndarray) else None
@@ -152,12 +156,20 @@ def as_float_array(value: Any, name: str) -> FloatArray:
 
 
 def _check_column_values(series: Any, col: str) -> None:
-    """Reject a date/duration column and report nulls as missing (narwhals Series)."""
+    """Reject a date/duration column and report nulls as missing (narwhals Series).
+
+    NaN in a NumPy float column of pandas is left to the finiteness checks ("not
+    finite"); real nulls (polars, pyarrow, pandas nullable dtypes) are "missing (null)".
+    """
     if series.dtype.is_temporal():
         raise DataError(
             f"column '{col}' holds dates or durations ({series.dtype}), not numbers. {_DATE_HINT}"
         )
     n_null = int(series.null_count())
+    if n_null and series.implementation.is_pandas_like():
+        dtype = series.to_native().dtype
+        if isinstance(dtype, np.dtype) and dtype.kind == "f":
+            n_null = 0  # NumPy floats: NaN is the only marker, reported as not finite
     if n_null:
         raise DataError(
             bad_rows_message(

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln
 
-from crmmodels._ingest.arguments import check_number
+from crmmodels._ingest.arguments import check_int, check_number
 from crmmodels.clv import _persist
 from crmmodels.clv._base import MLEModel, _check, as_float_array
 from crmmodels.clv._bgbb import BGBB
@@ -143,13 +143,11 @@ class BaseFitter:
 
     # ------------------------------------------------------------------ fitting
     def _engine_kwargs(self, tol: float, kwargs: dict[str, Any]) -> dict[str, Any]:
-        pen = self.penalizer_coef
-        if not isinstance(pen, (int, float)) or not math.isfinite(pen) or pen < 0:
-            raise DataError(f"penalizer_coef must be a finite number >= 0; got {pen!r}.")
-        out: dict[str, Any] = {"tol": float(tol)}
+        check_number(self.penalizer_coef, "penalizer_coef", low=0.0)
+        out: dict[str, Any] = {"tol": check_number(tol, "tol", low=0.0, low_open=True)}
         maxiter = kwargs.get("maxiter")
         if maxiter is not None:
-            out["max_iter"] = int(maxiter)
+            out["max_iter"] = check_int(maxiter, "maxiter", low=1)
         return out
 
     def _initial(
@@ -403,10 +401,10 @@ class _RFMFitter(BaseFitter):
             raise DataError("There exists a zero length vector in one of frequency, recency or T.")
         scale = 1.0 / float(np.max(tt))
         scales = [1.0 / scale if k in self._rate_params else 1.0 for k in self._param_names]
+        engine_kw = self._engine_kwargs(tol, kwargs)
         lam = float(self.penalizer_coef)
         if self._penalty_per_row:
             lam = lam / float(tx.shape[0])
-        engine_kw = self._engine_kwargs(tol, kwargs)
         engine = self._engine(
             penalizer=lam,
             initial_params=self._initial(initial_params, scales, self._log_initial),
@@ -653,7 +651,7 @@ class BetaGeoBetaBinomFitter(BaseFitter):
         n = _whole_counts(n_periods, "n_periods")
         w = np.ones_like(tx) if weights is None else np.asarray(weights)
         engine = BGBB(
-            penalizer=float(self.penalizer_coef),
+            penalizer=check_number(self.penalizer_coef, "penalizer_coef", low=0.0),
             initial_params=self._initial(initial_params, [1.0] * 4, True),
             **self._engine_kwargs(tol, kwargs),
         )
@@ -763,7 +761,7 @@ class GammaGammaFitter(BaseFitter):
         w = np.ones_like(x, dtype=int) if weights is None else np.asarray(weights)
         cls: type[GammaGamma] = _GammaGammaQ if q_constraint else GammaGamma
         engine = cls(
-            penalizer=float(self.penalizer_coef),
+            penalizer=check_number(self.penalizer_coef, "penalizer_coef", low=0.0),
             initial_params=self._initial(initial_params, [1.0] * 3, True),
             **self._engine_kwargs(tol, kwargs),
         )
