@@ -45,7 +45,11 @@ What the base provides
 ----------------------
 * hyper-parameters in ``__init__`` only: ``penalizer``, ``initial_params``,
   ``n_restarts``, ``tol``, ``max_iter``, ``on_nonconvergence`` (``"raise"``/``"warn"``),
-  validated when ``fit`` runs (scikit-learn convention);
+  validated when ``fit`` runs with :mod:`crmmodels._ingest.arguments` (scikit-learn
+  convention); :meth:`MLEModel.get_params`, :meth:`MLEModel.set_params` and
+  :meth:`MLEModel.score` (mean log-likelihood per customer) so that ``sklearn.base.clone``,
+  ``GridSearchCV`` and pipelines work. ``score`` reads its input through the model's
+  ``_inputs`` hook (the gathering and validation half of ``fit``);
 * compression of identical rows to distinct rows with counts (weights multiply counts);
 * L-BFGS-B on the log-parameter scale with restarts and diagnostics
   (:func:`crmmodels.kernels._optim.maximize_loglik`), :class:`~crmmodels.errors.ConvergenceError`
@@ -55,7 +59,8 @@ What the base provides
   ``diagnostics_``; :meth:`MLEModel.summary`, a readable ``repr``;
 * :meth:`MLEModel.from_params`, and JSON persistence (:meth:`MLEModel.to_json`,
   :meth:`MLEModel.from_json`, :meth:`MLEModel.save`, :meth:`MLEModel.load`) with a
-  schema version; never pickle.
+  schema version, implemented in :mod:`crmmodels.clv._persist` (every field validated
+  on load, files of at most 10 MB); never pickle.
 
 Standard errors come from the observed information: the Hessian of the (penalised)
 negative log-likelihood in natural parameters at the optimum, computed by central
