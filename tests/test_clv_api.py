@@ -132,6 +132,10 @@ def test_timedelta_and_datetime_columns_are_rejected(cdnow: pd.DataFrame) -> Non
     bg = BGNBD.from_params(**PARAMS[BGNBD])
     with pytest.raises(DataError, match="'T' holds dates or durations"):
         bg.probability_alive([1], [2.0], np.array([10], dtype="timedelta64[D]"))
+    with pytest.raises(DataError, match="'t' holds dates or durations"):
+        bg.conditional_expected_purchases(pd.Timedelta(days=7), [1], [2.0], [10.0])
+    with pytest.raises(DataError, match="'T' holds dates or durations"):
+        bg.probability_alive(1, 2.0, np.datetime64("2024-01-01"))
 
 
 # ------------------------------------------- item 6: hyper-parameters and shapes

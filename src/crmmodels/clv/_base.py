@@ -144,7 +144,7 @@ def as_float_array(value: Any, name: str) -> FloatArray:
     if hasattr(value, "to_numpy") and not isinstance(value, np.ndarray):
         value = value.to_numpy()
     raw = value if isinstance(value, np.ndarray) else None
-    if raw is None and isinstance(value, (list, tuple, dt.date, dt.timedelta)):
+    if raw is None and isinstance(value, (list, tuple, dt.date, dt.timedelta, np.generic)):
         try:
             raw = np.asarray(value)
         except (TypeError, ValueError):
@@ -529,7 +529,9 @@ class MLEModel:
         Returns
         -------
         float
-            ``sum(w * loglik_i) / sum(w)`` over the customers (weights default to 1).
+            ``sum(w * loglik_i) / sum(w)`` over the customers (weights default to 1);
+            for :class:`~crmmodels.clv.GammaGamma`, over the customers its ``fit`` uses
+            (repeat buyers with a positive mean spend).
 
         Examples
         --------
@@ -762,8 +764,9 @@ class MLEModel:
 
         Raises
         ------
-        DataError
-            When a parameter is missing, unknown, non-finite or not positive.
+        ArgumentError
+            When a parameter is missing, unknown, non-finite, too large for a float or
+            not positive.
         """
         clean = cls._check_param_dict(params, "params")
         model = cls()
