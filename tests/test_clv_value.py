@@ -15,7 +15,7 @@ from crmmodels.clv._mbgnbd import MBGNBD
 from crmmodels.clv._pareto_nbd import ParetoNBD
 from crmmodels.clv._value import CLVResult, customer_equity, customer_lifetime_value
 from crmmodels.datasets import load_cdnow_summary, load_donations
-from crmmodels.errors import DataError, NotFittedError, SchemaError
+from crmmodels.errors import CRMModelsWarning, DataError, NotFittedError, SchemaError
 
 BG = BGNBD.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
 MBG = MBGNBD.from_params(r=0.525, alpha=6.183, a=0.891, b=1.614)
@@ -237,5 +237,9 @@ def test_repeat_buyer_with_zero_mean_spend_gets_a_value() -> None:
     res = customer_lifetime_value(BG, GG, df, horizon=10, discount_rate=0.0).to_frame()
     p, q, v = 6.25, 3.74, 15.44
     assert res["expected_spend"].iloc[0] == pytest.approx(p * v / (p * 2 + q - 1))
-    with pytest.raises(DataError, match=r"monetary_value'\] > 0"):
-        GammaGamma().fit(df)
+    # fitting leaves such a customer out, with a warning naming the count
+    summary = load_cdnow_summary()
+    summary.loc[summary.index[summary["frequency"] > 0][0], "monetary_value"] = 0.0
+    with pytest.warns(CRMModelsWarning, match=r"left out 1 customer .*monetary_value'\] > 0"):
+        gg = GammaGamma().fit(summary)
+    assert gg.diagnostics_["n_zero_spend_excluded"] == 1

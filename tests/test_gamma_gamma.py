@@ -16,7 +16,7 @@ from scipy.optimize import approx_fprime
 from crmmodels.clv import GammaGamma
 from crmmodels.datasets import load_cdnow_summary
 from crmmodels.datasets._simulate import simulate_summary
-from crmmodels.errors import DataError
+from crmmodels.errors import CRMModelsWarning, DataError
 from crmmodels.kernels import gamma_gamma
 
 REF = json.loads((Path(__file__).parent / "reference" / "clv_bgnbd_cdnow.json").read_text())
@@ -117,8 +117,11 @@ def test_extremes_finite() -> None:
 
 
 def test_bad_inputs(cdnow: pd.DataFrame) -> None:
-    with pytest.raises(DataError, match="not positive although frequency > 0"):
-        GammaGamma().fit(frequency=[1, 2], monetary_value=[10.0, 0.0])
+    with (
+        pytest.warns(CRMModelsWarning, match="left out 2 customers"),
+        pytest.raises(DataError, match="no customer with frequency >= 1, a positive"),
+    ):
+        GammaGamma().fit(frequency=[1, 2], monetary_value=[0.0, 0.0])
     with pytest.raises(DataError, match="no customer with frequency >= 1"):
         GammaGamma().fit(frequency=[0, 0], monetary_value=[0.0, 0.0])
     with pytest.raises(DataError, match="'monetary_value' is negative"):

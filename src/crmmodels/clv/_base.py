@@ -45,7 +45,11 @@ What the base provides
 ----------------------
 * hyper-parameters in ``__init__`` only: ``penalizer``, ``initial_params``,
   ``n_restarts``, ``tol``, ``max_iter``, ``on_nonconvergence`` (``"raise"``/``"warn"``),
-  validated when ``fit`` runs (scikit-learn convention);
+  validated when ``fit`` runs with :mod:`crmmodels._ingest.arguments` (scikit-learn
+  convention); :meth:`MLEModel.get_params`, :meth:`MLEModel.set_params` and
+  :meth:`MLEModel.score` (mean log-likelihood per customer) so that ``sklearn.base.clone``,
+  ``GridSearchCV`` and pipelines work. ``score`` reads its input through the model's
+  ``_inputs`` hook (the gathering and validation half of ``fit``);
 * compression of identical rows to distinct rows with counts (weights multiply counts);
 * L-BFGS-B on the log-parameter scale with restarts and diagnostics
   (:func:`crmmodels.kernels._optim.maximize_loglik`), :class:`~crmmodels.errors.ConvergenceError`
@@ -55,7 +59,8 @@ What the base provides
   ``diagnostics_``; :meth:`MLEModel.summary`, a readable ``repr``;
 * :meth:`MLEModel.from_params`, and JSON persistence (:meth:`MLEModel.to_json`,
   :meth:`MLEModel.from_json`, :meth:`MLEModel.save`, :meth:`MLEModel.load`) with a
-  schema version; never pickle.
+  schema version, implemented in :mod:`crmmodels.clv._persist` (every field validated
+  on load, files of at most 10 MB); never pickle.
 
 Standard errors come from the observed information: the Hessian of the (penalised)
 negative log-likelihood in natural parameters at the optimum, computed by central
@@ -65,19 +70,25 @@ The 95% intervals are Wald intervals ``estimate +- 1.96 * se``.
 
 from __future__ import annotations
 
-import json
+import datetime as dt
+import inspect
 import math
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
+import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
 
 from crmmodels._frames import check_columns, collect, to_narwhals
+from crmmodels._ingest.arguments import check_choice, check_int, check_number
+from crmmodels.clv import _persist
 from crmmodels.clv._limits import Limit, Solution, looks_like_boundary, search_limits
+from crmmodels.clv._persist import SCHEMA_VERSION
 from crmmodels.errors import (
+    ArgumentError,
     BoundaryWarning,
     ConvergenceError,
     DataError,
@@ -96,29 +107,107 @@ from crmmodels.kernels._optim import (
 
 __all__ = ["SCHEMA_VERSION", "MLEModel", "RFMModel", "as_float_array", "unique_rows"]
 
-#: version of the JSON layout written by :meth:`MLEModel.to_json`
-SCHEMA_VERSION = 1
 
 _Z95 = 1.959963984540054
+#: largest frequency x recency grid the matrix methods build
+_MAX_GRID_CELLS = 10_000_000
+
+
+_DATE_HINT = (
+    "The models take numbers in one time unit, not dates or durations: build the summary "
+    "with crmmodels.summarize_transactions, or convert the column to numbers first (e.g. "
+    "days: `(T / pd.Timedelta(days=1))`, or `.dt.total_days()` in polars)."
+)
+
+
+def _is_temporal(arr: np.ndarray[Any, Any]) -> bool:
+    """Whether an array holds dates, datetimes or durations (numpy or Python objects)."""
+    if arr.dtype.kind in "mM":
+        return True
+    if arr.dtype == object and arr.size:
+        first = next((v for v in arr.ravel()[:1000] if v is not None), None)
+        return isinstance(first, (dt.date, dt.timedelta, np.datetime64, np.timedelta64))
+    return False
 
 
 def as_float_array(value: Any, name: str) -> FloatArray:
     """Convert an array-like (list, numpy, pandas/polars Series) to a float array.
 
-    Raises :class:`DataError` when the values are not numeric.
+    Raises :class:`DataError` when the values are not numeric, in particular for dates,
+    datetimes and durations (a Timedelta column would otherwise become nanoseconds).
 
     Examples
     --------
     >>> as_float_array([1, 2], "frequency").tolist()
     [1.0, 2.0]
     """
+    series = nw.from_native(value, series_only=True, pass_through=True)
+    if isinstance(series, nw.Series):
+        _check_column_values(series, name)
     if hasattr(value, "to_numpy") and not isinstance(value, np.ndarray):
         value = value.to_numpy()
+    raw = value if isinstance(value, np.ndarray) else None
+    if raw is None and isinstance(value, (list, tuple, dt.date, dt.timedelta, np.generic)):
+        try:
+            raw = np.asarray(value)
+        except (TypeError, ValueError):
+            raw = None
+    if raw is not None and _is_temporal(raw):
+        raise DataError(
+            f"'{name}' holds dates or durations (dtype {raw.dtype}), not numbers. {_DATE_HINT}"
+        )
     try:
         arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise DataError(f"'{name}' must be numeric; got {type(value).__name__}.") from exc
     return arr
+
+
+def _check_column_values(series: Any, col: str) -> None:
+    """Reject a date/duration column and report nulls as missing (narwhals Series).
+
+    NaN in a NumPy float column of pandas is left to the finiteness checks ("not
+    finite"); real nulls (polars, pyarrow, pandas nullable dtypes) are "missing (null)".
+    """
+    if series.dtype.is_temporal():
+        raise DataError(
+            f"column '{col}' holds dates or durations ({series.dtype}), not numbers. {_DATE_HINT}"
+        )
+    n_null = int(series.null_count())
+    if n_null and series.implementation.is_pandas_like():
+        dtype = series.to_native().dtype
+        if isinstance(dtype, np.dtype) and dtype.kind == "f":
+            n_null = 0  # NumPy floats: NaN is the only marker, reported as not finite
+    if n_null:
+        raise DataError(
+            bad_rows_message(
+                col,
+                "is missing (null)",
+                n_null,
+                None,
+                "Every customer needs a value: fill the gaps (or rebuild the summary with "
+                "crmmodels.summarize_transactions) before calling the model.",
+            )
+        )
+
+
+def _broadcast(arrays: Mapping[str, FloatArray]) -> list[FloatArray]:
+    """Broadcast named arrays together, or raise :class:`DataError` naming their shapes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> [a.tolist() for a in _broadcast({"t": np.array(1.0), "x": np.array([1.0, 2.0])})]
+    [[1.0, 1.0], [1.0, 2.0]]
+    """
+    try:
+        return list(np.broadcast_arrays(*arrays.values()))
+    except ValueError:
+        shapes = ", ".join(f"{k} {np.shape(v)}" for k, v in arrays.items())
+        raise DataError(
+            f"the inputs must have equal lengths (or be single values); got shapes {shapes}. "
+            "Pass one value per customer, or a single value to use for every customer."
+        ) from None
 
 
 def _first(values: FloatArray, mask: Any) -> object:
@@ -248,27 +337,6 @@ def _diverging(names: tuple[str, ...], params: FloatArray, hints: Mapping[str, s
     )
 
 
-def _json_float(value: float) -> float | None:
-    return float(value) if math.isfinite(float(value)) else None
-
-
-def _plain(value: Any) -> Any:
-    """Make a diagnostics value JSON-friendly."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, (np.integer, int)):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        return _json_float(float(value))
-    if value is None or isinstance(value, str):
-        return value
-    return str(value)
-
-
 class MLEModel:
     r"""Base of every maximum-likelihood CLV model (see the module docstring).
 
@@ -372,22 +440,11 @@ class MLEModel:
 
     def _validate_hyperparameters(self) -> None:
         name = type(self).__name__
-        pen = self.penalizer
-        if not isinstance(pen, (int, float)) or not math.isfinite(pen) or pen < 0:
-            raise DataError(f"{name}: penalizer must be a finite number >= 0; got {pen!r}.")
-        nr = self.n_restarts
-        if isinstance(nr, bool) or not isinstance(nr, (int, np.integer)) or nr < 0:
-            raise DataError(f"{name}: n_restarts must be an integer >= 0; got {nr!r}.")
-        if not isinstance(self.tol, (int, float)) or not (self.tol > 0):
-            raise DataError(f"{name}: tol must be a number > 0; got {self.tol!r}.")
-        mi = self.max_iter
-        if isinstance(mi, bool) or not isinstance(mi, (int, np.integer)) or mi < 1:
-            raise DataError(f"{name}: max_iter must be an integer >= 1; got {mi!r}.")
-        if self.on_nonconvergence not in ("raise", "warn"):
-            raise DataError(
-                f"{name}: on_nonconvergence must be 'raise' or 'warn'; "
-                f"got {self.on_nonconvergence!r}."
-            )
+        check_number(self.penalizer, f"{name}: penalizer", low=0.0)
+        check_int(self.n_restarts, f"{name}: n_restarts", low=0)
+        check_number(self.tol, f"{name}: tol", low=0.0, low_open=True)
+        check_int(self.max_iter, f"{name}: max_iter", low=1)
+        check_choice(self.on_nonconvergence, f"{name}: on_nonconvergence", ["raise", "warn"])
         if self.initial_params is not None:
             self._check_param_dict(self.initial_params, "initial_params")
 
@@ -395,25 +452,131 @@ class MLEModel:
     def _check_param_dict(cls, params: Mapping[str, Any], what: str) -> dict[str, float]:
         name = cls.__name__
         if not isinstance(params, Mapping):
-            raise DataError(f"{name}: {what} must be a dict of parameters; got {params!r}.")
+            raise ArgumentError(f"{name}: {what} must be a dict of parameters; got {params!r}.")
         missing = [k for k in cls._param_names if k not in params]
         extra = [k for k in params if k not in cls._param_names]
         if missing or extra:
-            raise DataError(
+            raise ArgumentError(
                 f"{name}: {what} must give exactly the parameters {list(cls._param_names)}; "
                 f"missing {missing}, unexpected {extra}."
             )
-        out: dict[str, float] = {}
-        for k in cls._param_names:
-            v = params[k]
-            try:
-                fv = float(v)
-            except (TypeError, ValueError):
-                fv = float("nan")
-            if isinstance(v, bool) or not math.isfinite(fv) or fv <= 0:
-                raise DataError(f"{name}: {what}['{k}'] must be a finite number > 0; got {v!r}.")
-            out[k] = fv
-        return out
+        return {
+            k: check_number(params[k], f"{name}: {what}['{k}']", low=0.0, low_open=True)
+            for k in cls._param_names
+        }
+
+    # ------------------------------------------------- scikit-learn interface
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        """Names of the constructor's hyper-parameters (keyword arguments of ``__init__``)."""
+        sig = inspect.signature(cls.__init__)
+        return [
+            p.name
+            for p in sig.parameters.values()
+            if p.name != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Hyper-parameters of this model, by name (scikit-learn convention).
+
+        Parameters
+        ----------
+        deep : bool, default True
+            Accepted for scikit-learn; the models hold no nested estimators.
+
+        Returns
+        -------
+        dict
+            Constructor argument name to value, so that ``type(m)(**m.get_params())``
+            builds an unfitted copy (this is what ``sklearn.base.clone`` does).
+
+        Examples
+        --------
+        >>> from crmmodels.clv import BGNBD
+        >>> BGNBD(penalizer=0.01).get_params()["penalizer"]
+        0.01
+        """
+        return {k: getattr(self, k) for k in self._get_param_names()}
+
+    def set_params(self, **params: Any) -> Self:
+        """Set hyper-parameters by name (scikit-learn convention); returns ``self``.
+
+        Values are validated when ``fit`` runs, as in scikit-learn; fitted attributes
+        are kept until the next ``fit``.
+
+        Raises
+        ------
+        ArgumentError
+            For a name that is not a hyper-parameter of this model.
+
+        Examples
+        --------
+        >>> from crmmodels.clv import BGNBD
+        >>> BGNBD().set_params(penalizer=0.1, max_iter=500)
+        BGNBD(penalizer=0.1, max_iter=500)
+        """
+        valid = self._get_param_names()
+        for key, value in params.items():
+            if key not in valid:
+                raise ArgumentError(
+                    f"{type(self).__name__}.set_params: unknown hyper-parameter {key!r}; "
+                    f"valid names are {valid}."
+                )
+            setattr(self, key, value)
+        return self
+
+    def __sklearn_tags__(self) -> Any:
+        """Tags for scikit-learn (only called by scikit-learn, which is then installed)."""
+        from sklearn.utils import Tags, TargetTags
+
+        return Tags(estimator_type=None, target_tags=TargetTags(required=False))
+
+    def _inputs(
+        self, summary: Any, *args: Any, **kwargs: Any
+    ) -> tuple[dict[str, FloatArray], FloatArray | None]:
+        """Gather and validate the fit inputs (same arguments as ``fit``)."""
+        raise NotImplementedError
+
+    def score(self, summary: Any = None, y: Any = None, **kwargs: Any) -> float:
+        """Mean log-likelihood per customer of ``summary`` under the fitted parameters.
+
+        Higher is better; the penalty is not included. This is the score scikit-learn's
+        ``GridSearchCV`` and ``cross_val_score`` maximise (e.g. to choose ``penalizer``).
+
+        Parameters
+        ----------
+        summary : DataFrame-like, optional
+            Customer summary in the layout ``fit`` takes.
+        y : None
+            Ignored (scikit-learn passes ``None``).
+        **kwargs
+            The keyword arrays and column names ``fit`` accepts.
+
+        Returns
+        -------
+        float
+            ``sum(w * loglik_i) / sum(w)`` over the customers (weights default to 1);
+            for :class:`~crmmodels.clv.GammaGamma`, over the customers its ``fit`` uses
+            (repeat buyers with a positive mean spend).
+
+        Examples
+        --------
+        >>> from crmmodels.clv import BGNBD
+        >>> m = BGNBD.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+        >>> round(m.score(frequency=[0, 2], recency=[0.0, 30.43], T=[38.86, 38.86]), 4)
+        -5.0067
+        """
+        self._check_fitted()
+        data, w = self._inputs(summary, **kwargs)
+        names = self._data_names
+        cols, counts = _compress([np.asarray(data[k], dtype=np.float64) for k in names], w)
+        cdata = dict(zip(names, cols, strict=True))
+        self._fit_cache = {}
+        try:
+            ll, _ = self._loglik_grad(self._params_array(), cdata, counts)
+        finally:
+            self._fit_cache = {}
+        return float(ll) / float(counts.sum())
 
     # ------------------------------------------------------------ data intake
     @classmethod
@@ -455,6 +618,8 @@ class MLEModel:
                 cols.append(weights_col)
             check_columns(frame, cols, what="summary")
             df = collect(frame.select(cols))
+            for col in cols:
+                _check_column_values(df[col], col)
             for key, (col, _) in arrays.items():
                 out[key] = as_float_array(df[col].to_numpy(), col)
             if weights_col is not None:
@@ -689,8 +854,9 @@ class MLEModel:
 
         Raises
         ------
-        DataError
-            When a parameter is missing, unknown, non-finite or not positive.
+        ArgumentError
+            When a parameter is missing, unknown, non-finite, too large for a float or
+            not positive.
         """
         clean = cls._check_param_dict(params, "params")
         model = cls()
@@ -747,21 +913,11 @@ class MLEModel:
 
     # ------------------------------------------------------------ persistence
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly dict: model name, schema version, params, fit results."""
-        self._check_fitted()
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "model": type(self).__name__,
-            "params": dict(self.params_),
-            "hyperparameters": _plain(self._hyperparameters()),
-            "fit": {
-                "log_likelihood": _json_float(self.log_likelihood_),
-                "n_customers": _json_float(self.n_customers_),
-                "standard_errors": {k: _json_float(v) for k, v in self.standard_errors_.items()},
-                "covariance": _plain(self.covariance_.tolist()),
-                "diagnostics": _plain(self.diagnostics_),
-            },
-        }
+        """JSON-friendly dict: model name, schema version, params, fit results.
+
+        See :mod:`crmmodels.clv._persist` for the layout.
+        """
+        return _persist.to_dict(self)
 
     def to_json(self, indent: int | None = 2) -> str:
         """Serialise the fitted model to JSON text (never pickle).
@@ -773,81 +929,47 @@ class MLEModel:
         >>> BGNBD.from_json(text).params_["alpha"]
         4.4
         """
-        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+        return _persist.to_json(self, indent)
 
     @classmethod
     def from_dict(cls, payload: Mapping[str, Any]) -> Self:
-        """Rebuild a model from :meth:`to_dict` output, validating it."""
-        name = cls.__name__
-        if not isinstance(payload, Mapping):
-            raise DataError(f"{name}.from_json: expected a JSON object; got {payload!r}.")
-        version = payload.get("schema_version")
-        if version != SCHEMA_VERSION:
-            raise DataError(
-                f"{name}.from_json: unknown schema_version {version!r}; this version of "
-                f"crmmodels reads schema_version {SCHEMA_VERSION}."
-            )
-        if payload.get("model") != name:
-            raise DataError(
-                f"{name}.from_json: the JSON holds a {payload.get('model')!r} model, not "
-                f"{name!r}; load it with that class."
-            )
-        params = payload.get("params")
-        if not isinstance(params, Mapping):
-            raise DataError(f"{name}.from_json: 'params' is missing or not an object.")
-        clean = cls._check_param_dict(params, "params")
-        hp = payload.get("hyperparameters") or {}
-        known = set(MLEModel()._hyperparameters())
-        model = cls(**{k: v for k, v in hp.items() if k in known})
-        fit = payload.get("fit") or {}
+        """Rebuild a model from :meth:`to_dict` output, validating every field.
 
-        def num(v: Any) -> float:
-            return math.nan if v is None else float(v)
-
-        k = len(cls._param_names)
-        se_in = fit.get("standard_errors") or {}
-        cov_in = fit.get("covariance")
-        try:
-            cov = np.array(
-                [[num(v) for v in row] for row in cov_in] if cov_in else np.full((k, k), np.nan),
-                dtype=np.float64,
-            ).reshape(k, k)
-            model._set_fitted(
-                clean,
-                log_likelihood=num(fit.get("log_likelihood")),
-                n_customers=num(fit.get("n_customers")) if "n_customers" in fit else 0.0,
-                standard_errors={p: num(se_in.get(p)) for p in cls._param_names},
-                covariance=cov,
-                diagnostics=dict(fit.get("diagnostics") or {}),
-            )
-        except (TypeError, ValueError) as exc:
-            raise DataError(f"{name}.from_json: malformed 'fit' section ({exc}).") from exc
-        return model
+        Raises
+        ------
+        DataError
+            Naming the first invalid field (see :func:`crmmodels.clv._persist.from_dict`).
+        """
+        return _persist.from_dict(cls, payload)
 
     @classmethod
     def from_json(cls, text: str) -> Self:
         """Rebuild a model from :meth:`to_json` text.
 
+        The text may be at most 10 MB (:data:`crmmodels.clv._persist.MAX_BYTES`).
+
         Raises
         ------
         DataError
-            On invalid JSON, a wrong model name, an unknown schema version, or missing,
-            unknown or non-finite parameters.
+            On text that is too large, too deeply nested or not valid JSON, a wrong
+            model name, an unknown schema version, or any invalid field.
         """
-        try:
-            payload = json.loads(text)
-        except (TypeError, ValueError) as exc:
-            raise DataError(f"{cls.__name__}.from_json: not valid JSON ({exc}).") from exc
-        return cls.from_dict(payload)
+        return _persist.from_json(cls, text)
 
     def save(self, path: str | Path) -> None:
         """Write :meth:`to_json` to ``path`` (UTF-8)."""
-        Path(path).write_text(self.to_json(), encoding="utf-8")
+        _persist.save(self, path)
 
     @classmethod
     def load(cls, path: str | Path) -> Self:
-        """Read a model written by :meth:`save`."""
-        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+        """Read a model written by :meth:`save` (at most 10 MB of UTF-8 JSON; never pickle).
+
+        Raises
+        ------
+        DataError
+            As :meth:`from_json`, and for a file that is larger than 10 MB or not UTF-8.
+        """
+        return _persist.load(cls, path)
 
 
 class RFMModel(MLEModel):
@@ -863,6 +985,7 @@ class RFMModel(MLEModel):
     def fit(
         self,
         summary: Any = None,
+        y: Any = None,
         *,
         frequency: Any = None,
         recency: Any = None,
@@ -881,6 +1004,8 @@ class RFMModel(MLEModel):
             Customer summary (any narwhals-supported frame, e.g. from
             ``summarize_transactions``) with columns ``frequency_col``, ``recency_col``
             and ``T_col``. Alternatively pass the keyword arrays.
+        y : None
+            Ignored; accepted so that scikit-learn pipelines can call ``fit(X, y)``.
         frequency, recency, T : array-like, optional
             Repeat purchases x (integers >= 0), time of the last purchase t_x and length
             of observation T (same time unit, ``0 <= t_x <= T``; ``t_x = 0`` when x = 0).
@@ -901,6 +1026,32 @@ class RFMModel(MLEModel):
         ConvergenceError
             When the optimiser does not converge (unless ``on_nonconvergence="warn"``).
         """
+        data, w = self._inputs(
+            summary,
+            frequency=frequency,
+            recency=recency,
+            T=T,
+            weights=weights,
+            frequency_col=frequency_col,
+            recency_col=recency_col,
+            T_col=T_col,
+            weights_col=weights_col,
+        )
+        return self._fit_arrays(data, w)
+
+    def _inputs(
+        self,
+        summary: Any = None,
+        *,
+        frequency: Any = None,
+        recency: Any = None,
+        T: Any = None,
+        weights: Any = None,
+        frequency_col: str = "frequency",
+        recency_col: str = "recency",
+        T_col: str = "T",
+        weights_col: str | None = None,
+    ) -> tuple[dict[str, FloatArray], FloatArray | None]:
         data, w = self._gather(
             summary,
             {
@@ -912,7 +1063,7 @@ class RFMModel(MLEModel):
             weights_col,
         )
         self._validate_rfm(data["frequency"], data["recency"], data["T"])
-        return self._fit_arrays(data, w)
+        return data, w
 
     @staticmethod
     def _validate_rfm(
@@ -949,16 +1100,13 @@ class RFMModel(MLEModel):
         self, frequency: Any, recency: Any, T: Any
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Validate prediction inputs and return broadcast float arrays."""
-        x = as_float_array(frequency, "frequency")
-        tx = as_float_array(recency, "recency")
-        tt = as_float_array(T, "T")
-        try:
-            x, tx, tt = np.broadcast_arrays(x, tx, tt)
-        except ValueError as exc:
-            raise DataError(
-                f"frequency, recency and T must have equal lengths; got shapes "
-                f"{np.shape(x)}, {np.shape(tx)}, {np.shape(tt)}."
-            ) from exc
+        x, tx, tt = _broadcast(
+            {
+                "frequency": as_float_array(frequency, "frequency"),
+                "recency": as_float_array(recency, "recency"),
+                "T": as_float_array(T, "T"),
+            }
+        )
         self._validate_rfm(x, tx, tt)
         return x, tx, tt
 
@@ -1029,9 +1177,19 @@ class RFMModel(MLEModel):
             max_frequency = int(stats.get("max_frequency", 20))
         if max_recency is None:
             max_recency = float(stats.get("max_T", 40.0))
+        max_frequency = check_int(max_frequency, "max_frequency", low=0)
+        max_recency = check_number(max_recency, "max_recency", low=0.0)
+        T = check_number(T, "T", low=0.0)
         if not T:
             T = float(max_recency)
-        fr = np.arange(int(max_frequency) + 1, dtype=np.float64)
+        cells = (max_frequency + 1) * (math.floor(max_recency) + 1)
+        if cells > _MAX_GRID_CELLS:
+            raise ArgumentError(
+                f"the frequency x recency grid would have {cells:,} cells (max_frequency="
+                f"{max_frequency}, max_recency={max_recency:g}), more than "
+                f"{_MAX_GRID_CELLS:,}; pass smaller max_frequency and max_recency."
+            )
+        fr = np.arange(max_frequency + 1, dtype=np.float64)
         rc = np.arange(math.floor(max_recency) + 1, dtype=np.float64)
         x, tx = np.meshgrid(fr, rc, indexing="ij")
         return x, tx, np.full(x.shape, float(T))

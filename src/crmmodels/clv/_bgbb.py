@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 
-from crmmodels.clv._base import MLEModel, _check, as_float_array
+from crmmodels.clv._base import MLEModel, _broadcast, _check, as_float_array
 from crmmodels.clv._limits import BGBB_LIMITS, Limit
 from crmmodels.errors import DataError
 from crmmodels.kernels import bgbb as _k
@@ -91,6 +91,7 @@ class BGBB(MLEModel):
     def fit(
         self,
         summary: Any = None,
+        y: Any = None,
         *,
         frequency: Any = None,
         recency: Any = None,
@@ -109,6 +110,8 @@ class BGBB(MLEModel):
             Frame (any narwhals-supported kind) with columns ``frequency_col``,
             ``recency_col``, ``n_periods_col`` (and ``weights_col`` when given), e.g.
             :func:`crmmodels.datasets.load_donations` with ``weights_col="weights"``.
+        y : None
+            Ignored; accepted so that scikit-learn pipelines can call ``fit(X, y)``.
         frequency, recency, n_periods : array-like, optional
             Keyword arrays instead of a frame: transactions x, opportunity of the last
             transaction t_x and number of opportunities n (integers, ``x <= t_x <= n``).
@@ -129,6 +132,32 @@ class BGBB(MLEModel):
         ConvergenceError
             When the optimiser does not converge (unless ``on_nonconvergence="warn"``).
         """
+        data, w = self._inputs(
+            summary,
+            frequency=frequency,
+            recency=recency,
+            n_periods=n_periods,
+            weights=weights,
+            frequency_col=frequency_col,
+            recency_col=recency_col,
+            n_periods_col=n_periods_col,
+            weights_col=weights_col,
+        )
+        return self._fit_arrays(data, w)
+
+    def _inputs(
+        self,
+        summary: Any = None,
+        *,
+        frequency: Any = None,
+        recency: Any = None,
+        n_periods: Any = None,
+        weights: Any = None,
+        frequency_col: str = "frequency",
+        recency_col: str = "recency",
+        n_periods_col: str = "periods",
+        weights_col: str | None = None,
+    ) -> tuple[dict[str, FloatArray], FloatArray | None]:
         data, w = self._gather(
             summary,
             {
@@ -140,7 +169,7 @@ class BGBB(MLEModel):
             weights_col,
         )
         _validate(data["frequency"], data["recency"], data["n_periods"])
-        return self._fit_arrays(data, w)
+        return data, w
 
     def _loglik_grad(
         self, params: FloatArray, data: dict[str, FloatArray], counts: FloatArray
@@ -155,16 +184,13 @@ class BGBB(MLEModel):
     def _history(
         self, frequency: Any, recency: Any, n_periods: Any
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
-        x = as_float_array(frequency, "frequency")
-        tx = as_float_array(recency, "recency")
-        n = as_float_array(n_periods, "n_periods")
-        try:
-            x, tx, n = np.broadcast_arrays(x, tx, n)
-        except ValueError as exc:
-            raise DataError(
-                "frequency, recency and n_periods must have equal lengths; got shapes "
-                f"{np.shape(x)}, {np.shape(tx)}, {np.shape(n)}."
-            ) from exc
+        x, tx, n = _broadcast(
+            {
+                "frequency": as_float_array(frequency, "frequency"),
+                "recency": as_float_array(recency, "recency"),
+                "n_periods": as_float_array(n_periods, "n_periods"),
+            }
+        )
         _validate(x, tx, n)
         return x, tx, n
 
@@ -215,8 +241,10 @@ class BGBB(MLEModel):
         [3.752, 1.034]
         """
         params = self._params_array()
-        nn = _whole(n, "n")
         x, tx, big_n = self._history(frequency, recency, n_periods)
+        nn, x, tx, big_n = _broadcast(
+            {"n": _whole(n, "n"), "frequency": x, "recency": tx, "n_periods": big_n}
+        )
         return _k.conditional_expected_purchases(params, nn, x, tx, big_n)
 
     def probability_alive(self, frequency: Any, recency: Any, n_periods: Any) -> FloatArray:
@@ -264,7 +292,8 @@ class BGBB(MLEModel):
         [0.311, 0.113]
         """
         params = self._params_array()
-        return _k.probability_of_purchases(params, _whole(x, "x"), _whole(n, "n"))
+        xx, nn = _broadcast({"x": _whole(x, "x"), "n": _whole(n, "n")})
+        return _k.probability_of_purchases(params, xx, nn)
 
     def expected_discounted_residual_transactions(
         self, frequency: Any, recency: Any, n_periods: Any, discount_rate: float

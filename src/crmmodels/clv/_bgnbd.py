@@ -6,10 +6,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from crmmodels.clv._base import RFMModel, as_float_array, unique_rows
+from crmmodels.clv._base import RFMModel, _broadcast, as_float_array, unique_rows
 from crmmodels.clv._limits import BETA_GEOMETRIC_LIMITS, Limit
 from crmmodels.errors import DataError
 from crmmodels.kernels import bgnbd as _k
+from crmmodels.kernels import mbgnbd as _kmb
 from crmmodels.kernels._optim import FloatArray
 
 __all__ = ["BGNBD"]
@@ -82,7 +83,7 @@ class _BetaGeometricModel(RFMModel):
         """
         params = self._params_array()
         x, tx, tt = self._rfm_arrays(frequency, recency, T)
-        h, x, tx, tt = np.broadcast_arrays(self._horizon(t), x, tx, tt)
+        h, x, tx, tt = _broadcast({"t": self._horizon(t), "frequency": x, "recency": tx, "T": tt})
         # the alive-customer expectation depends on (x, T, t) only: once per distinct row
         (xu, tu, hu), inverse = unique_rows([x, tt, h])
         r, alpha, a, b = (float(v) for v in params)
@@ -126,8 +127,8 @@ class _BetaGeometricModel(RFMModel):
         nn = as_float_array(n, "n")
         if np.any(~np.isfinite(nn) | (nn < 0) | (nn != np.round(nn))):
             raise DataError(f"'n' must hold integers >= 0; got {n!r}.")
-        tt = self._horizon(t)
-        return _k.probability_of_purchases(params, nn, tt, modified=self._modified)
+        nn, tt = _broadcast({"n": nn, "t": self._horizon(t)})
+        return _kmb.beta_geometric_probability_of_purchases(params, nn, tt, modified=self._modified)
 
     def log_likelihood(self, frequency: Any, recency: Any, T: Any) -> FloatArray:
         """Individual log-likelihood of each customer under the fitted parameters.

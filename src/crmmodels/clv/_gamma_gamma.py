@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
 import numpy as np
 
-from crmmodels.clv._base import MLEModel, _check, as_float_array
+from crmmodels.clv._base import MLEModel, _broadcast, _check, as_float_array
 from crmmodels.clv._limits import GAMMA_GAMMA_LIMITS, Limit
-from crmmodels.errors import DataError
+from crmmodels.errors import CRMModelsWarning, DataError
 from crmmodels.kernels import gamma_gamma as _k
 from crmmodels.kernels._optim import FloatArray
 
@@ -86,24 +87,24 @@ class GammaGamma(MLEModel):
 
     @staticmethod
     def _validate_spend(
-        frequency: FloatArray, monetary_value: FloatArray, *, for_fit: bool = True
+        frequency: FloatArray, monetary_value: FloatArray, *, positive_spend: bool = False
     ) -> None:
         x, m = np.broadcast_arrays(frequency, monetary_value)
         for arr, nm in ((x, "frequency"), (m, "monetary_value")):
             _check(arr, ~np.isfinite(arr), nm, "is not finite (NaN or inf)")
             _check(arr, arr < 0, nm, "is negative")
         _check(x, x != np.round(x), "frequency", "is not an integer")
-        if for_fit:  # the likelihood needs log(m); predictions are defined at m = 0
+        if positive_spend:  # the likelihood needs log(m); predictions are defined at m = 0
             _check(
                 m,
                 (x > 0) & (m <= 0),
                 "monetary_value",
                 "is not positive although frequency > 0",
-                "The Gamma-Gamma likelihood needs positive mean spend for repeat buyers: "
-                "fit on summary[summary['monetary_value'] > 0]; predictions accept 0.",
+                "The Gamma-Gamma likelihood needs positive mean spend for repeat buyers; "
+                "predictions accept 0.",
             )
 
-    def fit(
+    def _spend_inputs(
         self,
         summary: Any = None,
         *,
@@ -113,27 +114,14 @@ class GammaGamma(MLEModel):
         frequency_col: str = "frequency",
         monetary_value_col: str = "monetary_value",
         weights_col: str | None = None,
-    ) -> Self:
-        """Fit the spend model by maximum likelihood.
+        caller: str = "fit",
+    ) -> tuple[dict[str, FloatArray], FloatArray | None, int, int]:
+        """Validated rows the likelihood uses, and the counts of rows left out.
 
-        Parameters
-        ----------
-        summary : DataFrame-like, optional
-            Customer summary with ``frequency_col`` and ``monetary_value_col`` (mean value
-            of the repeat transactions), any narwhals-supported frame.
-        frequency, monetary_value, weights : array_like, optional
-            Keyword arrays instead of a frame.
-        frequency_col, monetary_value_col, weights_col : str
-            Column names in ``summary``.
-
-        Returns
-        -------
-        self
-
-        Raises
-        ------
-        DataError
-            Bad values, or no customer with ``frequency >= 1``.
+        Returns ``(data, weights, n_no_repeat, n_zero_spend)``: customers with
+        ``frequency == 0`` (or weight 0) carry no spend information; repeat buyers whose
+        mean spend is 0 have no Gamma-Gamma density. Both are left out; the second with a
+        :class:`~crmmodels.errors.CRMModelsWarning`.
         """
         data, w = self._gather(
             summary,
@@ -146,18 +134,95 @@ class GammaGamma(MLEModel):
         )
         x, m = data["frequency"], data["monetary_value"]
         self._validate_spend(x, m)
-        keep = x > 0
+        used = x > 0
         if w is not None:
-            keep &= w > 0
+            used &= w > 0
+        zero_spend = used & (m == 0)
+        n_zero_spend = int(np.count_nonzero(zero_spend))
+        keep = used & ~zero_spend
+        n_no_repeat = int(np.count_nonzero(~used))
+        if n_zero_spend:
+            rows = "customer" if n_zero_spend == 1 else "customers"
+            warnings.warn(
+                f"GammaGamma.{caller}: left out {n_zero_spend} {rows} with frequency > 0 but "
+                "monetary_value 0 (the Gamma-Gamma likelihood needs a positive mean spend); "
+                "the count is in diagnostics_['n_zero_spend_excluded'] and n_excluded_. "
+                "conditional_expected_spend still predicts their spend. To silence this, "
+                "fit on summary[summary['monetary_value'] > 0].",
+                CRMModelsWarning,
+                stacklevel=3,
+            )
         if not np.any(keep):
             raise DataError(
-                "GammaGamma.fit: no customer with frequency >= 1 (and positive weight); "
-                "the spend model needs repeat transactions."
+                f"GammaGamma.{caller}: no customer with frequency >= 1, a positive "
+                "monetary_value (and a positive weight); the spend model needs repeat "
+                "transactions."
             )
-        kept: Mapping[str, FloatArray] = {"frequency": x[keep], "monetary_value": m[keep]}
-        self._fit_arrays(kept, None if w is None else w[keep])
-        self.n_excluded_ = int(np.count_nonzero(~keep))
+        kept = {"frequency": x[keep], "monetary_value": m[keep]}
+        return kept, None if w is None else w[keep], n_no_repeat, n_zero_spend
+
+    def _inputs(
+        self, summary: Any = None, **kwargs: Any
+    ) -> tuple[dict[str, FloatArray], FloatArray | None]:
+        data, w, _, _ = self._spend_inputs(summary, caller="score", **kwargs)
+        return data, w
+
+    def fit(
+        self,
+        summary: Any = None,
+        y: Any = None,
+        *,
+        frequency: Any = None,
+        monetary_value: Any = None,
+        weights: Any = None,
+        frequency_col: str = "frequency",
+        monetary_value_col: str = "monetary_value",
+        weights_col: str | None = None,
+    ) -> Self:
+        """Fit the spend model by maximum likelihood.
+
+        Customers with ``frequency == 0`` carry no spend information and are left out.
+        Repeat buyers with a mean spend of exactly 0 have no Gamma-Gamma density: they
+        are left out too, with a :class:`~crmmodels.errors.CRMModelsWarning` naming
+        their number. Both are counted in ``n_excluded_`` and ``diagnostics_``
+        (``n_no_repeat_excluded``, ``n_zero_spend_excluded``).
+
+        Parameters
+        ----------
+        summary : DataFrame-like, optional
+            Customer summary with ``frequency_col`` and ``monetary_value_col`` (mean value
+            of the repeat transactions), any narwhals-supported frame.
+        y : None
+            Ignored; accepted so that scikit-learn pipelines can call ``fit(X, y)``.
+        frequency, monetary_value, weights : array_like, optional
+            Keyword arrays instead of a frame.
+        frequency_col, monetary_value_col, weights_col : str
+            Column names in ``summary``.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        DataError
+            Bad values (NaN, negative, non-integer frequency), or no customer with
+            ``frequency >= 1`` and a positive ``monetary_value``.
+        """
+        data, w, n_no_repeat, n_zero_spend = self._spend_inputs(
+            summary,
+            frequency=frequency,
+            monetary_value=monetary_value,
+            weights=weights,
+            frequency_col=frequency_col,
+            monetary_value_col=monetary_value_col,
+            weights_col=weights_col,
+        )
+        self._fit_arrays(data, w)
+        self.n_excluded_ = n_no_repeat + n_zero_spend
         self.diagnostics_["n_excluded"] = self.n_excluded_
+        self.diagnostics_["n_no_repeat_excluded"] = n_no_repeat
+        self.diagnostics_["n_zero_spend_excluded"] = n_zero_spend
         return self
 
     @classmethod
@@ -176,9 +241,9 @@ class GammaGamma(MLEModel):
 
     @classmethod
     def from_dict(cls, payload: Mapping[str, Any]) -> Self:
-        """Rebuild a model from :meth:`to_dict` output (validated)."""
+        """Rebuild a model from :meth:`to_dict` output (every field validated)."""
         model = super().from_dict(payload)
-        model.n_excluded_ = int(model.diagnostics_.get("n_excluded", 0) or 0)
+        model.n_excluded_ = int(model.diagnostics_.get("n_excluded", 0))
         return model
 
     def population_mean_spend(self) -> float:
@@ -186,10 +251,17 @@ class GammaGamma(MLEModel):
         return _k.population_mean_spend(self._params_array())
 
     def conditional_expected_spend(self, frequency: Any, monetary_value: Any) -> FloatArray:
-        """Expected mean transaction value of each customer.
+        r"""Expected mean transaction value of each customer.
 
         A weighted mean of the population mean and the customer's own mean; customers
         with ``frequency == 0`` get the population mean.
+
+        The posterior mean :math:`p(v + x m_x)/(px + q - 1)` exists only when
+        :math:`px + q > 1` (and the population mean only when :math:`q > 1`). Where it
+        does not, the expected spend is infinite: the result holds ``inf`` there (never a
+        negative value) and a :class:`~crmmodels.errors.CRMModelsWarning` says for how
+        many customers. Refit with more data, or with ``initial_params`` away from the
+        small-``q`` region, when this happens on a fitted model.
 
         Parameters
         ----------
@@ -200,19 +272,35 @@ class GammaGamma(MLEModel):
         -------
         ndarray
             Aligned with the inputs.
+
+        Examples
+        --------
+        >>> gg = GammaGamma.from_params(p=6.25, q=3.74, v=15.44)
+        >>> gg.conditional_expected_spend([0, 1, 4], [0.0, 20.0, 35.5]).round(2)
+        array([35.22, 24.64, 35.47])
         """
         params = self._params_array()
-        x = as_float_array(frequency, "frequency")
-        m = as_float_array(monetary_value, "monetary_value")
-        try:
-            x, m = np.broadcast_arrays(x, m)
-        except ValueError as exc:
-            raise DataError(
-                "frequency and monetary_value must have equal lengths; got shapes "
-                f"{np.shape(x)} and {np.shape(m)}."
-            ) from exc
-        self._validate_spend(x, m, for_fit=False)
-        return _k.conditional_expected_spend(params, x, m)
+        x, m = _broadcast(
+            {
+                "frequency": as_float_array(frequency, "frequency"),
+                "monetary_value": as_float_array(monetary_value, "monetary_value"),
+            }
+        )
+        self._validate_spend(x, m)
+        out = _k.conditional_expected_spend(params, x, m)
+        n_inf = int(np.count_nonzero(np.isinf(out)))
+        if n_inf:
+            p, q = self.params_["p"], self.params_["q"]
+            rows = "customer" if n_inf == 1 else "customers"
+            warnings.warn(
+                f"GammaGamma.conditional_expected_spend: the expected spend is infinite for "
+                f"{n_inf} {rows}: with p={p:.4g} and q={q:.4g}, p * frequency + q <= 1 "
+                "(q <= 1 for frequency 0), where the model's posterior mean spend does not "
+                "exist. These values are inf.",
+                CRMModelsWarning,
+                stacklevel=2,
+            )
+        return out
 
     def log_likelihood(self, frequency: Any, monetary_value: Any) -> FloatArray:
         """Log-density of each customer's mean spend (``frequency >= 1`` rows only).
@@ -221,12 +309,27 @@ class GammaGamma(MLEModel):
         -------
         ndarray
             NaN where ``frequency == 0``.
+
+        Raises
+        ------
+        DataError
+            When the inputs do not broadcast together (the message gives their shapes),
+            or a repeat buyer's ``monetary_value`` is not positive.
+
+        Examples
+        --------
+        >>> gg = GammaGamma.from_params(p=6.25, q=3.74, v=15.44)
+        >>> gg.log_likelihood([0, 1], [0.0, 20.0]).round(4)
+        array([    nan, -3.5942])
         """
         params = self._params_array()
-        x, m = np.broadcast_arrays(
-            as_float_array(frequency, "frequency"), as_float_array(monetary_value, "m")
+        x, m = _broadcast(
+            {
+                "frequency": as_float_array(frequency, "frequency"),
+                "monetary_value": as_float_array(monetary_value, "monetary_value"),
+            }
         )
-        self._validate_spend(x, m)
+        self._validate_spend(x, m, positive_spend=True)
         out = np.full(x.shape, np.nan)
         pos = x > 0
         out[pos] = _k.loglik(params, x[pos], m[pos])

@@ -9,12 +9,11 @@ DERT) are in :mod:`crmmodels.kernels.pareto_nbd`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import numpy as np
 
-from crmmodels.clv._base import RFMModel, _check, as_float_array
+from crmmodels.clv._base import RFMModel, _broadcast, _check, as_float_array
 from crmmodels.clv._limits import PARETO_NBD_LIMITS, Limit
 from crmmodels.kernels import pareto_nbd as _k
 from crmmodels.kernels._optim import FloatArray
@@ -62,24 +61,17 @@ class ParetoNBD(RFMModel):
 
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "s", "beta")
     _limits: ClassVar[tuple[Limit, ...]] = PARETO_NBD_LIMITS
-    _pairs_cache: tuple[FloatArray, FloatArray, FloatArray, _k.Pairs] | None = None
 
     def _loglik_grad(
         self, params: FloatArray, data: dict[str, FloatArray], counts: FloatArray
     ) -> tuple[float, FloatArray]:
         x, tx, big_t = data["frequency"], data["recency"], data["T"]
-        cached = self._pairs_cache
+        cached = self._fit_cache.get("pairs")
         if cached is None or not (cached[0] is x and cached[1] is tx and cached[2] is big_t):
             # the distinct (x, t) pairs depend on the data only: once per fit, not per step
             cached = (x, tx, big_t, _k.distinct_pairs(x, tx, big_t))
-            self._pairs_cache = cached
+            self._fit_cache["pairs"] = cached
         return _k.log_likelihood_grad(params, x, tx, big_t, counts, pairs=cached[3])
-
-    def _fit_arrays(self, data: Mapping[str, FloatArray], weights: FloatArray | None) -> Self:
-        try:
-            return super()._fit_arrays(data, weights)
-        finally:
-            self._pairs_cache = None  # do not keep the data alive after the fit
 
     def _initial_params(self, data: dict[str, FloatArray], counts: FloatArray) -> FloatArray:
         w = counts / counts.sum()
@@ -134,8 +126,10 @@ class ParetoNBD(RFMModel):
         [1.455]
         """
         params = self._params_array()
-        tt = self._horizon(t)
         x, tx, big_t = self._rfm_arrays(frequency, recency, T)
+        tt, x, tx, big_t = _broadcast(
+            {"t": self._horizon(t), "frequency": x, "recency": tx, "T": big_t}
+        )
         return _k.conditional_expected_purchases(params, tt, x, tx, big_t)
 
     def probability_alive(self, frequency: Any, recency: Any, T: Any) -> FloatArray:
@@ -190,8 +184,16 @@ class ParetoNBD(RFMModel):
         """
         params = self._params_array()
         x, tx, big_t = self._rfm_arrays(frequency, recency, T)
-        nn = _counts(n, "n")
-        return _k.conditional_probability_of_purchases(params, nn, self._horizon(t), x, tx, big_t)
+        nn, tt, x, tx, big_t = _broadcast(
+            {
+                "n": _counts(n, "n"),
+                "t": self._horizon(t),
+                "frequency": x,
+                "recency": tx,
+                "T": big_t,
+            }
+        )
+        return _k.conditional_probability_of_purchases(params, nn, tt, x, tx, big_t)
 
     def probability_of_purchases(self, n: Any, t: Any) -> FloatArray:
         """Unconditional probability of exactly ``n`` purchases in ``(0, t]``.
@@ -215,8 +217,8 @@ class ParetoNBD(RFMModel):
         [0.594, 0.166, 0.082]
         """
         params = self._params_array()
-        nn = _counts(n, "n")
-        return _k.probability_of_purchases(params, nn, self._horizon(t))
+        nn, tt = _broadcast({"n": _counts(n, "n"), "t": self._horizon(t)})
+        return _k.probability_of_purchases(params, nn, tt)
 
     def expected_discounted_residual_transactions(
         self, frequency: Any, recency: Any, T: Any, discount_rate: float

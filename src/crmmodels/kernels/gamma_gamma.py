@@ -136,7 +136,8 @@ def conditional_expected_spend(
     r"""Expected mean transaction value given ``x`` transactions of mean ``m_x``.
 
     :math:`p(v + x m_x)/(px + q - 1)`; customers with ``x = 0`` get the population mean
-    :func:`population_mean_spend` (their ``m_x`` is ignored).
+    :func:`population_mean_spend` (their ``m_x`` is ignored). Where ``px + q <= 1`` the
+    posterior mean does not exist and the result is ``inf`` (never negative).
 
     Examples
     --------
@@ -147,6 +148,8 @@ def conditional_expected_spend(
     p, q, v = _params(params)
     x, m = (np.asarray(a, dtype=np.float64) for a in np.broadcast_arrays(frequency, monetary_value))
     pop = population_mean_spend(params)
+    denom = p * x + q - 1.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        own = p * (v + x * m) / (p * x + q - 1.0)
+        # the posterior mean of 1/nu exists only for p x + q > 1: infinite otherwise
+        own = np.where(denom > 0, p * (v + x * m) / np.where(denom > 0, denom, 1.0), np.inf)
     return np.asarray(np.where(x > 0, own, pop), dtype=np.float64)

@@ -355,7 +355,11 @@ def probability_of_purchases(params: Params, n: ArrayLike, t: ArrayLike) -> Floa
     (\frac{\alpha}{\alpha+\tau})^r (\frac{\tau}{\alpha+\tau})^n`. The integral is
     evaluated by composite Gauss-Legendre quadrature (64 panels of 16 nodes) in
     :math:`\log\tau`, in log space; this avoids the alternating hypergeometric sum of the
-    note's closed form, which cancels catastrophically for large ``n``.
+    note's closed form, which cancels catastrophically for large ``n``. Powers such as
+    :math:`(\beta/(\beta+\tau))^s` use ``log1p`` (no cancellation for large ``r``, ``s``),
+    and for ``n = 0`` where the probability exceeds 1/2 the integrated-by-parts form
+    :math:`1 - \int_0^t (\frac{\beta}{\beta+\tau})^s \frac{r\alpha^r}{(\alpha+\tau)^{r+1}}
+    d\tau` is used, so the result stays within [0, 1].
 
     Examples
     --------
@@ -375,10 +379,12 @@ def probability_of_purchases(params: Params, n: ArrayLike, t: ArrayLike) -> Floa
         log_coef = gammaln(r + nv) - gammaln(r) - gammaln(nv + 1.0)
 
         def log_nbd(tau: FloatArray, coef: FloatArray, k: FloatArray) -> FloatArray:
-            la = np.log(alpha + tau)
-            return np.asarray(coef + r * (np.log(alpha) - la) + k * (np.log(tau) - la))
+            # log1p forms: r log(alpha/(alpha+tau)) as a difference of logs cancels when r
+            # or s is large (1e8 gives errors near 1e-6)
+            with np.errstate(divide="ignore"):
+                return np.asarray(coef - r * np.log1p(tau / alpha) - k * np.log1p(alpha / tau))
 
-        first = log_nbd(tv, log_coef, nv) + s * (np.log(beta) - np.log(beta + tv))
+        first = log_nbd(tv, log_coef, nv) - s * np.log1p(tv / beta)
         v_hi = np.log(tv)
         v_lo = v_hi - 40.0 / (nv + 1.0) - np.log1p(tv / alpha) - np.log1p(tv / beta) - 2.0
         n_panels = 64
@@ -389,14 +395,26 @@ def probability_of_purchases(params: Params, n: ArrayLike, t: ArrayLike) -> Floa
         tau = np.exp(v)
         log_f = (
             np.log(s)
-            + s * np.log(beta)
-            - (s + 1.0) * np.log(beta + tau)
+            - np.log(beta)
+            - (s + 1.0) * np.log1p(tau / beta)
             + log_nbd(tau, log_coef[:, None], nv[:, None])
             + v
         )
         big = log_f.max(axis=1)
         integral = np.log((np.exp(log_f - big[:, None]) * wts).sum(axis=1)) + big + np.log(width)
-        out[pos] = np.exp(np.logaddexp(first, integral))
+        direct = np.exp(np.logaddexp(first, integral))
+        # n = 0 near 1: integrating by parts, P(X(t) = 0) = 1 - int_0^t S(tau) g(tau) dtau
+        # with S the survival of the lifetime and g the density of the first purchase
+        # time; this form cannot exceed 1 and is the accurate one there.
+        comp = (nv == 0) & (direct > 0.5)
+        if np.any(comp):
+            vc, tc = v[comp], tau[comp]
+            log_g = np.log(r) - np.log(alpha) - (r + 1.0) * np.log1p(tc / alpha)
+            log_g = log_g - s * np.log1p(tc / beta) + vc
+            top = log_g.max(axis=1)
+            log_int = np.log((np.exp(log_g - top[:, None]) * wts).sum(axis=1)) + top
+            direct[comp] = -np.expm1(log_int + np.log(width[comp]))
+        out[pos] = np.clip(direct, 0.0, 1.0)
     return out.reshape(shape)
 
 

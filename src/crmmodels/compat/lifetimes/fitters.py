@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -32,7 +32,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln
 
-from crmmodels.clv._base import MLEModel, as_float_array
+from crmmodels._ingest.arguments import check_int, check_number
+from crmmodels.clv import _persist
+from crmmodels.clv._base import MLEModel, _check, as_float_array
 from crmmodels.clv._bgbb import BGBB
 from crmmodels.clv._bgnbd import BGNBD
 from crmmodels.clv._gamma_gamma import GammaGamma
@@ -141,13 +143,11 @@ class BaseFitter:
 
     # ------------------------------------------------------------------ fitting
     def _engine_kwargs(self, tol: float, kwargs: dict[str, Any]) -> dict[str, Any]:
-        pen = self.penalizer_coef
-        if not isinstance(pen, (int, float)) or not math.isfinite(pen) or pen < 0:
-            raise DataError(f"penalizer_coef must be a finite number >= 0; got {pen!r}.")
-        out: dict[str, Any] = {"tol": float(tol)}
+        check_number(self.penalizer_coef, "penalizer_coef", low=0.0)
+        out: dict[str, Any] = {"tol": check_number(tol, "tol", low=0.0, low_open=True)}
         maxiter = kwargs.get("maxiter")
         if maxiter is not None:
-            out["max_iter"] = int(maxiter)
+            out["max_iter"] = check_int(maxiter, "maxiter", low=1)
         return out
 
     def _initial(
@@ -239,42 +239,103 @@ class BaseFitter:
         Path(path).write_text(text, encoding="utf-8")
 
     def load_model(self, path: str | Path) -> None:
-        """Read a model written by :meth:`save_model` (JSON).
+        """Read a model written by :meth:`save_model` (JSON, at most 10 MB; never pickle).
+
+        Every field is validated; ``params`` must agree with the engine model stored
+        beside it.
 
         Raises
         ------
         DataError
-            When the file is a lifetimes pickle (dill) or not a model of this class.
+            When the file is a lifetimes pickle (dill), not a model of this class, larger
+            than 10 MB, not UTF-8 JSON, or has a missing or invalid field (named).
         """
-        raw = Path(path).read_bytes()
         name = type(self).__name__
-        if raw[:1] == b"\x80" or not raw.lstrip()[:1] == b"{":
-            raise DataError(
-                f"{name}.load_model: {str(path)!r} is not a crmmodels JSON model (it looks "
-                "like a lifetimes pickle/dill file). crmmodels never unpickles files. Refit "
-                "the model on your data, or rebuild it from the fitted parameters, e.g. "
-                f"`{name}().fit(...)` or crmmodels.clv models' `from_params(...)`, then call "
-                "save_model to write JSON."
-            )
-        try:
-            payload = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise DataError(f"{name}.load_model: not valid JSON ({exc}).") from exc
+        where = f"{name}.load_model"
+        if Path(path).stat().st_size <= _persist.MAX_BYTES:
+            with Path(path).open("rb") as fh:
+                head = fh.read(64)
+            if head[:1] == b"\x80" or not head.lstrip()[:1] == b"{":
+                raise DataError(
+                    f"{where}: {str(path)!r} is not a crmmodels JSON model (it looks like a "
+                    "lifetimes pickle/dill file). crmmodels never unpickles files. Refit the "
+                    "model on your data, or rebuild it from the fitted parameters, e.g. "
+                    f"`{name}().fit(...)` or crmmodels.clv models' `from_params(...)`, then "
+                    "call save_model to write JSON."
+                )
+        payload = _persist.parse_json(_persist.read_text(path, where), where)
+        if not isinstance(payload, Mapping):
+            raise DataError(f"{where}: the file holds JSON that is not an object.")
         if payload.get("format") != _FORMAT or payload.get("fitter") != name:
+            raise DataError(f"{where}: the file holds {payload.get('fitter')!r:.60}, not a {name}.")
+        for key in ("model", "params", "variance_matrix"):
+            if key not in payload:
+                raise DataError(f"{where}: field {key!r} is missing; the file is incomplete.")
+        try:
+            penalizer = check_number(payload.get("penalizer_coef", 0.0), "penalizer_coef", low=0)
+        except DataError as exc:
+            raise DataError(f"{where}: field {exc}") from None
+        model = self._engine.from_dict(payload["model"])
+        params_in = payload["params"]
+        if not isinstance(params_in, Mapping):
+            raise DataError(f"{where}: field 'params' must be a JSON object.")
+        try:
+            params = self._engine._check_param_dict(params_in, "params")
+        except DataError as exc:
+            raise DataError(f"{where}: field 'params': {exc}") from None
+        differ = [
+            k
+            for k in self._param_names
+            if not math.isclose(params[k], model.params_[k], rel_tol=1e-9)
+        ]
+        if differ:
             raise DataError(
-                f"{name}.load_model: the file holds {payload.get('fitter')!r}, not a {name}."
+                f"{where}: field 'params' disagrees with the model stored in field 'model' "
+                f"for {differ} ({differ[0]}: {params[differ[0]]!r} vs "
+                f"{model.params_[differ[0]]!r}); the file was edited or is corrupt."
             )
-        self.penalizer_coef = float(payload.get("penalizer_coef", 0.0))
-        self.model_ = self._engine.from_dict(payload["model"])
-        self.params_ = pd.Series(payload["params"], dtype=np.float64)[list(self._param_names)]
+        k = len(self._param_names)
+        cov = _persist.check_covariance(
+            _nan_to_none(payload["variance_matrix"]), k, "variance_matrix", where
+        )
+        data = None
         if "data" in payload:
             d = payload["data"]
-            self.data = pd.DataFrame(d["data"], index=d["index"], columns=d["columns"])
-        self._set_inference(np.array(payload["variance_matrix"], dtype=np.float64))
+            try:
+                if not isinstance(d, Mapping):
+                    raise TypeError("not an object")
+                data = pd.DataFrame(d["data"], index=d["index"], columns=d["columns"])
+            except (TypeError, ValueError, KeyError) as exc:
+                raise DataError(
+                    f"{where}: field 'data' must hold 'data', 'index' and 'columns' as "
+                    f"written by save_model ({exc})."
+                ) from None
+        self.penalizer_coef = penalizer
+        self.model_ = model
+        self.params_ = pd.Series(params, dtype=np.float64)[list(self._param_names)]
+        if data is not None:
+            self.data = data
+        self._set_inference(cov)
         self._after_load()
 
     def _after_load(self) -> None:
         """Hook for subclasses (e.g. to restore ``predict``)."""
+
+
+def _whole_counts(values: Any, name: str) -> Any:
+    """Integer counts, truncated as lifetimes does; NaN and inf are refused first."""
+    arr = np.asarray(as_float_array(values, name))
+    _check(arr, ~np.isfinite(arr), name, "is not finite (NaN or inf)")
+    return arr.astype(np.int64)
+
+
+def _nan_to_none(matrix: Any) -> Any:
+    """Nested lists with NaN (written by ``json.dumps``) as ``None``, for validation."""
+    if isinstance(matrix, list):
+        return [_nan_to_none(v) for v in matrix]
+    if isinstance(matrix, float) and math.isnan(matrix):
+        return None
+    return matrix
 
 
 def _json_default(value: Any) -> Any:
@@ -328,7 +389,7 @@ class _RFMFitter(BaseFitter):
         -------
         self
         """
-        x = np.asarray(as_float_array(frequency, "frequency")).astype(int).astype(np.float64)
+        x = _whole_counts(frequency, "frequency").astype(np.float64)
         tx = as_float_array(recency, "recency")
         tt = as_float_array(T, "T")
         w = (
@@ -340,10 +401,10 @@ class _RFMFitter(BaseFitter):
             raise DataError("There exists a zero length vector in one of frequency, recency or T.")
         scale = 1.0 / float(np.max(tt))
         scales = [1.0 / scale if k in self._rate_params else 1.0 for k in self._param_names]
+        engine_kw = self._engine_kwargs(tol, kwargs)
         lam = float(self.penalizer_coef)
         if self._penalty_per_row:
             lam = lam / float(tx.shape[0])
-        engine_kw = self._engine_kwargs(tol, kwargs)
         engine = self._engine(
             penalizer=lam,
             initial_params=self._initial(initial_params, scales, self._log_initial),
@@ -585,12 +646,12 @@ class BetaGeoBetaBinomFitter(BaseFitter):
         -------
         self
         """
-        x = np.asarray(as_float_array(frequency, "frequency")).astype(int)
-        tx = np.asarray(as_float_array(recency, "recency")).astype(int)
-        n = np.asarray(as_float_array(n_periods, "n_periods")).astype(int)
+        x = _whole_counts(frequency, "frequency")
+        tx = _whole_counts(recency, "recency")
+        n = _whole_counts(n_periods, "n_periods")
         w = np.ones_like(tx) if weights is None else np.asarray(weights)
         engine = BGBB(
-            penalizer=float(self.penalizer_coef),
+            penalizer=check_number(self.penalizer_coef, "penalizer_coef", low=0.0),
             initial_params=self._initial(initial_params, [1.0] * 4, True),
             **self._engine_kwargs(tol, kwargs),
         )
@@ -700,7 +761,7 @@ class GammaGammaFitter(BaseFitter):
         w = np.ones_like(x, dtype=int) if weights is None else np.asarray(weights)
         cls: type[GammaGamma] = _GammaGammaQ if q_constraint else GammaGamma
         engine = cls(
-            penalizer=float(self.penalizer_coef),
+            penalizer=check_number(self.penalizer_coef, "penalizer_coef", low=0.0),
             initial_params=self._initial(initial_params, [1.0] * 3, True),
             **self._engine_kwargs(tol, kwargs),
         )
