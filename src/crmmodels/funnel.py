@@ -32,6 +32,7 @@ from crmmodels._frames import (
     python_scalar,
     to_narwhals,
     to_pandas,
+    to_timestamp,
 )
 from crmmodels._results import Result
 from crmmodels.errors import DataError, SchemaError
@@ -91,12 +92,7 @@ def _scalar_days(value: Any, is_datetime: bool, name: str) -> float:
             return float(value)
         except (TypeError, ValueError) as exc:
             raise DataError(f"{name} must be a number (the time column is numeric).") from exc
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"{name} must be a date; could not parse {value!r}.") from exc
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
+    ts = to_timestamp(value, name, tz="UTC")  # ISO 8601 text or a date object
     return float(_to_days(pd.Series([ts]), True)[0])
 
 
