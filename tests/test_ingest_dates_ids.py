@@ -55,6 +55,12 @@ def test_unparsable_text_with_date_format_names_count_and_example(engine: str) -
     assert "You might want to try" not in message
 
 
+def test_impossible_iso_day_is_refused_on_every_engine(engine: str) -> None:
+    text = pd.Series(["2024-01-05", "2024-02-31", "2024-03-01"], dtype="str")
+    with pytest.raises(DataError, match=r"not a valid date in the ISO 8601 layout in 1 row"):
+        to_pandas(crm.summarize_transactions(to_engine(_log(text), engine)))
+
+
 def test_date_format_reaches_every_log_reader() -> None:
     text = pd.Series(["05/01/2024", "03/02/2024", "20/02/2024"], dtype="str")
     log = _log(text)

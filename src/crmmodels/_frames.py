@@ -443,7 +443,13 @@ def parse_dates(
                 "Write every date in one layout, or convert the column to datetime first.",
             )
         )
-    parsed = _iso_prefix(col, layout[1]).str.to_datetime(format=layout[2])
+    prefix = _iso_prefix(col, layout[1])
+    if frame.implementation is nw.Implementation.PYARROW:
+        # arrow's strptime rolls impossible days over (31 February -> 2 March); its ISO
+        # cast refuses them, as the other engines do
+        parsed = prefix.cast(nw.Datetime("us"))
+    else:
+        parsed = prefix.str.to_datetime(format=layout[2])
     return _parse(frame, parsed, date_col, layout[2], layout[1], what)
 
 
@@ -584,8 +590,9 @@ def to_timestamp(value: Any, name: str, tz: str | None = None) -> pd.Timestamp:
     ``numpy.datetime64``. Other text (``"05/01/2024"``, day or month first?) is refused.
 
     Dates are compared on the local calendar of the data (see :func:`local_dates`). A
-    timezone-aware argument is first converted to the data's time zone ``tz`` when the
-    data have one, then its wall time is kept; a naive argument is taken as wall time.
+    timezone-aware argument is first converted to the data's time zone ``tz`` (to UTC
+    when the data are naive, ``tz=None``), then its wall time is kept; a naive argument
+    is taken as wall time.
 
     Examples
     --------
@@ -620,7 +627,7 @@ def to_timestamp(value: Any, name: str, tz: str | None = None) -> pd.Timestamp:
     if pd.isna(ts):
         raise ArgumentError(f"{name} must be a date; got a missing value.")
     if ts.tzinfo is not None:
-        ts = (ts.tz_convert(tz) if tz is not None else ts).tz_localize(None)
+        ts = ts.tz_convert(tz or "UTC").tz_localize(None)
     if not _FIRST_DAY <= ts <= _LAST_DAY:
         raise ArgumentError(
             f"{name} must be between {_FIRST_DAY.date()} and {_LAST_DAY.date()} (the range "
