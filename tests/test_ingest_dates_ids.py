@@ -61,6 +61,13 @@ def test_impossible_iso_day_is_refused_on_every_engine(engine: str) -> None:
         to_pandas(crm.summarize_transactions(to_engine(_log(text), engine)))
 
 
+def test_impossible_day_with_date_format_is_refused_on_every_engine(engine: str) -> None:
+    text = pd.Series(["05/01/2024", "31/02/2024", "01/03/2024"], dtype="str")
+    with pytest.raises(DataError, match=r"not a valid date in the layout '%d/%m/%Y' in 1 row"):
+        log = to_engine(_log(text), engine)
+        to_pandas(crm.summarize_transactions(log, date_format="%d/%m/%Y"))
+
+
 def test_date_format_reaches_every_log_reader() -> None:
     text = pd.Series(["05/01/2024", "03/02/2024", "20/02/2024"], dtype="str")
     log = _log(text)

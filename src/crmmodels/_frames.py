@@ -200,6 +200,9 @@ def check_not_null(
                 first = collect(frame.filter(masks[c]).select(id_col).head(1))
                 if len(first):
                     example = f"{id_col}={python_scalar(first[id_col].item(0))!r}"
+            elif nan_is_null and schema[c].is_float():  # a NaN or a null
+                value = _first_value(frame, masks[c], c)
+                example = "null" if value is None else value
             fix = "A NaN counts as a missing value." if nan_is_null and schema[c].is_float() else ""
             raise DataError(f"{what}: " + bad_rows_message(c, "is null", n, example, fix))
 
@@ -352,9 +355,10 @@ def parse_dates(
     Datetime and date columns pass through. Text is read the same way on every engine:
     ISO 8601 (``YYYY-MM-DD``, optionally with ``T`` or a space and ``HH:MM`` or
     ``HH:MM:SS``, a fraction of a second and a zone offset) by default, any other layout
-    only with ``date_format`` (a strftime layout such as ``"%d/%m/%Y"``). A written
-    zone offset is not applied: the wall time as written is kept, the local calendar
-    of the data. The fraction of a second of ISO text is dropped.
+    only with ``date_format`` (a strftime layout such as ``"%d/%m/%Y"``). The zone
+    offset of ISO text is not applied: the wall time as written is kept, the local
+    calendar of the data; the fraction of a second is dropped. An offset read with
+    ``%z`` in ``date_format`` gives instants in UTC (the engines' own reading).
 
     Parameters
     ----------
@@ -413,6 +417,8 @@ def parse_dates(
             raise ArgumentError(
                 f"date_format must be a strftime layout such as '%d/%m/%Y'; got {date_format!r}."
             )
+        if frame.implementation is nw.Implementation.PYARROW:
+            return _arrow_parse(frame, date_col, date_format, what)
         parsed = col.str.to_datetime(format=date_format)
         return _parse(frame, parsed, date_col, date_format, None, what)
     example = _first_value(frame, present, date_col)
@@ -467,6 +473,26 @@ def _parse(
         except Exception as exc:
             raise date_parse_error(frame, date_col, fmt, prefix, what, exc) from exc
     return out
+
+
+def _arrow_parse(frame: Any, date_col: str, date_format: str, what: str) -> Any:
+    """Parse text dates of a pyarrow table with ``date_format``, strictly.
+
+    Arrow's strptime rolls impossible days over (31 February becomes 2 March); the
+    column is parsed with pandas instead, which refuses them as the other engines do.
+    """
+    import pyarrow as pa  # type: ignore[import-untyped]
+
+    table = nw.to_native(frame)
+    text = table.column(date_col).to_pandas()
+    try:
+        # with an offset (%z) the instants are read in UTC, as the other engines do
+        parsed = pd.to_datetime(text, format=date_format, utc="%z" in date_format)
+    except (ValueError, TypeError) as exc:
+        raise date_parse_error(frame, date_col, date_format, None, what, exc) from exc
+    index = table.schema.get_field_index(date_col)
+    column = pa.array(parsed.dt.as_unit("us"), from_pandas=True)
+    return nw.from_native(table.set_column(index, date_col, column), eager_only=True)
 
 
 def date_parse_error(

@@ -507,7 +507,8 @@ def summarize_transactions(
         Unit of ``recency`` and ``T``; defaults to ``period``. A day grid in weeks
         (``period="D", time_unit="W"``) reproduces the published CDNOW summary.
     date_format : str, optional
-        strftime format for string dates.
+        strftime layout of text dates (e.g. ``"%d/%m/%Y"``); without it text dates
+        must be ISO 8601 (see :func:`crmmodels._frames.parse_dates`).
     allow_negative : bool, default False
         Accept negative amounts (refunds).
 
