@@ -338,8 +338,10 @@ def pandas_ready(data: Any, date_cols: Sequence[str] = (), amount_cols: Sequence
 
 
 def _first_line(exc: BaseException) -> str:
+    """The first line of an engine's message, without pandas' cut-off suggestion list."""
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    line = text.splitlines()[0] if text else type(exc).__name__
+    return line.split(". You might want to try:")[0].rstrip(".:")
 
 
 def _first_value(frame: Any, mask: nw.Expr, column: str) -> Any:
