@@ -276,3 +276,21 @@ def test_date_objects_and_date_types_are_dates() -> None:
         assert crm.cohort_retention(log).n_customers == 2
         assert len(crm.lifecycle_stages(log, as_of="2024-02-01").stages) == 2
         assert interaction_profile(log, time_col="date", channel_col="amount").n_customers == 2
+
+
+@pytest.mark.parametrize("kind", ["pandas", "polars"])
+def test_funnel_reads_text_times_like_every_log_reader(kind: str) -> None:
+    history = pd.DataFrame(
+        {
+            "entity_id": [1, 1, 2],
+            "stage": ["lead_generation", "needs_analysis", "lead_generation"],
+            "entered_at": pd.Series(["05/01/2024", "15/01/2024", "03/02/2024"], dtype="str"),
+        }
+    )
+    native: Any = history if kind == "pandas" else pl.from_pandas(history)
+    with pytest.raises(DataError, match="'entered_at' is not an ISO 8601 date in 3 rows"):
+        crm.funnel_metrics(native)
+    res = crm.funnel_metrics(native, date_format="%d/%m/%Y")
+    iso = history.assign(entered_at=pd.to_datetime(["2024-01-05", "2024-01-15", "2024-02-03"]))
+    expected = crm.funnel_metrics(iso)
+    pd.testing.assert_frame_equal(res.to_frame(), expected.to_frame())
