@@ -497,7 +497,7 @@ def test_schema_errors() -> None:
     df = log([(1, LEAD, 0)])
     with pytest.raises(SchemaError, match="no column 'entity'"):
         funnel_metrics(df, entity_col="entity")
-    with pytest.raises(SchemaError, match="must hold datetimes"):
+    with pytest.raises(DataError, match="not an ISO 8601 date"):
         funnel_metrics(df.assign(entered_at="x"))
     with pytest.raises(SchemaError, match="mode"):
         funnel_metrics(df, mode="strict")  # type: ignore[arg-type]

@@ -418,7 +418,7 @@ def test_bad_inputs() -> None:
         lifecycle_transitions(bad, snapshots=["2021-06-01", "2022-01-01"])
     strings = df.assign(date=df["date"].dt.strftime("%Y-%m-%d"))
     strings.loc[4, "date"] = "31/31/2021"
-    with pytest.raises(DataError, match="cannot be parsed"):
+    with pytest.raises(DataError, match="not an ISO 8601 date"):
         lifecycle_stages(strings, as_of="2022-01-01")
     with pytest.raises(DataError, match="empty"):
         lifecycle_stages(df.iloc[:0], as_of="2022-01-01")

@@ -360,7 +360,7 @@ def test_bad_inputs() -> None:
         retention_metrics(bad)
     strings = df.assign(date=df["date"].dt.strftime("%Y-%m-%d"))
     strings.loc[0, "date"] = "not a date"
-    with pytest.raises(DataError, match="cannot be parsed"):
+    with pytest.raises(DataError, match="not an ISO 8601 date"):
         cohort_retention(strings)
     with pytest.raises(DataError, match="period must be one of"):
         cohort_retention(df, period="Y")  # type: ignore[arg-type]

@@ -292,7 +292,7 @@ def test_null_ids_and_dates() -> None:
 
 def test_unparsable_dates() -> None:
     tx = pd.DataFrame({"customer_id": [1, 2], "date": ["2024-01-01", "not a date"]})
-    with pytest.raises(DataError, match="cannot be parsed as dates"):
+    with pytest.raises(DataError, match="not an ISO 8601 date in 1 row"):
         summarize_transactions(tx)
 
 

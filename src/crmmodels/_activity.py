@@ -22,7 +22,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from crmmodels._frames import day_number
-from crmmodels.errors import DataError
+from crmmodels.errors import ArgumentError
 
 __all__ = [
     "PERIODS",
@@ -58,7 +58,7 @@ def check_period(period: Any) -> str:
     """
     if not isinstance(period, str) or period not in PERIODS:
         known = ", ".join(f"'{k}' ({v})" for k, v in PERIODS.items())
-        raise DataError(f"period must be one of {known}; got {period!r}.")
+        raise ArgumentError(f"period must be one of {known}; got {period!r}.")
     return period
 
 

@@ -29,9 +29,11 @@ from crmmodels._frames import (
     check_not_null,
     collect,
     count_true,
+    parse_dates,
     python_scalar,
     to_narwhals,
     to_pandas,
+    to_timestamp,
 )
 from crmmodels._results import Result
 from crmmodels.errors import DataError, SchemaError
@@ -91,12 +93,7 @@ def _scalar_days(value: Any, is_datetime: bool, name: str) -> float:
             return float(value)
         except (TypeError, ValueError) as exc:
             raise DataError(f"{name} must be a number (the time column is numeric).") from exc
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"{name} must be a date; could not parse {value!r}.") from exc
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
+    ts = to_timestamp(value, name, tz="UTC")  # ISO 8601 text or a date object
     return float(_to_days(pd.Series([ts]), True)[0])
 
 
@@ -599,9 +596,13 @@ def _aggregate(
     time_col: str,
     amount_col: str | None,
     segment_col: str | None,
+    date_format: str | None = None,
 ) -> _Aggregate:
     """Validate the log and build the per-(entity, stage) aggregate."""
     frame = to_narwhals(history, what="history")
+    schema = frame.collect_schema()
+    if time_col in schema and schema[time_col] in (nw.String, nw.Object):  # text or objects
+        frame = parse_dates(frame, time_col, date_format=date_format, what="history")
     cols = [entity_col, stage_col, time_col]
     extra = [c for c in (amount_col, segment_col) if c is not None]
     n_events, is_datetime = _validate(
@@ -640,6 +641,7 @@ def funnel_metrics(
     cohort: str | None = None,
     promotion: Mapping[str, str] | None = None,
     on_backwards: Literal["report", "raise"] = "report",
+    date_format: str | None = None,
 ) -> FunnelResult:
     r"""Per-stage funnel metrics of a stage-history log.
 
@@ -682,6 +684,9 @@ def funnel_metrics(
         What to do with entities whose first-entry times go backwards against funnel
         order: report them (their negative stays are left out of the time statistics)
         or raise :class:`~crmmodels.errors.DataError`.
+    date_format : str, optional
+        strftime layout (e.g. ``"%d/%m/%Y %H:%M"``) of a text ``time_col``; without it
+        text times must be ISO 8601.
 
     Returns
     -------
@@ -750,6 +755,7 @@ def funnel_metrics(
         time_col=time_col,
         amount_col=amount_col,
         segment_col=segment_col,
+        date_format=date_format,
     )
     is_datetime = agg.is_datetime
     n_stages = len(st)

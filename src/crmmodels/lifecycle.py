@@ -675,7 +675,8 @@ def lifecycle_stages(
         (counted in ``n_excluded``; :func:`lifecycle_transitions` uses this to mark them
         as not yet customers).
     date_format : str, optional
-        ``strptime`` format for string dates.
+        strftime layout of text dates (e.g. ``"%d/%m/%Y"``); without it text dates
+        must be ISO 8601 (see :func:`crmmodels._frames.parse_dates`).
 
     Returns
     -------

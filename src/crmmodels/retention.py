@@ -393,7 +393,8 @@ def cohort_retention(
         Last date observed (default: the last purchase date). Rows after it are excluded
         and counted in ``n_excluded``. Its period is the last observable period.
     date_format : str, optional
-        ``strptime`` format for string dates.
+        strftime layout of text dates (e.g. ``"%d/%m/%Y"``); without it text dates
+        must be ISO 8601 (see :func:`crmmodels._frames.parse_dates`).
 
     Returns
     -------
@@ -651,7 +652,8 @@ def retention_metrics(
     observation_end : date-like, optional
         Last date observed (default: last purchase); later rows are excluded and counted.
     date_format : str, optional
-        ``strptime`` format for string dates.
+        strftime layout of text dates (e.g. ``"%d/%m/%Y"``); without it text dates
+        must be ISO 8601 (see :func:`crmmodels._frames.parse_dates`).
 
     Returns
     -------

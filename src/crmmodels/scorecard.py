@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from crmmodels._activity import check_period, period_index, period_labels
-from crmmodels._frames import check_columns, check_not_null, to_narwhals, to_pandas
+from crmmodels._frames import check_columns, check_not_null, parse_dates, to_narwhals, to_pandas
 from crmmodels._results import Result
 from crmmodels.errors import DataError, SchemaError
 
@@ -128,16 +128,8 @@ class ScorecardResult(Result):
         return plot_scorecard(self, ax=ax, kpis=kpis, **kwargs)
 
 
-def _with_dates(frame: Any, date_col: str, what: str) -> Any:
-    dtype = frame.collect_schema()[date_col]
-    if dtype == nw.String:
-        return frame.with_columns(nw.col(date_col).str.to_datetime())
-    if dtype not in (nw.Datetime, nw.Date) and not isinstance(dtype, nw.Datetime):
-        raise SchemaError(
-            f"{what}: column '{date_col}' must hold dates (datetime, date or ISO strings); "
-            f"its type is {dtype}."
-        )
-    return frame
+def _with_dates(frame: Any, date_col: str, what: str, date_format: str | None) -> Any:
+    return parse_dates(frame, date_col, date_format=date_format, what=what)
 
 
 def _check_numeric(frame: Any, col: str, what: str) -> None:
@@ -163,6 +155,7 @@ def kpi_scorecard(
     satisfaction_col: str = "satisfaction",
     satisfaction_customer_col: str | None = None,
     satisfaction_date_col: str | None = None,
+    date_format: str | None = None,
 ) -> ScorecardResult:
     """KPI scorecard per period and segment / channel / department (Payne & Frow).
 
@@ -171,7 +164,8 @@ def kpi_scorecard(
     transactions : DataFrame-like
         One row per purchase (any engine).
     customer_col, date_col, amount_col : str
-        Columns of ``transactions`` (dates may be ISO strings).
+        Columns of ``transactions`` (dates may be ISO 8601 text, or text in the layout
+        of ``date_format``).
     period : {"D", "W", "M", "Q"}
         Calendar period of the rows.
     by : str or list of str, optional
@@ -196,6 +190,9 @@ def kpi_scorecard(
     satisfaction_customer_col, satisfaction_date_col : str, optional
         Customer column (default ``customer_col``) and optional date column of
         ``satisfaction``.
+    date_format : str, optional
+        strftime layout (e.g. ``"%d/%m/%Y"``) of text dates, in every input; without it
+        text dates must be ISO 8601.
 
     Returns
     -------
@@ -231,7 +228,8 @@ def kpi_scorecard(
     cols = [customer_col, date_col, amount_col, *groups] + ([order_col] if order_col else [])
     check_columns(frame, cols, what="transactions")
     _check_numeric(frame, amount_col, "transactions")
-    frame = _with_dates(frame, date_col, "transactions")
+    frame = _with_dates(frame, date_col, "transactions", date_format)
+    check_not_null(frame, [customer_col], what="transactions", nan_is_null=True)
     check_not_null(frame, cols, what="transactions", id_col=customer_col)
     key = [*groups, _P]
     extra = [order_col] if order_col else []
@@ -304,6 +302,7 @@ def kpi_scorecard(
             satisfaction_col,
             satisfaction_date_col,
             period,
+            date_format,
         )
         table = _merge(table, sat, key, "satisfaction", fill=None)
         table = _merge(table, sat, key, "satisfaction_n", fill=0)
@@ -317,6 +316,7 @@ def kpi_scorecard(
             interaction_customer_col or customer_col,
             interaction_date_col or date_col,
             period,
+            date_format,
         )
         table = _merge(table, inter, key, "interactions", fill=0)
         table = _merge(table, inter, key, "__engaged", fill=0)
@@ -394,6 +394,7 @@ def _satisfaction(
     score_col: str,
     date_col: str | None,
     period: str,
+    date_format: str | None,
 ) -> pd.DataFrame:
     frame = to_narwhals(data, what="satisfaction")
     cols = [s_customer, score_col] + ([date_col] if date_col else [])
@@ -401,7 +402,7 @@ def _satisfaction(
     _check_numeric(frame, score_col, "satisfaction")
     frame = frame.filter(~nw.col(score_col).is_null())
     if date_col:
-        frame = _with_dates(frame, date_col, "satisfaction")
+        frame = _with_dates(frame, date_col, "satisfaction", date_format)
         check_not_null(frame, [s_customer, date_col], what="satisfaction")
         per = frame.select(
             nw.col(s_customer).alias(customer_col),
@@ -436,10 +437,11 @@ def _interactions(
     i_customer: str,
     i_date: str,
     period: str,
+    date_format: str | None,
 ) -> pd.DataFrame:
     frame = to_narwhals(data, what="interactions")
     check_columns(frame, [i_customer, i_date], what="interactions")
-    frame = _with_dates(frame, i_date, "interactions")
+    frame = _with_dates(frame, i_date, "interactions", date_format)
     check_not_null(frame, [i_customer, i_date], what="interactions")
     per = frame.select(
         nw.col(i_customer).alias(customer_col),

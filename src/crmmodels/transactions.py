@@ -39,18 +39,24 @@ from crmmodels._activity import (
 )
 from crmmodels._frames import (
     check_columns,
+    check_ids,
     check_not_null,
     collect,
     count_true,
     day_number,
     local_dates,
+    missing,
+    numeric_amounts,
+    pandas_ready,
+    parse_dates,
     python_scalar,
     to_narwhals,
     to_pandas,
     to_timestamp,
 )
+from crmmodels._ingest.arguments import check_column_name, check_int
 from crmmodels._results import Result
-from crmmodels.errors import DataError, SchemaError, bad_rows_message
+from crmmodels.errors import ArgumentError, DataError, SchemaError, bad_rows_message
 from crmmodels.kernels.summary import summarize_log
 
 if TYPE_CHECKING:
@@ -71,21 +77,20 @@ Period = Literal["D", "W", "M"] | int
 Frame = Any
 
 _DAYS = {"D": 1, "W": 7}
+_FLOAT_MAX = float(np.finfo(np.float64).max)
+# the longest whole-number period: about 27 centuries, beyond any date of the data
+_MAX_PERIOD_DAYS = 1_000_000
 
 
 def _period_length(period: Period, name: str = "period") -> int | None:
     """Length in days of a day-based period; None for months."""
-    if isinstance(period, bool):
-        raise DataError(f"{name} must be 'D', 'W', 'M' or a whole number of days; got {period!r}.")
-    if isinstance(period, (int, np.integer)):
-        if int(period) < 1:
-            raise DataError(f"{name} must be a positive whole number of days; got {period!r}.")
-        return int(period)
-    if period == "M":
+    if isinstance(period, (int, np.integer)) and not isinstance(period, (bool, np.bool_)):
+        return check_int(period, name, low=1, high=_MAX_PERIOD_DAYS)
+    if period == "M" and isinstance(period, str):
         return None
-    if period in _DAYS:
+    if isinstance(period, str) and period in _DAYS:
         return _DAYS[period]
-    raise DataError(
+    raise ArgumentError(
         f"{name} must be 'D' (day), 'W' (week, Monday to Sunday), 'M' (calendar month) "
         f"or a whole number of days; got {period!r}."
     )
@@ -135,6 +140,14 @@ def _prepare(
     weeks and months are those of the data's own calendar on every engine; a
     timezone-aware ``observation_end`` is converted to that time zone first.
     """
+    check_column_name(customer_col, "customer_col")
+    check_column_name(date_col, "date_col")
+    if amount_col is not None:
+        check_column_name(amount_col, "amount_col")
+    if observation_end is not None:  # the argument first; re-read in the data's zone below
+        to_timestamp(observation_end, "observation_end")
+    check_ids(transactions, customer_col, what=what)
+    transactions = pandas_ready(transactions, [date_col], [amount_col] if amount_col else [])
     tz: str | None = None
     if isinstance(transactions, pd.DataFrame) and date_col in transactions.columns:
         col = transactions[date_col]
@@ -146,26 +159,15 @@ def _prepare(
     check_columns(frame, cols, what=what)
     if isinstance(frame, nw.LazyFrame):  # projection for the engine; eager frames stay
         frame = frame.select(cols)  # as they are (a pandas select copies every column)
-    schema = frame.collect_schema()
-    dtype = schema[date_col]
+    frame = parse_dates(frame, date_col, date_format=date_format, what=what)
+    dtype = frame.collect_schema()[date_col]
     if isinstance(dtype, nw.Datetime) and dtype.time_zone is not None:
         tz = dtype.time_zone
         frame = local_dates(frame, date_col)
         dtype = frame.collect_schema()[date_col]
-    if dtype == nw.String:
-        try:
-            frame = frame.with_columns(nw.col(date_col).str.to_datetime(format=date_format))
-        except Exception as exc:  # eager engines parse at once
-            raise _unparsable(what, date_col, exc) from exc
-    elif dtype not in (nw.Datetime, nw.Date) and not isinstance(dtype, nw.Datetime):
-        raise SchemaError(
-            f"{what}: column '{date_col}' must hold dates (datetime, date or ISO strings); "
-            f"its type is {dtype}."
-        )
-    if amount_col is not None and not schema[amount_col].is_numeric():
-        raise SchemaError(
-            f"{what}: column '{amount_col}' must be numeric; its type is {schema[amount_col]}."
-        )
+    if amount_col is not None:
+        frame = numeric_amounts(frame, amount_col, what=what)
+    id_dtype = frame.collect_schema()[customer_col]
     end = (
         None
         if observation_end is None
@@ -175,36 +177,32 @@ def _prepare(
     stats = None
     if isinstance(frame, nw.DataFrame):
         stats = _eager_stats(frame, customer_col, date_col, amount_col, end)
-    try:
-        stats = (
-            stats
-            or collect(
-                frame.select(
-                    nw.len().alias("n"),
-                    nw.col(date_col).max().alias("max_date"),
-                    *[e.alias("late") for e in late],
-                    count_true(nw.col(customer_col).is_null()).alias("null_id"),
-                    count_true(nw.col(date_col).is_null()).alias("null_date"),
-                    *(
-                        [
-                            count_true(nw.col(amount_col).is_null()).alias("null_amount"),
-                            count_true(nw.col(amount_col) < 0).alias("neg_amount"),
-                            count_true(~nw.col(amount_col).is_finite()).alias("inf_amount"),
-                        ]
-                        if amount_col
-                        else []
-                    ),
-                )
-            ).rows(named=True)[0]
-        )
-    except Exception as exc:  # engines raise their own parse errors, possibly lazily
-        if dtype != nw.String:
-            raise
-        raise _unparsable(what, date_col, exc) from exc
+    stats = (
+        stats
+        or collect(
+            frame.select(
+                nw.len().alias("n"),
+                nw.col(date_col).max().alias("max_date"),
+                *[e.alias("late") for e in late],
+                count_true(missing(customer_col, id_dtype)).alias("null_id"),
+                count_true(nw.col(date_col).is_null()).alias("null_date"),
+                *(
+                    [
+                        count_true(nw.col(amount_col).is_null()).alias("null_amount"),
+                        count_true(nw.col(amount_col) < 0).alias("neg_amount"),
+                        count_true(~nw.col(amount_col).is_finite()).alias("inf_amount"),
+                        nw.col(amount_col).abs().max().alias("abs_max"),
+                    ]
+                    if amount_col
+                    else []
+                ),
+            )
+        ).rows(named=True)[0]
+    )
     if int(stats["n"]) == 0:
         raise DataError(f"{what} is empty: no rows to summarise.")
     if stats["null_id"]:
-        check_not_null(frame, [customer_col], what=what)
+        check_not_null(frame, [customer_col], what=what, nan_is_null=True)
     if stats["null_date"]:
         check_not_null(frame, [date_col], what=what, id_col=customer_col)
     if amount_col:
@@ -231,6 +229,9 @@ def _prepare(
                 what,
                 "Pass allow_negative=True to keep refunds and returns.",
             )
+        abs_max = stats.get("abs_max")
+        if abs_max is not None and float(abs_max) * int(stats["n"]) >= _FLOAT_MAX:
+            _check_totals(frame, customer_col, amount_col, what)
     if end is None:
         end = _to_timestamp(stats["max_date"], "the last date")
     elif stats["late"]:
@@ -286,6 +287,7 @@ def _eager_stats(
                 stats["inf_amount"] = int(amounts.size - np.count_nonzero(np.isfinite(amounts)))
             if a_lo < 0 or np.isnan(a_lo):
                 stats["neg_amount"] = int(np.count_nonzero(amounts < 0))
+            stats["abs_max"] = max(abs(float(a_lo)), abs(float(a_hi)))
     return stats
 
 
@@ -296,12 +298,24 @@ def _after_end(col: nw.Expr, end: pd.Timestamp, dtype: Any) -> nw.Expr:
     return col >= nw.lit((end.normalize() + pd.Timedelta(days=1)).to_pydatetime())
 
 
-def _unparsable(what: str, date_col: str, exc: Exception) -> DataError:
-    first_line = str(exc).splitlines()[0] if str(exc) else ""
-    return DataError(
-        f"{what}: column '{date_col}' holds values that cannot be parsed as dates "
-        f"({type(exc).__name__}: {first_line}). Pass date_format= or convert the column "
-        "to datetime first."
+def _check_totals(frame: Frame, customer_col: str, amount_col: str, what: str) -> None:
+    """Raise :class:`DataError` when a customer's total amount exceeds the float range.
+
+    Called only when the largest amount times the number of rows could overflow.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        totals = frame.group_by(customer_col).agg(nw.col(amount_col).sum().alias("__total"))
+        bad = ~nw.col("__total").is_finite()
+        n_bad = int(collect(totals.select(count_true(bad).alias("n"))).item(0, 0) or 0)
+        if not n_bad:
+            return
+        first = collect(totals.filter(bad).select(customer_col).head(1))
+    example = f"{customer_col}={python_scalar(first[customer_col].item(0))!r}"
+    customers = "customer" if n_bad == 1 else "customers"
+    raise DataError(
+        f"{what}: the total of column '{amount_col}' exceeds the largest float (about "
+        f"{_FLOAT_MAX:.1e}) for {n_bad} {customers} (first example: {example}). Rescale the "
+        "amounts first, e.g. to thousands."
     )
 
 
@@ -493,7 +507,8 @@ def summarize_transactions(
         Unit of ``recency`` and ``T``; defaults to ``period``. A day grid in weeks
         (``period="D", time_unit="W"``) reproduces the published CDNOW summary.
     date_format : str, optional
-        strftime format for string dates.
+        strftime layout of text dates (e.g. ``"%d/%m/%Y"``); without it text dates
+        must be ISO 8601 (see :func:`crmmodels._frames.parse_dates`).
     allow_negative : bool, default False
         Accept negative amounts (refunds).
 
@@ -673,7 +688,7 @@ def calibration_holdout(
     _period_length(period)
     scale = _unit_scale(period, time_unit)
     cal_end = _to_timestamp(calibration_end, "calibration_end")
-    frame, end, _ = _prepare(
+    frame, end, tz = _prepare(
         transactions,
         customer_col=customer_col,
         date_col=date_col,
@@ -682,6 +697,8 @@ def calibration_holdout(
         allow_negative=allow_negative,
         observation_end=observation_end,
     )
+    if tz is not None:  # an aware calibration_end is read on the data's calendar too
+        cal_end = to_timestamp(calibration_end, "calibration_end", tz)
     if cal_end >= end:
         raise DataError(
             f"calibration_end ({cal_end.date()}) must be before observation_end ({end.date()})."

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -11,13 +10,18 @@ import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
 
+from crmmodels._activity import time_zone
 from crmmodels._frames import (
     check_columns,
+    check_ids,
     check_not_null,
     collect,
     count_rows,
+    pandas_ready,
+    parse_dates,
     to_narwhals,
     to_pandas,
+    to_timestamp,
 )
 from crmmodels._results import Result
 from crmmodels.errors import DataError
@@ -26,6 +30,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = ["InteractionProfile", "interaction_profile"]
+
+_LOCAL = "__local_time"
 
 
 @dataclass(frozen=True, repr=False)
@@ -112,6 +118,7 @@ def interaction_profile(
     as_of: Any = None,
     strategic: Iterable[Any] | None = None,
     coverage_days: int = 90,
+    date_format: str | None = None,
 ) -> InteractionProfile:
     r"""Profile each customer's interactions: volume, recency, response, channel mix.
 
@@ -120,17 +127,23 @@ def interaction_profile(
     interactions : DataFrame-like
         Interaction log on any engine (one row per contact).
     customer_col, time_col, channel_col : str, optional
-        Column names; ``time_col`` holds datetimes.
+        Column names; ``time_col`` holds datetimes, dates or ISO 8601 text
+        (``date_format`` for other layouts).
     response_col : str, optional
         Boolean (or 0/1) outcome column; nulls mean "unknown" and are left out of the
         response rate.
     as_of : datetime-like, optional
         Reference time for recency and coverage; default the latest interaction.
-        Interactions after it are excluded and counted.
+        Interactions after it are excluded and counted. Times are compared on the
+        local calendar of a timezone-aware log (an aware ``as_of`` is converted to the
+        log's zone first).
     strategic : iterable, optional
         Ids of the strategic (e.g. class A) customers whose contact coverage is measured.
     coverage_days : int, optional
         Window of the coverage measure, in days.
+    date_format : str, optional
+        strftime layout of text timestamps (e.g. ``"%d/%m/%Y %H:%M"``); without it
+        text must be ISO 8601.
 
     Returns
     -------
@@ -179,24 +192,48 @@ def interaction_profile(
     """
     if int(coverage_days) < 0:
         raise ValueError(f"coverage_days must be >= 0; got {coverage_days!r}")
+    if as_of is not None:  # the argument first; re-read in the data's zone below
+        to_timestamp(as_of, "as_of")
+    check_ids(interactions, customer_col, what="interactions")
+    interactions = pandas_ready(interactions, [time_col])
+    local: Any = None
+    if isinstance(interactions, pd.DataFrame) and time_col in interactions.columns:
+        col = interactions[time_col]
+        if isinstance(col.dtype, pd.DatetimeTZDtype):  # some zones are opaque to narwhals
+            local = (str(col.dtype.tz), col.dt.tz_localize(None))
     frame = to_narwhals(interactions, what="interactions")
     cols = [customer_col, time_col, channel_col]
     check_columns(frame, cols + ([response_col] if response_col else []), what="interactions")
-    check_not_null(frame, cols, what="interactions", id_col=customer_col)
+    frame = parse_dates(frame, time_col, date_format=date_format, what="interactions")
+    check_not_null(frame, cols, what="interactions", id_col=customer_col, nan_is_null=True)
     n_total = count_rows(frame)
     if n_total == 0:
         raise DataError("interactions: the log is empty.")
+    # recency and the as_of cut are read on the local calendar (wall time) of the data,
+    # as in every other analysis; last_contact keeps the column's own type
+    tz: str | None = None
+    if local is not None:
+        tz = local[0]
+        frame = to_narwhals(nw.to_native(frame).assign(**{_LOCAL: local[1]}))
+    else:
+        tz = time_zone(frame, time_col)
+        loc = nw.col(time_col)
+        frame = frame.with_columns((loc.dt.replace_time_zone(None) if tz else loc).alias(_LOCAL))
     if as_of is None:
-        as_of_ts = pd.Timestamp(collect(frame.select(nw.col(time_col).max())).item(0, 0))
+        as_of_ts = pd.Timestamp(collect(frame.select(nw.col(_LOCAL).max())).item(0, 0))
         n_after = 0
     else:
-        as_of_ts = pd.Timestamp(as_of)
+        as_of_ts = to_timestamp(as_of, "as_of", tz)
         bound: Any = as_of_ts.to_pydatetime()
-        if isinstance(bound, dt.datetime) and bound.tzinfo is not None:
-            bound = bound.astimezone(dt.UTC).replace(tzinfo=None)
-        frame = frame.filter(nw.col(time_col) <= bound)
+        if frame.collect_schema()[_LOCAL] == nw.Date:
+            bound = bound.date()
+        frame = frame.filter(nw.col(_LOCAL) <= bound)
         n_after = n_total - count_rows(frame)
-    aggs = [nw.len().alias("n_interactions"), nw.col(time_col).max().alias("last_contact")]
+    aggs = [
+        nw.len().alias("n_interactions"),
+        nw.col(time_col).max().alias("last_contact"),
+        nw.col(_LOCAL).max().alias(_LOCAL),
+    ]
     if response_col is not None:
         frame = frame.with_columns(nw.col(response_col).cast(nw.Float64).alias("_resp"))
         resp = nw.col("_resp")
@@ -217,13 +254,11 @@ def interaction_profile(
 
     prof = per_cust.set_index(customer_col).sort_index()
     prof = prof.join(counts.set_axis([f"n_{c}" for c in channels], axis=1))
-    last = pd.to_datetime(prof["last_contact"])
-    if last.dt.tz is not None and as_of_ts.tzinfo is None:
-        as_of_ts = as_of_ts.tz_localize(last.dt.tz)
-    elif last.dt.tz is None and as_of_ts.tzinfo is not None:
-        as_of_ts = as_of_ts.tz_convert("UTC").tz_localize(None)
-    prof["last_contact"] = last
-    prof["days_since_contact"] = (as_of_ts - last) / pd.Timedelta(days=1)
+    prof["last_contact"] = pd.to_datetime(prof["last_contact"])
+    last_local = pd.to_datetime(prof.pop(_LOCAL))
+    prof["days_since_contact"] = (as_of_ts - last_local) / pd.Timedelta(days=1)
+    if tz is not None:  # report as_of in the data's zone
+        as_of_ts = as_of_ts.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
     ent_s = pd.Series(ent, index=counts.index)
     pref_s = pd.Series(preferred, index=counts.index)
     prof["preferred_channel"] = pref_s.reindex(prof.index).astype(str)

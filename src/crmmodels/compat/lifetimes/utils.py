@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmmodels._frames import to_narwhals, to_pandas
+from crmmodels._frames import to_narwhals, to_pandas, to_timestamp
+from crmmodels.errors import ArgumentError, DataError
 from crmmodels.errors import ConvergenceError as ConvergenceError
-from crmmodels.errors import DataError
 from crmmodels.transactions import calibration_holdout, summarize_transactions
 
 __all__ = [
@@ -40,15 +40,39 @@ def _period(freq: str) -> Any:
     return freq
 
 
+def _end_date(value: Any, name: str, datetime_format: str | None) -> Any:
+    """A date argument; text in ``datetime_format`` is read with that layout (as lifetimes)."""
+    if value is None or not isinstance(value, str) or datetime_format is None:
+        return value
+    try:
+        return pd.to_datetime(value, format=datetime_format)
+    except (ValueError, TypeError) as exc:
+        raise ArgumentError(
+            f"{name} must be a date in the layout datetime_format={datetime_format!r} or "
+            f"ISO 8601 text; got {value!r}."
+        ) from exc
+
+
 def _truncate(
     transactions: Any, datetime_col: str, end: Any, datetime_format: str | None, freq: str
 ) -> Any:
-    """Drop the purchases after the observation end (lifetimes truncates silently)."""
+    """Drop the purchases after the observation end (lifetimes truncates silently).
+
+    Dates are compared on the local calendar of timezone-aware data, as in the summaries.
+    """
     if end is None:
         return transactions
     frame = to_pandas(to_narwhals(transactions, what="transactions"))
-    dates = pd.to_datetime(frame[datetime_col], format=datetime_format)
-    last = pd.to_datetime(end, format=datetime_format).to_period(freq).end_time
+    if datetime_col not in frame.columns:
+        return frame  # the summary names the missing column
+    dates = frame[datetime_col]
+    if not isinstance(dates.dtype, pd.DatetimeTZDtype) and dates.dtype.kind != "M":
+        dates = pd.to_datetime(dates, format=datetime_format)
+    tz = None
+    if isinstance(dates.dtype, pd.DatetimeTZDtype):
+        tz = str(dates.dtype.tz)
+        dates = dates.dt.tz_localize(None)
+    last = to_timestamp(end, "observation_period_end", tz).to_period(freq).end_time
     return frame.loc[(dates <= last).to_numpy()]
 
 
@@ -106,6 +130,9 @@ def summary_data_from_transaction_data(
     >>> summary_data_from_transaction_data(tx, "id", "date").values.tolist()
     [[1.0, 4.0, 4.0], [0.0, 0.0, 2.0]]
     """
+    observation_period_end = _end_date(
+        observation_period_end, "observation_period_end", datetime_format
+    )
     summary = summarize_transactions(
         _truncate(transactions, datetime_col, observation_period_end, datetime_format, freq),
         customer_col=customer_id_col,
@@ -163,6 +190,12 @@ def calibration_and_holdout_data(
             "calibration_and_holdout_data; summarise the calibration period with "
             "summary_data_from_transaction_data instead."
         )
+    observation_period_end = _end_date(
+        observation_period_end, "observation_period_end", datetime_format
+    )
+    calibration_period_end = _end_date(
+        calibration_period_end, "calibration_period_end", datetime_format
+    )
     result = calibration_holdout(
         _truncate(transactions, datetime_col, observation_period_end, datetime_format, freq),
         calibration_end=calibration_period_end,
