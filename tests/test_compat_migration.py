@@ -168,3 +168,15 @@ def test_quickstart_values_match_lifetimes_formulas(capsys: pytest.CaptureFixtur
             ref_bgf, s["frequency"], s["recency"], s["T"], s["monetary_value"], 12, 0.01
         )
     assert np.allclose(ns["clv"].to_numpy(), ref.to_numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [0, -1, "2", None])
+def test_freq_multiplier_must_be_positive(bad) -> None:
+    import pandas as pd
+
+    from crmmodels.compat.lifetimes.utils import summary_data_from_transaction_data
+    from crmmodels.errors import ArgumentError
+
+    tx = pd.DataFrame({"id": [1, 1, 2], "date": ["2020-01-01", "2020-01-05", "2020-01-03"]})
+    with pytest.raises(ArgumentError, match="freq_multiplier"):
+        summary_data_from_transaction_data(tx, "id", "date", freq_multiplier=bad)

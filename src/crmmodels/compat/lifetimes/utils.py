@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from crmmodels._frames import to_narwhals, to_pandas, to_timestamp
+from crmmodels._ingest.arguments import check_number
 from crmmodels.errors import ArgumentError, DataError
 from crmmodels.errors import ConvergenceError as ConvergenceError
 from crmmodels.transactions import calibration_holdout, summarize_transactions
@@ -130,6 +131,7 @@ def summary_data_from_transaction_data(
     >>> summary_data_from_transaction_data(tx, "id", "date").values.tolist()
     [[1.0, 4.0, 4.0], [0.0, 0.0, 2.0]]
     """
+    check_number(freq_multiplier, "freq_multiplier", low=0, low_open=True)
     observation_period_end = _end_date(
         observation_period_end, "observation_period_end", datetime_format
     )
@@ -184,6 +186,7 @@ def calibration_and_holdout_data(
     >>> calibration_and_holdout_data(tx, "id", "date", "2020-01-10").iloc[0].tolist()
     [1.0, 4.0, 9.0, 1.0, 10.0]
     """
+    check_number(freq_multiplier, "freq_multiplier", low=0, low_open=True)
     if include_first_transaction and monetary_value_col is not None:
         raise DataError(
             "include_first_transaction=True with monetary_value_col is not supported by "
@@ -340,6 +343,7 @@ def expected_cumulative_transactions(
     >>> expected_cumulative_transactions(bgf, tx, "date", "id", 3)["actual"].tolist()
     [0, 0, 1]
     """
+    check_number(freq_multiplier, "freq_multiplier", low=0, low_open=True)
     dates, ords = _period_ordinals(transactions[datetime_col], freq, datetime_format)
     start = int(ords.min())
     offset = ords - start
