@@ -53,6 +53,8 @@ import time
 from types import TracebackType
 from typing import Any, TextIO
 
+from crmmodels._ingest.arguments import check_bool
+
 __all__ = ["Progress"]
 
 _FORMAT = "%(message)s"
@@ -67,7 +69,8 @@ class Progress:
         Name of the computation, the prefix of every message (``"customer_equity"``).
     enabled : bool, default False
         The caller's ``progress`` argument: when True, the messages are written to
-        ``stream`` (standard error) unless logging already shows them.
+        ``stream`` (standard error) unless logging already shows them. Anything but a
+        bool raises :class:`~crmmodels.errors.ArgumentError` naming ``progress``.
     total : int, optional
         Number of steps, for :meth:`update`.
     unit : str, default "step"
@@ -83,8 +86,9 @@ class Progress:
 
     Notes
     -----
-    On a normal exit the context manager reports ``"<task>: done in <seconds> s"``;
-    after an exception it reports nothing more.
+    On a normal exit the context manager reports ``"<task>: done in <seconds> s"``
+    (:meth:`done`); after an exception it reports nothing more. Without ``with``, call
+    :meth:`done` at the end.
     """
 
     def __init__(
@@ -98,6 +102,7 @@ class Progress:
         logger: str | logging.Logger = "crmmodels",
         stream: TextIO | None = None,
     ) -> None:
+        check_bool(enabled, "progress")
         self.task = task
         self.total = total
         self.unit = unit
@@ -134,10 +139,17 @@ class Progress:
         """Report that ``done`` of ``total`` steps are finished (throttled by ``every``)."""
         if done < self._next and done != self.total:
             return
-        self._next = done + self._step
+        self._next = (done // self._step + 1) * self._step
         if self.active:
             of = f"/{self.total}" if self.total is not None else ""
             self.info("%s %d%s (%.1f s)", self.unit, done, of, self.elapsed())
+
+    def done(self) -> None:
+        """Report the end of the task and its duration."""
+        if self.active:
+            self.info("done in %.1f s", self.elapsed())
+        if self._handler is not None:
+            self._handler.flush()
 
     def __enter__(self) -> Progress:
         return self
@@ -148,7 +160,7 @@ class Progress:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if exc_type is None and self.active:
-            self.info("done in %.1f s", self.elapsed())
-        if self._handler is not None:
+        if exc_type is None:
+            self.done()
+        elif self._handler is not None:
             self._handler.flush()

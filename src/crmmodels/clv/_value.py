@@ -50,7 +50,6 @@ import pandas as pd
 
 from crmmodels._frames import check_columns, to_narwhals, to_pandas
 from crmmodels._ingest.arguments import (
-    check_bool,
     check_column_name,
     check_int,
     check_level,
@@ -693,8 +692,7 @@ def customer_lifetime_value(
     settings = _check_args(horizon, discount_rate, discount_period, margin, n_nodes)
     if customer_col is not None:
         check_column_name(customer_col, "customer_col")
-    show = check_bool(progress, "progress")
-    with Progress("customer_lifetime_value", enabled=show, logger=__name__) as report:
+    with Progress("customer_lifetime_value", enabled=progress, logger=__name__) as report:
         data, method, _, _ = _lifetime_value(
             transaction_model, spend, summary, settings, customer_col, report
         )
@@ -806,8 +804,9 @@ def customer_equity(
     lvl = check_level(level)
     n = check_int(n_draws, "n_draws", low=0)
     rng = np.random.default_rng(check_int(seed, "seed", low=0))
-    show = check_bool(progress, "progress")
-    with Progress("customer_equity", enabled=show, total=n, unit="draw", logger=__name__) as report:
+    with Progress(
+        "customer_equity", enabled=progress, total=n, unit="draw", logger=__name__
+    ) as report:
         data, _, h, nodes = _lifetime_value(
             transaction_model, spend, summary, settings, None, report
         )
