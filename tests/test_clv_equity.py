@@ -268,3 +268,48 @@ def test_bgbb_equity_still_works() -> None:
     df = pd.DataFrame({"frequency": [0, 3, 6, 3], "recency": [0, 5, 6, 5], "n_periods": 6})
     res = customer_lifetime_value(m, 10.0, df, horizon=5, discount_rate=0.1).to_frame()
     assert res["clv"].iloc[1] == res["clv"].iloc[3] > 0
+
+
+# ----------------------------------------------------------------------------- BG/BB DERT
+
+HISTORIES = pd.DataFrame({"frequency": [0, 1, 3, 6, 2], "recency": [0, 1, 5, 6, 6], "n_periods": 6})
+
+
+def _dert(model: BGBB, rate: float) -> np.ndarray:
+    h = HISTORIES
+    return model.expected_discounted_residual_transactions(
+        h["frequency"], h["recency"], h["n_periods"], rate
+    )
+
+
+@pytest.mark.parametrize("gamma", [0.2, 0.657, 1.0, 1.5, 3.0])
+def test_bgbb_dert_against_a_direct_discounted_sum(gamma: float) -> None:
+    m = BGBB.from_params(alpha=1.204, beta=0.750, gamma=gamma, delta=2.783)
+    for rate in (0.5, 1e-3):
+        horizon = math.ceil(60 / math.log1p(rate))  # (1 + rate)^-horizon = e^-60
+        direct = customer_lifetime_value(
+            m, None, HISTORIES, horizon=horizon, discount_rate=rate
+        ).to_frame()["clv"]
+        np.testing.assert_allclose(_dert(m, rate), direct, rtol=1e-9)
+
+
+def test_bgbb_dert_is_finite_and_continuous_as_the_rate_goes_to_zero() -> None:
+    # gamma > 1: a finite limit, the undiscounted residual transactions E[X(inf)]
+    m = BGBB.from_params(alpha=1.204, beta=0.750, gamma=3.0, delta=2.783)
+    h = HISTORIES
+    undiscounted = m.conditional_expected_purchases(
+        1e8, h["frequency"], h["recency"], h["n_periods"]
+    )
+    for rate in (1e-12, 1e-16, 1e-20, 1e-300):
+        np.testing.assert_allclose(_dert(m, rate), undiscounted, rtol=1e-8)
+    # gamma <= 1: finite for every rate > 0 and growing continuously as it falls
+    for gamma in (0.657, 1.0):
+        m = BGBB.from_params(alpha=1.204, beta=0.750, gamma=gamma, delta=2.783)
+        values = np.array([_dert(m, rate) for rate in (1e-8, 1e-12, 1e-16, 1e-20, 1e-24)])
+        assert np.all(np.isfinite(values)) and np.all(np.diff(values, axis=0) > 0)
+    # gamma < 1: the leading term is proportional to rate^(gamma - 1)
+    m = BGBB.from_params(alpha=1.204, beta=0.750, gamma=0.657, delta=2.783)
+    np.testing.assert_allclose(_dert(m, 1e-20) / _dert(m, 1e-21), 10 ** (0.657 - 1), rtol=1e-5)
+    # and through customer_lifetime_value with an infinite horizon
+    res = customer_lifetime_value(m, 2.0, HISTORIES, horizon=math.inf, discount_rate=1e-20)
+    assert np.all(np.isfinite(res.to_frame()["clv"])) and res.method == "closed-form DERT"
