@@ -19,6 +19,20 @@ With neither, nothing is printed and a report costs one level check.
 
 Messages name the task, then the step: ``"customer_equity: draw 50/200 (3.1 s)"``.
 
+A public function takes ``progress: bool = False`` and passes it on; a model fit, for
+instance, would report its data and its optimiser starts::
+
+    with Progress(f"{type(self).__name__}.fit", enabled=progress, total=n_starts,
+                  unit="start", logger=__name__) as report:
+        report.info("%d customers, %d distinct histories", n_customers, n_rows)
+        for k in range(n_starts):
+            ...  # one optimiser run
+            report.update(k + 1)
+
+``Progress`` checks ``progress`` itself (an :class:`~crmmodels.errors.ArgumentError`
+naming it when it is not a bool). Report steps, not inner iterations: a message costs a
+level check when nothing is shown.
+
 Examples
 --------
 How a library function reports progress (the ``stream`` argument is only for this
