@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from crmmodels._frames import check_columns, check_not_null, collect, to_narwhals
+from crmmodels._progress import Progress
 from crmmodels._results import Result
 from crmmodels.errors import DataError, SchemaError, bad_rows_message
 from crmmodels.kernels.itemsets import enumerate_rules, mine_itemsets_owned
@@ -276,12 +277,20 @@ def _sets(itemsets: tuple[IntArray, ...], labels: NDArray[Any]) -> NDArray[np.ob
     return out
 
 
+def _level_reporter(report: Progress) -> Callable[[int, int], None]:
+    def on_level(k: int, n: int) -> None:
+        report.info("%d frequent itemsets of size %d", n, k)
+
+    return on_level
+
+
 def _mine(
     transactions: Any,
     basket_col: str | None,
     item_col: str | None,
     min_support: Any,
     max_len: Any,
+    report: Progress | None = None,
 ) -> _Mined:
     support_min = _check_min_support(min_support)
     limit = _check_max_len(max_len)
@@ -300,8 +309,21 @@ def _mine(
     min_count = max(1, math.ceil(support_min * n_baskets * (1.0 - 1e-12)))
     owned: list[NDArray[np.integer]] = [basket, item]
     del basket, item  # the kernel frees the pairs once it has pruned them
+    if report is not None:
+        report.info(
+            "%d baskets, %d items, %d (basket, item) pairs; itemsets in at least %d baskets",
+            n_baskets,
+            len(labels),
+            len(owned[0]),
+            min_count,
+        )
     levels = mine_itemsets_owned(
-        owned, n_baskets=n_baskets, n_items=len(labels), min_count=min_count, max_len=limit
+        owned,
+        n_baskets=n_baskets,
+        n_items=len(labels),
+        min_count=min_count,
+        max_len=limit,
+        on_level=None if report is None else _level_reporter(report),
     )
     support = (
         np.concatenate(levels.counts).astype(np.float64) / n_baskets
@@ -439,6 +461,7 @@ def frequent_itemsets(
     item_col: str | None = None,
     min_support: float,
     max_len: int | None = None,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """Itemsets found in at least a share ``min_support`` of the baskets.
 
@@ -458,6 +481,9 @@ def frequent_itemsets(
         of 1e-12 against floating-point rounding of the product).
     max_len : int, optional
         Largest itemset size (None: no limit).
+    progress : bool, default False
+        Report the steps (the incidence, then each itemset size) on standard error (see
+        :mod:`crmmodels._progress`; the logger is ``crmmodels.basket``).
 
     Returns
     -------
@@ -493,7 +519,8 @@ def frequent_itemsets(
     >>> [(sorted(s), round(v, 3)) for s, v in zip(fi["itemsets"], fi["support"])]
     [(['milk'], 1.0), (['bread'], 0.667), (['bread', 'milk'], 0.667)]
     """
-    return _mine(transactions, basket_col, item_col, min_support, max_len).frame()
+    with Progress("frequent_itemsets", enabled=progress, logger=__name__) as report:
+        return _mine(transactions, basket_col, item_col, min_support, max_len, report).frame()
 
 
 def association_rules(

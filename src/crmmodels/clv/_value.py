@@ -28,13 +28,19 @@ How the integral is computed:
   1e-10 relative); the tests compare with a brute-force discounted sum and, for
   Pareto/NBD, with the closed form.
 
-Everything runs on the distinct (x, t_x, T, spend) rows, so 1e6 customers cost what
-their distinct histories cost.
+Everything runs on the distinct (x, t_x, T) histories, so 1e6 customers cost what their
+distinct histories cost. For BG/NBD, MBG/NBD and Pareto/NBD the conditional expectation
+factorises as :math:`E[X(t) \mid x, t_x, T] = P(\text{alive} \mid x, t_x, T)\, g(x, T, t)`,
+so the time integral is computed once per distinct :math:`(x, T)` and scaled by the
+ratio of P(alive) for the other recencies (exact up to rounding).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import numbers
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -43,9 +49,27 @@ import numpy.typing as npt
 import pandas as pd
 
 from crmmodels._frames import check_columns, to_narwhals, to_pandas
+from crmmodels._ingest.arguments import (
+    check_column_name,
+    check_int,
+    check_level,
+    check_number,
+)
+from crmmodels._progress import Progress
 from crmmodels._results import Result
 from crmmodels.clv._base import unique_rows
-from crmmodels.errors import DataError, NotFittedError
+from crmmodels.clv._bgbb import BGBB
+from crmmodels.clv._bgnbd import BGNBD
+from crmmodels.clv._gamma_gamma import GammaGamma
+from crmmodels.clv._mbgnbd import MBGNBD
+from crmmodels.clv._pareto_nbd import ParetoNBD
+from crmmodels.errors import (
+    ArgumentError,
+    DataError,
+    NotFittedError,
+    SchemaError,
+    missing_column_message,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -53,6 +77,7 @@ if TYPE_CHECKING:
 __all__ = ["CLVResult", "EquityResult", "customer_equity", "customer_lifetime_value"]
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
 _CHUNK = 50_000
 
 
@@ -156,9 +181,9 @@ class EquityResult(Result):
             }
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the scalar fields (without the draws)."""
-        out = super().to_dict()
+    def _scalar_fields(self) -> dict[str, Any]:
+        # the draws stay available as ``draws``; the repr and ``to_dict`` leave them out
+        out = super()._scalar_fields()
         out.pop("draws", None)
         return out
 
@@ -180,32 +205,28 @@ class EquityResult(Result):
 
 # ----------------------------------------------------------------------------- inputs
 
+_TRANSACTION_MODELS = (BGNBD, MBGNBD, ParetoNBD, BGBB)
+_TRANSACTION_NAMES = "BGNBD, MBGNBD, ParetoNBD or BGBB"
+# models whose conditional expectation is P(alive | x, t_x, T) * g(x, T, t): the time
+# integrals are computed once per distinct (x, T) and scaled by P(alive) per history
+_FACTORED = (BGNBD, MBGNBD, ParetoNBD)
+
+
+class _DefaultName(str):
+    """The default id column: carried into the result when present, not required."""
+
+    __slots__ = ()
+
+
+_AUTO_ID = _DefaultName("customer_id")
+
 
 def _is_discrete(model: Any) -> bool:
     return "n_periods" in getattr(model, "_data_names", ())
 
 
-def _history(
-    model: Any, summary: Any, customer_col: str | None, spend_needed: bool
-) -> tuple[pd.DataFrame, str]:
-    frame = to_narwhals(summary, what="summary")
-    present = frame.collect_schema().names()
-    age = "T"
-    if _is_discrete(model):  # BG/BB: n_periods, or periods as in the donations data
-        age = "periods" if "n_periods" not in present and "periods" in present else "n_periods"
-    cols = ["frequency", "recency", age] + (["monetary_value"] if spend_needed else [])
-    keep = [customer_col] if customer_col and customer_col in present else []
-    check_columns(frame, cols, what="summary")
-    df = to_pandas(frame.select(keep + cols))
-    if df.empty:
-        raise DataError("summary is empty: no customers to value.")
-    return df, age
-
-
-def _check_model(model: Any, what: str) -> None:
-    fitted = getattr(model, "is_fitted", None)
-    if fitted is None:
-        raise DataError(f"{what} must be a crmmodels CLV model; got {type(model).__name__}.")
+def _check_fitted(model: Any) -> None:
+    fitted = model.is_fitted
     if not (fitted() if callable(fitted) else fitted):
         raise NotFittedError(
             f"This {type(model).__name__} instance is not fitted yet. Call 'fit' or build "
@@ -213,12 +234,132 @@ def _check_model(model: Any, what: str) -> None:
         )
 
 
+def _check_transaction_model(model: Any) -> None:
+    if isinstance(model, GammaGamma):
+        raise ArgumentError(
+            f"transaction_model takes a model of purchases ({_TRANSACTION_NAMES}); got a "
+            "GammaGamma model, which models the spend per transaction: pass it as "
+            "spend_model."
+        )
+    if not (hasattr(model, "conditional_expected_purchases") and hasattr(model, "is_fitted")):
+        raise ArgumentError(
+            f"transaction_model must be a crmmodels CLV model of purchases "
+            f"({_TRANSACTION_NAMES}); got {type(model).__name__}."
+        )
+    _check_fitted(model)
+
+
+def _check_spend_model(spend_model: Any) -> GammaGamma | float | None:
+    """The spend model: a fitted GammaGamma, a constant value per transaction, or None."""
+    if spend_model is None:
+        return None
+    if isinstance(spend_model, GammaGamma):
+        _check_fitted(spend_model)
+        return spend_model
+    if isinstance(spend_model, _TRANSACTION_MODELS):
+        raise ArgumentError(
+            "spend_model takes a GammaGamma model (expected spend per transaction), a "
+            f"number or None; got a {type(spend_model).__name__} model, which models "
+            "purchases: pass it as transaction_model."
+        )
+    if isinstance(spend_model, numbers.Real) and not isinstance(spend_model, (bool, np.bool_)):
+        return check_number(spend_model, "spend_model")
+    raise ArgumentError(
+        "spend_model must be a fitted GammaGamma model, a number (the value of one "
+        f"transaction) or None (value transactions at 1); got {type(spend_model).__name__}."
+    )
+
+
+def _history(
+    model: Any, summary: Any, customer_col: str | None, spend_needed: bool
+) -> tuple[pd.DataFrame, str]:
+    frame = to_narwhals(summary, what="summary")
+    schema = frame.collect_schema()
+    present = list(schema.names())
+    age = "T"
+    if _is_discrete(model):  # BG/BB: n_periods, or periods as in the donations data
+        age = "periods" if "n_periods" not in present and "periods" in present else "n_periods"
+    cols = ["frequency", "recency", age] + (["monetary_value"] if spend_needed else [])
+    check_columns(frame, cols, what="summary")
+    for col in cols:
+        if not schema[col].is_numeric():
+            raise SchemaError(
+                f"summary: column '{col}' must be numeric; its type is {schema[col]}. "
+                f"Cast it first, e.g. summary['{col}'].astype(float)."
+            )
+    keep: list[str] = []
+    if customer_col is not None and customer_col not in cols:
+        if customer_col in present:
+            keep = [customer_col]
+        elif not isinstance(customer_col, _DefaultName):
+            raise SchemaError(
+                missing_column_message(customer_col, present, "summary")
+                + " Pass customer_col=None to value customers without ids."
+            )
+    df = to_pandas(frame.select(keep + cols))
+    if df.empty:
+        raise DataError("summary is empty: no customers to value.")
+    return df, age
+
+
 def _rate(discount_rate: float, discount_period: float) -> float:
-    if not (math.isfinite(discount_rate) and discount_rate >= 0):
-        raise DataError(f"discount_rate must be a finite number >= 0; got {discount_rate!r}.")
-    if not (math.isfinite(discount_period) and discount_period > 0):
-        raise DataError(f"discount_period must be a number > 0; got {discount_period!r}.")
     return math.log1p(discount_rate) / discount_period
+
+
+# ----------------------------------------------------------------------------- histories
+
+
+@dataclass(frozen=True)
+class _Histories:
+    """Distinct (x, t_x, T) histories of a customer base, found once.
+
+    ``inverse`` maps each customer to its history, ``counts`` holds the customers per
+    history and ``mean_spend`` their mean ``monetary_value`` (when given). ``group`` maps
+    each history to its distinct (x, T) pair and ``rep`` holds, per pair, the history
+    with the largest recency (the largest P(alive)).
+    """
+
+    f: FloatArray
+    r: FloatArray
+    age: FloatArray
+    inverse: IntArray
+    counts: FloatArray
+    mean_spend: FloatArray | None
+    group: IntArray
+    rep: IntArray
+
+
+def _histories(
+    f: FloatArray, r: FloatArray, age: FloatArray, spend: FloatArray | None = None
+) -> _Histories:
+    (uf, ur, ua), inverse = unique_rows([f, r, age])  # hash-based, linear time
+    counts = np.bincount(inverse, minlength=uf.size).astype(np.float64)
+    mean_spend = None
+    if spend is not None:
+        mean_spend = np.bincount(inverse, weights=spend, minlength=uf.size) / counts
+    _, group = unique_rows([uf, ua])
+    order = np.lexsort((ur, group))  # by (x, T) pair, then recency
+    last = np.flatnonzero(np.r_[np.diff(group[order]) != 0, True])
+    return _Histories(uf, ur, ua, inverse, counts, mean_spend, group, order[last])
+
+
+def _per_history(
+    model: Any, h: _Histories, fn: Callable[[FloatArray, FloatArray, FloatArray], FloatArray]
+) -> FloatArray:
+    """``fn(frequency, recency, age)`` for every history, linear in E[X(t) | history].
+
+    For BG/NBD, MBG/NBD and Pareto/NBD, ``E[X(t) | x, t_x, T] = P(alive | x, t_x, T)
+    g(x, T, t)``: ``fn`` runs once per distinct (x, T) (on the history with the largest
+    P(alive)) and is scaled by the ratio of P(alive) for the others. Exact up to rounding.
+    """
+    if type(model) not in _FACTORED or h.rep.size == h.f.size:
+        return fn(h.f, h.r, h.age)
+    rep = h.rep
+    values = fn(h.f[rep], h.r[rep], h.age[rep])
+    alive = np.asarray(model.probability_alive(h.f, h.r, h.age), dtype=np.float64)
+    alive_rep = alive[rep]
+    per_alive = np.divide(values, alive_rep, out=np.zeros_like(values), where=alive_rep > 0)
+    return np.asarray(alive * per_alive[h.group], dtype=np.float64)
 
 
 # ----------------------------------------------------------------------------- integrals
@@ -252,8 +393,9 @@ def _quadrature(
     model: Any, f: FloatArray, r: FloatArray, age: FloatArray, t: FloatArray, w: FloatArray
 ) -> FloatArray:
     out = np.empty(f.size)
-    for lo in range(0, f.size, _CHUNK):  # bounded memory, not a loop over customers
-        sl = slice(lo, lo + _CHUNK)
+    step = max(1, _CHUNK * 16 // t.size)  # bounded memory, not a loop over customers
+    for lo in range(0, f.size, step):
+        sl = slice(lo, lo + step)
         out[sl] = _cond(model, t[None, :], f[sl, None], r[sl, None], age[sl, None]) @ w
     return out
 
@@ -297,23 +439,30 @@ def _discounted_continuous(
     horizon: float,
     delta: float,
     n_nodes: int | None,
-) -> tuple[FloatArray, str]:
-    """Discounted expected transactions over [0, horizon] for continuous-time models."""
+) -> tuple[FloatArray, str, int | None]:
+    """Discounted expected transactions over [0, horizon] for continuous-time models.
+
+    Returns the values, how they were computed and the quadrature nodes used (None
+    without quadrature).
+    """
     if math.isinf(horizon):
         if delta <= 0:
             raise DataError("an infinite horizon needs a discount_rate > 0.")
         if hasattr(model, "expected_discounted_residual_transactions"):
             dert = model.expected_discounted_residual_transactions(f, r, age, delta)
-            return np.asarray(dert, dtype=np.float64), "closed-form DERT"
+            return np.asarray(dert, dtype=np.float64), "closed-form DERT", None
     elif delta == 0:
-        return _cond(model, np.full(f.size, horizon), f, r, age), "undiscounted expectation"
+        expected = _cond(model, np.full(f.size, horizon), f, r, age)
+        return expected, "undiscounted expectation", None
     n = n_nodes if n_nodes is not None else _choose_nodes(model, f, r, age, horizon, delta)
     t, w = _rule(horizon, delta, n)
-    out = _quadrature(model, f, r, age, t, w)
     if math.isinf(horizon):
-        return out, f"Gauss-Legendre quadrature on geometric panels ({n} nodes a panel)"
-    out += math.exp(-delta * horizon) * _cond(model, np.full(f.size, horizon), f, r, age)
-    return out, f"Gauss-Legendre quadrature ({n} nodes)"
+        out = _quadrature(model, f, r, age, t, w)
+        return out, f"Gauss-Legendre quadrature on geometric panels ({n} nodes a panel)", n
+    # the boundary term e^{-delta H} E(H) of the integration by parts, in the same call
+    t = np.append(t, horizon)
+    w = np.append(w, math.exp(-delta * horizon))
+    return _quadrature(model, f, r, age, t, w), f"Gauss-Legendre quadrature ({n} nodes)", n
 
 
 def _discounted_discrete(
@@ -339,64 +488,114 @@ def _discounted_discrete(
     return out, "exact discounted sum over periods"
 
 
-def _value_arrays(
-    model: Any,
-    spend_model: Any,
-    df: pd.DataFrame,
-    age: str,
-    *,
-    horizon: float,
-    discount_rate: float,
-    discount_period: float,
-    margin: float,
-    n_nodes: int | None,
-) -> tuple[dict[str, FloatArray], str]:
-    f = df["frequency"].to_numpy(dtype=np.float64)
-    r = df["recency"].to_numpy(dtype=np.float64)
-    a = df[age].to_numpy(dtype=np.float64)
-    if spend_model is None:
-        spend = np.ones(f.size)
-    elif isinstance(spend_model, (int, float)):
-        spend = np.full(f.size, float(spend_model))
-    else:
-        m = df["monetary_value"].to_numpy(dtype=np.float64)
-        spend = np.asarray(spend_model.conditional_expected_spend(f, m), dtype=np.float64)
-    # distinct histories: the integrals depend on (x, t_x, T) only
-    (uf, ur, ua), inverse = unique_rows([f, r, a])  # hash-based, linear time
+@dataclass(frozen=True)
+class _Settings:
+    horizon: float
+    discount_rate: float
+    discount_period: float
+    margin: float
+    n_nodes: int | None
+
+
+def _discounted(model: Any, h: _Histories, s: _Settings) -> tuple[FloatArray, str, int | None]:
+    """Discounted expected transactions of every history, how, and the nodes used."""
     if _is_discrete(model):
-        det, method = _discounted_discrete(model, uf, ur, ua, horizon, discount_rate)
-        if math.isinf(horizon):
-            expected = np.full(uf.size, np.nan)
-        else:
-            expected = _cond(model, np.full(uf.size, horizon), uf, ur, ua)
-    else:
-        delta = _rate(discount_rate, discount_period)
-        det, method = _discounted_continuous(model, uf, ur, ua, horizon, delta, n_nodes)
-        if math.isinf(horizon):
-            expected = np.full(uf.size, np.nan)
-        else:
-            expected = _cond(model, np.full(uf.size, horizon), uf, ur, ua)
-    det_c = det[inverse]
-    return {
-        "expected_purchases": expected[inverse],
-        "discounted_purchases": det_c,
-        "expected_spend": spend,
-        "clv": margin * spend * det_c,
-    }, method
+        values, how = _discounted_discrete(model, h.f, h.r, h.age, s.horizon, s.discount_rate)
+        return values, how, None
+    delta = _rate(s.discount_rate, s.discount_period)
+    method: list[tuple[str, int | None]] = []
+
+    def one(f: FloatArray, r: FloatArray, age: FloatArray) -> FloatArray:
+        values, how, n = _discounted_continuous(model, f, r, age, s.horizon, delta, s.n_nodes)
+        method.append((how, n))
+        return values
+
+    return _per_history(model, h, one), *method[0]
+
+
+def _expected(model: Any, h: _Histories, horizon: float) -> FloatArray:
+    """Undiscounted expected transactions over the horizon (NaN for an infinite one)."""
+    if math.isinf(horizon):
+        return np.full(h.f.size, np.nan)
+    return _per_history(
+        model, h, lambda f, r, age: _cond(model, np.full(f.size, horizon), f, r, age)
+    )
 
 
 def _check_args(
-    horizon: float, discount_rate: float, discount_period: float, margin: float, n_nodes: int | None
-) -> None:
-    if not (horizon > 0):
-        raise DataError(
-            f"horizon must be > 0 (use math.inf for the residual lifetime); got {horizon!r}."
+    horizon: Any,
+    discount_rate: Any,
+    discount_period: Any,
+    margin: Any,
+    n_nodes: Any,
+) -> _Settings:
+    if (
+        isinstance(horizon, numbers.Real)
+        and not isinstance(horizon, (bool, np.bool_))
+        and float(horizon) == math.inf
+    ):
+        h = math.inf
+    else:
+        h = check_number(
+            horizon,
+            "horizon",
+            low=0.0,
+            low_open=True,
+            fix="Use math.inf for the residual lifetime.",
         )
-    _rate(discount_rate, discount_period)
-    if not math.isfinite(margin):
-        raise DataError(f"margin must be a finite number; got {margin!r}.")
-    if n_nodes is not None and not 4 <= n_nodes <= 200:
-        raise DataError(f"n_nodes must be between 4 and 200; got {n_nodes!r}.")
+    rate = check_number(
+        discount_rate,
+        "discount_rate",
+        low=0.0,
+        fix="It is a rate per discount_period, e.g. 0.1 for 10%; 0 for no discounting.",
+    )
+    period = check_number(discount_period, "discount_period", low=0.0, low_open=True)
+    m = check_number(margin, "margin")
+    nodes = None if n_nodes is None else check_int(n_nodes, "n_nodes", low=4, high=200)
+    return _Settings(h, rate, period, m, nodes)
+
+
+def _lifetime_value(
+    transaction_model: Any,
+    spend_model: GammaGamma | float | None,
+    summary: Any,
+    settings: _Settings,
+    customer_col: str | None,
+    report: Progress,
+) -> tuple[pd.DataFrame, str, _Histories, int | None]:
+    needs_spend = isinstance(spend_model, GammaGamma)
+    df, age = _history(transaction_model, summary, customer_col, needs_spend)
+    f = df["frequency"].to_numpy(dtype=np.float64)
+    r = df["recency"].to_numpy(dtype=np.float64)
+    a = df[age].to_numpy(dtype=np.float64)
+    m = df["monetary_value"].to_numpy(dtype=np.float64) if needs_spend else None
+    h = _histories(f, r, a, m)
+    report.info(
+        "%d customers, %d distinct histories, %d distinct (frequency, age) pairs",
+        f.size,
+        h.f.size,
+        h.rep.size,
+    )
+    if isinstance(spend_model, GammaGamma):
+        spend = np.asarray(spend_model.conditional_expected_spend(f, m), dtype=np.float64)
+    else:
+        spend = np.full(f.size, 1.0 if spend_model is None else float(spend_model))
+    det, method, nodes = _discounted(transaction_model, h, settings)
+    expected = _expected(transaction_model, h, settings.horizon)
+    report.info("discounted transactions by %s", method)
+    data = df.reset_index(drop=True).copy()
+    data["expected_purchases"] = expected[h.inverse]
+    data["discounted_purchases"] = det[h.inverse]
+    data["expected_spend"] = spend
+    data["clv"] = settings.margin * spend * det[h.inverse]
+    clv = data["clv"].to_numpy()
+    bad = ~np.isfinite(clv)
+    if bad.any():
+        raise DataError(
+            f"CLV is not finite for {int(bad.sum())} customers (first row "
+            f"{int(np.flatnonzero(bad)[0])}); check the inputs and parameters."
+        )
+    return data, method, h, nodes
 
 
 def customer_lifetime_value(
@@ -409,8 +608,9 @@ def customer_lifetime_value(
     discount_period: float = 1.0,
     margin: float = 1.0,
     time_unit: str = "periods",
-    customer_col: str | None = "customer_id",
+    customer_col: str | None = _AUTO_ID,
     n_nodes: int | None = None,
+    progress: bool = False,
 ) -> CLVResult:
     r"""Expected discounted value of each customer over a horizon.
 
@@ -423,9 +623,9 @@ def customer_lifetime_value(
         constant value per transaction, or None to value transactions at 1 (the result
         is then the discounted expected number of transactions).
     summary : DataFrame-like
-        One row per customer with ``frequency``, ``recency``, ``T`` (``n_periods`` for
-        BG/BB) and, with a Gamma-Gamma spend model, ``monetary_value``; in the model's
-        time unit. Any engine.
+        One row per customer with numeric ``frequency``, ``recency``, ``T``
+        (``n_periods`` for BG/BB) and, with a Gamma-Gamma spend model,
+        ``monetary_value``; in the model's time unit. Any engine.
     horizon : float
         Horizon in the model's time unit (whole periods for BG/BB); ``math.inf`` for the
         residual lifetime (needs ``discount_rate > 0``).
@@ -440,11 +640,16 @@ def customer_lifetime_value(
     time_unit : str, default "periods"
         Name of the model's time unit, stated in the result (e.g. ``"weeks"``).
     customer_col : str or None, default "customer_id"
-        Id column carried into the result when present.
+        Id column carried into the result. The default is used when the summary has it;
+        a column named explicitly must exist. None: no id.
     n_nodes : int, optional
-        Gauss-Legendre nodes (a panel, for an infinite horizon). By default the count is
-        chosen adaptively: doubled from 8 until the result on a check sample of the
-        hardest histories (most frequent, youngest) changes by less than 1e-10 relative.
+        Gauss-Legendre nodes (a panel, for an infinite horizon), 4 to 200. By default
+        the count is chosen adaptively: doubled from 8 until the result on a check
+        sample of the hardest histories (most frequent, youngest) changes by less than
+        1e-10 relative.
+    progress : bool, default False
+        Report the steps on standard error (see :mod:`crmmodels._progress`; the logger
+        is ``crmmodels.clv._value``).
 
     Returns
     -------
@@ -456,8 +661,13 @@ def customer_lifetime_value(
     ------
     NotFittedError
         A model is not fitted.
-    SchemaError, DataError
-        Missing columns, invalid horizon, rate, margin or histories.
+    ArgumentError
+        A model passed in the wrong place, or a wrongly typed or out-of-range argument
+        (``horizon``, ``discount_rate``, ``discount_period``, ``margin``, ``n_nodes``).
+    SchemaError
+        Missing or non-numeric columns, or a missing ``customer_col`` named explicitly.
+    DataError
+        Invalid histories, or an infinite horizon without discounting.
 
     Notes
     -----
@@ -477,40 +687,21 @@ def customer_lifetime_value(
     >>> res.to_frame().loc[0, ["expected_purchases", "clv"]].round(2).tolist()
     [1.56, 36.79]
     """
-    _check_model(transaction_model, "transaction_model")
-    if spend_model is not None and not isinstance(spend_model, (int, float)):
-        _check_model(spend_model, "spend_model")
-    _check_args(
-        float(horizon), float(discount_rate), float(discount_period), float(margin), n_nodes
-    )
-    needs_spend = spend_model is not None and not isinstance(spend_model, (int, float))
-    df, age = _history(transaction_model, summary, customer_col, needs_spend)
-    values, method = _value_arrays(
-        transaction_model,
-        spend_model,
-        df,
-        age,
-        horizon=float(horizon),
-        discount_rate=float(discount_rate),
-        discount_period=float(discount_period),
-        margin=float(margin),
-        n_nodes=n_nodes,
-    )
-    data = df.reset_index(drop=True).copy()
-    for k, v in values.items():
-        data[k] = v
-    if not np.all(np.isfinite(data["clv"].to_numpy())):
-        bad = ~np.isfinite(data["clv"].to_numpy())
-        raise DataError(
-            f"CLV is not finite for {int(bad.sum())} customers (first row "
-            f"{int(np.flatnonzero(bad)[0])}); check the inputs and parameters."
+    _check_transaction_model(transaction_model)
+    spend = _check_spend_model(spend_model)
+    settings = _check_args(horizon, discount_rate, discount_period, margin, n_nodes)
+    if customer_col is not None:
+        check_column_name(customer_col, "customer_col")
+    with Progress("customer_lifetime_value", enabled=progress, logger=__name__) as report:
+        data, method, _, _ = _lifetime_value(
+            transaction_model, spend, summary, settings, customer_col, report
         )
     return CLVResult(
         data=data,
-        horizon=float(horizon),
-        discount_rate=float(discount_rate),
-        discount_period=float(discount_period),
-        time_unit=time_unit,
+        horizon=settings.horizon,
+        discount_rate=settings.discount_rate,
+        discount_period=settings.discount_period,
+        time_unit=str(time_unit),
         method=method,
         total=float(data["clv"].sum()),
         n_customers=len(data),
@@ -549,6 +740,7 @@ def customer_equity(
     n_draws: int = 200,
     seed: int = 0,
     n_nodes: int | None = None,
+    progress: bool = False,
 ) -> EquityResult:
     r"""Customer equity: the sum of CLV over the customer base, with an interval.
 
@@ -557,6 +749,16 @@ def customer_equity(
     ``covariance_``, the inverse observed information), the equity is recomputed for
     each draw, and the percentile interval is reported.
 
+    Each draw is computed once per distinct history: customers with the same
+    (x, t_x, T) share their discounted transactions, and the Gamma-Gamma expected spend
+    is affine in the mean spend for a given frequency, so the spend of the customers
+    sharing a history sums to their count times the expected spend at their mean spend.
+    For BG/NBD, MBG/NBD and Pareto/NBD the time integral is further computed once per
+    distinct (x, T) and scaled by P(alive) (see :func:`customer_lifetime_value`). The
+    quadrature node count is chosen once, at the fitted parameters, and used for every
+    draw. The draws are those of the per-customer computation up to rounding (the
+    tests compare both to 1e-10 relative).
+
     Parameters
     ----------
     transaction_model, spend_model, summary : objects
@@ -564,17 +766,25 @@ def customer_equity(
     horizon, discount_rate, discount_period, margin, time_unit : settings
         As in :func:`customer_lifetime_value`.
     level : float, default 0.95
-        Interval level.
+        Interval level, strictly between 0 and 1.
     n_draws : int, default 200
         Parameter draws (0 for no interval).
     seed : int, default 0
-        Seed of the draws.
+        Seed of the draws (a whole number >= 0).
     n_nodes : int, optional
         Quadrature nodes, as in :func:`customer_lifetime_value`.
+    progress : bool, default False
+        Report the steps (every 10% of the draws) on standard error (see
+        :mod:`crmmodels._progress`; the logger is ``crmmodels.clv._value``).
 
     Returns
     -------
     EquityResult
+
+    Raises
+    ------
+    ArgumentError
+        As in :func:`customer_lifetime_value`, and for ``level``, ``n_draws``, ``seed``.
 
     Examples
     --------
@@ -588,58 +798,49 @@ def customer_equity(
     >>> bool(eq.low < eq.total < eq.high)
     True
     """
-    if not 0 < level < 1:
-        raise DataError(f"level must be between 0 and 1; got {level!r}.")
-    if n_draws < 0:
-        raise DataError(f"n_draws must be >= 0; got {n_draws!r}.")
-    base = customer_lifetime_value(
-        transaction_model,
-        spend_model,
-        summary,
-        horizon=horizon,
-        discount_rate=discount_rate,
-        discount_period=discount_period,
-        margin=margin,
-        time_unit=time_unit,
-        customer_col=None,
-        n_nodes=n_nodes,
-    )
-    rng = np.random.default_rng(seed)
-    tm_draws = _draw_models(transaction_model, n_draws, rng) if n_draws else None
-    has_spend = spend_model is not None and not isinstance(spend_model, (int, float))
-    sm_draws = _draw_models(spend_model, n_draws, rng) if (n_draws and has_spend) else None
-    draws: list[float] = []
-    if tm_draws is not None and (sm_draws is not None or not has_spend):
-        # the base result already holds the collected histories: no second pass over
-        # the caller's (possibly lazy) frame
-        df, age = _history(transaction_model, base.data, None, has_spend)
-        for i in range(n_draws):  # a loop over parameter draws, not customers
-            values, _ = _value_arrays(
-                tm_draws[i],
-                sm_draws[i] if sm_draws is not None else spend_model,
-                df,
-                age,
-                horizon=float(horizon),
-                discount_rate=float(discount_rate),
-                discount_period=float(discount_period),
-                margin=float(margin),
-                n_nodes=n_nodes,
-            )
-            draws.append(float(values["clv"].sum()))
+    _check_transaction_model(transaction_model)
+    spend = _check_spend_model(spend_model)
+    settings = _check_args(horizon, discount_rate, discount_period, margin, n_nodes)
+    lvl = check_level(level)
+    n = check_int(n_draws, "n_draws", low=0)
+    rng = np.random.default_rng(check_int(seed, "seed", low=0))
+    with Progress(
+        "customer_equity", enabled=progress, total=n, unit="draw", logger=__name__
+    ) as report:
+        data, _, h, nodes = _lifetime_value(
+            transaction_model, spend, summary, settings, None, report
+        )
+        # the draws use the node count chosen at the fitted parameters
+        at_draws = dataclasses.replace(settings, n_nodes=nodes or settings.n_nodes)
+        total = float(data["clv"].sum())
+        tm_draws = _draw_models(transaction_model, n, rng) if n else None
+        sm_draws = _draw_models(spend, n, rng) if (n and isinstance(spend, GammaGamma)) else None
+        draws: list[float] = []
+        if tm_draws is not None and (sm_draws is not None or not isinstance(spend, GammaGamma)):
+            report.info("%d parameter draws over %d distinct histories", n, h.f.size)
+            for i in range(n):  # a loop over parameter draws, not customers
+                det, _, _ = _discounted(tm_draws[i], h, at_draws)
+                if sm_draws is not None:
+                    z = sm_draws[i].conditional_expected_spend(h.f, h.mean_spend)
+                    spend_sum = h.counts * np.asarray(z, dtype=np.float64)
+                else:
+                    spend_sum = h.counts * (1.0 if not isinstance(spend, float) else spend)
+                draws.append(settings.margin * float(det @ spend_sum))
+                report.update(i + 1)
     if draws:
-        tail = (1.0 - level) / 2.0
+        tail = (1.0 - lvl) / 2.0
         low, high = (float(v) for v in np.quantile(draws, [tail, 1.0 - tail]))
     else:
         low = high = float("nan")
     return EquityResult(
-        total=base.total,
+        total=total,
         low=low,
         high=high,
-        level=level,
+        level=lvl,
         n_draws=len(draws),
-        n_customers=base.n_customers,
-        horizon=float(horizon),
-        discount_rate=float(discount_rate),
-        time_unit=time_unit,
+        n_customers=len(data),
+        horizon=settings.horizon,
+        discount_rate=settings.discount_rate,
+        time_unit=str(time_unit),
         draws=tuple(draws),
     )

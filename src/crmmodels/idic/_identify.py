@@ -25,6 +25,7 @@ from crmmodels._frames import (
     to_narwhals,
     to_pandas,
 )
+from crmmodels._progress import Progress
 from crmmodels._results import Result
 from crmmodels.errors import DataError, SchemaError, bad_rows_message
 from crmmodels.idic._normalize import (
@@ -267,6 +268,7 @@ def resolve_identities(
     name_address_key: bool = True,
     veto_conflicts: bool = True,
     fuzzy_rule: str = "min",
+    progress: bool = False,
 ) -> IdentityResult:
     r"""Link customer records from several sources to one ``customer_key`` per person.
 
@@ -319,6 +321,10 @@ def resolve_identities(
         Reject a fuzzy pair when both records carry an email (or both a phone): had any
         of those values agreed, the records would already be linked exactly, so they
         contradict each other.
+    progress : bool, default False
+        Report the steps (keys, exact clusters, fuzzy candidate pairs and links) on
+        standard error (see :mod:`crmmodels._progress`; the logger is
+        ``crmmodels.idic._identify``).
 
     Returns
     -------
@@ -413,6 +419,8 @@ def resolve_identities(
             )
         )
     n = len(df)
+    steps = Progress("resolve_identities", enabled=progress, logger=__name__)
+    steps.info("%d records", n)
     id_rank = pd.factorize(ids, sort=True)[0].astype(np.int64)
 
     # -- normalised keys ---------------------------------------------------------------
@@ -455,6 +463,11 @@ def resolve_identities(
         inc_rec = key_code = inc_ns = np.empty(0, dtype=np.int64)
         inc_val = pd.Series([], dtype="string")
     exact_labels = components(n, inc_rec, n + key_code, n_extra=n_keys, order_key=id_rank)
+    steps.info(
+        "exact keys: %d distinct keys link the records into %d clusters",
+        n_keys,
+        int(exact_labels.max(initial=-1)) + 1,
+    )
 
     # -- fuzzy pairs inside blocks --------------------------------------------------------
     fuzzy_i = np.empty(0, dtype=np.int64)
@@ -476,6 +489,7 @@ def resolve_identities(
         pairs = np.unique(np.concatenate(pair_list), axis=0) if pair_list else np.empty((0, 2))
         pairs = pairs.astype(np.int64).reshape(-1, 2)
         pairs = pairs[exact_labels[pairs[:, 0]] != exact_labels[pairs[:, 1]]]
+        steps.info("fuzzy: scoring %d candidate pairs from the blocks", len(pairs))
         if veto_conflicts:
             for group in (emails, phones):
                 if group:
@@ -500,6 +514,7 @@ def resolve_identities(
             mean = np.where(fields > 0, lowest, 0.0)
         keep = (fields > 0) & (mean >= float(fuzzy_threshold))
         fuzzy_i, fuzzy_j, fuzzy_score = i[keep], j[keep], mean[keep]
+        steps.info("fuzzy: %d links at a score >= %g", fuzzy_i.size, float(fuzzy_threshold))
         if texts:
             joined = pd.Series(texts[0][keep], dtype="string")
             for t in texts[1:]:  # name and address: at most two fields
@@ -557,6 +572,8 @@ def resolve_identities(
     report = _report(labels, incidences, df[source_col] if source_col else None, links)
     n_customers = int(labels.max()) + 1 if n else 0
     sizes = np.bincount(labels, minlength=n_customers) if n else np.zeros(0, dtype=np.int64)
+    steps.info("%d customers", n_customers)
+    steps.done()
     return IdentityResult(
         records=out,
         links=links,

@@ -25,13 +25,12 @@ Discrete-Time Noncontractual Setting", Marketing Science 29(6), 1086-1108
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import betaln, digamma, gammaln, logsumexp
-
-from crmmodels.kernels.hypergeometric import log_hyp2f1_one
 
 __all__ = [
     "conditional_expected_purchases",
@@ -316,6 +315,59 @@ def probability_of_purchases(params: Params, x: ArrayLike, n: ArrayLike) -> Floa
     return out.reshape(shape)
 
 
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(16)
+
+
+def log_residual_share(gamma: float, big_b: ArrayLike, discount_rate: float) -> FloatArray:
+    r"""``log E[(1 - theta) / (theta + d)]`` for ``theta ~ Beta(gamma, big_b)``, ``d > 0``.
+
+    The discounted number of future opportunities a customer alive now survives,
+    :math:`\sum_{k \ge 1} E[(1 - \theta)^k] (1 + d)^{-k}`, in a form that stays exact as
+    ``d`` goes to 0 (where ``1 / (1 + d)`` rounds to 1).
+
+    Notes
+    -----
+    On the logit scale ``theta = expit(u)`` the expectation is
+    :math:`\frac{1}{B(\gamma, b)} \int \theta^{\gamma} (1 - \theta)^{b + 1}
+    / (\theta + d)\, du`. The integrand is analytic within ``pi`` of the real axis, so
+    16-point Gauss-Legendre panels of width 2 (narrower than the peak of the Beta
+    density when its parameters are large) on
+    ``[min(ln d, 0) - 40 - ln(1 + b), 40]`` are exact to rounding; beyond, the tails are
+    :math:`e^{\gamma u}/d` and :math:`e^{-(b+1)u}/(1+d)` to 1e-17 relative and are added
+    in closed form. Sums are taken in log space. As ``d -> 0`` the value tends to
+    ``b / (gamma - 1)`` for ``gamma > 1`` and grows like
+    :math:`d^{\gamma-1} \pi / (\sin(\pi\gamma) B(\gamma, b))` for ``gamma < 1``.
+
+    Examples
+    --------
+    >>> round(float(np.exp(log_residual_share(3.0, 5.0, 1e-20))[0]), 12)  # b / (gamma - 1)
+    2.5
+    """
+    b = np.atleast_1d(np.asarray(big_b, dtype=np.float64))
+    log_d = math.log(discount_rate)
+    u_lo = min(log_d, 0.0) - 40.0 - math.log1p(float(b.max(initial=0.0)))
+    u_hi = 40.0
+    # panels no wider than the peak of theta^gamma (1 - theta)^(b + 1) on the logit scale
+    b_max = float(b.max(initial=0.0)) + 1.0
+    width = min(2.0, 1.0 / math.sqrt(gamma * b_max / (gamma + b_max)))
+    n_panels = math.ceil((u_hi - u_lo) / width)
+    edges = np.linspace(u_lo, u_hi, n_panels + 1)
+    half = 0.5 * (edges[1] - edges[0])
+    mid = 0.5 * (edges[1:] + edges[:-1])
+    u = (mid[:, None] + half * _GL_X[None, :]).ravel()
+    log_w = np.log(np.tile(_GL_W, n_panels) * half)
+    log_p = -np.logaddexp(0.0, -u)
+    log_q = -np.logaddexp(0.0, u)
+    common = gamma * log_p - np.logaddexp(log_p, log_d) + log_w
+    distinct, inverse = np.unique(b, return_inverse=True)
+    bb = distinct[:, None]
+    middle = common[None, :] + (bb + 1.0) * log_q[None, :]
+    left = np.full((distinct.size, 1), gamma * u_lo - math.log(gamma) - log_d)
+    right = -(bb + 1.0) * u_hi - np.log(bb + 1.0) - math.log1p(discount_rate)
+    total = logsumexp(np.concatenate([middle, left, right], axis=1), axis=1)
+    return np.asarray((total - betaln(gamma, distinct))[inverse.ravel()], dtype=np.float64)
+
+
 def discounted_expected_residual_transactions(
     params: Params,
     frequency: ArrayLike,
@@ -345,8 +397,13 @@ def discounted_expected_residual_transactions(
     $$ \mathrm{DERT} = \frac{B(\alpha+x+1,\beta+n-x)}{B(\alpha,\beta)}
        \frac{B(\gamma,\delta+n+1)}{B(\gamma,\delta)(1+d)}
        \frac{{}_2F_1(1, \delta+n+1; \gamma+\delta+n+1; \frac{1}{1+d})}{L} $$
-    (Fader, Hardie & Shang 2010, eq. 14), with the hypergeometric function from
-    :func:`crmmodels.kernels.hypergeometric.log_hyp2f1_one`.
+    (Fader, Hardie & Shang 2010, eq. 14). The last two factors equal
+    :math:`\frac{B(\gamma,\delta+n)}{B(\gamma,\delta)}
+    E\left[\frac{1-\theta}{\theta+d}\right]` with
+    :math:`\theta \sim \mathrm{Beta}(\gamma, \delta+n)` (sum the geometric series
+    :math:`\sum_k ((1-\theta)/(1+d))^k` inside the expectation), computed by
+    :func:`log_residual_share`: finite and continuous as ``d`` goes to 0, where
+    ``1 / (1 + d)`` rounds to 1 and the hypergeometric form breaks down.
 
     Examples
     --------
@@ -358,14 +415,11 @@ def discounted_expected_residual_transactions(
     a, b, g, d = _unpack(params)
     x, tx, n = _arrays(frequency, recency, n_periods)
     log_l = log_likelihood(params, x, tx, n)
-    z = 1.0 / (1.0 + discount_rate)
-    log_f = log_hyp2f1_one(d + n + 1.0, g + d + n + 1.0, np.full_like(n, z))
     log_num = (
         betaln(a + x + 1.0, b + n - x)
         - betaln(a, b)
-        + betaln(g, d + n + 1.0)
+        + betaln(g, d + n)
         - betaln(g, d)
-        - np.log1p(discount_rate)
-        + log_f
+        + log_residual_share(g, d + n, discount_rate).reshape(n.shape)
     )
     return np.asarray(np.exp(log_num - log_l))

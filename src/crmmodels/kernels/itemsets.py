@@ -30,7 +30,7 @@ Knowledge and Data Engineering, 12(3), 372-390.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -358,6 +358,7 @@ def mine_itemsets_owned(
     n_items: int,
     min_count: int,
     max_len: int | None = None,
+    on_level: Callable[[int, int], None] | None = None,
 ) -> ItemsetLevels:
     """:func:`mine_itemsets` that takes ownership of ``pairs = [basket, item]``.
 
@@ -370,6 +371,9 @@ def mine_itemsets_owned(
         ``[basket, item]`` as in :func:`mine_itemsets`; emptied by the call.
     n_baskets, n_items, min_count, max_len
         As in :func:`mine_itemsets`.
+    on_level : callable, optional
+        Called as ``on_level(k, n)`` once the ``n`` frequent itemsets of size ``k`` are
+        known (progress reports).
 
     Returns
     -------
@@ -391,6 +395,8 @@ def mine_itemsets_owned(
     itemsets: list[IntArray] = [frequent.reshape(-1, 1)]
     counts: list[IntArray] = [counts1[frequent]]
     n_f = len(frequent)
+    if on_level is not None:
+        on_level(1, n_f)
     if limit < 2 or n_f < 2:
         return ItemsetLevels(tuple(itemsets), tuple(counts), n_baskets)
 
@@ -415,6 +421,8 @@ def mine_itemsets_owned(
     del basket, item  # the caller's arrays can be freed from here on
     prev, prev_counts = _pairs(b, i, nb, n_f, min_count)
     levels: list[tuple[IntArray, IntArray]] = [(prev, prev_counts)]
+    if on_level is not None:
+        on_level(2, len(prev))
 
     k = 3
     bits: NDArray[np.uint64] | None = None
@@ -435,6 +443,8 @@ def mine_itemsets_owned(
             break
         prev = np.column_stack([prev[left[ok]], extra[ok]])
         levels.append((prev, cnt[ok]))
+        if on_level is not None:
+            on_level(k, len(prev))
         k += 1
 
     for rows, cnt in levels:
