@@ -45,6 +45,7 @@ def test_get_params_set_params_and_clone_round_trip(cls: type[MLEModel]) -> None
         "tol": 1e-6,
         "max_iter": 300,
         "on_nonconvergence": "raise",
+        "progress": False,
     }
     assert model.get_params(deep=False) == params
     copy = clone(model)

@@ -139,3 +139,20 @@ def test_itemset_mining_reports_each_size(capsys: pytest.CaptureFixture[str]) ->
     assert err[-1].startswith("frequent_itemsets: done in ")
     frequent_itemsets(tx, basket_col="order", item_col="item", min_support=0.5)
     assert capsys.readouterr().err == ""
+
+
+def test_model_fit_reports_its_steps(capsys) -> None:
+    from crmmodels.clv import BGNBD
+    from crmmodels.datasets import load_cdnow_summary
+
+    summary = load_cdnow_summary()
+    BGNBD().fit(summary)
+    assert capsys.readouterr().err == ""
+    model = BGNBD(progress=True).fit(summary)
+    err = capsys.readouterr().err
+    assert "BGNBD.fit: 2357 customers in" in err
+    assert "BGNBD.fit: optimiser start 1: log-likelihood" in err
+    assert "BGNBD.fit: done in" in err
+    assert model.get_params()["progress"] is True
+    with pytest.raises(ArgumentError, match="progress"):
+        BGNBD(progress="yes").fit(summary)

@@ -83,7 +83,8 @@ import numpy as np
 import pandas as pd
 
 from crmmodels._frames import check_columns, collect, to_narwhals
-from crmmodels._ingest.arguments import check_choice, check_int, check_number
+from crmmodels._ingest.arguments import check_bool, check_choice, check_int, check_number
+from crmmodels._progress import Progress
 from crmmodels.clv import _persist
 from crmmodels.clv._limits import Limit, Solution, looks_like_boundary, search_limits
 from crmmodels.clv._persist import SCHEMA_VERSION
@@ -357,6 +358,10 @@ class MLEModel:
         Maximum iterations per optimiser run.
     on_nonconvergence : {"raise", "warn"}, default "raise"
         Raise :class:`~crmmodels.errors.ConvergenceError` or emit a ``RuntimeWarning``.
+    progress : bool, default False
+        Report the fit's steps (data size, each optimiser start, the limit search) on
+        standard error; the same messages reach the ``logging`` module under
+        ``"crmmodels"`` (see :mod:`crmmodels._progress`).
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ()
@@ -389,6 +394,7 @@ class MLEModel:
         tol: float = 1e-7,
         max_iter: int = 1000,
         on_nonconvergence: Literal["raise", "warn"] = "raise",
+        progress: bool = False,
     ) -> None:
         self.penalizer = penalizer
         self.initial_params = initial_params
@@ -396,6 +402,7 @@ class MLEModel:
         self.tol = tol
         self.max_iter = max_iter
         self.on_nonconvergence = on_nonconvergence
+        self.progress = progress
         self._fit_cache = {}
 
     # ------------------------------------------------------------------ hooks
@@ -436,6 +443,7 @@ class MLEModel:
             "tol": self.tol,
             "max_iter": self.max_iter,
             "on_nonconvergence": self.on_nonconvergence,
+            "progress": self.progress,
         }
 
     def _validate_hyperparameters(self) -> None:
@@ -445,6 +453,7 @@ class MLEModel:
         check_number(self.tol, f"{name}: tol", low=0.0, low_open=True)
         check_int(self.max_iter, f"{name}: max_iter", low=1)
         check_choice(self.on_nonconvergence, f"{name}: on_nonconvergence", ["raise", "warn"])
+        check_bool(self.progress, f"{name}: progress")
         if self.initial_params is not None:
             self._check_param_dict(self.initial_params, "initial_params")
 
@@ -689,9 +698,20 @@ class MLEModel:
             )
         return None
 
-    def _solver(self, n_obs: float, lam: float) -> Callable[..., Solution]:
+    def _solver(
+        self, n_obs: float, lam: float, report: Progress | None = None
+    ) -> Callable[..., Solution]:
         """One maximum-likelihood run with curvature: the optimiser, Hessian, Newton polish."""
         tol, max_iter, n_restarts = float(self.tol), int(self.max_iter), int(self.n_restarts)
+
+        def on_start(start: int, loglik: float, gradient_norm: float) -> None:
+            if report is not None and report.active:
+                report.info(
+                    "optimiser start %d: log-likelihood %.10g, gradient norm %.3g",
+                    start,
+                    loglik,
+                    gradient_norm,
+                )
 
         def solve(
             loglik: Callable[[FloatArray], tuple[float, FloatArray]], start: FloatArray
@@ -708,6 +728,7 @@ class MLEModel:
                 n_restarts=n_restarts,
                 tol=tol,
                 max_iter=max_iter,
+                callback=on_start,
             )
             hess = numeric_hessian(neg_grad, res.params)
             k = res.params.size
@@ -761,11 +782,16 @@ class MLEModel:
             return self._loglik_grad(p, cdata, counts)
 
         lam = float(self.penalizer)
-        solve = self._solver(n_obs, lam)
-        with single_thread_blas():
-            sol = solve(loglik, start)
+        with (
+            Progress(f"{name}.fit", enabled=self.progress, logger=__name__) as report,
+            single_thread_blas(),
+        ):
+            report.info("%.10g customers in %d distinct rows", n_obs, counts.size)
+            sol = self._solver(n_obs, lam, report)(loglik, start)
             boundary = None
             if lam == 0.0 and self._limits and looks_like_boundary(sol):
+                report.info("no interior maximum found: fitting the limiting models")
+                solve = self._solver(n_obs, lam)
                 boundary = search_limits(loglik, self._param_names, self._limits, sol, solve, n_obs)
         diagnostics = dict(sol.diagnostics)
         diagnostics["optimizer_message"] = diagnostics.get("message", "")

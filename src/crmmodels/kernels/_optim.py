@@ -188,6 +188,7 @@ def maximize_loglik(
     tol: float = 1e-7,
     max_iter: int = 1000,
     seed: int = 0,
+    callback: Callable[[int, float, float], None] | None = None,
 ) -> OptimResult:
     r"""Maximise a log-likelihood over positive parameters with L-BFGS-B on the log scale.
 
@@ -225,6 +226,9 @@ def maximize_loglik(
         Maximum iterations per run.
     seed : int
         Seed of the restart perturbations.
+    callback : callable, optional
+        Called after each optimiser run as ``callback(start, loglik, gradient_norm)``
+        with the best point so far (for progress reports).
 
     Returns
     -------
@@ -284,6 +288,8 @@ def maximize_loglik(
             best_theta, best_f, best_g = np.asarray(res.x), f_val, g_val
             success = bool(res.success)
         gnorm = float(np.max(np.abs(best_g))) if k else 0.0
+        if callback is not None:
+            callback(n_starts, -best_f * n, gnorm)
         if (success and gnorm < 1e-3) or gnorm < 100 * tol:
             break
         if attempt % 2 == 0:
