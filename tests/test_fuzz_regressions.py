@@ -1,0 +1,153 @@
+"""Regressions found by fuzzing bad input to the basket, scorecard, funnel, IDIC,
+portfolio, quality and RFM functions: every case gets our own error (naming the argument
+or column, with a count and an example) or a correct, finite result."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import crmmodels as crm
+from crmmodels.basket import RULE_METRICS
+from crmmodels.datasets import simulate_baskets
+from crmmodels.errors import ArgumentError, DataError
+
+SRC = str(Path(crm.__file__).resolve().parents[1])
+
+
+# ------------------------------------------------------------------ 1. itemsets from CSV
+
+
+def _rules_by_pair(rules: pd.DataFrame) -> pd.DataFrame:
+    key = rules.assign(
+        a=rules["antecedents"].map(lambda s: str(sorted(s))),
+        c=rules["consequents"].map(lambda s: str(sorted(s))),
+    )
+    return key.sort_values(["a", "c"]).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("as_int", [False, True], ids=["text-items", "integer-items"])
+def test_association_rules_reads_itemsets_back_from_csv(as_int: bool) -> None:
+    b = simulate_baskets(300, 20, seed=0).transactions
+    if as_int:
+        b = b.assign(item=b["item"].str[5:].astype(int))
+    fi = crm.frequent_itemsets(b, basket_col="basket_id", item_col="item", min_support=0.02)
+    back = pd.read_csv(io.StringIO(fi.to_csv(index=False)))
+    got = _rules_by_pair(crm.association_rules(back, min_threshold=0))
+    want = _rules_by_pair(crm.association_rules(fi, min_threshold=0))
+    assert len(got) == len(want) > 0
+    assert got["antecedents"].tolist() == want["antecedents"].tolist()
+    assert got["consequents"].tolist() == want["consequents"].tolist()
+    metrics = list(RULE_METRICS)
+    np.testing.assert_allclose(got[metrics].to_numpy(), want[metrics].to_numpy(), rtol=1e-9)
+
+
+def test_association_rules_csv_round_trip_under_a_memory_cap() -> None:
+    # the old code took each string as a set of characters: 4.4 GB, MemoryError
+    script = textwrap.dedent(
+        """
+        import io, resource
+        resource.setrlimit(resource.RLIMIT_AS, (1500 * 2**20, resource.RLIM_INFINITY))
+        import pandas as pd, crmmodels as crm
+        from crmmodels.datasets import simulate_baskets
+        b = simulate_baskets(300, 20, seed=0).transactions
+        fi = crm.frequent_itemsets(b, basket_col="basket_id", item_col="item",
+                                   min_support=0.02)
+        back = pd.read_csv(io.StringIO(fi.to_csv(index=False)))
+        print(len(crm.association_rules(back, min_threshold=0)))
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": SRC}
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert int(out.stdout.strip()) > 0
+
+
+def test_itemset_text_with_numpy_scalars_is_parsed() -> None:
+    fi = pd.DataFrame(
+        {
+            "itemsets": [
+                "frozenset({np.int64(1)})",
+                "frozenset({np.int64(2)})",
+                "frozenset({np.int64(1), np.int64(2)})",
+            ],
+            "support": [0.5, 0.5, 0.5],
+        }
+    )
+    rules = crm.association_rules(fi, min_threshold=0)
+    assert rules["antecedents"].tolist() == [frozenset({1}), frozenset({2})]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["abc", "__import__('os').getcwd()", "frozenset({len('ab')})", 5, None],
+    ids=["plain-text", "call", "call-inside", "number", "missing"],
+)
+def test_text_that_is_not_an_itemset_is_refused(value: object) -> None:
+    fi = pd.DataFrame({"itemsets": [value, "frozenset({'a'})"], "support": [0.5, 0.5]})
+    with pytest.raises(DataError, match=r"column 'itemsets' is not an itemset in 1 row"):
+        crm.association_rules(fi, min_threshold=0)
+
+
+@pytest.mark.parametrize("support", [np.nan, 0.0, 1.5, -0.1])
+def test_itemsets_support_outside_zero_one_is_refused(support: float) -> None:
+    fi = pd.DataFrame({"itemsets": [frozenset({"a"})], "support": [support]})
+    with pytest.raises(DataError, match=r"column 'support' .* in 1 row"):
+        crm.association_rules(fi, min_threshold=0)
+
+
+def test_cross_sell_reads_rules_back_from_csv() -> None:
+    b = simulate_baskets(300, 20, seed=0).transactions
+    rules = crm.association_rules(
+        b, basket_col="basket_id", item_col="item", min_support=0.02, min_threshold=0.1
+    )
+    back = pd.read_csv(io.StringIO(rules.to_csv(index=False)))
+    got = crm.cross_sell(b, back).suggestions
+    want = crm.cross_sell(b, rules).suggestions
+    pd.testing.assert_frame_equal(got, want)
+
+
+# ------------------------------------------------------------------ 4. basket arguments
+
+_LOG = pd.DataFrame({"o": [1, 1, 2, 2, 3], "i": ["a", "b", "a", "b", "a"]})
+_LOG_KW = {"basket_col": "o", "item_col": "i"}
+
+
+@pytest.mark.parametrize(
+    ("call", "argument"),
+    [
+        (
+            lambda: crm.association_rules(_LOG, **_LOG_KW, min_support=0.5, min_threshold="x"),
+            "min_threshold",
+        ),
+        (lambda: crm.association_rules(_LOG, **_LOG_KW, min_support=0.5, metric="lifts"), "metric"),
+        (
+            lambda: crm.association_rules(_LOG, **_LOG_KW, min_support=0.5, filters={"lift": "1"}),
+            r"filters\['lift'\]",
+        ),
+        (lambda: crm.association_rules(_LOG, **_LOG_KW, min_support="0.5"), "min_support"),
+        (lambda: crm.frequent_itemsets(_LOG, **_LOG_KW, min_support=0.5, max_len=0), "max_len"),
+        (lambda: crm.bundle_candidates(_LOG, **_LOG_KW, min_support=0.5, min_lift="x"), "min_lift"),
+        (lambda: crm.bundle_candidates(_LOG, **_LOG_KW, min_support=0.5, top_n=0), "top_n"),
+        (lambda: crm.cross_sell(_LOG, pd.DataFrame(), top_n=1.5), "top_n"),
+        (
+            lambda: crm.association_rules_by_segment(
+                _LOG.assign(s=1), segment_col="s", **_LOG_KW, min_support=0.5, min_threshold=None
+            ),
+            "min_threshold",
+        ),
+    ],
+)
+def test_basket_arguments_raise_argument_error(call: object, argument: str) -> None:
+    with pytest.raises(ArgumentError, match=argument):
+        call()  # type: ignore[operator]
