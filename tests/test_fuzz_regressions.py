@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import polars as pl
 import pytest
 
 import crmmodels as crm
@@ -151,3 +152,104 @@ _LOG_KW = {"basket_col": "o", "item_col": "i"}
 def test_basket_arguments_raise_argument_error(call: object, argument: str) -> None:
     with pytest.raises(ArgumentError, match=argument):
         call()  # type: ignore[operator]
+
+
+# ------------------------------------------------------------------ 2. amounts
+
+
+def _tx(amounts: list[float], engine: str) -> object:
+    data = {
+        "customer_id": [1, 2, 1, 3],
+        "date": pd.to_datetime(["2024-01-05", "2024-01-20", "2024-02-03", "2024-02-10"]),
+        "amount": amounts,
+    }
+    if engine == "polars":  # built natively: NaN stays NaN (not null) in polars
+        return pl.DataFrame(data)
+    return pd.DataFrame(data)
+
+
+@pytest.mark.parametrize("engine", ["pandas", "polars"])
+@pytest.mark.parametrize(
+    ("bad", "problem"),
+    [(float("nan"), "missing"), (float("inf"), "infinite"), (-5.0, "negative")],
+)
+def test_kpi_scorecard_refuses_bad_amounts(engine: str, bad: float, problem: str) -> None:
+    tx = _tx([10.0, bad, 15.0, 5.0], engine)
+    msg = rf"column 'amount' is {problem}.* in 1 row \(first example: 'customer_id=2'\)"
+    with pytest.raises(DataError, match=msg):
+        crm.kpi_scorecard(tx)
+
+
+def test_kpi_scorecard_allow_negative_nets_refunds() -> None:
+    sc = crm.kpi_scorecard(_tx([10.0, -5.0, 15.0, 5.0], "polars"), allow_negative=True)
+    assert sc.kpis["revenue"].tolist() == [5.0, 20.0]
+
+
+def _deals(amounts: list[float], engine: str = "pandas") -> object:
+    data = {
+        "entity_id": [1, 1, 2, 2],
+        "stage": ["lead_generation", "closed_won", "lead_generation", "closed_won"],
+        "entered_at": pd.to_datetime(["2024-01-01", "2024-01-05", "2024-01-02", "2024-01-09"]),
+        "amount": amounts,
+    }
+    return pl.DataFrame(data) if engine == "polars" else pd.DataFrame(data)
+
+
+@pytest.mark.parametrize("engine", ["pandas", "polars"])
+@pytest.mark.parametrize(
+    ("bad", "problem"),
+    [(float("nan"), "missing"), (float("inf"), "infinite"), (-1.0, "negative")],
+)
+def test_funnel_refuses_bad_deal_amounts(engine: str, bad: float, problem: str) -> None:
+    deals = _deals([100.0, 100.0, bad, 50.0], engine)
+    msg = rf"column 'amount' is {problem}.* in 1 row \(first example: 'entity_id=2'\)"
+    with pytest.raises(DataError, match=msg):
+        crm.funnel_metrics(deals, stages=["lead_generation", "closed_won"], amount_col="amount")
+
+
+@pytest.mark.parametrize("as_of", [pd.NaT, None, "garbage", float("nan"), 3, True])
+def test_funnel_as_of_must_be_a_date(as_of: object) -> None:
+    deals = _deals([100.0, 100.0, 50.0, 50.0])
+    if as_of is None:  # None is the default (the last event), and fine
+        crm.funnel_metrics(deals, stages=["lead_generation", "closed_won"], as_of=as_of)
+        return
+    with pytest.raises(ArgumentError, match="as_of must be a date"):
+        crm.funnel_metrics(deals, stages=["lead_generation", "closed_won"], as_of=as_of)
+
+
+@pytest.mark.parametrize("as_of", [float("nan"), float("inf"), "x"])
+def test_funnel_as_of_must_be_finite_for_numeric_times(as_of: object) -> None:
+    deals = pd.DataFrame(
+        {"entity_id": [1, 1], "stage": ["lead_generation", "closed_won"], "entered_at": [0, 3]}
+    )
+    with pytest.raises(ArgumentError, match="as_of must be a finite number"):
+        crm.funnel_metrics(deals, stages=["lead_generation", "closed_won"], as_of=as_of)
+
+
+@pytest.mark.parametrize("engine", ["pandas", "polars"])
+@pytest.mark.parametrize(
+    ("bad", "problem"),
+    [(float("nan"), "missing"), (float("inf"), "infinite"), (-1.0, "negative")],
+)
+def test_differentiate_refuses_bad_amounts(engine: str, bad: float, problem: str) -> None:
+    data = {
+        "customer_id": [1, 1, 2, 3, 3, 4],
+        "category": ["a", "b", "b", "a", "a", "b"],
+        "amount": [bad, 5.0, 20.0, 30.0, 1.0, 8.0],
+    }
+    p = pl.DataFrame(data) if engine == "polars" else pd.DataFrame(data)
+    msg = rf"column 'amount' is {problem}.* in 1 row \(first example: 'customer_id=1'\)"
+    with pytest.raises(DataError, match=msg):
+        crm.idic.differentiate(p, k=2)
+
+
+def test_differentiate_allow_negative_nets_returns() -> None:
+    p = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 2, 3, 3, 4],
+            "category": ["a", "a", "b", "a", "b", "b"],
+            "amount": [10.0, -4.0, 20.0, 30.0, 1.0, 8.0],
+        }
+    )
+    res = crm.idic.differentiate(p, k=2, allow_negative=True)
+    assert res.customers.set_index("customer_id")["value"].loc[1] == 6.0
