@@ -253,3 +253,47 @@ def test_differentiate_allow_negative_nets_returns() -> None:
     )
     res = crm.idic.differentiate(p, k=2, allow_negative=True)
     assert res.customers.set_index("customer_id")["value"].loc[1] == 6.0
+
+
+# ------------------------------------------------------------------ 3. portfolio extremes
+
+
+def _shares_finite(r: object) -> None:
+    for name in ("gini", "hhi", "hhi_normalized", "top_share", "customer_share_for_value"):
+        assert np.isfinite(getattr(r, name)), name
+    assert np.isfinite(r.classes["cumulative_share"]).all()  # type: ignore[attr-defined]
+
+
+def test_pareto_two_huge_customers_have_finite_shares() -> None:
+    with np.errstate(all="raise"):  # no overflow on the way either
+        r = crm.pareto_analysis(np.array([1e308, 1e308]))
+    _shares_finite(r)
+    assert r.gini == 0.0
+    assert r.hhi == pytest.approx(0.5)
+    assert r.class_counts == (2, 0, 0)
+    assert r.total_value == np.inf  # the true total, 2e308, is beyond the float range
+
+
+def test_pareto_huge_values_match_the_scaled_down_analysis() -> None:
+    values = np.array([8e307, 5e307, 2e307, 1e307, 1e300])
+    with np.errstate(all="raise"):
+        big = crm.pareto_analysis(values)
+    small = crm.pareto_analysis(values / 1e300)
+    _shares_finite(big)
+    for name in ("gini", "hhi", "hhi_normalized", "top_share", "customer_share_for_value"):
+        assert getattr(big, name) == pytest.approx(getattr(small, name), rel=1e-12)
+    assert big.total_value == pytest.approx(values.sum())
+    np.testing.assert_allclose(
+        big.classes["cumulative_share"], small.classes["cumulative_share"], rtol=1e-12
+    )
+
+
+def test_pareto_trend_with_huge_values() -> None:
+    data = pd.DataFrame(
+        {"customer_id": [1, 2, 1, 2], "period": [1, 1, 2, 2], "value": [1e308, 1e308, 3.0, 1.0]}
+    )
+    r = crm.pareto_analysis(
+        data, value_col="value", customer_col="customer_id", period_col="period"
+    )
+    assert r.trend is not None
+    assert r.trend["gini"].tolist() == [0.0, 0.25]

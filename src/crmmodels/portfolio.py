@@ -229,7 +229,7 @@ def _concentration(
 ) -> _Concentration:
     order = kc.descending_order(values, ids)
     x = values[order]
-    total = float(x.sum())
+    total = kc.net_total(x)
     neg = x < 0
     if total <= 0:
         raise DataError(
@@ -248,7 +248,7 @@ def _concentration(
         customer_share_for_value=kc.customer_share_for_value(curve, value_share),
         classes=kc.abc_classes(curve, abc),
         n_negative=int(neg.sum()),
-        negative_value=float(x[neg].sum()),
+        negative_value=kc.net_total(x[neg]),
         total=total,
     )
 
@@ -280,10 +280,10 @@ def _trend(
         row: dict[str, Any] = {
             period_col: python_scalar(period),
             "n_customers": len(vals),
-            "total_value": float(vals.sum()),
+            "total_value": kc.net_total(vals),
             "n_negative": int((vals < 0).sum()),
         }
-        if vals.sum() > 0:
+        if row["total_value"] > 0:
             c = _concentration(ids, vals, top=top, value_share=value_share, abc=abc, gini=gini)
             row.update(
                 gini=c.gini,
@@ -334,7 +334,8 @@ class ParetoResult(Result):
     negative_value : float
         Sum of the negative values (0 when there are none).
     total_value : float
-        Net total value.
+        Net total value (``inf`` when it exceeds the float range, about 1.8e308; the
+        shares, Gini and HHI are computed on rescaled values and stay exact).
     class_counts : tuple of int
         Customers per class (A, B, C, ...).
     trend : pandas.DataFrame or None
