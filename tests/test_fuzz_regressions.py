@@ -297,3 +297,155 @@ def test_pareto_trend_with_huge_values() -> None:
     )
     assert r.trend is not None
     assert r.trend["gini"].tolist() == [0.0, 0.25]
+
+
+# ------------------------------------------------------------------ 4. scalar arguments
+
+_RECORDS = pd.DataFrame({"id": [1, 2], "name": ["Ann Lee", "Ann Lee"]})
+_PURCHASES = pd.DataFrame(
+    {
+        "customer_id": [1, 1, 2, 3, 3, 4],
+        "category": ["a", "b", "b", "a", "a", "b"],
+        "amount": [10.0, 5.0, 20.0, 30.0, 1.0, 8.0],
+    }
+)
+_CONTACTS = pd.DataFrame(
+    {
+        "customer_id": [1, 1, 2],
+        "timestamp": pd.to_datetime(["2024-01-01", "2024-03-01", "2024-02-01"]),
+        "channel": ["email", "phone", "email"],
+        "responded": [1, 0, 1],
+    }
+)
+_ITEMS = pd.DataFrame(np.random.default_rng(0).integers(1, 6, (20, 3)), columns=list("abc"))
+_SURVEY = pd.DataFrame(
+    {
+        "r": range(6),
+        "side": ["a", "b", "c", "a", "b", "c"],
+        "rel": [1, 1, 1, 2, 2, 2],
+        "q1": [1, 2, 3, 4, 5, 6],
+        "q2": [2, 3, 4, 5, 7, 6],
+    }
+)
+_PRICES = pd.DataFrame({"price": [1.0, 2.0, 3.0], "quantity": [30.0, 20.0, 10.0]})
+
+
+@pytest.mark.parametrize(
+    ("call", "argument"),
+    [
+        (
+            lambda: crm.idic.resolve_identities(
+                _RECORDS, id_col="id", name_cols=["name"], fuzzy=True, fuzzy_threshold=150
+            ),
+            "fuzzy_threshold",
+        ),
+        (
+            lambda: crm.idic.resolve_identities(_RECORDS, id_col="id", name_cols=["name"], fuzzy=1),
+            "fuzzy",
+        ),
+        (
+            lambda: crm.idic.resolve_identities(
+                _RECORDS, id_col="id", exact_cols=["name"], max_block_size=0
+            ),
+            "max_block_size",
+        ),
+        (
+            lambda: crm.idic.resolve_identities(
+                _RECORDS, id_col="id", exact_cols=["name"], fuzzy_rule="max"
+            ),
+            "fuzzy_rule",
+        ),
+        (lambda: crm.idic.resolve_identities(_RECORDS, id_col="id", exact_cols=[3]), "exact_cols"),
+        (lambda: crm.idic.differentiate(_PURCHASES, k=0), "k must"),
+        (lambda: crm.idic.differentiate(_PURCHASES, k_range=[]), "k_range"),
+        (lambda: crm.idic.differentiate(_PURCHASES, k=2, seed=-1), "seed"),
+        (lambda: crm.idic.interaction_profile(_CONTACTS, coverage_days=-1), "coverage_days"),
+        (lambda: crm.idic.interaction_profile(_CONTACTS, coverage_days=1.5), "coverage_days"),
+        (lambda: crm.idic.interaction_profile(_CONTACTS, as_of="garbage"), "as_of"),
+        (lambda: crm.idic.interaction_profile(_CONTACTS, as_of=pd.NaT), "as_of"),
+        (lambda: crm.idic.interaction_profile(_CONTACTS, strategic="abc"), "strategic"),
+        (
+            lambda: crm.idic.customize(_PURCHASES, [], allow_unknown_values="yes"),
+            "allow_unknown_values",
+        ),
+        (lambda: crm.cronbach_alpha(_ITEMS, ci="x"), "ci"),
+        (lambda: crm.cronbach_alpha(_ITEMS, ci=1.0), "ci"),
+        (lambda: crm.cronbach_alpha(_ITEMS, nan_policy="drop"), "nan_policy"),
+        (
+            lambda: crm.relationship_quality(
+                _SURVEY,
+                constructs={"t": ["q1", "q2"]},
+                respondent_col="r",
+                side_col="side",
+                relationship_col="rel",
+                scale=(1, 7),
+            ),
+            "side_col",
+        ),
+        (
+            lambda: crm.relationship_quality(
+                _SURVEY, constructs={"t": ["q1", "q2"]}, scale=("1", 7)
+            ),
+            "scale",
+        ),
+        (
+            lambda: crm.relationship_quality(
+                _SURVEY, constructs={"t": ["q1", "q2"]}, scale=(1, 7), min_answered="half"
+            ),
+            "min_answered",
+        ),
+        (
+            lambda: crm.relationship_quality(
+                _SURVEY, constructs={"t": ["q1", "q2"]}, scale=(1, 7), weights={"t": "1"}
+            ),
+            r"weights\['t'\]",
+        ),
+        (lambda: crm.pareto_analysis([1.0, 2.0], top="0.2"), "top"),
+        (lambda: crm.pareto_analysis([1.0, 2.0], value_share=float("nan")), "value_share"),
+        (lambda: crm.pareto_analysis([1.0, 2.0], abc=0.8), "abc"),
+        (lambda: crm.pareto_analysis([1.0, 2.0], gini="mean"), "gini"),
+        (lambda: crm.price_elasticity(_PRICES, ci="x"), "ci"),
+        (lambda: crm.price_elasticity(_PRICES, group_col=5), "group_col"),
+        (lambda: crm.van_westendorp([1], [2], [3], [4], interpolate="no"), "interpolate"),
+        (lambda: crm.kpi_scorecard(_tx([1.0, 2.0, 3.0, 4.0], "pandas"), period="Y"), "period"),
+        (
+            lambda: crm.kpi_scorecard(_tx([1.0, 2.0, 3.0, 4.0], "pandas"), allow_negative=1),
+            "allow_negative",
+        ),
+        (lambda: crm.kpi_scorecard(_tx([1.0, 2.0, 3.0, 4.0], "pandas"), order_col=""), "order_col"),
+        (lambda: crm.funnel_metrics(_deals([1.0, 1.0, 1.0, 1.0]), mode="strict"), "mode"),
+        (
+            lambda: crm.funnel_metrics(_deals([1.0, 1.0, 1.0, 1.0]), on_backwards="ignore"),
+            "on_backwards",
+        ),
+        (lambda: crm.funnel_metrics(_deals([1.0, 1.0, 1.0, 1.0]), cohort=3), "cohort"),
+    ],
+)
+def test_scalar_arguments_raise_argument_error(call: object, argument: str) -> None:
+    with pytest.raises(ArgumentError, match=argument):
+        call()  # type: ignore[operator]
+
+
+# ------------------------------------------------------------------ 5. responses
+
+
+@pytest.mark.parametrize("engine", ["pandas", "polars"])
+def test_interaction_profile_refuses_response_counts(engine: str) -> None:
+    log = _CONTACTS.assign(responded=[5, 1, 0])
+    data = pl.from_pandas(log) if engine == "polars" else log
+    with pytest.raises(DataError, match=r"'responded' is not a 0/1 .* in 1 row .*customer_id=1"):
+        crm.idic.interaction_profile(data, response_col="responded")
+
+
+def test_interaction_profile_nan_response_is_unknown_on_every_engine() -> None:
+    data = {**_CONTACTS.to_dict(orient="list"), "responded": [1.0, float("nan"), 0.0]}
+    want = crm.idic.interaction_profile(pd.DataFrame(data), response_col="responded").profiles
+    got = crm.idic.interaction_profile(pl.DataFrame(data), response_col="responded").profiles
+    assert want["response_rate"].tolist() == got["response_rate"].tolist() == [1.0, 0.0]
+    assert got["n_responses_known"].tolist() == [1, 1]
+
+
+def test_interaction_profile_text_responses_are_a_schema_error() -> None:
+    log = _CONTACTS.assign(responded=pd.Series(["yes", "no", None], dtype=object))
+    with pytest.raises(crm.errors.SchemaError, match="'responded' must be boolean or 0/1"):
+        crm.idic.interaction_profile(log, response_col="responded")

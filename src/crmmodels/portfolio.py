@@ -28,8 +28,9 @@ from crmmodels._frames import (
     to_narwhals,
     to_pandas,
 )
+from crmmodels._ingest.arguments import check_choice, check_column_name, check_number
 from crmmodels._results import Result
-from crmmodels.errors import DataError, SchemaError, bad_rows_message
+from crmmodels.errors import ArgumentError, DataError, SchemaError, bad_rows_message
 from crmmodels.kernels import concentration as kc
 
 if TYPE_CHECKING:
@@ -517,19 +518,22 @@ class ParetoResult(Result):
 def _check_params(
     top: float, value_share: float, abc: Sequence[float], gini: str
 ) -> tuple[float, ...]:
-    if not 0.0 <= float(top) <= 1.0:
-        raise DataError(f"top must be a fraction in [0, 1]; got {top!r}.")
-    if not 0.0 < float(value_share) <= 1.0:
-        raise DataError(f"value_share must be a fraction in (0, 1]; got {value_share!r}.")
-    cut = tuple(float(a) for a in abc)
-    ok = 1 <= len(cut) < len(_CLASS_LABELS)
-    ok = ok and all(0.0 < a <= 1.0 for a in cut) and all(b > a for a, b in itertools.pairwise(cut))
-    if not ok:
-        raise DataError(
+    check_number(top, "top", low=0.0, high=1.0, fix="It is a fraction of customers.")
+    check_number(
+        value_share, "value_share", low=0.0, high=1.0, low_open=True, fix="It is a fraction."
+    )
+    if isinstance(abc, (str, bytes)) or not isinstance(abc, Sequence):
+        raise ArgumentError(
             f"abc must be increasing cut-offs in (0, 1], e.g. (0.8, 0.95); got {abc!r}."
         )
-    if gini not in ("population", "sample"):
-        raise DataError(f"gini must be 'population' or 'sample'; got {gini!r}.")
+    cut = tuple(check_number(a, "abc cut-offs", low=0.0, high=1.0, low_open=True) for a in abc)
+    ok = 1 <= len(cut) < len(_CLASS_LABELS)
+    ok = ok and all(b > a for a, b in itertools.pairwise(cut))
+    if not ok:
+        raise ArgumentError(
+            f"abc must be increasing cut-offs in (0, 1], e.g. (0.8, 0.95); got {abc!r}."
+        )
+    check_choice(gini, "gini", ("population", "sample"))
     return cut
 
 
@@ -621,6 +625,13 @@ def pareto_analysis(
     """
     what = "data"
     cut = _check_params(top, value_share, abc, gini)
+    for arg, name in (
+        ("value_col", value_col),
+        ("customer_col", customer_col),
+        ("period_col", period_col),
+    ):
+        if name is not None:
+            check_column_name(name, arg)
     vals, per_period = _collect_customer_values(
         data, value_col=value_col, customer_col=customer_col, period_col=period_col, what=what
     )

@@ -35,8 +35,14 @@ import numpy.typing as npt
 import pandas as pd
 
 from crmmodels._frames import check_columns, python_scalar, to_narwhals, to_pandas
+from crmmodels._ingest.arguments import (
+    check_choice,
+    check_column_name,
+    check_level,
+    check_number,
+)
 from crmmodels._results import Result
-from crmmodels.errors import DataError, SchemaError, bad_rows_message
+from crmmodels.errors import ArgumentError, DataError, SchemaError, bad_rows_message
 from crmmodels.kernels import reliability as kr
 
 if TYPE_CHECKING:
@@ -61,13 +67,11 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def _check_policy(nan_policy: str) -> None:
-    if nan_policy not in ("pairwise", "listwise"):
-        raise DataError(f"nan_policy must be 'pairwise' or 'listwise'; got {nan_policy!r}.")
+    check_choice(nan_policy, "nan_policy", ("pairwise", "listwise"))
 
 
 def _check_level(ci: float) -> None:
-    if not 0.0 < float(ci) < 1.0:
-        raise DataError(f"ci must be a confidence level in (0, 1); got {ci!r}.")
+    check_level(ci, "ci", fix="It is a confidence level such as 0.95.")
 
 
 @dataclass(frozen=True)
@@ -458,13 +462,24 @@ def _resolve_constructs(
 
 
 def _check_scale(scale: tuple[float, float]) -> tuple[float, float]:
-    try:
-        lo, hi = float(scale[0]), float(scale[1])
-    except (TypeError, ValueError, IndexError) as exc:
-        raise DataError(f"scale must be (low, high); got {scale!r}.") from exc
-    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-        raise DataError(f"scale must be (low, high) with low < high; got {scale!r}.")
+    if isinstance(scale, (str, bytes)) or not isinstance(scale, Sequence) or len(scale) != 2:
+        raise ArgumentError(f"scale must be (low, high); got {scale!r}.")
+    lo = check_number(scale[0], "scale low")
+    hi = check_number(scale[1], "scale high")
+    if not lo < hi:
+        raise ArgumentError(f"scale must be (low, high) with low < high; got {scale!r}.")
     return lo, hi
+
+
+def _check_sides(sides: pd.Series, side_col: str) -> None:
+    """The side column of a dyadic survey holds exactly two values (nulls aside)."""
+    labels = sorted({str(v) for v in sides.dropna()})
+    if len(labels) != 2:
+        raise ArgumentError(
+            f"side_col: column '{side_col}' must hold exactly two sides of a dyad (e.g. "
+            f"customer and company); found {len(labels)}: {labels[:5]}. Pass a side_col "
+            "with two values, or no side_col for a one-sided survey."
+        )
 
 
 def _check_answers(
@@ -493,7 +508,11 @@ def _weights(weights: Mapping[str, float] | None, names: Sequence[str]) -> Float
     unknown = [k for k in weights if k not in names]
     if unknown:
         raise SchemaError(f"weights name unknown constructs {unknown}; constructs: {list(names)}.")
-    w = np.array([float(weights.get(c, 0.0)) for c in names])
+    if not isinstance(weights, Mapping):
+        raise ArgumentError(
+            f"weights must be a mapping of construct name to weight; got {weights!r}."
+        )
+    w = np.array([check_number(weights.get(c, 0.0), f"weights[{c!r}]", low=0.0) for c in names])
     if (w < 0).any() or not np.isfinite(w).all() or w.sum() <= 0:
         raise DataError(f"weights must be non-negative with a positive sum; got {dict(weights)}.")
     return np.asarray(w / w.sum(), dtype=np.float64)
@@ -557,8 +576,10 @@ def relationship_quality(
         items, non-numeric answers, unknown reverse items or weights, a side column
         without a relationship column.
     DataError
-        Answers outside the scale, a side column without exactly two values, bad
-        ``min_answered``, ``nan_policy``, ``ci`` or weights.
+        Answers outside the scale, null sides, weights with a zero sum.
+        :class:`~crmmodels.errors.ArgumentError` (a ``DataError``) for a ``side_col``
+        without exactly two values, or a bad ``scale``, ``min_answered``,
+        ``nan_policy``, ``ci``, weight or column-name argument.
 
     Notes
     -----
@@ -592,8 +613,14 @@ def relationship_quality(
     _check_policy(nan_policy)
     _check_level(ci)
     lo, hi = _check_scale(scale)
-    if not 0.0 < float(min_answered) <= 1.0:
-        raise DataError(f"min_answered must be a share in (0, 1]; got {min_answered!r}.")
+    check_number(min_answered, "min_answered", low=0.0, high=1.0, low_open=True)
+    for arg, name in (
+        ("respondent_col", respondent_col),
+        ("side_col", side_col),
+        ("relationship_col", relationship_col),
+    ):
+        if name is not None:
+            check_column_name(name, arg)
     frame_nw = to_narwhals(survey, what="survey")
     available = list(frame_nw.collect_schema().names())
     cmap = _resolve_constructs(constructs, available)
@@ -621,6 +648,8 @@ def relationship_quality(
     id_name = respondent_col or "row"
     ids = frame[respondent_col].to_numpy() if respondent_col else np.arange(len(frame))
     _check_answers(x, all_items, ids, id_name, lo, hi)
+    if side_col is not None:
+        _check_sides(frame[side_col], side_col)
     if len(frame) < 2:
         raise DataError(f"survey needs at least two respondents; got {len(frame)}.")
     rev = np.isin(np.array(all_items), np.array(list(reverse), dtype=object))
