@@ -449,3 +449,66 @@ def test_interaction_profile_text_responses_are_a_schema_error() -> None:
     log = _CONTACTS.assign(responded=pd.Series(["yes", "no", None], dtype=object))
     with pytest.raises(crm.errors.SchemaError, match="'responded' must be boolean or 0/1"):
         crm.idic.interaction_profile(log, response_col="responded")
+
+
+# ------------------------------------------------------------------ 5. RFM
+
+_SUMMARY = pd.DataFrame(
+    {
+        "customer_id": [1, 2, 3, 4],
+        "frequency": [0, 1, 3, 3],
+        "recency": [0.0, 5.0, 20.0, 28.0],
+        "T": [30.0, 30.0, 30.0, 30.0],
+        "monetary_value": [0.0, 10.0, 30.0, 20.0],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "problem"),
+    [
+        ("frequency", [0, -2, 3, 3], "is negative"),
+        ("recency", [0.0, 5.0, 31.0, 28.0], "is greater than 'T'"),
+        ("T", [30.0, -1.0, 30.0, 30.0], "is negative"),
+        ("monetary_value", [0.0, np.inf, 30.0, 20.0], "is infinite"),
+    ],
+)
+def test_rfm_scores_refuses_impossible_summaries(
+    column: str, values: list[float], problem: str
+) -> None:
+    summary = _SUMMARY.assign(**{column: values})
+    with pytest.raises(DataError, match=rf"column '{column}' {problem}.* in 1 row"):
+        crm.rfm_scores(summary, bins=2)
+
+
+def test_rfm_segments_empty_rules_is_an_error() -> None:
+    scores = crm.rfm_scores(_SUMMARY, bins=5)
+    with pytest.raises(ArgumentError, match="rules is empty"):
+        crm.rfm_segments(scores, rules=[])
+    assert "segment" in crm.rfm_segments(scores, rules=None).columns
+
+
+@pytest.mark.parametrize("score", ["r_score", "f_score", "m_score"])
+def test_rfm_segments_missing_score_is_an_error(score: str) -> None:
+    scores = crm.rfm_scores(_SUMMARY, bins=5)
+    scores[score] = scores[score].astype(float)
+    scores.loc[2, score] = np.nan
+    with pytest.raises(DataError, match=rf"column '{score}' is missing in 1 row"):
+        crm.rfm_segments(scores)
+
+
+@pytest.mark.parametrize(
+    ("rule", "field"),
+    [
+        ({"segment": "x", "r": (9, 1)}, "range r"),
+        ({"segment": "x", "f": (1, 2, 3)}, "field 'f'"),
+        ({"segment": "", "r": (1, 2)}, "field 'segment'"),
+        ({"segment": "x", "colour": "red"}, "field 'colour'"),
+        ("champions", "must be an RFMRule"),
+    ],
+)
+def test_rfm_segments_bad_rule_names_rule_and_field(rule: object, field: str) -> None:
+    scores = crm.rfm_scores(_SUMMARY, bins=5)
+    rules = [{"segment": "all", "r": (1, 5)}, rule]
+    with pytest.raises(ArgumentError, match=rf"rules\[1\].*{field}"):
+        crm.rfm_segments(scores, rules=rules)
