@@ -419,6 +419,18 @@ _PRICES = pd.DataFrame({"price": [1.0, 2.0, 3.0], "quantity": [30.0, 20.0, 10.0]
             "on_backwards",
         ),
         (lambda: crm.funnel_metrics(_deals([1.0, 1.0, 1.0, 1.0]), cohort=3), "cohort"),
+        (
+            lambda: crm.funnel_metrics(_deals([1.0, 1.0, 1.0, 1.0])).conversion_trend(period=None),
+            "period",
+        ),
+        (lambda: crm.funnel_metrics(_deals([1.0, 1.0, 1.0, 1.0])).plot(kind="pie"), "kind"),
+        (lambda: crm.pareto_analysis([1.0, 2.0]).plot(kind="pie"), "kind"),
+        (
+            lambda: crm.relationship_quality(
+                _SURVEY, constructs={"t": ["q1", "q2"]}, scale=(1, 7)
+            ).largest_gaps(n=0),
+            "n must",
+        ),
     ],
 )
 def test_scalar_arguments_raise_argument_error(call: object, argument: str) -> None:

@@ -297,6 +297,11 @@ class FunnelResult(Result):
             stage but the last, and ``win_rate``. Recent cohorts still have open entities,
             so their rates are lower bounds.
         """
+        if not isinstance(period, str) or not period:
+            raise ArgumentError(
+                f"period must be a pandas period alias such as 'M', 'Q', 'W' or 'Y'; "
+                f"got {period!r}."
+            )
         long = _group_table(self, "cohort", period)
         wide = long.pivot(index="cohort", columns="stage", values="conversion")
         wide = wide[list(self.stages[:-1])]
@@ -312,12 +317,10 @@ class FunnelResult(Result):
         """Plot the funnel (``kind="funnel"``, default) or time in stage (``kind="time"``)."""
         from crmmodels.plotting.funnel import plot_funnel, plot_stage_times
 
-        kind = kwargs.pop("kind", "funnel")
+        kind = check_choice(kwargs.pop("kind", "funnel"), "kind", ("funnel", "time"))
         if kind == "funnel":
             return plot_funnel(self, ax=ax, **kwargs)
-        if kind == "time":
-            return plot_stage_times(self, ax=ax, **kwargs)
-        raise ValueError(f"kind must be 'funnel' or 'time'; got {kind!r}.")
+        return plot_stage_times(self, ax=ax, **kwargs)
 
 
 def _label_array(days: FloatArray | None, is_datetime: bool) -> Any:

@@ -501,15 +501,14 @@ class ParetoResult(Result):
         **kwargs
             Passed to the plotting function.
         """
+        check_choice(kind, "kind", ("pareto", "lorenz", "trend"))
         from crmmodels.plotting import portfolio as pp
 
         if kind == "pareto":
             return pp.plot_pareto(self, ax=ax, **kwargs)
         if kind == "lorenz":
             return pp.plot_lorenz(self, ax=ax, **kwargs)
-        if kind == "trend":
-            return pp.plot_concentration_trend(self, ax=ax, **kwargs)
-        raise ValueError(f"kind must be 'pareto', 'lorenz' or 'trend'; got {kind!r}.")
+        return pp.plot_concentration_trend(self, ax=ax, **kwargs)
 
 
 # ------------------------------------------------------------------ public function

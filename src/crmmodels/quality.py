@@ -38,6 +38,7 @@ from crmmodels._frames import check_columns, python_scalar, to_narwhals, to_pand
 from crmmodels._ingest.arguments import (
     check_choice,
     check_column_name,
+    check_int,
     check_level,
     check_number,
 )
@@ -390,6 +391,7 @@ class RelationshipQualityResult(Result):
         Returns one row per relationship: its gap on each construct (columns) and
         ``max_abs_gap``, sorted descending, ``n`` rows at most.
         """
+        n = check_int(n, "n", low=1)
         if self.dyadic is None:
             raise DataError(
                 "largest_gaps needs a survey with sides (side_col and relationship_col)."
@@ -414,15 +416,14 @@ class RelationshipQualityResult(Result):
         **kwargs
             Passed to the plotting function.
         """
+        check_choice(kind, "kind", ("profile", "items", "gap"))
         from crmmodels.plotting import quality as pq
 
         if kind == "profile":
             return pq.plot_construct_profile(self, ax=ax, **kwargs)
         if kind == "items":
             return pq.plot_item_diagnostics(self, ax=ax, **kwargs)
-        if kind == "gap":
-            return pq.plot_dyadic_gaps(self, ax=ax, **kwargs)
-        raise DataError(f"kind must be 'profile', 'items' or 'gap'; got {kind!r}.")
+        return pq.plot_dyadic_gaps(self, ax=ax, **kwargs)
 
 
 def _resolve_constructs(
