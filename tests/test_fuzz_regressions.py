@@ -524,3 +524,12 @@ def test_rfm_segments_bad_rule_names_rule_and_field(rule: object, field: str) ->
     rules = [{"segment": "all", "r": (1, 5)}, rule]
     with pytest.raises(ArgumentError, match=rf"rules\[1\].*{field}"):
         crm.rfm_segments(scores, rules=rules)
+
+
+def test_array_arguments_still_accepted() -> None:
+    r = crm.pareto_analysis([5.0, 3.0, 1.0, 1.0], abc=np.array([0.8, 0.95]))
+    assert r.abc == (0.8, 0.95)
+    res = crm.idic.differentiate(_PURCHASES, k_range=np.arange(2, 4))
+    assert res.k in (2, 3)
+    rq = crm.relationship_quality(_SURVEY, constructs={"t": ["q1", "q2"]}, scale=np.array([1, 7]))
+    assert rq.scale == (1.0, 7.0)

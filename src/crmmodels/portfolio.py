@@ -10,7 +10,7 @@ See :mod:`crmmodels.kernels.concentration` for the formulas.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -521,7 +521,7 @@ def _check_params(
     check_number(
         value_share, "value_share", low=0.0, high=1.0, low_open=True, fix="It is a fraction."
     )
-    if isinstance(abc, (str, bytes)) or not isinstance(abc, Sequence):
+    if isinstance(abc, (str, bytes)) or not isinstance(abc, Iterable):
         raise ArgumentError(
             f"abc must be increasing cut-offs in (0, 1], e.g. (0.8, 0.95); got {abc!r}."
         )

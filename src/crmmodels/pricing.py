@@ -16,7 +16,7 @@ R package on CRAN), itself following Van Westendorp (1976) and Newton, Miller & 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -416,7 +416,7 @@ def _group_list(group_col: str | Sequence[str] | None) -> list[str]:
         return []
     if isinstance(group_col, str):
         return [group_col]
-    if not isinstance(group_col, Sequence):
+    if not isinstance(group_col, Iterable):
         raise ArgumentError(
             f"group_col must be a column name or a list of them; got {group_col!r}."
         )

@@ -26,7 +26,7 @@ minimum-residual fit behind McDonald's omega, composite reliability and AVE, HTM
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -463,10 +463,13 @@ def _resolve_constructs(
 
 
 def _check_scale(scale: tuple[float, float]) -> tuple[float, float]:
-    if isinstance(scale, (str, bytes)) or not isinstance(scale, Sequence) or len(scale) != 2:
+    if isinstance(scale, (str, bytes)) or not isinstance(scale, Iterable):
         raise ArgumentError(f"scale must be (low, high); got {scale!r}.")
-    lo = check_number(scale[0], "scale low")
-    hi = check_number(scale[1], "scale high")
+    bounds = tuple(scale)
+    if len(bounds) != 2:
+        raise ArgumentError(f"scale must be (low, high); got {scale!r}.")
+    lo = check_number(bounds[0], "scale low")
+    hi = check_number(bounds[1], "scale high")
     if not lo < hi:
         raise ArgumentError(f"scale must be (low, high) with low < high; got {scale!r}.")
     return lo, hi

@@ -8,7 +8,7 @@ of segments chosen by the silhouette over a range of k.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -240,7 +240,7 @@ def differentiate(
         k = check_int(k, "k", low=1)
         ks = [k]
     else:
-        if isinstance(k_range, (str, bytes)) or not isinstance(k_range, Sequence):
+        if isinstance(k_range, (str, bytes)) or not isinstance(k_range, Iterable):
             raise ArgumentError(
                 f"k_range must be a sequence of whole numbers >= 1; got {k_range!r}."
             )

@@ -9,7 +9,7 @@ are similar are linked too, comparing only pairs inside blocks.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -228,7 +228,7 @@ def _tuple(cols: str | Sequence[str] | None, name: str) -> tuple[str, ...]:
         return ()
     if isinstance(cols, str):
         return (check_column_name(cols, name),)
-    if not isinstance(cols, Sequence):
+    if not isinstance(cols, Iterable):
         raise ArgumentError(f"{name} must be a column name or a list of them; got {cols!r}.")
     return tuple(check_column_name(c, name) for c in cols)
 
