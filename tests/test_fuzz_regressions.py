@@ -533,3 +533,18 @@ def test_array_arguments_still_accepted() -> None:
     assert res.k in (2, 3)
     rq = crm.relationship_quality(_SURVEY, constructs={"t": ["q1", "q2"]}, scale=np.array([1, 7]))
     assert rq.scale == (1.0, 7.0)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [[1, 4, 7], [1, 5, 6], [1, 5, 6], [2, 3, 7]],
+        [[1, 4, 7], [1, 4, 7], [1, 5, 6], [1, 7, 4], [2, 6, 4]],
+    ],
+)
+def test_cronbach_alpha_with_a_constant_total_is_an_error(rows: list[list[int]]) -> None:
+    # every row sums to 12: the total score has no variance, alpha is undefined
+    items = pd.DataFrame(np.array(rows, dtype=float), columns=["a", "b", "c"])
+    for frame in (items, items.iloc[::-1]):
+        with pytest.raises(DataError, match="total score varies"):
+            crm.cronbach_alpha(frame)

@@ -96,6 +96,10 @@ def _scale_stats(x: FloatArray, nan_policy: NanPolicy, level: float) -> _ScaleSt
     n = int(x.shape[0])
     usable = int((~np.isnan(x)).all(axis=1).sum()) if nan_policy == "listwise" else n
     alpha = kr.alpha_from_cov(cov)
+    # a total score that is constant (items that always sum to the same value) has a
+    # variance of zero up to rounding: alpha is undefined there, not a huge number
+    if abs(float(cov.sum())) <= 1e-10 * float(np.nansum(np.diag(cov))):
+        alpha = float("nan")
     return _ScaleStats(
         n=n,
         usable=usable,
@@ -285,8 +289,8 @@ def cronbach_alpha(
     if st.usable < 2 or not np.isfinite(st.alpha):
         raise DataError(
             f"items: Cronbach's alpha needs at least two respondents with answers "
-            f"(and non-constant items); got {st.usable} usable rows with "
-            f"nan_policy={nan_policy!r}."
+            f"(and non-constant items whose total score varies); got {st.usable} usable "
+            f"rows with nan_policy={nan_policy!r}."
         )
     table = pd.DataFrame(
         {
