@@ -548,3 +548,22 @@ def test_cronbach_alpha_with_a_constant_total_is_an_error(rows: list[list[int]])
     for frame in (items, items.iloc[::-1]):
         with pytest.raises(DataError, match="total score varies"):
             crm.cronbach_alpha(frame)
+
+
+def test_funnel_stage_name_strings_are_not_split_into_characters() -> None:
+    deals = pd.DataFrame(
+        {
+            "entity_id": [1, 1, 2, 2],
+            "stage": ["lead_generation", "closed_won", "lead_generation", "closed_lost"],
+            "entered_at": pd.to_datetime(["2024-01-01", "2024-01-05", "2024-01-02", "2024-01-09"]),
+        }
+    )
+    stages = ["lead_generation", "closed_won"]
+    one = crm.funnel_metrics(deals, stages=stages, exit_stages="closed_lost")
+    assert one.to_frame()["dropped"].iloc[0] == 1
+    listed = crm.funnel_metrics(deals, stages=stages, exit_stages=["closed_lost"])
+    pd.testing.assert_frame_equal(one.to_frame(), listed.to_frame())
+    with pytest.raises(ArgumentError, match="exit_stages"):
+        crm.funnel_metrics(deals, stages=stages, exit_stages=3)
+    with pytest.raises(ArgumentError, match="promotion"):
+        crm.funnel_metrics(deals, stages=stages, promotion=["lead_generation"])

@@ -16,7 +16,7 @@ times, amount) runs on the caller's engine; only that aggregate is collected. Se
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -119,6 +119,15 @@ def _days_to_label(days: float, is_datetime: bool) -> str:
     return str(ts.date()) if ts == ts.normalize() else str(ts)
 
 
+def _names(values: Any, name: str) -> tuple[str, ...]:
+    """Stage names: one name (a string, never split into characters) or a collection."""
+    if isinstance(values, str):
+        return (values,)
+    if isinstance(values, bytes) or not isinstance(values, Iterable):
+        raise ArgumentError(f"{name} must be a list of stage names; got {values!r}.")
+    return tuple(str(s) for s in values)
+
+
 def _check_stage_args(
     stages: Sequence[str],
     exit_stages: Sequence[str],
@@ -127,8 +136,12 @@ def _check_stage_args(
     mode: str,
 ) -> tuple[tuple[str, ...], tuple[str, ...], int, dict[str, int]]:
     """Validate the stage arguments; return stages, exits, won index, marker -> stage."""
-    st = tuple(str(s) for s in stages)
-    ex = tuple(str(s) for s in exit_stages)
+    st = _names(stages, "stages")
+    ex = _names(exit_stages, "exit_stages")
+    if promotion is not None and not isinstance(promotion, Mapping):
+        raise ArgumentError(
+            f"promotion must be a mapping {{stage: marker}}; got {type(promotion).__name__}."
+        )
     if not st:
         raise SchemaError("stages must name at least one funnel stage.")
     if len(set(st)) != len(st):
