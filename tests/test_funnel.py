@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crmmodels.datasets._funnel import simulate_funnel
-from crmmodels.errors import DataError, SchemaError
+from crmmodels.errors import ArgumentError, DataError, SchemaError
 from crmmodels.funnel import (
     DEFAULT_STAGES,
     forecast_backtest,
@@ -499,7 +499,7 @@ def test_schema_errors() -> None:
         funnel_metrics(df, entity_col="entity")
     with pytest.raises(DataError, match="not an ISO 8601 date"):
         funnel_metrics(df.assign(entered_at="x"))
-    with pytest.raises(SchemaError, match="mode"):
+    with pytest.raises(ArgumentError, match="mode"):
         funnel_metrics(df, mode="strict")  # type: ignore[arg-type]
     with pytest.raises(SchemaError, match="won_stage"):
         funnel_metrics(df, won_stage="nope")

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmmodels.datasets._crm import simulate_crm
-from crmmodels.errors import DataError, SchemaError
+from crmmodels.errors import ArgumentError, DataError, SchemaError
 from crmmodels.idic import DifferentiationResult, differentiate
 
 
@@ -132,7 +132,7 @@ def test_bad_inputs() -> None:
         differentiate(p, tiers=dup.rename(columns={"tier": "cls"}), k=2)
     with pytest.raises(DataError, match="need at least 5"):
         differentiate(p, k=5)
-    with pytest.raises(ValueError, match="positive integers"):
+    with pytest.raises(ArgumentError, match="k must be a whole number >= 1"):
         differentiate(p, k=0)
 
 

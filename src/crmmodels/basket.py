@@ -20,6 +20,7 @@ These are the definitions used by mlxtend, whose results the tests reproduce exa
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import math
 from collections.abc import Callable, Mapping
@@ -33,9 +34,15 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from crmmodels._frames import check_columns, check_not_null, collect, to_narwhals
+from crmmodels._ingest.arguments import (
+    check_choice,
+    check_column_name,
+    check_int,
+    check_number,
+)
 from crmmodels._progress import Progress
 from crmmodels._results import Result
-from crmmodels.errors import DataError, SchemaError, bad_rows_message
+from crmmodels.errors import ArgumentError, DataError, SchemaError, bad_rows_message
 from crmmodels.kernels.itemsets import enumerate_rules, mine_itemsets_owned
 
 if TYPE_CHECKING:
@@ -89,23 +96,125 @@ class _Mined:
 
 
 def _check_min_support(min_support: Any) -> float:
-    if isinstance(min_support, bool) or not isinstance(min_support, (int, float, np.number)):
-        raise DataError(f"min_support must be a number in (0, 1]; got {min_support!r}.")
-    value = float(min_support)
-    if not (0.0 < value <= 1.0):
-        raise DataError(
-            f"min_support must be in (0, 1] (a share of baskets); got {min_support!r}. "
-            "For a count c of baskets pass c / n_baskets."
-        )
-    return value
+    return check_number(
+        min_support,
+        "min_support",
+        low=0.0,
+        high=1.0,
+        low_open=True,
+        fix="It is a share of baskets; for a count c of baskets pass c / n_baskets.",
+    )
 
 
 def _check_max_len(max_len: Any) -> int | None:
-    if max_len is None:
-        return None
-    if isinstance(max_len, bool) or not isinstance(max_len, (int, np.integer)) or max_len < 1:
-        raise DataError(f"max_len must be a positive whole number or None; got {max_len!r}.")
-    return int(max_len)
+    return None if max_len is None else check_int(max_len, "max_len", low=1)
+
+
+# --------------------------------------------------------------------------- itemset text
+#: numpy scalar constructors that may appear in the text of an itemset (numpy >= 2 writes
+#: ``np.int64(3)`` for a numpy integer inside a set)
+_NUMPY_SCALARS = frozenset(
+    {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "intp"}
+    | {"float16", "float32", "float64", "str_", "bool_", "bytes_"}
+)
+_ITEMSET_FORMS = (
+    "Each value must be a frozenset (or set, list or tuple) of items, or its text as "
+    "written by frequent_itemsets / association_rules / mlxtend and read back from CSV, "
+    "e.g. \"frozenset({'a', 'b'})\". Store itemsets in a format that keeps Python "
+    "objects (pickle) or convert the column to frozensets before the call."
+)
+
+
+def _item_literal(node: ast.AST) -> Any:
+    """One item of an itemset's text: a literal number or string (numpy scalars too)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes, int, float)):
+        return node.value
+    if (
+        isinstance(node, ast.UnaryOp)
+        and isinstance(node.op, (ast.USub, ast.UAdd))
+        and isinstance(node.operand, ast.Constant)
+        and isinstance(node.operand.value, (int, float))
+        and not isinstance(node.operand.value, bool)
+    ):
+        value = node.operand.value
+        return -value if isinstance(node.op, ast.USub) else value
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id in ("np", "numpy")
+        and node.func.attr in _NUMPY_SCALARS
+        and len(node.args) == 1
+        and not node.keywords
+    ):
+        return _item_literal(node.args[0])
+    raise ValueError("not a literal item")
+
+
+def _parse_itemset(text: str) -> frozenset[Any]:
+    """The itemset written in ``text`` (``"frozenset({'a', 1})"``, ``"{'a'}"``, ``"['a']"``).
+
+    The text is parsed, never evaluated: only literal strings and numbers (and numpy
+    scalar constructors around them) are accepted as items.
+    """
+    tree = ast.parse(text.strip(), mode="eval").body
+    if (
+        isinstance(tree, ast.Call)
+        and isinstance(tree.func, ast.Name)
+        and tree.func.id in ("frozenset", "set")
+        and len(tree.args) <= 1
+        and not tree.keywords
+    ):
+        if not tree.args:
+            return frozenset()
+        tree = tree.args[0]
+    if not isinstance(tree, (ast.Set, ast.List, ast.Tuple)):
+        raise ValueError("not a collection of items")
+    return frozenset(_item_literal(e) for e in tree.elts)
+
+
+def _itemset_values(values: Any, column: str, what: str) -> list[frozenset[Any]]:
+    """A column of itemsets as frozensets; text is parsed (a string is never its characters).
+
+    Raises :class:`DataError` naming the column, the number of bad values and the first.
+    """
+    out: list[frozenset[Any]] = []
+    n_bad = 0
+    example: Any = None
+    parsed: dict[str, frozenset[Any]] = {}
+    for value in values:
+        if isinstance(value, frozenset):
+            out.append(value)
+            continue
+        result: frozenset[Any] | None = None
+        if isinstance(value, (str, np.str_)):
+            text = str(value)
+            result = parsed.get(text)
+            if result is None:
+                try:
+                    result = _parse_itemset(text)
+                except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError):
+                    result = None
+                else:
+                    parsed[text] = result
+        elif isinstance(value, (set, list, tuple, np.ndarray)):
+            try:
+                result = frozenset(value.tolist() if isinstance(value, np.ndarray) else value)
+            except TypeError:
+                result = None
+        if result is None:
+            n_bad += 1
+            if example is None:
+                example = value
+            out.append(frozenset())
+        else:
+            out.append(result)
+    if n_bad:
+        raise DataError(
+            f"{what}: "
+            + bad_rows_message(column, "is not an itemset", n_bad, example, _ITEMSET_FORMS)
+        )
+    return out
 
 
 def _factorize_items(values: Any) -> tuple[IntArray, NDArray[Any]]:
@@ -294,6 +403,7 @@ def _mine(
 ) -> _Mined:
     support_min = _check_min_support(min_support)
     limit = _check_max_len(max_len)
+    _check_cols(basket_col=basket_col, item_col=item_col)
     if basket_col is None and item_col is None:
         if not isinstance(transactions, pd.DataFrame):
             raise SchemaError(
@@ -341,13 +451,39 @@ def _mine(
     )
 
 
+def _support_values(frame: pd.DataFrame) -> FloatArray:
+    """The ``support`` column of an itemsets frame: shares in (0, 1]."""
+    try:
+        support = pd.to_numeric(frame["support"], errors="raise").to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
+    except (TypeError, ValueError) as exc:
+        raise SchemaError(
+            "itemsets frame: column 'support' must be numeric (a share of baskets)."
+        ) from exc
+    bad = ~((support > 0.0) & (support <= 1.0))
+    if bad.any():
+        first = int(np.argmax(bad))
+        raise DataError(
+            "itemsets frame: "
+            + bad_rows_message(
+                "support",
+                "is not a share of baskets in (0, 1]",
+                int(bad.sum()),
+                float(support[first]),
+                "Pass the output of frequent_itemsets.",
+            )
+        )
+    return support
+
+
 def _from_itemsets_frame(frame: pd.DataFrame) -> _Mined:
     """Rebuild the sorted id rows of an ``itemsets`` / ``support`` frame."""
-    sets = list(frame["itemsets"])
+    sets = _itemset_values(frame["itemsets"], "itemsets", "itemsets frame")
     sizes = np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
     if len(sets) and sizes.min() < 1:
         raise DataError("itemsets frame holds an empty itemset.")
-    support_in = frame["support"].to_numpy(dtype=np.float64)
+    support_in = _support_values(frame)
     flat = [x for s in sets for x in s]
     codes, labels = _factorize_items(np.asarray(flat, dtype=object))
     owner = np.repeat(np.arange(len(sets)), sizes)
@@ -448,9 +584,47 @@ def _rule_metrics(mined: _Mined) -> tuple[IntArray, IntArray, dict[str, FloatArr
 
 
 def _check_metric(name: Any, argument: str) -> str:
-    if name not in RULE_METRICS:
-        raise DataError(f"{argument} must be one of {list(RULE_METRICS)}; got {name!r}.")
-    return str(name)
+    return str(check_choice(name, argument, RULE_METRICS))
+
+
+def _check_bounds(
+    metric: str, min_threshold: Any, filters: Any
+) -> dict[str, tuple[float | None, float | None]]:
+    """Thresholds of ``metric`` and ``filters`` as (low, high) per metric, checked."""
+    bounds: dict[str, tuple[float | None, float | None]] = {
+        metric: (check_number(min_threshold, "min_threshold"), None)
+    }
+    if filters is None:
+        return bounds
+    if not isinstance(filters, Mapping):
+        raise ArgumentError(
+            "filters must be a mapping of metric name to a bound or a (low, high) pair; "
+            f"got {type(filters).__name__}."
+        )
+    for name, bound in filters.items():
+        _check_metric(name, "filters key")
+        if isinstance(bound, tuple):
+            if len(bound) != 2:
+                raise ArgumentError(
+                    f"filters[{name!r}] must be a number or a (low, high) pair; got {bound!r}."
+                )
+            low, high = (
+                None if b is None else check_number(b, f"filters[{name!r}]") for b in bound
+            )
+        else:
+            low, high = check_number(bound, f"filters[{name!r}]"), None
+        old_low, old_high = bounds.get(name, (None, None))
+        if old_low is not None and low is not None:
+            low = max(low, old_low)
+        bounds[name] = (low if low is not None else old_low, high if high is not None else old_high)
+    return bounds
+
+
+def _check_cols(**cols: Any) -> None:
+    """Column-name arguments that are given must be non-empty text."""
+    for name, value in cols.items():
+        if value is not None:
+            check_column_name(value, name)
 
 
 # --------------------------------------------------------------------------- public API
@@ -591,14 +765,8 @@ def association_rules(
     ['milk'] -> ['bread'] 0.667
     """
     metric = _check_metric(metric, "metric")
-    bounds: dict[str, tuple[float | None, float | None]] = {metric: (float(min_threshold), None)}
-    for name, bound in (filters or {}).items():
-        _check_metric(name, "filters key")
-        low, high = bound if isinstance(bound, tuple) else (bound, None)
-        old_low, old_high = bounds.get(name, (None, None))
-        if old_low is not None and low is not None:
-            low = max(low, old_low)
-        bounds[name] = (low if low is not None else old_low, high if high is not None else old_high)
+    bounds = _check_bounds(metric, min_threshold, filters)
+    _check_cols(basket_col=basket_col, item_col=item_col)
     mined = _resolve(
         itemsets_or_transactions,
         basket_col,
@@ -670,6 +838,10 @@ def association_rules_by_segment(
     >>> [(s, sorted(a), sorted(c)) for s, a, c in zip(r["seg"], r["antecedents"], r["consequents"])]
     [('a', ['x'], ['y']), ('a', ['y'], ['x']), ('b', ['x'], ['z']), ('b', ['z'], ['x'])]
     """
+    _check_cols(segment_col=segment_col, basket_col=basket_col, item_col=item_col)
+    _check_bounds(_check_metric(metric, "metric"), min_threshold, filters)
+    _check_min_support(min_support)
+    _check_max_len(max_len)
     pairs = _distinct_pairs(transactions, [segment_col, basket_col, item_col])
     per_basket = pairs.groupby(basket_col, sort=False)[segment_col].nunique()
     bad = per_basket[per_basket > 1]
@@ -804,8 +976,10 @@ def bundle_candidates(
     >>> [(sorted(s), round(x, 3)) for s, x in zip(b.bundles["itemsets"], b.bundles["lift"])]
     [(['cake', 'tea'], 1.333)]
     """
-    if isinstance(min_size, bool) or not isinstance(min_size, (int, np.integer)) or min_size < 1:
-        raise DataError(f"min_size must be a positive whole number; got {min_size!r}.")
+    min_size = check_int(min_size, "min_size", low=1)
+    min_lift = check_number(min_lift, "min_lift")
+    top_n = None if top_n is None else check_int(top_n, "top_n", low=1)
+    _check_cols(basket_col=basket_col, item_col=item_col)
     mined = _resolve(
         itemsets_or_transactions,
         basket_col,
@@ -912,6 +1086,27 @@ class CrossSellResult(Result):
         from crmmodels.plotting.basket import plot_rules
 
         return plot_rules(self.rules, ax=ax, **kwargs)
+
+
+def _rules_as_sets(
+    rules: pd.DataFrame | Mapping[Any, pd.DataFrame],
+) -> pd.DataFrame | Mapping[Any, pd.DataFrame]:
+    """Rules whose antecedents / consequents are frozensets (text read from CSV parsed)."""
+
+    def one(frame: pd.DataFrame) -> pd.DataFrame:
+        parsed = {}
+        for col in ("antecedents", "consequents"):
+            values = frame[col]
+            if all(isinstance(v, frozenset) for v in values):
+                continue
+            sets = np.empty(len(values), dtype=object)
+            sets[:] = _itemset_values(values, col, "rules")
+            parsed[col] = sets
+        return frame.assign(**parsed) if parsed else frame
+
+    if isinstance(rules, Mapping):
+        return {key: one(frame) for key, frame in rules.items()}
+    return one(rules)
 
 
 def _explode(sets: pd.Series, universe: pd.Index) -> tuple[IntArray, IntArray]:
@@ -1052,8 +1247,8 @@ def cross_sell(
                1     1 cake    1.6
                2     1  jam    1.5
     """
-    if isinstance(top_n, bool) or not isinstance(top_n, (int, np.integer)) or top_n < 1:
-        raise DataError(f"top_n must be a positive whole number; got {top_n!r}.")
+    top_n = check_int(top_n, "top_n", low=1)
+    _check_cols(customer_col=customer_col, item_col=item_col, segment_col=segment_col)
     cols = [customer_col, item_col] + ([segment_col] if segment_col else [])
     pairs = _distinct_pairs(transactions, cols)
     frames = rules.values() if isinstance(rules, Mapping) else [rules]
@@ -1064,6 +1259,8 @@ def cross_sell(
         if segment_col and not isinstance(rules, Mapping):
             need.append(segment_col)
         check_columns(nw.from_native(frame), need, what="rules")
+    rules = _rules_as_sets(rules)
+    frames = rules.values() if isinstance(rules, Mapping) else [rules]
     cust, customers = pd.factorize(pairs[customer_col].to_numpy())
     cust = np.asarray(cust, dtype=np.int64)
     n_customers = len(customers)

@@ -15,7 +15,7 @@ times, amount) runs on the caller's engine; only that aggregate is collected. Se
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -35,8 +35,10 @@ from crmmodels._frames import (
     to_pandas,
     to_timestamp,
 )
+from crmmodels._ingest.amounts import check_amounts
+from crmmodels._ingest.arguments import check_choice, check_column_name, check_number
 from crmmodels._results import Result
-from crmmodels.errors import DataError, SchemaError
+from crmmodels.errors import ArgumentError, DataError, SchemaError
 from crmmodels.kernels import stage_history as kf
 
 if TYPE_CHECKING:
@@ -88,11 +90,9 @@ def _to_days(values: Any, is_datetime: bool) -> FloatArray:
 
 
 def _scalar_days(value: Any, is_datetime: bool, name: str) -> float:
+    """A time argument (``as_of``, ``cut``) in days; :class:`ArgumentError` if unusable."""
     if not is_datetime:
-        try:
-            return float(value)
-        except (TypeError, ValueError) as exc:
-            raise DataError(f"{name} must be a number (the time column is numeric).") from exc
+        return check_number(value, name, fix="The time column is numeric (days).")
     ts = to_timestamp(value, name, tz="UTC")  # ISO 8601 text or a date object
     return float(_to_days(pd.Series([ts]), True)[0])
 
@@ -106,6 +106,15 @@ def _days_to_label(days: float, is_datetime: bool) -> str:
     return str(ts.date()) if ts == ts.normalize() else str(ts)
 
 
+def _names(values: Any, name: str) -> tuple[str, ...]:
+    """Stage names: one name (a string, never split into characters) or a collection."""
+    if isinstance(values, str):
+        return (values,)
+    if isinstance(values, bytes) or not isinstance(values, Iterable):
+        raise ArgumentError(f"{name} must be a list of stage names; got {values!r}.")
+    return tuple(str(s) for s in values)
+
+
 def _check_stage_args(
     stages: Sequence[str],
     exit_stages: Sequence[str],
@@ -114,8 +123,12 @@ def _check_stage_args(
     mode: str,
 ) -> tuple[tuple[str, ...], tuple[str, ...], int, dict[str, int]]:
     """Validate the stage arguments; return stages, exits, won index, marker -> stage."""
-    st = tuple(str(s) for s in stages)
-    ex = tuple(str(s) for s in exit_stages)
+    st = _names(stages, "stages")
+    ex = _names(exit_stages, "exit_stages")
+    if promotion is not None and not isinstance(promotion, Mapping):
+        raise ArgumentError(
+            f"promotion must be a mapping {{stage: marker}}; got {type(promotion).__name__}."
+        )
     if not st:
         raise SchemaError("stages must name at least one funnel stage.")
     if len(set(st)) != len(st):
@@ -125,8 +138,7 @@ def _check_stage_args(
             f"exit_stages {sorted(set(st) & set(ex))} are also funnel stages; "
             "an exit stage must not be part of the funnel order."
         )
-    if mode not in ("any", "ordered"):
-        raise SchemaError(f"mode must be 'any' or 'ordered'; got {mode!r}.")
+    check_choice(mode, "mode", ("any", "ordered"))
     won = st[-1] if won_stage is None else str(won_stage)
     if won not in st:
         raise SchemaError(f"won_stage {won!r} is not one of the stages {list(st)}.")
@@ -285,6 +297,11 @@ class FunnelResult(Result):
             stage but the last, and ``win_rate``. Recent cohorts still have open entities,
             so their rates are lower bounds.
         """
+        if not isinstance(period, str) or not period:
+            raise ArgumentError(
+                f"period must be a pandas period alias such as 'M', 'Q', 'W' or 'Y'; "
+                f"got {period!r}."
+            )
         long = _group_table(self, "cohort", period)
         wide = long.pivot(index="cohort", columns="stage", values="conversion")
         wide = wide[list(self.stages[:-1])]
@@ -300,12 +317,10 @@ class FunnelResult(Result):
         """Plot the funnel (``kind="funnel"``, default) or time in stage (``kind="time"``)."""
         from crmmodels.plotting.funnel import plot_funnel, plot_stage_times
 
-        kind = kwargs.pop("kind", "funnel")
+        kind = check_choice(kwargs.pop("kind", "funnel"), "kind", ("funnel", "time"))
         if kind == "funnel":
             return plot_funnel(self, ax=ax, **kwargs)
-        if kind == "time":
-            return plot_stage_times(self, ax=ax, **kwargs)
-        raise ValueError(f"kind must be 'funnel' or 'time'; got {kind!r}.")
+        return plot_stage_times(self, ax=ax, **kwargs)
 
 
 def _label_array(days: FloatArray | None, is_datetime: bool) -> Any:
@@ -428,6 +443,14 @@ def _validate(
         raise DataError(f"{what} is empty: no stage events to count.")
     if any(int(stats[c] or 0) for c in cols):
         check_not_null(frame, cols, what=what, id_col=cols[0])
+    if amount_col is not None:
+        check_amounts(
+            frame,
+            amount_col,
+            what=what,
+            id_col=cols[0],
+            negative_fix="A deal amount cannot be negative; fix or drop those rows.",
+        )
     return n_rows, bool(is_datetime)
 
 
@@ -666,11 +689,15 @@ def funnel_metrics(
     won_stage : str, optional
         The stage that means won (default: the last stage); later stages are post-sale.
     as_of : date or number, optional
-        Observation end (default: the last event). Events after it are ignored (reported);
-        duplicate and re-entry counts cover the whole log.
+        Observation end (default: the last event): a date for a datetime time column, a
+        finite number for a numeric one (missing or unparsable values raise
+        :class:`~crmmodels.errors.ArgumentError`). Events after it are ignored
+        (reported); duplicate and re-entry counts cover the whole log.
     amount_col : str, optional
-        Deal amount; per entity the largest amount recorded at its most advanced stage
-        with an amount (else at its exit event). Used by the forecast and velocity.
+        Deal amount, on every row (missing, infinite or negative amounts raise
+        :class:`~crmmodels.errors.DataError`); per entity the largest amount recorded at
+        its most advanced stage (else at its exit event). Used by the forecast and
+        velocity.
     segment_col : str, optional
         Segment column (constant per entity); fills :attr:`FunnelResult.segments`.
     cohort : str, optional
@@ -702,11 +729,13 @@ def funnel_metrics(
     Raises
     ------
     SchemaError
-        Missing columns, bad argument values, a time column that is not a time.
+        Missing columns, bad stage arguments, a time column that is not a time.
     DataError
-        Empty log, null ids / stages / times, unknown stage names (listed with counts),
-        a segment that changes within an entity, backwards timestamps with
-        ``on_backwards="raise"``.
+        Empty log, null ids / stages / times, missing (null or NaN), infinite or
+        negative amounts, unknown stage names (listed with counts), a segment that
+        changes within an entity, backwards timestamps with ``on_backwards="raise"``.
+        :class:`~crmmodels.errors.ArgumentError` (a ``DataError``) for a bad ``mode``,
+        ``on_backwards``, ``as_of``, ``cohort`` or column-name argument.
 
     Notes
     -----
@@ -746,8 +775,20 @@ def funnel_metrics(
     (0.333, 'lead_generation')
     """
     st, ex, won_k, markers = _check_stage_args(stages, exit_stages, won_stage, promotion, mode)
-    if on_backwards not in ("report", "raise"):
-        raise SchemaError(f"on_backwards must be 'report' or 'raise'; got {on_backwards!r}.")
+    check_choice(on_backwards, "on_backwards", ("report", "raise"))
+    for arg, value in (
+        ("entity_col", entity_col),
+        ("stage_col", stage_col),
+        ("time_col", time_col),
+        ("amount_col", amount_col),
+        ("segment_col", segment_col),
+    ):
+        if value is not None:
+            check_column_name(value, arg)
+    if cohort is not None and (not isinstance(cohort, str) or not cohort):
+        raise ArgumentError(
+            f"cohort must be a pandas period alias such as 'M', 'Q', 'W' or 'Y'; got {cohort!r}."
+        )
     agg = _aggregate(
         history,
         entity_col=entity_col,
@@ -864,8 +905,6 @@ def funnel_metrics(
         late=late,
         exit_time=exit_time,
         first=first,
-        amount=amount,
-        amount_col=amount_col,
     )
     entered0 = int(counts["entered"][0][0])
     win_rate = float(counts["entered"][0][won_k] / entered0) if entered0 else float("nan")
@@ -916,8 +955,6 @@ def _issues(
     late: npt.NDArray[np.bool_],
     exit_time: FloatArray,
     first: FloatArray,
-    amount: FloatArray | None,
-    amount_col: str | None,
 ) -> pd.DataFrame:
     """The report of data problems: one row per kind found (none: an empty frame)."""
     rows: list[dict[str, Any]] = []
@@ -1002,13 +1039,6 @@ def _issues(
     )
     final_exit = (state.outcome == kf.FINAL) & ~np.isnan(exit_time)
     add("exit_after_final", 0, final_exit, "exit event ignored: counted at the last stage")
-    if amount is not None and amount_col is not None:
-        add(
-            "missing_amount",
-            0,
-            in_funnel & np.isnan(amount),
-            f"no '{amount_col}' value: left out of amount totals",
-        )
     cols = ["issue", "rows", "entities", "example", "action"]
     return pd.DataFrame(rows, columns=cols)
 

@@ -10,7 +10,7 @@ See :mod:`crmmodels.kernels.concentration` for the formulas.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -28,8 +28,9 @@ from crmmodels._frames import (
     to_narwhals,
     to_pandas,
 )
+from crmmodels._ingest.arguments import check_choice, check_column_name, check_number
 from crmmodels._results import Result
-from crmmodels.errors import DataError, SchemaError, bad_rows_message
+from crmmodels.errors import ArgumentError, DataError, SchemaError, bad_rows_message
 from crmmodels.kernels import concentration as kc
 
 if TYPE_CHECKING:
@@ -229,7 +230,7 @@ def _concentration(
 ) -> _Concentration:
     order = kc.descending_order(values, ids)
     x = values[order]
-    total = float(x.sum())
+    total = kc.net_total(x)
     neg = x < 0
     if total <= 0:
         raise DataError(
@@ -248,7 +249,7 @@ def _concentration(
         customer_share_for_value=kc.customer_share_for_value(curve, value_share),
         classes=kc.abc_classes(curve, abc),
         n_negative=int(neg.sum()),
-        negative_value=float(x[neg].sum()),
+        negative_value=kc.net_total(x[neg]),
         total=total,
     )
 
@@ -280,10 +281,10 @@ def _trend(
         row: dict[str, Any] = {
             period_col: python_scalar(period),
             "n_customers": len(vals),
-            "total_value": float(vals.sum()),
+            "total_value": kc.net_total(vals),
             "n_negative": int((vals < 0).sum()),
         }
-        if vals.sum() > 0:
+        if row["total_value"] > 0:
             c = _concentration(ids, vals, top=top, value_share=value_share, abc=abc, gini=gini)
             row.update(
                 gini=c.gini,
@@ -334,7 +335,8 @@ class ParetoResult(Result):
     negative_value : float
         Sum of the negative values (0 when there are none).
     total_value : float
-        Net total value.
+        Net total value (``inf`` when it exceeds the float range, about 1.8e308; the
+        shares, Gini and HHI are computed on rescaled values and stay exact).
     class_counts : tuple of int
         Customers per class (A, B, C, ...).
     trend : pandas.DataFrame or None
@@ -499,15 +501,14 @@ class ParetoResult(Result):
         **kwargs
             Passed to the plotting function.
         """
+        check_choice(kind, "kind", ("pareto", "lorenz", "trend"))
         from crmmodels.plotting import portfolio as pp
 
         if kind == "pareto":
             return pp.plot_pareto(self, ax=ax, **kwargs)
         if kind == "lorenz":
             return pp.plot_lorenz(self, ax=ax, **kwargs)
-        if kind == "trend":
-            return pp.plot_concentration_trend(self, ax=ax, **kwargs)
-        raise ValueError(f"kind must be 'pareto', 'lorenz' or 'trend'; got {kind!r}.")
+        return pp.plot_concentration_trend(self, ax=ax, **kwargs)
 
 
 # ------------------------------------------------------------------ public function
@@ -516,19 +517,22 @@ class ParetoResult(Result):
 def _check_params(
     top: float, value_share: float, abc: Sequence[float], gini: str
 ) -> tuple[float, ...]:
-    if not 0.0 <= float(top) <= 1.0:
-        raise DataError(f"top must be a fraction in [0, 1]; got {top!r}.")
-    if not 0.0 < float(value_share) <= 1.0:
-        raise DataError(f"value_share must be a fraction in (0, 1]; got {value_share!r}.")
-    cut = tuple(float(a) for a in abc)
-    ok = 1 <= len(cut) < len(_CLASS_LABELS)
-    ok = ok and all(0.0 < a <= 1.0 for a in cut) and all(b > a for a, b in itertools.pairwise(cut))
-    if not ok:
-        raise DataError(
+    check_number(top, "top", low=0.0, high=1.0, fix="It is a fraction of customers.")
+    check_number(
+        value_share, "value_share", low=0.0, high=1.0, low_open=True, fix="It is a fraction."
+    )
+    if isinstance(abc, (str, bytes)) or not isinstance(abc, Iterable):
+        raise ArgumentError(
             f"abc must be increasing cut-offs in (0, 1], e.g. (0.8, 0.95); got {abc!r}."
         )
-    if gini not in ("population", "sample"):
-        raise DataError(f"gini must be 'population' or 'sample'; got {gini!r}.")
+    cut = tuple(check_number(a, "abc cut-offs", low=0.0, high=1.0, low_open=True) for a in abc)
+    ok = 1 <= len(cut) < len(_CLASS_LABELS)
+    ok = ok and all(b > a for a, b in itertools.pairwise(cut))
+    if not ok:
+        raise ArgumentError(
+            f"abc must be increasing cut-offs in (0, 1], e.g. (0.8, 0.95); got {abc!r}."
+        )
+    check_choice(gini, "gini", ("population", "sample"))
     return cut
 
 
@@ -620,6 +624,13 @@ def pareto_analysis(
     """
     what = "data"
     cut = _check_params(top, value_share, abc, gini)
+    for arg, name in (
+        ("value_col", value_col),
+        ("customer_col", customer_col),
+        ("period_col", period_col),
+    ):
+        if name is not None:
+            check_column_name(name, arg)
     vals, per_period = _collect_customer_values(
         data, value_col=value_col, customer_col=customer_col, period_col=period_col, what=what
     )

@@ -16,7 +16,7 @@ R package on CRAN), itself following Van Westendorp (1976) and Newton, Miller & 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -35,8 +35,9 @@ from crmmodels._frames import (
     to_narwhals,
     to_pandas,
 )
+from crmmodels._ingest.arguments import check_bool, check_column_name, check_level
 from crmmodels._results import Result
-from crmmodels.errors import DataError, SchemaError, bad_rows_message
+from crmmodels.errors import ArgumentError, DataError, SchemaError, bad_rows_message
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -294,6 +295,8 @@ def van_westendorp(
     >>> res.n_invalid
     20
     """
+    check_bool(interpolate, "interpolate")
+    check_bool(validate, "validate")
     native = None
     if data is not None:
         frame_nw = to_narwhals(data, what="data")
@@ -413,7 +416,11 @@ def _group_list(group_col: str | Sequence[str] | None) -> list[str]:
         return []
     if isinstance(group_col, str):
         return [group_col]
-    return [str(g) for g in group_col]
+    if not isinstance(group_col, Iterable):
+        raise ArgumentError(
+            f"group_col must be a column name or a list of them; got {group_col!r}."
+        )
+    return list(group_col)
 
 
 def price_elasticity(
@@ -477,9 +484,12 @@ def price_elasticity(
        elasticity  n  n_prices
     0        -2.0  6         3
     """
-    if not 0.0 < float(ci) < 1.0:
-        raise DataError(f"ci must be a confidence level in (0, 1); got {ci!r}.")
+    check_level(ci, "ci", fix="It is a confidence level such as 0.95.")
+    check_column_name(price_col, "price_col")
+    check_column_name(quantity_col, "quantity_col")
     groups = _group_list(group_col)
+    for g in groups:
+        check_column_name(g, "group_col")
     frame = to_narwhals(transactions, what="transactions")
     cols = [price_col, quantity_col]
     check_columns(frame, [*groups, *cols], what="transactions")

@@ -26,7 +26,7 @@ minimum-residual fit behind McDonald's omega, composite reliability and AVE, HTM
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -35,8 +35,15 @@ import numpy.typing as npt
 import pandas as pd
 
 from crmmodels._frames import check_columns, python_scalar, to_narwhals, to_pandas
+from crmmodels._ingest.arguments import (
+    check_choice,
+    check_column_name,
+    check_int,
+    check_level,
+    check_number,
+)
 from crmmodels._results import Result
-from crmmodels.errors import DataError, SchemaError, bad_rows_message
+from crmmodels.errors import ArgumentError, DataError, SchemaError, bad_rows_message
 from crmmodels.kernels import reliability as kr
 
 if TYPE_CHECKING:
@@ -61,13 +68,11 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def _check_policy(nan_policy: str) -> None:
-    if nan_policy not in ("pairwise", "listwise"):
-        raise DataError(f"nan_policy must be 'pairwise' or 'listwise'; got {nan_policy!r}.")
+    check_choice(nan_policy, "nan_policy", ("pairwise", "listwise"))
 
 
 def _check_level(ci: float) -> None:
-    if not 0.0 < float(ci) < 1.0:
-        raise DataError(f"ci must be a confidence level in (0, 1); got {ci!r}.")
+    check_level(ci, "ci", fix="It is a confidence level such as 0.95.")
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,10 @@ def _scale_stats(x: FloatArray, nan_policy: NanPolicy, level: float) -> _ScaleSt
     n = int(x.shape[0])
     usable = int((~np.isnan(x)).all(axis=1).sum()) if nan_policy == "listwise" else n
     alpha = kr.alpha_from_cov(cov)
+    # a total score that is constant (items that always sum to the same value) has a
+    # variance of zero up to rounding: alpha is undefined there, not a huge number
+    if abs(float(cov.sum())) <= 1e-10 * float(np.nansum(np.diag(cov))):
+        alpha = float("nan")
     return _ScaleStats(
         n=n,
         usable=usable,
@@ -387,6 +396,7 @@ class RelationshipQualityResult(Result):
         Returns one row per relationship: its gap on each construct (columns) and
         ``max_abs_gap``, sorted descending, ``n`` rows at most.
         """
+        n = check_int(n, "n", low=1)
         if self.dyadic is None:
             raise DataError(
                 "largest_gaps needs a survey with sides (side_col and relationship_col)."
@@ -411,15 +421,14 @@ class RelationshipQualityResult(Result):
         **kwargs
             Passed to the plotting function.
         """
+        check_choice(kind, "kind", ("profile", "items", "gap"))
         from crmmodels.plotting import quality as pq
 
         if kind == "profile":
             return pq.plot_construct_profile(self, ax=ax, **kwargs)
         if kind == "items":
             return pq.plot_item_diagnostics(self, ax=ax, **kwargs)
-        if kind == "gap":
-            return pq.plot_dyadic_gaps(self, ax=ax, **kwargs)
-        raise DataError(f"kind must be 'profile', 'items' or 'gap'; got {kind!r}.")
+        return pq.plot_dyadic_gaps(self, ax=ax, **kwargs)
 
 
 def _resolve_constructs(
@@ -459,13 +468,27 @@ def _resolve_constructs(
 
 
 def _check_scale(scale: tuple[float, float]) -> tuple[float, float]:
-    try:
-        lo, hi = float(scale[0]), float(scale[1])
-    except (TypeError, ValueError, IndexError) as exc:
-        raise DataError(f"scale must be (low, high); got {scale!r}.") from exc
-    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-        raise DataError(f"scale must be (low, high) with low < high; got {scale!r}.")
+    if isinstance(scale, (str, bytes)) or not isinstance(scale, Iterable):
+        raise ArgumentError(f"scale must be (low, high); got {scale!r}.")
+    bounds = tuple(scale)
+    if len(bounds) != 2:
+        raise ArgumentError(f"scale must be (low, high); got {scale!r}.")
+    lo = check_number(bounds[0], "scale low")
+    hi = check_number(bounds[1], "scale high")
+    if not lo < hi:
+        raise ArgumentError(f"scale must be (low, high) with low < high; got {scale!r}.")
     return lo, hi
+
+
+def _check_sides(sides: pd.Series, side_col: str) -> None:
+    """The side column of a dyadic survey holds exactly two values (nulls aside)."""
+    labels = sorted({str(v) for v in sides.dropna()})
+    if len(labels) != 2:
+        raise ArgumentError(
+            f"side_col: column '{side_col}' must hold exactly two sides of a dyad (e.g. "
+            f"customer and company); found {len(labels)}: {labels[:5]}. Pass a side_col "
+            "with two values, or no side_col for a one-sided survey."
+        )
 
 
 def _check_answers(
@@ -494,7 +517,11 @@ def _weights(weights: Mapping[str, float] | None, names: Sequence[str]) -> Float
     unknown = [k for k in weights if k not in names]
     if unknown:
         raise SchemaError(f"weights name unknown constructs {unknown}; constructs: {list(names)}.")
-    w = np.array([float(weights.get(c, 0.0)) for c in names])
+    if not isinstance(weights, Mapping):
+        raise ArgumentError(
+            f"weights must be a mapping of construct name to weight; got {weights!r}."
+        )
+    w = np.array([check_number(weights.get(c, 0.0), f"weights[{c!r}]", low=0.0) for c in names])
     if (w < 0).any() or not np.isfinite(w).all() or w.sum() <= 0:
         raise DataError(f"weights must be non-negative with a positive sum; got {dict(weights)}.")
     return np.asarray(w / w.sum(), dtype=np.float64)
@@ -558,8 +585,10 @@ def relationship_quality(
         items, non-numeric answers, unknown reverse items or weights, a side column
         without a relationship column.
     DataError
-        Answers outside the scale, a side column without exactly two values, bad
-        ``min_answered``, ``nan_policy``, ``ci`` or weights.
+        Answers outside the scale, null sides, weights with a zero sum.
+        :class:`~crmmodels.errors.ArgumentError` (a ``DataError``) for a ``side_col``
+        without exactly two values, or a bad ``scale``, ``min_answered``,
+        ``nan_policy``, ``ci``, weight or column-name argument.
 
     Notes
     -----
@@ -593,8 +622,14 @@ def relationship_quality(
     _check_policy(nan_policy)
     _check_level(ci)
     lo, hi = _check_scale(scale)
-    if not 0.0 < float(min_answered) <= 1.0:
-        raise DataError(f"min_answered must be a share in (0, 1]; got {min_answered!r}.")
+    check_number(min_answered, "min_answered", low=0.0, high=1.0, low_open=True)
+    for arg, name in (
+        ("respondent_col", respondent_col),
+        ("side_col", side_col),
+        ("relationship_col", relationship_col),
+    ):
+        if name is not None:
+            check_column_name(name, arg)
     frame_nw = to_narwhals(survey, what="survey")
     available = list(frame_nw.collect_schema().names())
     cmap = _resolve_constructs(constructs, available)
@@ -622,6 +657,8 @@ def relationship_quality(
     id_name = respondent_col or "row"
     ids = frame[respondent_col].to_numpy() if respondent_col else np.arange(len(frame))
     _check_answers(x, all_items, ids, id_name, lo, hi)
+    if side_col is not None:
+        _check_sides(frame[side_col], side_col)
     if len(frame) < 2:
         raise DataError(f"survey needs at least two respondents; got {len(frame)}.")
     rev = np.isin(np.array(all_items), np.array(list(reverse), dtype=object))

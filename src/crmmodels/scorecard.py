@@ -34,8 +34,10 @@ import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
 
-from crmmodels._activity import check_period, period_index, period_labels
+from crmmodels._activity import PERIODS, check_period, period_index, period_labels
 from crmmodels._frames import check_columns, check_not_null, parse_dates, to_narwhals, to_pandas
+from crmmodels._ingest.amounts import check_amounts
+from crmmodels._ingest.arguments import check_bool, check_choice, check_column_name
 from crmmodels._results import Result
 from crmmodels.errors import DataError, SchemaError
 
@@ -156,6 +158,7 @@ def kpi_scorecard(
     satisfaction_customer_col: str | None = None,
     satisfaction_date_col: str | None = None,
     date_format: str | None = None,
+    allow_negative: bool = False,
 ) -> ScorecardResult:
     """KPI scorecard per period and segment / channel / department (Payne & Frow).
 
@@ -193,6 +196,9 @@ def kpi_scorecard(
     date_format : str, optional
         strftime layout (e.g. ``"%d/%m/%Y"``) of text dates, in every input; without it
         text dates must be ISO 8601.
+    allow_negative : bool, default False
+        Accept negative amounts (refunds and returns, netted in the revenue). Without
+        it a negative amount raises :class:`~crmmodels.errors.DataError`.
 
     Returns
     -------
@@ -203,7 +209,10 @@ def kpi_scorecard(
     SchemaError
         Missing, non-numeric or non-date columns; a channel column not in ``by``.
     DataError
-        Nulls in key columns, an empty log, an unknown period.
+        Nulls in key columns; missing (null or NaN), infinite or, without
+        ``allow_negative``, negative amounts (counted, with the first customer); an
+        empty log. :class:`~crmmodels.errors.ArgumentError` (a ``DataError``) for an
+        unknown period or a bad column-name argument.
 
     Examples
     --------
@@ -218,8 +227,27 @@ def kpi_scorecard(
     0  2024-01     30.0                 2              2        NaN
     1  2024-02     20.0                 2              1        0.5
     """
-    period = check_period(period)
+    period = check_period(check_choice(period, "period", PERIODS))
+    allow_negative = check_bool(allow_negative, "allow_negative")
     groups = [by] if isinstance(by, str) else list(by or [])
+    names = {
+        "customer_col": customer_col,
+        "date_col": date_col,
+        "amount_col": amount_col,
+        "satisfaction_col": satisfaction_col,
+        **{f"by[{i}]": g for i, g in enumerate(groups)},
+    }
+    optional = {
+        "order_col": order_col,
+        "channel_col": channel_col,
+        "interaction_customer_col": interaction_customer_col,
+        "interaction_date_col": interaction_date_col,
+        "satisfaction_customer_col": satisfaction_customer_col,
+        "satisfaction_date_col": satisfaction_date_col,
+    }
+    names.update({k: v for k, v in optional.items() if v is not None})
+    for arg, value in names.items():
+        check_column_name(value, arg)
     if channel_col is None and len(groups) == 1:
         channel_col = groups[0]
     if channel_col is not None and channel_col not in groups:
@@ -228,6 +256,13 @@ def kpi_scorecard(
     cols = [customer_col, date_col, amount_col, *groups] + ([order_col] if order_col else [])
     check_columns(frame, cols, what="transactions")
     _check_numeric(frame, amount_col, "transactions")
+    check_amounts(
+        frame,
+        amount_col,
+        what="transactions",
+        id_col=customer_col,
+        allow_negative=allow_negative,
+    )
     frame = _with_dates(frame, date_col, "transactions", date_format)
     check_not_null(frame, [customer_col], what="transactions", nan_is_null=True)
     check_not_null(frame, cols, what="transactions", id_col=customer_col)
@@ -400,7 +435,10 @@ def _satisfaction(
     cols = [s_customer, score_col] + ([date_col] if date_col else [])
     check_columns(frame, cols, what="satisfaction")
     _check_numeric(frame, score_col, "satisfaction")
-    frame = frame.filter(~nw.col(score_col).is_null())
+    missing = nw.col(score_col).is_null()
+    if frame.collect_schema()[score_col].is_float():  # NaN is a missing score on every engine
+        missing = missing | nw.col(score_col).is_nan()
+    frame = frame.filter(~missing)
     if date_col:
         frame = _with_dates(frame, date_col, "satisfaction", date_format)
         check_not_null(frame, [s_customer, date_col], what="satisfaction")

@@ -21,14 +21,14 @@ expressed in *weeks*.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from crmmodels._activity import (
     customer_codes,
@@ -791,6 +791,40 @@ def _quantile_score(
     return (1 + (bins * first_pos) // n).astype(np.int64)
 
 
+def _check_summary_values(
+    df: pd.DataFrame,
+    customer_col: str,
+    frequency_col: str,
+    recency_col: str,
+    T_col: str,
+) -> None:
+    """A customer summary's values: finite; frequency, recency and T >= 0; recency <= T."""
+    values = {c: df[c].to_numpy(dtype=np.float64) for c in df.columns if c != customer_col}
+    recency, age = values[recency_col], values[T_col]
+    checks: list[tuple[str, str, np.ndarray[Any, np.dtype[np.bool_]], str]] = [
+        (c, "is infinite", np.isinf(v), "Summary values must be finite.") for c, v in values.items()
+    ]
+    checks += [
+        (c, "is negative", values[c] < 0, "Pass the output of summarize_transactions.")
+        for c in (frequency_col, recency_col, T_col)
+    ]
+    checks.append(
+        (
+            recency_col,
+            f"is greater than '{T_col}' (a last purchase after the end of observation)",
+            recency > age,
+            f"Recency is the age at the last purchase, at most the customer's age '{T_col}'.",
+        )
+    )
+    for col, problem, bad, fix in checks:
+        if bad.any():
+            first = df[customer_col].to_numpy()[np.argmax(bad)]
+            example = f"{customer_col}={python_scalar(first)!r}"
+            raise DataError(
+                "summary: " + bad_rows_message(col, problem, int(bad.sum()), example, fix)
+            )
+
+
 def rfm_scores(
     summary: Any,
     bins: int = 5,
@@ -806,9 +840,12 @@ def rfm_scores(
     Parameters
     ----------
     summary : DataFrame-like
-        Output of :func:`summarize_transactions` (any engine).
+        Output of :func:`summarize_transactions` (any engine). Values must be finite,
+        ``frequency``, ``recency`` and ``T`` non-negative and ``recency <= T``; anything
+        else raises :class:`~crmmodels.errors.DataError` (with the count and the first
+        customer).
     bins : int, default 5
-        Number of score levels.
+        Number of score levels (2 to 9).
     customer_col, frequency_col, recency_col, T_col, monetary_col : str
         Column names. Pass ``monetary_col=None`` for R and F only.
 
@@ -842,10 +879,15 @@ def rfm_scores(
     2            3        3        3        4  334
     3            4        4        3        3  433
     """
-    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or not 2 <= bins <= 9:
-        raise DataError(f"bins must be a whole number from 2 to 9; got {bins!r}.")
-    frame = to_narwhals(summary, what="summary")
+    bins = check_int(bins, "bins", low=2, high=9)
     cols = [customer_col, frequency_col, recency_col, T_col]
+    for arg, name in zip(
+        ("customer_col", "frequency_col", "recency_col", "T_col"), cols, strict=True
+    ):
+        check_column_name(name, arg)
+    if monetary_col is not None:
+        check_column_name(monetary_col, "monetary_col")
+    frame = to_narwhals(summary, what="summary")
     if monetary_col:
         cols.append(monetary_col)
     check_columns(frame, cols, what="summary")
@@ -861,6 +903,7 @@ def rfm_scores(
                 "summary: "
                 + bad_rows_message(c, "is null", int(bad.sum()), df.loc[bad, customer_col].iloc[0])
             )
+    _check_summary_values(df, customer_col, frequency_col, recency_col, T_col)
     since = (df[T_col] - df[recency_col]).to_numpy(dtype=float)
     out = pd.DataFrame({customer_col: df[customer_col].to_numpy(), "time_since_last": since})
     out["r_score"] = _quantile_score(-since, bins)
@@ -915,6 +958,31 @@ DEFAULT_RFM_RULES: tuple[RFMRule, ...] = (
 )
 
 
+def _rfm_rule(i: int, rule: Any) -> RFMRule:
+    """One entry of ``rules`` as an :class:`RFMRule`; :class:`ArgumentError` naming it."""
+    if isinstance(rule, RFMRule):
+        return rule
+    if not isinstance(rule, Mapping):
+        raise ArgumentError(
+            f"rules[{i}] must be an RFMRule or a dict of its fields (segment, r, f, m); "
+            f"got {rule!r}."
+        )
+    name = rule.get("segment", "?")
+    try:
+        return RFMRule(**{str(k): v for k, v in rule.items()})
+    except ValidationError as exc:
+        parts = []
+        for err in exc.errors():
+            loc = ".".join(str(x) for x in err["loc"])
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            parts.append(f"field '{loc}': {msg}" if loc else msg)
+        raise ArgumentError(
+            f"rules[{i}] (segment {name!r}) is not a valid RFMRule: " + "; ".join(parts) + ". "
+            "Give segment (text) and inclusive score ranges r, f, m as (low, high) with "
+            "1 <= low <= high."
+        ) from None
+
+
 def rfm_segments(
     scores: Any,
     rules: Sequence[RFMRule | dict[str, Any]] | None = None,
@@ -928,7 +996,8 @@ def rfm_segments(
     scores : DataFrame-like
         Output of :func:`rfm_scores` (any engine).
     rules : sequence of RFMRule or dict, optional
-        Ordered rules; defaults to :data:`DEFAULT_RFM_RULES` (for 5 bins).
+        Ordered rules; None (the default) means :data:`DEFAULT_RFM_RULES` (for 5 bins).
+        An empty sequence is an error.
     default : str, default "other"
         Segment of customers no rule matches.
 
@@ -938,6 +1007,16 @@ def rfm_segments(
         ``scores`` plus a ``segment`` column, in the caller's frame kind (a new frame;
         the input is not modified).
 
+    Raises
+    ------
+    ArgumentError
+        Empty ``rules``, a rule that is not valid (named by its position and segment,
+        with the field at fault) or a segment defined twice.
+    SchemaError
+        ``scores`` lacks ``r_score`` / ``f_score`` or holds non-numeric scores.
+    DataError
+        Missing (null or NaN) scores, counted, with the first row.
+
     Examples
     --------
     >>> import pandas as pd
@@ -946,19 +1025,49 @@ def rfm_segments(
     >>> rfm_segments(sc)["segment"].tolist()
     ['champions', 'lost', 'new']
     """
-    table = [r if isinstance(r, RFMRule) else RFMRule(**r) for r in (rules or DEFAULT_RFM_RULES)]
+    if rules is None:
+        table = list(DEFAULT_RFM_RULES)
+    elif isinstance(rules, (str, bytes, Mapping, RFMRule)) or not isinstance(rules, Sequence):
+        raise ArgumentError(
+            f"rules must be a list of RFMRule (or dicts with their fields); got {rules!r}."
+        )
+    else:
+        table = [_rfm_rule(i, rule) for i, rule in enumerate(rules)]
     if not table:
-        raise DataError("rules is empty: give at least one RFMRule.")
+        raise ArgumentError(
+            "rules is empty: give at least one RFMRule, or rules=None for DEFAULT_RFM_RULES."
+        )
+    if not isinstance(default, str):
+        raise ArgumentError(f"default must be a segment name (text); got {default!r}.")
     names = [r.segment for r in table]
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
-        raise DataError(f"rules: segment '{dup}' is defined twice.")
+        raise ArgumentError(f"rules: segment '{dup}' is defined twice.")
     frame = to_narwhals(scores, what="scores")
     scores = to_pandas(frame)
     needed = ["r_score", "f_score"] + (["m_score"] if "m_score" in scores.columns else [])
     missing = [c for c in ("r_score", "f_score") if c not in scores.columns]
     if missing:
         raise SchemaError(f"scores has no column '{missing[0]}'; pass the output of rfm_scores.")
+    for col in needed:
+        values = scores[col]
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            raise SchemaError(
+                f"scores: column '{col}' must hold numeric scores; its type is {values.dtype}."
+            )
+        bad = values.isna().to_numpy()
+        if bad.any():
+            first = scores.index[int(np.argmax(bad))]
+            raise DataError(
+                "scores: "
+                + bad_rows_message(
+                    col,
+                    "is missing",
+                    int(bad.sum()),
+                    f"row {python_scalar(first)!r}",
+                    "Every customer needs a score; pass the output of rfm_scores.",
+                )
+            )
     r = scores["r_score"].to_numpy()
     f = scores["f_score"].to_numpy()
     m = scores["m_score"].to_numpy() if "m_score" in needed else None

@@ -14,6 +14,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 
 from crmmodels._frames import check_columns, check_not_null, to_narwhals, to_pandas
+from crmmodels._ingest.arguments import check_bool, check_column_name
 from crmmodels._results import Result
 from crmmodels.errors import DataError, SchemaError, bad_rows_message
 
@@ -339,6 +340,8 @@ def customize(
     >>> res.rule_report[["name", "n_matched", "n_won", "n_overridden"]].to_numpy().tolist()
     [['top', 1, 1, 0], ['grow', 3, 2, 1]]
     """
+    check_column_name(customer_col, "customer_col")
+    allow_unknown_values = check_bool(allow_unknown_values, "allow_unknown_values")
     ruleset = _as_ruleset(rules)
     frame = to_narwhals(customers, what="customers")
     cond_cols = list(dict.fromkeys(c for r in ruleset.rules for c in r.conditions))

@@ -8,7 +8,7 @@ of segments chosen by the silhouette over a range of k.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +18,10 @@ import numpy.typing as npt
 import pandas as pd
 
 from crmmodels._frames import check_columns, check_not_null, collect, to_narwhals, to_pandas
+from crmmodels._ingest.amounts import check_amounts
+from crmmodels._ingest.arguments import check_bool, check_column_name, check_int
 from crmmodels._results import Result
-from crmmodels.errors import DataError, SchemaError
+from crmmodels.errors import ArgumentError, DataError, SchemaError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -152,6 +154,7 @@ def differentiate(
     k_range: Sequence[int] = (2, 3, 4, 5, 6, 7, 8),
     seed: int = 0,
     silhouette_sample: int = 5000,
+    allow_negative: bool = False,
 ) -> DifferentiationResult:
     r"""Cross value tiers with needs-based segments (the value x needs matrix).
 
@@ -178,6 +181,10 @@ def differentiate(
         Seed of k-means and of the silhouette sample (results are deterministic).
     silhouette_sample : int, optional
         Customers sampled to compute the silhouette (it is quadratic in their number).
+    allow_negative : bool, default False
+        Accept negative amounts (refunds and returns, netted per customer and category
+        or channel). Without it a negative amount raises
+        :class:`~crmmodels.errors.DataError`.
 
     Returns
     -------
@@ -188,8 +195,11 @@ def differentiate(
     SchemaError
         Missing columns or neither ``category_col`` nor ``channel_col``.
     DataError
-        Null customer ids or amounts, duplicate customers in ``tiers``, or too few
-        customers for the requested k.
+        Null customer ids; missing (null or NaN), infinite or, without
+        ``allow_negative``, negative amounts; duplicate customers in ``tiers``, or too
+        few customers for the requested k. :class:`~crmmodels.errors.ArgumentError` (a
+        ``DataError``) for a bad ``k``, ``k_range``, ``seed``, ``silhouette_sample`` or
+        column-name argument.
     ImportError
         scikit-learn is not installed.
 
@@ -226,9 +236,29 @@ def differentiate(
     """
     if category_col is None and channel_col is None:
         raise SchemaError("differentiate needs category_col and/or channel_col.")
-    ks = [int(k)] if k is not None else sorted({int(v) for v in k_range})
-    if not ks or min(ks) < 1:
-        raise ValueError(f"k and k_range must be positive integers; got k={k!r}, {k_range!r}")
+    if k is not None:
+        k = check_int(k, "k", low=1)
+        ks = [k]
+    else:
+        if isinstance(k_range, (str, bytes)) or not isinstance(k_range, Iterable):
+            raise ArgumentError(
+                f"k_range must be a sequence of whole numbers >= 1; got {k_range!r}."
+            )
+        ks = sorted({check_int(v, "k_range values", low=1) for v in k_range})
+        if not ks:
+            raise ArgumentError("k_range must hold at least one candidate k; got an empty one.")
+    seed = check_int(seed, "seed", low=0)
+    silhouette_sample = check_int(silhouette_sample, "silhouette_sample", low=2)
+    allow_negative = check_bool(allow_negative, "allow_negative")
+    for arg, name in (
+        ("customer_col", customer_col),
+        ("amount_col", amount_col),
+        ("category_col", category_col),
+        ("channel_col", channel_col),
+        ("tier_col", tier_col),
+    ):
+        if name is not None:
+            check_column_name(name, arg)
     try:
         import sklearn  # noqa: F401
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -239,7 +269,10 @@ def differentiate(
     frame = to_narwhals(purchases, what="purchases")
     by_cols = [c for c in (category_col, channel_col) if c is not None]
     check_columns(frame, [customer_col, amount_col, *by_cols], what="purchases")
-    check_not_null(frame, [customer_col, amount_col, *by_cols], what="purchases")
+    check_amounts(
+        frame, amount_col, what="purchases", id_col=customer_col, allow_negative=allow_negative
+    )
+    check_not_null(frame, [customer_col, *by_cols], what="purchases")
 
     totals = to_pandas(
         frame.group_by(customer_col).agg(nw.col(amount_col).sum().alias("value"))

@@ -9,7 +9,7 @@ are similar are linked too, comparing only pairs inside blocks.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,9 +25,16 @@ from crmmodels._frames import (
     to_narwhals,
     to_pandas,
 )
+from crmmodels._ingest.arguments import (
+    check_bool,
+    check_choice,
+    check_column_name,
+    check_int,
+    check_number,
+)
 from crmmodels._progress import Progress
 from crmmodels._results import Result
-from crmmodels.errors import DataError, SchemaError, bad_rows_message
+from crmmodels.errors import ArgumentError, DataError, SchemaError, bad_rows_message
 from crmmodels.idic._normalize import (
     blank_to_na,
     normalize_address,
@@ -217,12 +224,14 @@ class IdentityResult(Result):
         return plot_identity(self, ax=ax, **kwargs)
 
 
-def _tuple(cols: str | Sequence[str] | None) -> tuple[str, ...]:
+def _tuple(cols: str | Sequence[str] | None, name: str) -> tuple[str, ...]:
     if cols is None:
         return ()
     if isinstance(cols, str):
-        return (cols,)
-    return tuple(cols)
+        return (check_column_name(cols, name),)
+    if not isinstance(cols, Iterable):
+        raise ArgumentError(f"{name} must be a column name or a list of them; got {cols!r}.")
+    return tuple(check_column_name(c, name) for c in cols)
 
 
 def _join_parts(parts: list[pd.Series]) -> pd.Series:
@@ -368,21 +377,39 @@ def resolve_identities(
     >>> res.links[["record_a", "record_b", "rule"]].values.tolist()
     [['a1', 'b1', 'email'], ['a1', 'a2', 'phone']]
     """
-    email_cols = _tuple(email_cols)
-    phone_cols = _tuple(phone_cols)
-    name_cols = _tuple(name_cols)
-    address_cols = _tuple(address_cols)
-    exact_cols = _tuple(exact_cols)
-    block_cols = _tuple(block_cols)
+    email_cols = _tuple(email_cols, "email_cols")
+    phone_cols = _tuple(phone_cols, "phone_cols")
+    name_cols = _tuple(name_cols, "name_cols")
+    address_cols = _tuple(address_cols, "address_cols")
+    exact_cols = _tuple(exact_cols, "exact_cols")
+    block_cols = _tuple(block_cols, "block_cols")
     if not (email_cols or phone_cols or exact_cols or name_cols):
         raise SchemaError(
             "resolve_identities needs at least one key: pass email_cols, phone_cols, "
             "exact_cols or name_cols (with fuzzy=True or address_cols)."
         )
-    if not 0 <= float(fuzzy_threshold) <= 100:
-        raise ValueError(f"fuzzy_threshold must be in [0, 100]; got {fuzzy_threshold!r}")
-    if fuzzy_rule not in ("min", "mean"):
-        raise ValueError(f"fuzzy_rule must be 'min' or 'mean'; got {fuzzy_rule!r}")
+    fuzzy_threshold = check_number(
+        fuzzy_threshold, "fuzzy_threshold", low=0.0, high=100.0, fix="It is a similarity score."
+    )
+    check_choice(fuzzy_rule, "fuzzy_rule", ("min", "mean"))
+    fuzzy = check_bool(fuzzy, "fuzzy")
+    phonetic_blocking = check_bool(phonetic_blocking, "phonetic_blocking")
+    name_address_key = check_bool(name_address_key, "name_address_key")
+    veto_conflicts = check_bool(veto_conflicts, "veto_conflicts")
+    max_block_size = check_int(max_block_size, "max_block_size", low=1)
+    if isinstance(default_country_code, bool) or not isinstance(default_country_code, (str, int)):
+        raise ArgumentError(
+            "default_country_code must be a country calling code such as '1' or '44'; "
+            f"got {default_country_code!r}."
+        )
+    if not any(ch.isdigit() for ch in str(default_country_code)):
+        raise ArgumentError(
+            "default_country_code must contain digits (a calling code such as '1' or '44'); "
+            f"got {default_country_code!r}."
+        )
+    check_column_name(id_col, "id_col")
+    if source_col is not None:
+        check_column_name(source_col, "source_col")
     if fuzzy and not name_cols and not address_cols:
         raise SchemaError("fuzzy=True needs name_cols and/or address_cols to compare.")
     if fuzzy:

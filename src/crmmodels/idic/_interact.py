@@ -17,14 +17,17 @@ from crmmodels._frames import (
     check_not_null,
     collect,
     count_rows,
+    count_true,
     pandas_ready,
     parse_dates,
+    python_scalar,
     to_narwhals,
     to_pandas,
     to_timestamp,
 )
+from crmmodels._ingest.arguments import check_column_name, check_int
 from crmmodels._results import Result
-from crmmodels.errors import DataError
+from crmmodels.errors import ArgumentError, DataError, SchemaError, bad_rows_message
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -108,6 +111,54 @@ class InteractionProfile(Result):
         return plot_channel_mix(self, ax=ax, **kwargs)
 
 
+def _responses(frame: Any, response_col: str, customer_col: str) -> tuple[Any, list[Any]]:
+    """Response columns for the per-customer aggregation, after checking the values.
+
+    A response is 1/True (responded), 0/False (did not) or missing (null, or NaN on
+    every engine): unknown, left out of the rate. Any other value (a count of
+    responses, a score) is refused, since the rate is responses per known contact.
+    """
+    dtype = frame.collect_schema()[response_col]
+    not_boolean = SchemaError(
+        f"interactions: column '{response_col}' must be boolean or 0/1; its type is {dtype}."
+    )
+    if not (dtype == nw.Boolean or dtype.is_numeric() or dtype == nw.Object):
+        raise not_boolean
+    x = nw.col(response_col).cast(nw.Float64)
+    known = ~(x.is_null() | x.is_nan())
+    bad = known & (x != 0.0) & (x != 1.0)
+    try:  # an object column (pandas booleans with None) is cast; text is not a response
+        n_bad = int(collect(frame.select(count_true(bad).alias("n"))).item(0, 0) or 0)
+    except (TypeError, ValueError) as exc:
+        raise not_boolean from exc
+    if n_bad:
+        first = collect(frame.filter(bad).select(customer_col, response_col).head(1))
+        example = (
+            f"{customer_col}={python_scalar(first[customer_col].item(0))!r}, "
+            f"{response_col}={python_scalar(first[response_col].item(0))!r}"
+        )
+        raise DataError(
+            "interactions: "
+            + bad_rows_message(
+                response_col,
+                "is not a 0/1 (or True/False) response",
+                n_bad,
+                example,
+                "Give one row per contact with 1 when the customer responded and 0 when "
+                "not (null when unknown); a count of responses per row is not a response.",
+            )
+        )
+    frame = frame.with_columns(
+        known.cast(nw.Int64).alias("_resp_known"),
+        nw.when(known).then(x).otherwise(nw.lit(0.0)).alias("_resp"),
+    )
+    aggs = [
+        nw.col("_resp").sum().alias("_resp_sum"),
+        nw.col("_resp_known").sum().alias("n_responses_known"),
+    ]
+    return frame, aggs
+
+
 def interaction_profile(
     interactions: Any,
     *,
@@ -130,8 +181,9 @@ def interaction_profile(
         Column names; ``time_col`` holds datetimes, dates or ISO 8601 text
         (``date_format`` for other layouts).
     response_col : str, optional
-        Boolean (or 0/1) outcome column; nulls mean "unknown" and are left out of the
-        response rate.
+        Boolean (or 0/1) outcome column, one contact per row; nulls (and NaN) mean
+        "unknown" and are left out of the response rate. Other values (counts of
+        responses, scores) raise :class:`~crmmodels.errors.DataError`.
     as_of : datetime-like, optional
         Reference time for recency and coverage; default the latest interaction.
         Interactions after it are excluded and counted. Times are compared on the
@@ -154,7 +206,9 @@ def interaction_profile(
     SchemaError
         A column is missing.
     DataError
-        Null customer ids, timestamps or channels, or an empty log.
+        Null customer ids, timestamps or channels, responses other than 0/1, or an
+        empty log. :class:`~crmmodels.errors.ArgumentError` (a ``DataError``) for a bad
+        ``as_of``, ``coverage_days``, ``strategic`` or column-name argument.
 
     Notes
     -----
@@ -190,8 +244,21 @@ def interaction_profile(
     >>> float(round(res.profiles["channel_entropy"].iloc[0], 4)), res.coverage
     (0.6365, 0.3333333333333333)
     """
-    if int(coverage_days) < 0:
-        raise ValueError(f"coverage_days must be >= 0; got {coverage_days!r}")
+    coverage_days = check_int(coverage_days, "coverage_days", low=0)
+    for arg, name in (
+        ("customer_col", customer_col),
+        ("time_col", time_col),
+        ("channel_col", channel_col),
+        ("response_col", response_col),
+    ):
+        if name is not None:
+            check_column_name(name, arg)
+    if strategic is not None and (
+        isinstance(strategic, (str, bytes)) or not isinstance(strategic, Iterable)
+    ):
+        raise ArgumentError(
+            f"strategic must be a list (or other collection) of customer ids; got {strategic!r}."
+        )
     if as_of is not None:  # the argument first; re-read in the data's zone below
         to_timestamp(as_of, "as_of")
     check_ids(interactions, customer_col, what="interactions")
@@ -235,10 +302,14 @@ def interaction_profile(
         nw.col(_LOCAL).max().alias(_LOCAL),
     ]
     if response_col is not None:
-        frame = frame.with_columns(nw.col(response_col).cast(nw.Float64).alias("_resp"))
-        resp = nw.col("_resp")
-        aggs += [resp.mean().alias("response_rate"), resp.count().alias("n_responses_known")]
+        frame, resp_aggs = _responses(frame, response_col, customer_col)
+        aggs += resp_aggs
     per_cust = to_pandas(frame.group_by(customer_col).agg(*aggs))
+    if response_col is not None:
+        n_known = per_cust["n_responses_known"].to_numpy(dtype=np.float64, na_value=0.0)
+        total = per_cust.pop("_resp_sum").to_numpy(dtype=np.float64, na_value=0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per_cust["response_rate"] = np.where(n_known > 0, total / n_known, np.nan)
     per_chan = to_pandas(frame.group_by(customer_col, channel_col).agg(nw.len().alias("_n")))
     counts = per_chan.pivot_table(
         index=customer_col, columns=channel_col, values="_n", aggfunc="sum", fill_value=0

@@ -23,7 +23,9 @@ $$ G = \frac{\sum_i \sum_j |x_i - x_j|}{2 n^2 \bar x}
      = \frac{2 \sum_{i=1}^n i\, x_{[i]}}{n S} - \frac{n + 1}{n}, $$
 
 with :math:`x_{[i]}` sorted ascending (population form). The sample form multiplies by
-:math:`n / (n - 1)`. :math:`G = 1 - 2\,\text{area under } L`, an identity that holds for
+:math:`n / (n - 1)`. Values beyond about 1e150 are rescaled by a power of two first
+(:func:`rescaled`), so sums of huge values do not overflow and every share stays finite.
+:math:`G = 1 - 2\,\text{area under } L`, an identity that holds for
 any sign of the values; with negative values :math:`G` can exceed 1.
 
 References
@@ -34,6 +36,7 @@ analysis). Gini, C. (1912), *Variabilità e mutabilità*. Herfindahl, O. C. (195
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import numpy as np
@@ -49,6 +52,8 @@ __all__ = [
     "hhi",
     "hhi_normalized",
     "lorenz_curve",
+    "net_total",
+    "rescaled",
     "top_share",
 ]
 
@@ -57,6 +62,50 @@ IntArray = npt.NDArray[np.intp]
 
 #: Tolerance on cumulative shares when comparing with a cut-off (absorbs rounding).
 TOL = 1e-12
+
+#: Values larger than this (in absolute value) are rescaled before sums are taken.
+_LARGE = 2.0**500
+
+
+def rescaled(values: FloatArray) -> tuple[FloatArray, int]:
+    r"""Values times :math:`2^{-e}` so that sums over them cannot overflow, and ``e``.
+
+    Shares, the Gini and the HHI do not depend on the scale of the values. Values up to
+    :math:`2^{500}` (about 3e150) are returned as they are (``e = 0``); larger ones are
+    divided by a power of two, which is exact, so that the largest lies in [0.5, 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x, e = rescaled(np.array([1e308, 1e308]))
+    >>> e, bool(np.isfinite(x.sum()))
+    (1024, True)
+    >>> rescaled(np.array([3.0, 1.0]))[1]
+    0
+    """
+    x = np.asarray(values, dtype=np.float64)
+    if len(x) == 0:
+        return x, 0
+    largest = float(np.max(np.abs(x)))
+    if not (math.isfinite(largest) and largest > _LARGE):
+        return x, 0
+    exponent = math.frexp(largest)[1]
+    return np.ldexp(x, -exponent), exponent
+
+
+def net_total(values: FloatArray) -> float:
+    r"""Sum of the values, ``inf`` (or ``-inf``) when it exceeds the float range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> net_total(np.array([1e308, 1e308])), net_total(np.array([1e308, -1e308, 2.0]))
+    (inf, 2.0)
+    """
+    x, exponent = rescaled(values)
+    total = float(x.sum())
+    with np.errstate(over="ignore"):
+        return float(np.ldexp(total, exponent))
 
 
 def descending_order(
@@ -129,7 +178,7 @@ def concentration_curve(sorted_desc: FloatArray) -> FloatArray:
     >>> concentration_curve(np.array([6.0, 3.0, 1.0])).tolist()
     [0.0, 0.6, 0.9, 1.0]
     """
-    x = np.asarray(sorted_desc, dtype=np.float64)
+    x, _ = rescaled(sorted_desc)
     out = np.empty(len(x) + 1)
     out[0] = 0.0
     np.cumsum(x, out=out[1:])
@@ -177,7 +226,7 @@ def gini(sorted_desc: FloatArray, form: Literal["population", "sample"] = "popul
     >>> gini(np.array([3.0, 1.0]), "sample")
     0.5
     """
-    x = np.asarray(sorted_desc, dtype=np.float64)
+    x, _ = rescaled(sorted_desc)
     n = len(x)
     total = float(x.sum())
     # ascending position of the best-first element k (0-based) is n - k
@@ -199,7 +248,7 @@ def hhi(values: FloatArray) -> float:
     >>> hhi(np.array([1.0, 1.0, 2.0]))
     0.375
     """
-    x = np.asarray(values, dtype=np.float64)
+    x, _ = rescaled(values)
     s = x / x.sum()
     return float(s @ s)
 
