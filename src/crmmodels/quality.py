@@ -95,11 +95,7 @@ def _scale_stats(x: FloatArray, nan_policy: NanPolicy, level: float) -> _ScaleSt
     cov, _ = kr.covariance(x, nan_policy)
     n = int(x.shape[0])
     usable = int((~np.isnan(x)).all(axis=1).sum()) if nan_policy == "listwise" else n
-    alpha = kr.alpha_from_cov(cov)
-    # a total score that is constant (items that always sum to the same value) has a
-    # variance of zero up to rounding: alpha is undefined there, not a huge number
-    if abs(float(cov.sum())) <= 1e-10 * float(np.nansum(np.diag(cov))):
-        alpha = float("nan")
+    alpha = kr.alpha_from_cov(cov)  # NaN when the total's variance is only rounding error
     return _ScaleStats(
         n=n,
         usable=usable,
