@@ -34,21 +34,15 @@ from crmmodels._activity import (
     customer_codes,
     numpy_period_index,
     period_index,
+    prepare_log,
     scalar_period_index,
     ticks_per_day,
 )
 from crmmodels._frames import (
     check_columns,
-    check_ids,
-    check_not_null,
     collect,
     count_true,
     day_number,
-    local_dates,
-    missing,
-    numeric_amounts,
-    pandas_ready,
-    parse_dates,
     python_scalar,
     to_narwhals,
     to_pandas,
@@ -77,7 +71,6 @@ Period = Literal["D", "W", "M"] | int
 Frame = Any
 
 _DAYS = {"D": 1, "W": 7}
-_FLOAT_MAX = float(np.finfo(np.float64).max)
 # the longest whole-number period: about 27 centuries, beyond any date of the data
 _MAX_PERIOD_DAYS = 1_000_000
 
@@ -121,225 +114,12 @@ def _to_timestamp(value: Any, name: str) -> pd.Timestamp:
     return to_timestamp(value, name, tz="UTC")
 
 
-def _prepare(
-    transactions: Any,
-    *,
-    customer_col: str,
-    date_col: str,
-    amount_col: str | None,
-    date_format: str | None,
-    allow_negative: bool,
-    observation_end: Any = None,
-    what: str = "transactions",
-) -> tuple[Frame, pd.Timestamp, str | None]:
-    """Validate a transaction log in one engine-side pass.
-
-    Returns the frame (with ``date_col`` as a naive datetime), the observation end (the
-    given one, or the last purchase date) and the time zone the dates had (None for
-    naive dates). Timezone-aware dates are moved to their local wall time, so days,
-    weeks and months are those of the data's own calendar on every engine; a
-    timezone-aware ``observation_end`` is converted to that time zone first.
-    """
-    check_column_name(customer_col, "customer_col")
-    check_column_name(date_col, "date_col")
-    if amount_col is not None:
-        check_column_name(amount_col, "amount_col")
-    if observation_end is not None:  # the argument first; re-read in the data's zone below
-        to_timestamp(observation_end, "observation_end")
-    check_ids(transactions, customer_col, what=what)
-    transactions = pandas_ready(transactions, [date_col], [amount_col] if amount_col else [])
-    tz: str | None = None
-    if isinstance(transactions, pd.DataFrame) and date_col in transactions.columns:
-        col = transactions[date_col]
-        if isinstance(col.dtype, pd.DatetimeTZDtype):  # some zones are opaque to narwhals
-            tz = str(col.dtype.tz)
-            transactions = transactions.assign(**{date_col: col.dt.tz_localize(None)})
-    frame = to_narwhals(transactions, what=what)
-    cols = [customer_col, date_col] + ([amount_col] if amount_col else [])
-    check_columns(frame, cols, what=what)
-    if isinstance(frame, nw.LazyFrame):  # projection for the engine; eager frames stay
-        frame = frame.select(cols)  # as they are (a pandas select copies every column)
-    frame = parse_dates(frame, date_col, date_format=date_format, what=what)
-    dtype = frame.collect_schema()[date_col]
-    if isinstance(dtype, nw.Datetime) and dtype.time_zone is not None:
-        tz = dtype.time_zone
-        frame = local_dates(frame, date_col)
-        dtype = frame.collect_schema()[date_col]
-    if amount_col is not None:
-        frame = numeric_amounts(frame, amount_col, what=what)
-    id_dtype = frame.collect_schema()[customer_col]
-    end = (
-        None
-        if observation_end is None
-        else to_timestamp(observation_end, "observation_end", tz=tz or "UTC")
-    )
-    late = [] if end is None else [count_true(_after_end(nw.col(date_col), end, dtype))]
-    stats = None
-    if isinstance(frame, nw.DataFrame):
-        stats = _eager_stats(frame, customer_col, date_col, amount_col, end)
-    stats = (
-        stats
-        or collect(
-            frame.select(
-                nw.len().alias("n"),
-                nw.col(date_col).max().alias("max_date"),
-                *[e.alias("late") for e in late],
-                count_true(missing(customer_col, id_dtype)).alias("null_id"),
-                count_true(nw.col(date_col).is_null()).alias("null_date"),
-                *(
-                    [
-                        count_true(nw.col(amount_col).is_null()).alias("null_amount"),
-                        count_true(nw.col(amount_col) < 0).alias("neg_amount"),
-                        count_true(~nw.col(amount_col).is_finite()).alias("inf_amount"),
-                        nw.col(amount_col).abs().max().alias("abs_max"),
-                    ]
-                    if amount_col
-                    else []
-                ),
-            )
-        ).rows(named=True)[0]
-    )
-    if int(stats["n"]) == 0:
-        raise DataError(f"{what} is empty: no rows to summarise.")
-    if stats["null_id"]:
-        check_not_null(frame, [customer_col], what=what, nan_is_null=True)
-    if stats["null_date"]:
-        check_not_null(frame, [date_col], what=what, id_col=customer_col)
-    if amount_col:
-        if stats["null_amount"]:
-            check_not_null(frame, [amount_col], what=what, id_col=customer_col)
-        if stats["inf_amount"]:
-            _raise_first(
-                frame,
-                ~nw.col(amount_col).is_finite(),
-                amount_col,
-                "is not finite",
-                int(stats["inf_amount"]),
-                customer_col,
-                what,
-            )
-        if stats["neg_amount"] and not allow_negative:
-            _raise_first(
-                frame,
-                nw.col(amount_col) < 0,
-                amount_col,
-                "is negative",
-                int(stats["neg_amount"]),
-                customer_col,
-                what,
-                "Pass allow_negative=True to keep refunds and returns.",
-            )
-        abs_max = stats.get("abs_max")
-        if abs_max is not None and float(abs_max) * int(stats["n"]) >= _FLOAT_MAX:
-            _check_totals(frame, customer_col, amount_col, what)
-    if end is None:
-        end = _to_timestamp(stats["max_date"], "the last date")
-    elif stats["late"]:
-        _raise_first(
-            frame,
-            _after_end(nw.col(date_col), end, dtype),
-            date_col,
-            f"is after the observation end {end.date()}",
-            int(stats["late"]),
-            customer_col,
-            what,
-            "Pass a later observation_end or filter the log first.",
-        )
-    return frame, end, tz
-
-
-def _eager_stats(
-    frame: Frame, customer_col: str, date_col: str, amount_col: str | None, end: Any
-) -> dict[str, Any] | None:
-    """The validation counts of :func:`_prepare` straight from numpy views of an eager frame.
-
-    Same keys as the engine-side query; None when a column does not map to a plain numpy
-    dtype (timezone-aware or nullable extension types), in which case the engine computes
-    them.
-    """
-    ids = frame[customer_col].to_numpy()
-    dates = frame[date_col].to_numpy()
-    if dates.dtype.kind != "M":
-        return None
-    # reductions first (NaT and NaN propagate through min and max); the counts that
-    # make the error messages are computed only when a reduction shows a problem
-    hi = dates.max() if dates.size else None
-    bad_dates = hi is not None and bool(np.isnat(hi) or np.isnat(dates.min()))
-    stats: dict[str, Any] = {
-        "n": int(dates.size),
-        "null_id": 0 if ids.dtype.kind in "iub" else int(pd.isna(ids).sum()),
-        "null_date": int(np.isnat(dates).sum()) if bad_dates else 0,
-        "max_date": hi,
-    }
-    if end is not None:
-        first_after = np.datetime64((end.normalize() + pd.Timedelta(days=1)).to_datetime64())
-        late = bad_dates or (hi is not None and hi >= first_after)
-        stats["late"] = int(np.count_nonzero(dates >= first_after)) if late else 0
-    if amount_col:
-        amounts = frame[amount_col].to_numpy()
-        if amounts.dtype.kind not in "fiub":
-            return None
-        stats.update(null_amount=0, inf_amount=0, neg_amount=0)
-        if amounts.size:
-            a_lo, a_hi = amounts.min(), amounts.max()
-            if amounts.dtype.kind == "f" and not (np.isfinite(a_lo) and np.isfinite(a_hi)):
-                stats["null_amount"] = int(np.isnan(amounts).sum())
-                stats["inf_amount"] = int(amounts.size - np.count_nonzero(np.isfinite(amounts)))
-            if a_lo < 0 or np.isnan(a_lo):
-                stats["neg_amount"] = int(np.count_nonzero(amounts < 0))
-            stats["abs_max"] = max(abs(float(a_lo)), abs(float(a_hi)))
-    return stats
-
-
-def _after_end(col: nw.Expr, end: pd.Timestamp, dtype: Any) -> nw.Expr:
-    """True for purchases after the observation end day (the whole end day is inside)."""
-    if dtype == nw.Date:
-        return col > nw.lit(end.date())
-    return col >= nw.lit((end.normalize() + pd.Timedelta(days=1)).to_pydatetime())
-
-
-def _check_totals(frame: Frame, customer_col: str, amount_col: str, what: str) -> None:
-    """Raise :class:`DataError` when a customer's total amount exceeds the float range.
-
-    Called only when the largest amount times the number of rows could overflow.
-    """
-    with np.errstate(over="ignore", invalid="ignore"):
-        totals = frame.group_by(customer_col).agg(nw.col(amount_col).sum().alias("__total"))
-        bad = ~nw.col("__total").is_finite()
-        n_bad = int(collect(totals.select(count_true(bad).alias("n"))).item(0, 0) or 0)
-        if not n_bad:
-            return
-        first = collect(totals.filter(bad).select(customer_col).head(1))
-    example = f"{customer_col}={python_scalar(first[customer_col].item(0))!r}"
-    customers = "customer" if n_bad == 1 else "customers"
-    raise DataError(
-        f"{what}: the total of column '{amount_col}' exceeds the largest float (about "
-        f"{_FLOAT_MAX:.1e}) for {n_bad} {customers} (first example: {example}). Rescale the "
-        "amounts first, e.g. to thousands."
-    )
-
-
 def _native(frame: Frame) -> Any:
     """Return the native frame; pandas results get a fresh 0..n-1 index."""
     out = nw.to_native(frame)
     if isinstance(out, pd.DataFrame):
         out = out.reset_index(drop=True)
     return out
-
-
-def _raise_first(
-    frame: Frame,
-    mask: nw.Expr,
-    column: str,
-    problem: str,
-    n_bad: int,
-    customer_col: str,
-    what: str,
-    fix: str = "",
-) -> None:
-    first = collect(frame.filter(mask).select(customer_col, column).head(1)).rows(named=True)
-    example: object = {k: python_scalar(v) for k, v in first[0].items()} if first else None
-    raise DataError(f"{what}: " + bad_rows_message(column, problem, n_bad, example, fix))
 
 
 def _unit_scale(period: Period, time_unit: Period | None) -> float:
@@ -551,7 +331,7 @@ def summarize_transactions(
     """
     _period_length(period)
     scale = _unit_scale(period, time_unit)
-    frame, end, _ = _prepare(
+    frame, end, _ = prepare_log(
         transactions,
         customer_col=customer_col,
         date_col=date_col,
@@ -688,7 +468,7 @@ def calibration_holdout(
     _period_length(period)
     scale = _unit_scale(period, time_unit)
     cal_end = _to_timestamp(calibration_end, "calibration_end")
-    frame, end, tz = _prepare(
+    frame, end, tz = prepare_log(
         transactions,
         customer_col=customer_col,
         date_col=date_col,
