@@ -13,18 +13,15 @@ times, amount) runs on the caller's engine; only that aggregate is collected. Se
 :mod:`crmmodels.kernels.stage_history` for the counting rules.
 """
 
-from crmmodels.funnel._metrics import (
-    DEFAULT_EXIT_STAGES,
-    DEFAULT_STAGES,
+from crmmodels.funnel._forecast import (
     ForecastBacktest,
-    FunnelResult,
     PipelineForecast,
-    SalesVelocity,
     forecast_backtest,
-    funnel_metrics,
     pipeline_forecast,
-    sales_velocity,
 )
+from crmmodels.funnel._metrics import funnel_metrics
+from crmmodels.funnel._result import DEFAULT_EXIT_STAGES, DEFAULT_STAGES, FunnelResult
+from crmmodels.funnel._velocity import SalesVelocity, sales_velocity
 
 __all__ = [
     "DEFAULT_EXIT_STAGES",
