@@ -18,16 +18,14 @@ Definitions, for a rule :math:`A \Rightarrow C` over :math:`N` baskets, with
 These are the definitions used by mlxtend, whose results the tests reproduce exactly.
 """
 
-from crmmodels.basket._mine import (
-    RULE_METRICS,
+from crmmodels.basket._mine import frequent_itemsets
+from crmmodels.basket._recommend import (
     BundleCandidates,
     CrossSellResult,
-    association_rules,
-    association_rules_by_segment,
     bundle_candidates,
     cross_sell,
-    frequent_itemsets,
 )
+from crmmodels.basket._rules import RULE_METRICS, association_rules, association_rules_by_segment
 
 __all__ = [
     "RULE_METRICS",
