@@ -19,15 +19,9 @@ grid and the unit are two different ideas: the published CDNOW summary is a *day
 expressed in *weeks*.
 """
 
-from crmmodels.transactions._summary import (
-    DEFAULT_RFM_RULES,
-    CalibrationHoldout,
-    RFMRule,
-    calibration_holdout,
-    rfm_scores,
-    rfm_segments,
-    summarize_transactions,
-)
+from crmmodels.transactions._calibration import CalibrationHoldout, calibration_holdout
+from crmmodels.transactions._rfm import DEFAULT_RFM_RULES, RFMRule, rfm_scores, rfm_segments
+from crmmodels.transactions._summary import summarize_transactions
 
 __all__ = [
     "DEFAULT_RFM_RULES",
