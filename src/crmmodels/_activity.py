@@ -1,4 +1,8 @@
-"""Shared helpers of the lifecycle and retention analyses: calendar periods and validation.
+"""Shared helpers of the analyses: calendar periods and the validation of a transaction log.
+
+:func:`prepare_log` validates a transaction log for the customer summary, the lifecycle,
+the quadrants and the retention analyses; it lives here, below them, so that no analysis
+module imports another one.
 
 Periods are numbered by integers so that consecutive periods differ by one:
 
@@ -21,8 +25,24 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmmodels._frames import day_number
-from crmmodels.errors import ArgumentError
+from crmmodels._frames import (
+    check_columns,
+    check_ids,
+    check_not_null,
+    collect,
+    count_true,
+    day_number,
+    local_dates,
+    missing,
+    numeric_amounts,
+    pandas_ready,
+    parse_dates,
+    python_scalar,
+    to_narwhals,
+    to_timestamp,
+)
+from crmmodels._ingest.arguments import check_column_name
+from crmmodels.errors import ArgumentError, DataError, bad_rows_message
 
 __all__ = [
     "PERIODS",
@@ -33,6 +53,7 @@ __all__ = [
     "numpy_period_index",
     "period_index",
     "period_labels",
+    "prepare_log",
     "scalar_period_index",
     "ticks_per_day",
     "time_zone",
@@ -46,6 +67,7 @@ PERIODS: dict[str, str] = {
     "Q": "calendar quarter",
 }
 _PANDAS_FREQ = {"D": "D", "W": "W-SUN", "M": "M", "Q": "Q-DEC"}
+_FLOAT_MAX = float(np.finfo(np.float64).max)
 
 
 def check_period(period: Any) -> str:
@@ -105,9 +127,7 @@ def local_log(
     >>> str(last), tz
     ('2024-01-31 23:30:00', 'Europe/Paris')
     """
-    from crmmodels.transactions import _prepare
-
-    frame, last, tz = _prepare(
+    frame, last, tz = prepare_log(
         transactions,
         customer_col=customer_col,
         date_col=date_col,
@@ -250,3 +270,225 @@ def period_labels(index: npt.NDArray[np.int64], period: str) -> pd.PeriodIndex:
         ordinals, freq=_PANDAS_FREQ[period]
     )
     return out
+
+
+def prepare_log(
+    transactions: Any,
+    *,
+    customer_col: str,
+    date_col: str,
+    amount_col: str | None,
+    date_format: str | None,
+    allow_negative: bool,
+    observation_end: Any = None,
+    what: str = "transactions",
+) -> tuple[Any, pd.Timestamp, str | None]:
+    """Validate a transaction log in one engine-side pass.
+
+    Returns the frame (with ``date_col`` as a naive datetime), the observation end (the
+    given one, or the last purchase date) and the time zone the dates had (None for
+    naive dates). Timezone-aware dates are moved to their local wall time, so days,
+    weeks and months are those of the data's own calendar on every engine; a
+    timezone-aware ``observation_end`` is converted to that time zone first.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": [1, 2], "date": ["2024-01-05", "2024-01-09"]})
+    >>> frame, end, tz = prepare_log(tx, customer_col="customer_id", date_col="date",
+    ...                              amount_col=None, date_format=None, allow_negative=False)
+    >>> str(end), tz
+    ('2024-01-09 00:00:00', None)
+    """
+    check_column_name(customer_col, "customer_col")
+    check_column_name(date_col, "date_col")
+    if amount_col is not None:
+        check_column_name(amount_col, "amount_col")
+    if observation_end is not None:  # the argument first; re-read in the data's zone below
+        to_timestamp(observation_end, "observation_end")
+    check_ids(transactions, customer_col, what=what)
+    transactions = pandas_ready(transactions, [date_col], [amount_col] if amount_col else [])
+    tz: str | None = None
+    if isinstance(transactions, pd.DataFrame) and date_col in transactions.columns:
+        col = transactions[date_col]
+        if isinstance(col.dtype, pd.DatetimeTZDtype):  # some zones are opaque to narwhals
+            tz = str(col.dtype.tz)
+            transactions = transactions.assign(**{date_col: col.dt.tz_localize(None)})
+    frame = to_narwhals(transactions, what=what)
+    cols = [customer_col, date_col] + ([amount_col] if amount_col else [])
+    check_columns(frame, cols, what=what)
+    if isinstance(frame, nw.LazyFrame):  # projection for the engine; eager frames stay
+        frame = frame.select(cols)  # as they are (a pandas select copies every column)
+    frame = parse_dates(frame, date_col, date_format=date_format, what=what)
+    dtype = frame.collect_schema()[date_col]
+    if isinstance(dtype, nw.Datetime) and dtype.time_zone is not None:
+        tz = dtype.time_zone
+        frame = local_dates(frame, date_col)
+        dtype = frame.collect_schema()[date_col]
+    if amount_col is not None:
+        frame = numeric_amounts(frame, amount_col, what=what)
+    id_dtype = frame.collect_schema()[customer_col]
+    end = (
+        None
+        if observation_end is None
+        else to_timestamp(observation_end, "observation_end", tz=tz or "UTC")
+    )
+    late = [] if end is None else [count_true(_after_end(nw.col(date_col), end, dtype))]
+    stats = None
+    if isinstance(frame, nw.DataFrame):
+        stats = _eager_stats(frame, customer_col, date_col, amount_col, end)
+    stats = (
+        stats
+        or collect(
+            frame.select(
+                nw.len().alias("n"),
+                nw.col(date_col).max().alias("max_date"),
+                *[e.alias("late") for e in late],
+                count_true(missing(customer_col, id_dtype)).alias("null_id"),
+                count_true(nw.col(date_col).is_null()).alias("null_date"),
+                *(
+                    [
+                        count_true(nw.col(amount_col).is_null()).alias("null_amount"),
+                        count_true(nw.col(amount_col) < 0).alias("neg_amount"),
+                        count_true(~nw.col(amount_col).is_finite()).alias("inf_amount"),
+                        nw.col(amount_col).abs().max().alias("abs_max"),
+                    ]
+                    if amount_col
+                    else []
+                ),
+            )
+        ).rows(named=True)[0]
+    )
+    if int(stats["n"]) == 0:
+        raise DataError(f"{what} is empty: no rows to summarise.")
+    if stats["null_id"]:
+        check_not_null(frame, [customer_col], what=what, nan_is_null=True)
+    if stats["null_date"]:
+        check_not_null(frame, [date_col], what=what, id_col=customer_col)
+    if amount_col:
+        if stats["null_amount"]:
+            check_not_null(frame, [amount_col], what=what, id_col=customer_col)
+        if stats["inf_amount"]:
+            _raise_first(
+                frame,
+                ~nw.col(amount_col).is_finite(),
+                amount_col,
+                "is not finite",
+                int(stats["inf_amount"]),
+                customer_col,
+                what,
+            )
+        if stats["neg_amount"] and not allow_negative:
+            _raise_first(
+                frame,
+                nw.col(amount_col) < 0,
+                amount_col,
+                "is negative",
+                int(stats["neg_amount"]),
+                customer_col,
+                what,
+                "Pass allow_negative=True to keep refunds and returns.",
+            )
+        abs_max = stats.get("abs_max")
+        if abs_max is not None and float(abs_max) * int(stats["n"]) >= _FLOAT_MAX:
+            _check_totals(frame, customer_col, amount_col, what)
+    if end is None:
+        end = to_timestamp(stats["max_date"], "the last date", tz="UTC")
+    elif stats["late"]:
+        _raise_first(
+            frame,
+            _after_end(nw.col(date_col), end, dtype),
+            date_col,
+            f"is after the observation end {end.date()}",
+            int(stats["late"]),
+            customer_col,
+            what,
+            "Pass a later observation_end or filter the log first.",
+        )
+    return frame, end, tz
+
+
+def _eager_stats(
+    frame: Any, customer_col: str, date_col: str, amount_col: str | None, end: Any
+) -> dict[str, Any] | None:
+    """The validation counts of :func:`prepare_log` straight from numpy views of an eager frame.
+
+    Same keys as the engine-side query; None when a column does not map to a plain numpy
+    dtype (timezone-aware or nullable extension types), in which case the engine computes
+    them.
+    """
+    ids = frame[customer_col].to_numpy()
+    dates = frame[date_col].to_numpy()
+    if dates.dtype.kind != "M":
+        return None
+    # reductions first (NaT and NaN propagate through min and max); the counts that
+    # make the error messages are computed only when a reduction shows a problem
+    hi = dates.max() if dates.size else None
+    bad_dates = hi is not None and bool(np.isnat(hi) or np.isnat(dates.min()))
+    stats: dict[str, Any] = {
+        "n": int(dates.size),
+        "null_id": 0 if ids.dtype.kind in "iub" else int(pd.isna(ids).sum()),
+        "null_date": int(np.isnat(dates).sum()) if bad_dates else 0,
+        "max_date": hi,
+    }
+    if end is not None:
+        first_after = np.datetime64((end.normalize() + pd.Timedelta(days=1)).to_datetime64())
+        late = bad_dates or (hi is not None and hi >= first_after)
+        stats["late"] = int(np.count_nonzero(dates >= first_after)) if late else 0
+    if amount_col:
+        amounts = frame[amount_col].to_numpy()
+        if amounts.dtype.kind not in "fiub":
+            return None
+        stats.update(null_amount=0, inf_amount=0, neg_amount=0)
+        if amounts.size:
+            a_lo, a_hi = amounts.min(), amounts.max()
+            if amounts.dtype.kind == "f" and not (np.isfinite(a_lo) and np.isfinite(a_hi)):
+                stats["null_amount"] = int(np.isnan(amounts).sum())
+                stats["inf_amount"] = int(amounts.size - np.count_nonzero(np.isfinite(amounts)))
+            if a_lo < 0 or np.isnan(a_lo):
+                stats["neg_amount"] = int(np.count_nonzero(amounts < 0))
+            stats["abs_max"] = max(abs(float(a_lo)), abs(float(a_hi)))
+    return stats
+
+
+def _after_end(col: nw.Expr, end: pd.Timestamp, dtype: Any) -> nw.Expr:
+    """True for purchases after the observation end day (the whole end day is inside)."""
+    if dtype == nw.Date:
+        return col > nw.lit(end.date())
+    return col >= nw.lit((end.normalize() + pd.Timedelta(days=1)).to_pydatetime())
+
+
+def _check_totals(frame: Any, customer_col: str, amount_col: str, what: str) -> None:
+    """Raise :class:`DataError` when a customer's total amount exceeds the float range.
+
+    Called only when the largest amount times the number of rows could overflow.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        totals = frame.group_by(customer_col).agg(nw.col(amount_col).sum().alias("__total"))
+        bad = ~nw.col("__total").is_finite()
+        n_bad = int(collect(totals.select(count_true(bad).alias("n"))).item(0, 0) or 0)
+        if not n_bad:
+            return
+        first = collect(totals.filter(bad).select(customer_col).head(1))
+    example = f"{customer_col}={python_scalar(first[customer_col].item(0))!r}"
+    customers = "customer" if n_bad == 1 else "customers"
+    raise DataError(
+        f"{what}: the total of column '{amount_col}' exceeds the largest float (about "
+        f"{_FLOAT_MAX:.1e}) for {n_bad} {customers} (first example: {example}). Rescale the "
+        "amounts first, e.g. to thousands."
+    )
+
+
+def _raise_first(
+    frame: Any,
+    mask: nw.Expr,
+    column: str,
+    problem: str,
+    n_bad: int,
+    customer_col: str,
+    what: str,
+    fix: str = "",
+) -> None:
+    first = collect(frame.filter(mask).select(customer_col, column).head(1)).rows(named=True)
+    example: object = {k: python_scalar(v) for k, v in first[0].items()} if first else None
+    raise DataError(f"{what}: " + bad_rows_message(column, problem, n_bad, example, fix))

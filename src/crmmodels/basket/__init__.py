@@ -1,0 +1,39 @@
+r"""Market-basket analysis: frequent itemsets, association rules, bundles and cross-selling.
+
+Cross-selling after Kamakura et al. (2003), with the association rules of Agrawal,
+Imielinski & Swami (1993). A transaction log (one row per basket and
+item, on any engine) is reduced engine-side to its distinct ``(basket, item)`` pairs; the
+pairs are factorised into integer ids and mined on a sparse incidence by
+:func:`crmmodels.kernels.itemsets.mine_itemsets` (never a dense one-hot frame).
+
+Definitions, for a rule :math:`A \Rightarrow C` over :math:`N` baskets, with
+:math:`s(X)` the share of baskets that hold every item of :math:`X`:
+
+* support :math:`s(A \cup C)`; confidence :math:`s(A \cup C) / s(A)`;
+* lift :math:`\mathrm{conf} / s(C)`; leverage :math:`s(A \cup C) - s(A)s(C)`;
+* conviction :math:`(1 - s(C)) / (1 - \mathrm{conf})`, ``inf`` when the confidence is 1;
+* Zhang's metric :math:`\mathrm{leverage} / \max\{s(A \cup C)(1 - s(A)),
+  s(A)(s(C) - s(A \cup C))\}`, 0 when the denominator is 0.
+
+These are the definitions used by mlxtend, whose results the tests reproduce exactly.
+"""
+
+from crmmodels.basket._mine import frequent_itemsets
+from crmmodels.basket._recommend import (
+    BundleCandidates,
+    CrossSellResult,
+    bundle_candidates,
+    cross_sell,
+)
+from crmmodels.basket._rules import RULE_METRICS, association_rules, association_rules_by_segment
+
+__all__ = [
+    "RULE_METRICS",
+    "BundleCandidates",
+    "CrossSellResult",
+    "association_rules",
+    "association_rules_by_segment",
+    "bundle_candidates",
+    "cross_sell",
+    "frequent_itemsets",
+]

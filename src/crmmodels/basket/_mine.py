@@ -1,0 +1,369 @@
+"""Frequent itemsets: a log reduced to a sparse incidence and mined (:func:`frequent_itemsets`)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import narwhals.stable.v2 as nw
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from crmmodels._frames import check_columns, check_not_null, collect, to_narwhals
+from crmmodels._ingest.arguments import check_column_name, check_int, check_number
+from crmmodels._progress import Progress
+from crmmodels.errors import DataError, SchemaError, bad_rows_message
+from crmmodels.kernels.itemsets import mine_itemsets_owned
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+
+
+# --------------------------------------------------------------------------- internals
+@dataclass(frozen=True)
+class _Mined:
+    """Frequent itemsets as item-id rows by size, with supports and display objects."""
+
+    itemsets: tuple[IntArray, ...]  # per size, rows sorted, lexicographic
+    support: FloatArray  # per global id (size by size)
+    sets: NDArray[np.object_]  # frozenset of labels per global id
+    rank: IntArray  # position of each global id in the documented output order
+    labels: NDArray[Any]  # item id -> label
+    n_baskets: int | None
+    counts: IntArray | None = None  # basket counts per global id, when mined here
+
+    def frame(self) -> pd.DataFrame:
+        order = np.argsort(self.rank)
+        out = pd.DataFrame({"itemsets": self.sets[order], "support": self.support[order]})
+        if self.n_baskets is not None:
+            out.attrs["n_baskets"] = self.n_baskets
+        return out
+
+
+def _check_min_support(min_support: Any) -> float:
+    return check_number(
+        min_support,
+        "min_support",
+        low=0.0,
+        high=1.0,
+        low_open=True,
+        fix="It is a share of baskets; for a count c of baskets pass c / n_baskets.",
+    )
+
+
+def _check_max_len(max_len: Any) -> int | None:
+    return None if max_len is None else check_int(max_len, "max_len", low=1)
+
+
+def _factorize_items(values: Any) -> tuple[IntArray, NDArray[Any]]:
+    """Integer codes with labels in sorted order (first-seen order if labels don't sort).
+
+    Integer ids of moderate range are coded by a presence table and a cumulative sum
+    (no hashing, little memory); anything else goes through ``pandas.factorize``.
+    """
+    arr = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+    if isinstance(arr, np.ndarray) and arr.dtype.kind in "iu" and len(arr):
+        lo, hi = int(arr.min()), int(arr.max())
+        span = hi - lo + 1
+        if span <= 4 * len(arr) + 1024:
+            shifted = arr - lo if lo else arr
+            present = np.zeros(span, dtype=bool)
+            present[shifted] = True
+            code = np.cumsum(present, dtype=np.int64)
+            code -= 1
+            labels = np.flatnonzero(present) + lo
+            code_dtype = np.int32 if span < 2**31 else np.int64
+            return code.astype(code_dtype)[shifted], labels.astype(arr.dtype)
+    try:
+        codes, uniques = pd.factorize(values, sort=True)
+    except TypeError:
+        codes, uniques = pd.factorize(values, sort=False)
+    labels_obj = np.empty(len(uniques), dtype=object)
+    labels_obj[:] = list(np.asarray(uniques, dtype=object))
+    return np.asarray(codes, dtype=np.int64), labels_obj
+
+
+def _distinct_pairs(
+    transactions: Any, cols: list[str], *, what: str = "transactions"
+) -> pd.DataFrame:
+    """Distinct rows of ``cols`` computed on the caller's engine, collected to pandas."""
+    frame = to_narwhals(transactions, what=what)
+    check_columns(frame, cols, what=what)
+    check_not_null(frame, cols, what=what)
+    pairs = collect(frame.select(cols).unique()).to_pandas()
+    if len(pairs) == 0:
+        raise DataError(f"{what} is empty: no rows to analyse.")
+    return pairs
+
+
+def _incidence_from_log(
+    transactions: Any, basket_col: str, item_col: str
+) -> tuple[IntArray, IntArray, int, NDArray[Any]]:
+    """Distinct (basket, item) pairs as integer ids sorted by basket then item.
+
+    Lazy and non-pandas engines compute the distinct pairs themselves before collecting;
+    a pandas frame is read as it is and de-duplicated on integer codes (cheaper than
+    hashing rows).
+    """
+    what = "transactions"
+    frame = to_narwhals(transactions, what=what)
+    check_columns(frame, [basket_col, item_col], what=what)
+    check_not_null(frame, [basket_col, item_col], what=what)
+    native = nw.to_native(frame)
+    if isinstance(native, pd.DataFrame):
+        b_values: Any = native[basket_col]
+        i_values: Any = native[item_col]
+    else:
+        pairs = collect(frame.select(basket_col, item_col).unique()).to_pandas()
+        b_values, i_values = pairs[basket_col], pairs[item_col]
+    if len(b_values) == 0:
+        raise DataError(f"{what} is empty: no rows to analyse.")
+    basket, _ = _factorize_items(b_values)
+    item, labels = _factorize_items(i_values)
+    n_items = len(labels)
+    # one integer key per pair; sorting it in place orders pairs by basket, then item
+    key = basket.astype(np.int64)
+    del basket
+    key *= n_items
+    key += item
+    del item
+    key.sort()
+    if len(key) > 1:
+        dup = np.equal(key[1:], key[:-1])
+        if dup.any():
+            key = key[np.concatenate([[True], ~dup])]
+        del dup
+    id_dtype = np.int32 if max(int(key[-1]) // n_items + 1, n_items) < 2**31 else np.int64
+    basket = np.empty(len(key), dtype=id_dtype)
+    item = np.empty(len(key), dtype=id_dtype)
+    np.floor_divide(key, n_items, out=basket, casting="same_kind")
+    np.remainder(key, n_items, out=item, casting="same_kind")
+    return basket, item, int(basket[-1]) + 1, labels
+
+
+def _incidence_from_onehot(
+    frame: pd.DataFrame,
+) -> tuple[IntArray, IntArray, int, NDArray[np.object_]]:
+    if frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise DataError("one-hot frame is empty: no rows or no item columns.")
+    columns = list(frame.columns)
+    if all(isinstance(t, pd.SparseDtype) for t in frame.dtypes):
+        accessor: Any = frame.sparse
+        coo = sp.coo_matrix(accessor.to_coo())
+        rows = np.asarray(coo.row, dtype=np.int64)
+        cols = np.asarray(coo.col, dtype=np.int64)
+        data = np.asarray(coo.data, dtype=float)
+        if np.isnan(data).any():
+            raise DataError("one-hot frame holds nulls; use True/False or 1/0 only.")
+        on = data != 0
+        bad = ~np.isin(data, [0.0, 1.0])
+        rows, cols = rows[on], cols[on]
+    else:
+        try:
+            values = frame.to_numpy(dtype=float, na_value=np.nan)
+        except (TypeError, ValueError) as exc:
+            raise SchemaError(
+                "without basket_col and item_col the input must be a one-hot frame "
+                "(one boolean or 0/1 column per item); pass basket_col and item_col for a "
+                "transaction log."
+            ) from exc
+        nulls = np.isnan(values)
+        if nulls.any():
+            r, c = np.argwhere(nulls)[0]
+            raise DataError(
+                "one-hot frame: "
+                + bad_rows_message(
+                    str(columns[c]), "is null", int(nulls.any(axis=1).sum()), f"row {r}"
+                )
+            )
+        bad = ~np.isin(values, [0.0, 1.0])
+        nz = np.nonzero(values)
+        rows, cols = nz[0].astype(np.int64), nz[1].astype(np.int64)
+    if bad.any():
+        raise DataError(
+            "one-hot frame holds values other than True/False or 1/0; pass basket_col and "
+            "item_col for a transaction log."
+        )
+    try:
+        order = np.argsort(np.asarray(columns, dtype=object), kind="stable")
+    except TypeError:
+        order = np.arange(len(columns))
+    new_id = np.empty(len(columns), dtype=np.int64)
+    new_id[order] = np.arange(len(columns))
+    labels = np.empty(len(columns), dtype=object)
+    labels[:] = [columns[j] for j in order]
+    return (
+        np.asarray(rows, dtype=np.int64),
+        new_id[np.asarray(cols, dtype=np.int64)],
+        frame.shape[0],
+        labels,
+    )
+
+
+def _rank(itemsets: tuple[IntArray, ...], support: FloatArray) -> IntArray:
+    """Output order: size ascending, support descending, then items in sorted order."""
+    order_parts = []
+    start = 0
+    for rows in itemsets:
+        m = len(rows)
+        part = np.argsort(-support[start : start + m], kind="stable") + start
+        order_parts.append(part)
+        start += m
+    order = np.concatenate(order_parts) if order_parts else np.zeros(0, dtype=np.int64)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank
+
+
+def _sets(itemsets: tuple[IntArray, ...], labels: NDArray[Any]) -> NDArray[np.object_]:
+    out = np.empty(sum(len(r) for r in itemsets), dtype=object)
+    pos = 0
+    for rows in itemsets:
+        out[pos : pos + len(rows)] = [frozenset(r) for r in labels[rows].tolist()]
+        pos += len(rows)
+    return out
+
+
+def _level_reporter(report: Progress) -> Callable[[int, int], None]:
+    def on_level(k: int, n: int) -> None:
+        report.info("%d frequent itemsets of size %d", n, k)
+
+    return on_level
+
+
+def _mine(
+    transactions: Any,
+    basket_col: str | None,
+    item_col: str | None,
+    min_support: Any,
+    max_len: Any,
+    report: Progress | None = None,
+) -> _Mined:
+    support_min = _check_min_support(min_support)
+    limit = _check_max_len(max_len)
+    _check_cols(basket_col=basket_col, item_col=item_col)
+    if basket_col is None and item_col is None:
+        if not isinstance(transactions, pd.DataFrame):
+            raise SchemaError(
+                "pass basket_col and item_col for a transaction log; without them the input "
+                f"must be a one-hot pandas DataFrame (got {type(transactions).__name__})."
+            )
+        basket, item, n_baskets, labels = _incidence_from_onehot(transactions)
+    elif basket_col is None or item_col is None:
+        raise SchemaError("pass both basket_col and item_col (or neither, for one-hot input).")
+    else:
+        basket, item, n_baskets, labels = _incidence_from_log(transactions, basket_col, item_col)
+    # smallest count c with c / n >= min_support (a relative 1e-12 guards float rounding)
+    min_count = max(1, math.ceil(support_min * n_baskets * (1.0 - 1e-12)))
+    owned: list[NDArray[np.integer]] = [basket, item]
+    del basket, item  # the kernel frees the pairs once it has pruned them
+    if report is not None:
+        report.info(
+            "%d baskets, %d items, %d (basket, item) pairs; itemsets in at least %d baskets",
+            n_baskets,
+            len(labels),
+            len(owned[0]),
+            min_count,
+        )
+    levels = mine_itemsets_owned(
+        owned,
+        n_baskets=n_baskets,
+        n_items=len(labels),
+        min_count=min_count,
+        max_len=limit,
+        on_level=None if report is None else _level_reporter(report),
+    )
+    support = (
+        np.concatenate(levels.counts).astype(np.float64) / n_baskets
+        if levels.counts
+        else np.zeros(0)
+    )
+    return _Mined(
+        itemsets=levels.itemsets,
+        support=support,
+        sets=_sets(levels.itemsets, labels),
+        rank=_rank(levels.itemsets, support),
+        labels=labels,
+        n_baskets=n_baskets,
+        counts=np.concatenate(levels.counts) if levels.counts else None,
+    )
+
+
+def _check_cols(**cols: Any) -> None:
+    """Column-name arguments that are given must be non-empty text."""
+    for name, value in cols.items():
+        if value is not None:
+            check_column_name(value, name)
+
+
+def frequent_itemsets(
+    transactions: Any,
+    *,
+    basket_col: str | None = None,
+    item_col: str | None = None,
+    min_support: float,
+    max_len: int | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Itemsets found in at least a share ``min_support`` of the baskets.
+
+    Parameters
+    ----------
+    transactions : DataFrame-like
+        A transaction log on any engine (pandas, polars, pyarrow, DuckDB, Dask, PySpark)
+        with one row per basket and item (duplicates are ignored), or, when
+        ``basket_col`` and ``item_col`` are both None, a one-hot pandas frame in the
+        mlxtend style (one row per basket, one boolean or 0/1 column per item, dense or
+        sparse dtype).
+    basket_col, item_col : str, optional
+        Basket (order) id and item columns of the log.
+    min_support : float
+        Minimum support, a share of baskets in (0, 1]. An itemset is kept when its basket
+        count ``c`` satisfies ``c >= min_support * n_baskets`` (with a relative tolerance
+        of 1e-12 against floating-point rounding of the product).
+    max_len : int, optional
+        Largest itemset size (None: no limit).
+    progress : bool, default False
+        Report the steps (the incidence, then each itemset size) on standard error (see
+        :mod:`crmmodels._progress`; the logger is ``crmmodels.basket``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``itemsets`` (frozenset of item labels) and ``support`` (float), sorted by
+        itemset size (ascending), then support (descending), then the items in their
+        sorted order; the index is a fresh RangeIndex. The order does not depend on the
+        row order of the input. ``attrs["n_baskets"]`` holds the number of baskets, which
+        lets :func:`association_rules` compute confidences as exact ratios of counts.
+
+    Raises
+    ------
+    SchemaError
+        Missing columns, or neither a log nor a one-hot frame.
+    DataError
+        Nulls, empty input, ``min_support`` outside (0, 1] or a bad ``max_len``.
+
+    Notes
+    -----
+    The distinct ``(basket, item)`` pairs are computed on the caller's engine and then
+    collected: they are the sparse incidence itself. Mining is level-wise (Apriori
+    candidate generation with subset pruning) with a sparse Gram matrix for pairs and
+    packed bitsets with popcount for larger itemsets, see
+    :mod:`crmmodels.kernels.itemsets`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame(
+    ...     {"order": [1, 1, 2, 2, 2, 3], "item": ["milk", "bread", "milk", "bread", "jam", "milk"]}
+    ... )
+    >>> fi = frequent_itemsets(tx, basket_col="order", item_col="item", min_support=0.5)
+    >>> [(sorted(s), round(v, 3)) for s, v in zip(fi["itemsets"], fi["support"])]
+    [(['milk'], 1.0), (['bread'], 0.667), (['bread', 'milk'], 0.667)]
+    """
+    with Progress("frequent_itemsets", enabled=progress, logger=__name__) as report:
+        return _mine(transactions, basket_col, item_col, min_support, max_len, report).frame()

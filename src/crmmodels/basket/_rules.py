@@ -1,0 +1,302 @@
+"""Association rules and their metrics (:func:`association_rules`, by segment)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crmmodels._ingest.arguments import check_choice, check_number
+from crmmodels.basket._mine import (
+    FloatArray,
+    IntArray,
+    _check_cols,
+    _check_max_len,
+    _check_min_support,
+    _distinct_pairs,
+    _mine,
+    _Mined,
+)
+from crmmodels.basket._parse import _from_itemsets_frame
+from crmmodels.errors import ArgumentError, DataError, bad_rows_message
+from crmmodels.kernels.itemsets import enumerate_rules
+
+RULE_METRICS = (
+    "antecedent_support",
+    "consequent_support",
+    "support",
+    "confidence",
+    "lift",
+    "leverage",
+    "conviction",
+    "zhangs_metric",
+)
+
+
+def _resolve(
+    data: Any,
+    basket_col: str | None,
+    item_col: str | None,
+    min_support: Any,
+    max_len: Any,
+    *,
+    what: str,
+) -> _Mined:
+    is_itemsets = (
+        isinstance(data, pd.DataFrame)
+        and {"itemsets", "support"} <= set(map(str, data.columns))
+        and basket_col is None
+    )
+    if is_itemsets:
+        return _from_itemsets_frame(data)
+    if min_support is None:
+        raise DataError(
+            f"{what}: pass an itemsets frame (from frequent_itemsets) or a transaction log "
+            "with min_support."
+        )
+    return _mine(data, basket_col, item_col, min_support, max_len)
+
+
+def _rule_metrics(mined: _Mined) -> tuple[IntArray, IntArray, dict[str, FloatArray]]:
+    index = enumerate_rules(mined.itemsets)
+    if (index.antecedent < 0).any() or (index.consequent < 0).any():
+        raise DataError(
+            "itemsets frame is not closed under subsets (an antecedent or consequent of a "
+            "rule is missing); pass the full output of frequent_itemsets, not a filtered one."
+        )
+    s_a = mined.support[index.antecedent]
+    s_c = mined.support[index.consequent]
+    s_ac = mined.support[index.itemset]
+    if mined.counts is not None:  # a ratio of counts is the correctly rounded confidence
+        confidence = mined.counts[index.itemset] / mined.counts[index.antecedent]
+    else:
+        confidence = s_ac / s_a
+    lift = confidence / s_c
+    leverage = s_ac - s_a * s_c
+    below = confidence < 1.0
+    conviction = np.full(len(s_ac), np.inf)
+    conviction[below] = (1.0 - s_c[below]) / (1.0 - confidence[below])
+    denominator = np.maximum(s_ac * (1.0 - s_a), s_a * (s_c - s_ac))
+    safe = denominator != 0
+    zhang = np.zeros(len(s_ac))
+    zhang[safe] = leverage[safe] / denominator[safe]
+    metrics = {
+        "antecedent_support": s_a,
+        "consequent_support": s_c,
+        "support": s_ac,
+        "confidence": confidence,
+        "lift": lift,
+        "leverage": leverage,
+        "conviction": conviction,
+        "zhangs_metric": zhang,
+    }
+    return index.antecedent, index.consequent, metrics
+
+
+def _check_metric(name: Any, argument: str) -> str:
+    return str(check_choice(name, argument, RULE_METRICS))
+
+
+def _check_bounds(
+    metric: str, min_threshold: Any, filters: Any
+) -> dict[str, tuple[float | None, float | None]]:
+    """Thresholds of ``metric`` and ``filters`` as (low, high) per metric, checked."""
+    bounds: dict[str, tuple[float | None, float | None]] = {
+        metric: (check_number(min_threshold, "min_threshold"), None)
+    }
+    if filters is None:
+        return bounds
+    if not isinstance(filters, Mapping):
+        raise ArgumentError(
+            "filters must be a mapping of metric name to a bound or a (low, high) pair; "
+            f"got {type(filters).__name__}."
+        )
+    for name, bound in filters.items():
+        _check_metric(name, "filters key")
+        if isinstance(bound, tuple):
+            if len(bound) != 2:
+                raise ArgumentError(
+                    f"filters[{name!r}] must be a number or a (low, high) pair; got {bound!r}."
+                )
+            low, high = (
+                None if b is None else check_number(b, f"filters[{name!r}]") for b in bound
+            )
+        else:
+            low, high = check_number(bound, f"filters[{name!r}]"), None
+        old_low, old_high = bounds.get(name, (None, None))
+        if old_low is not None and low is not None:
+            low = max(low, old_low)
+        bounds[name] = (low if low is not None else old_low, high if high is not None else old_high)
+    return bounds
+
+
+def association_rules(
+    itemsets_or_transactions: Any,
+    *,
+    metric: str = "confidence",
+    min_threshold: float = 0.8,
+    basket_col: str | None = None,
+    item_col: str | None = None,
+    min_support: float | None = None,
+    max_len: int | None = None,
+    filters: Mapping[str, float | tuple[float | None, float | None]] | None = None,
+) -> pd.DataFrame:
+    """Association rules ``A -> C`` from frequent itemsets, with their strength metrics.
+
+    Every frequent itemset of size two or more yields one rule per non-empty proper
+    subset taken as antecedent (the rest is the consequent).
+
+    Parameters
+    ----------
+    itemsets_or_transactions : DataFrame-like
+        The output of :func:`frequent_itemsets` (a pandas frame with ``itemsets`` and
+        ``support``), or a transaction log / one-hot frame as accepted by
+        :func:`frequent_itemsets` (then ``min_support`` is required).
+    metric : str, default "confidence"
+        Metric that must reach ``min_threshold``; one of :data:`RULE_METRICS`.
+    min_threshold : float, default 0.8
+        Rules with ``metric >= min_threshold`` are kept.
+    basket_col, item_col, min_support, max_len
+        Passed to :func:`frequent_itemsets` when a transaction log is given.
+    filters : mapping, optional
+        Further bounds on any metric: ``{"lift": 1.5}`` keeps ``lift >= 1.5`` and
+        ``{"support": (0.01, 0.2)}`` keeps ``0.01 <= support <= 0.2`` (None: open end).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``antecedents``, ``consequents`` (frozensets) and the metrics
+        ``antecedent_support``, ``consequent_support``, ``support``, ``confidence``,
+        ``lift``, ``leverage``, ``conviction`` (``inf`` when the confidence is 1) and
+        ``zhangs_metric`` (0 when its denominator is 0), sorted by ``metric`` (descending),
+        then support (descending), then antecedent and consequent in the order of
+        :func:`frequent_itemsets`.
+
+    Raises
+    ------
+    DataError
+        Unknown metric, itemsets frame not closed under subsets, or bad mining inputs.
+
+    Notes
+    -----
+    All rules are enumerated at once per itemset size and antecedent mask; their supports
+    are found by a vectorised sorted-key lookup and the metrics are array arithmetic
+    (module docstring for the formulas).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame(
+    ...     {"order": [1, 1, 2, 2, 2, 3], "item": ["milk", "bread", "milk", "bread", "jam", "milk"]}
+    ... )
+    >>> rules = association_rules(
+    ...     tx, basket_col="order", item_col="item", min_support=0.5, min_threshold=0.6
+    ... )
+    >>> for a, c, conf in zip(rules["antecedents"], rules["consequents"], rules["confidence"]):
+    ...     print(sorted(a), "->", sorted(c), round(conf, 3))
+    ['bread'] -> ['milk'] 1.0
+    ['milk'] -> ['bread'] 0.667
+    """
+    metric = _check_metric(metric, "metric")
+    bounds = _check_bounds(metric, min_threshold, filters)
+    _check_cols(basket_col=basket_col, item_col=item_col)
+    mined = _resolve(
+        itemsets_or_transactions,
+        basket_col,
+        item_col,
+        min_support,
+        max_len,
+        what="association_rules",
+    )
+    ant, con, metrics = _rule_metrics(mined)
+    keep = np.ones(len(ant), dtype=bool)
+    for name, (low, high) in bounds.items():
+        if low is not None:
+            keep &= metrics[name] >= low
+        if high is not None:
+            keep &= metrics[name] <= high
+    ant, con = ant[keep], con[keep]
+    kept = {k: v[keep] for k, v in metrics.items()}
+    order = np.lexsort((mined.rank[con], mined.rank[ant], -kept["support"], -kept[metric]))
+    out: dict[str, Any] = {
+        "antecedents": mined.sets[ant[order]],
+        "consequents": mined.sets[con[order]],
+    }
+    out.update({k: v[order] for k, v in kept.items()})
+    return pd.DataFrame(out)
+
+
+def association_rules_by_segment(
+    transactions: Any,
+    *,
+    segment_col: str,
+    basket_col: str,
+    item_col: str,
+    min_support: float,
+    max_len: int | None = None,
+    metric: str = "confidence",
+    min_threshold: float = 0.8,
+    filters: Mapping[str, float | tuple[float | None, float | None]] | None = None,
+) -> pd.DataFrame:
+    """Association rules mined separately within each segment.
+
+    Parameters
+    ----------
+    transactions : DataFrame-like
+        Transaction log on any engine with a segment column (constant within a basket).
+    segment_col : str
+        Segment column; supports are shares of the segment's baskets.
+    basket_col, item_col, min_support, max_len, metric, min_threshold, filters
+        As in :func:`association_rules`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`association_rules` preceded by ``segment_col``; segments in
+        sorted order. A segment with no rule contributes no rows.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame(
+    ...     {
+    ...         "seg": ["a"] * 4 + ["b"] * 4,
+    ...         "order": [1, 1, 2, 2, 3, 3, 4, 4],
+    ...         "item": ["x", "y", "x", "y", "x", "z", "x", "z"],
+    ...     }
+    ... )
+    >>> r = association_rules_by_segment(
+    ...     tx, segment_col="seg", basket_col="order", item_col="item", min_support=0.5
+    ... )
+    >>> [(s, sorted(a), sorted(c)) for s, a, c in zip(r["seg"], r["antecedents"], r["consequents"])]
+    [('a', ['x'], ['y']), ('a', ['y'], ['x']), ('b', ['x'], ['z']), ('b', ['z'], ['x'])]
+    """
+    _check_cols(segment_col=segment_col, basket_col=basket_col, item_col=item_col)
+    _check_bounds(_check_metric(metric, "metric"), min_threshold, filters)
+    _check_min_support(min_support)
+    _check_max_len(max_len)
+    pairs = _distinct_pairs(transactions, [segment_col, basket_col, item_col])
+    per_basket = pairs.groupby(basket_col, sort=False)[segment_col].nunique()
+    bad = per_basket[per_basket > 1]
+    if len(bad):
+        raise DataError(
+            "transactions: "
+            + bad_rows_message(segment_col, "varies within a basket", len(bad), bad.index[0])
+        )
+    parts = []
+    for segment, rows in pairs.groupby(segment_col, sort=True):
+        rules = association_rules(
+            rows[[basket_col, item_col]],
+            basket_col=basket_col,
+            item_col=item_col,
+            min_support=min_support,
+            max_len=max_len,
+            metric=metric,
+            min_threshold=min_threshold,
+            filters=filters,
+        )
+        rules.insert(0, segment_col, segment)
+        parts.append(rules)
+    return pd.concat(parts, ignore_index=True)

@@ -1,0 +1,37 @@
+"""Sales funnel metrics from a stage-history log (pipeline management: Söhnchen & Albers 2010).
+
+A stage-history log has one row per event: an entity (lead or opportunity) entering a
+stage at a time. From it :func:`funnel_metrics` computes, per stage of an ordered funnel,
+how many entities entered, advanced, dropped out or are still open, the stage-to-stage
+and cumulative conversion, the time spent in the stage, re-entries and skipped stages,
+the bottleneck stage, cohort and segment funnels and a conversion trend.
+:func:`pipeline_forecast`, :func:`forecast_backtest` and :func:`sales_velocity` turn the
+result into a weighted pipeline forecast and the sales velocity.
+
+The per-(entity, stage) aggregation (first entry, number of events, distinct entry
+times, amount) runs on the caller's engine; only that aggregate is collected. See
+:mod:`crmmodels.kernels.stage_history` for the counting rules.
+"""
+
+from crmmodels.funnel._forecast import (
+    ForecastBacktest,
+    PipelineForecast,
+    forecast_backtest,
+    pipeline_forecast,
+)
+from crmmodels.funnel._metrics import funnel_metrics
+from crmmodels.funnel._result import DEFAULT_EXIT_STAGES, DEFAULT_STAGES, FunnelResult
+from crmmodels.funnel._velocity import SalesVelocity, sales_velocity
+
+__all__ = [
+    "DEFAULT_EXIT_STAGES",
+    "DEFAULT_STAGES",
+    "ForecastBacktest",
+    "FunnelResult",
+    "PipelineForecast",
+    "SalesVelocity",
+    "forecast_backtest",
+    "funnel_metrics",
+    "pipeline_forecast",
+    "sales_velocity",
+]

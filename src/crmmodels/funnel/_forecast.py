@@ -1,0 +1,307 @@
+"""The weighted pipeline forecast (:func:`pipeline_forecast`) and its backtest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from crmmodels._results import Result
+from crmmodels.errors import DataError
+from crmmodels.funnel._result import FloatArray, FunnelResult, _days_to_label, _scalar_days
+from crmmodels.kernels import stage_history as kf
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+
+def _state_at(result: FunnelResult, t: float) -> kf.FunnelState:
+    first = np.where(result._first <= t, result._first, np.nan)
+    exit_time = np.where(result._exit <= t, result._exit, np.nan)
+    return kf.funnel_state(first, exit_time, result.mode)
+
+
+def _win_rates(state: kf.FunnelState, n_stages: int, won_k: int) -> tuple[FloatArray, FloatArray]:
+    """Historical win rate from each stage among closed entities, and their number."""
+    won = state.n > won_k
+    lost = ((state.outcome == kf.DROPPED) | (state.outcome == kf.LEFT_PATH)) & ~won
+    closed = won | lost
+    k = np.arange(n_stages)[None, :]
+    reached = k < state.n[:, None]
+    n_closed = (reached & closed[:, None]).sum(axis=0).astype(np.float64)
+    n_won = (reached & won[:, None]).sum(axis=0).astype(np.float64)
+    rate = np.full(n_stages, np.nan)
+    np.divide(n_won, n_closed, out=rate, where=n_closed > 0)
+    return rate, n_closed
+
+
+def _open_deals(state: kf.FunnelState, won_k: int) -> npt.NDArray[np.bool_]:
+    return np.asarray((state.outcome == kf.OPEN) & (state.n > 0) & (state.n <= won_k))
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class PipelineForecast(Result):
+    """Weighted pipeline forecast (returned by :func:`pipeline_forecast`).
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        Per stage before the won stage: ``open`` deals, ``open_amount``, ``win_rate``
+        (historical, from that stage, among closed entities), ``n_closed`` (entities the
+        rate is based on), ``expected_wins`` and ``weighted_amount``.
+    deals : pandas.DataFrame
+        One row per open deal: id, ``stage``, ``amount``, ``win_rate``, ``expected_amount``.
+    expected_wins, weighted_amount, open_amount : float
+        Totals over the open pipeline (amounts NaN without ``amount_col``).
+    n_unrated : int
+        Open deals whose stage has no closed history (``win_rate`` NaN): they are left
+        out of ``expected_wins`` and ``weighted_amount`` (but counted in ``open_amount``).
+
+    Examples
+    --------
+    >>> from crmmodels.funnel import funnel_metrics
+    >>> import pandas as pd
+    >>> log = pd.DataFrame({
+    ...     "entity_id": [1, 1, 2, 2, 3],
+    ...     "stage": ["lead_generation", "closed_won", "lead_generation", "closed_lost",
+    ...               "lead_generation"],
+    ...     "entered_at": [0.0, 10.0, 0.0, 4.0, 6.0],
+    ...     "amount": [100.0, 120.0, 50.0, 50.0, 80.0],
+    ... })
+    >>> res = funnel_metrics(log, stages=["lead_generation", "closed_won"], amount_col="amount")
+    >>> fc = pipeline_forecast(res)
+    >>> fc.to_frame()[["stage", "open", "open_amount", "win_rate"]].values.tolist()
+    [['lead_generation', 1, 80.0, 0.5]]
+    >>> ax = fc.plot()
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
+    """
+
+    table: pd.DataFrame
+    deals: pd.DataFrame
+    expected_wins: float
+    weighted_amount: float
+    open_amount: float
+    n_unrated: int = 0
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return the per-stage table (a copy)."""
+        return self.table.copy()
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Bar chart of open and weighted amount (or deal counts) per stage."""
+        from crmmodels.plotting.funnel import plot_forecast
+
+        return plot_forecast(self, ax=ax, **kwargs)
+
+
+def pipeline_forecast(result: FunnelResult) -> PipelineForecast:
+    r"""Weighted pipeline forecast: open amount times the historical win rate of its stage.
+
+    Every open deal (not dropped, not yet won) at the result's ``as_of`` is weighted by
+    the win rate from its current stage :math:`k`, estimated on the closed deals:
+
+    $$\hat p_k = \frac{\#\{\text{won, reached } k\}}{\#\{\text{won or lost, reached } k\}},
+    \qquad \text{forecast} = \sum_{\text{open } i} \hat p_{k(i)}\, a_i.$$
+
+    Parameters
+    ----------
+    result : FunnelResult
+        From :func:`funnel_metrics` (pass ``amount_col`` for amounts).
+
+    Returns
+    -------
+    PipelineForecast
+
+    Examples
+    --------
+    >>> from crmmodels.funnel import funnel_metrics
+    >>> from crmmodels.datasets._funnel import simulate_funnel
+    >>> sim = simulate_funnel(2000, seed=1)
+    >>> res = funnel_metrics(sim.history, amount_col="amount")
+    >>> fc = pipeline_forecast(res)
+    >>> list(fc.to_frame().columns)[:4]
+    ['stage', 'open', 'open_amount', 'win_rate']
+    """
+    won_k = result.won_index
+    state = _state_at(result, result._as_of_days)
+    rate, n_closed = _win_rates(state, len(result.stages), won_k)
+    open_mask = _open_deals(state, won_k)
+    cur = state.n[open_mask] - 1
+    p = rate[cur]
+    amt = result._amount[open_mask] if result._amount is not None else np.full(cur.shape[0], np.nan)
+    deals = pd.DataFrame(
+        {
+            "entity_id": result._ids[open_mask],
+            "stage": np.array(result.stages, dtype=object)[cur],
+            "amount": amt,
+            "win_rate": p,
+            "expected_amount": p * amt,
+        }
+    )
+    nk = won_k
+    open_n = np.bincount(cur, minlength=nk)[:nk]
+    has_amt = result._amount is not None
+    amt0 = np.nan_to_num(amt)
+    open_amt = np.bincount(cur, weights=amt0, minlength=nk)[:nk] if has_amt else np.full(nk, np.nan)
+    table = pd.DataFrame(
+        {
+            "stage": list(result.stages[:nk]),
+            "open": open_n.astype(np.int64),
+            "open_amount": open_amt,
+            "win_rate": rate[:nk],
+            "n_closed": n_closed[:nk].astype(np.int64),
+            "expected_wins": open_n * rate[:nk],
+            "weighted_amount": open_amt * rate[:nk],
+        }
+    )
+    return PipelineForecast(
+        table=table,
+        deals=deals,
+        expected_wins=float(np.nansum(table["expected_wins"])),
+        weighted_amount=float(np.nansum(table["weighted_amount"])) if has_amt else float("nan"),
+        open_amount=float(np.nansum(open_amt)) if has_amt else float("nan"),
+        n_unrated=int(np.isnan(p).sum()),
+    )
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class ForecastBacktest(Result):
+    """Backtest of the weighted pipeline forecast (returned by :func:`forecast_backtest`).
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        Per stage (the deal's stage at the cut): ``open_at_cut``, ``win_rate`` (trained
+        on deals closed before the cut), ``predicted_wins``, ``actual_wins``,
+        ``still_open`` (unresolved at ``as_of``), ``predicted_amount``, ``actual_amount``.
+    cut : str
+        The cut date.
+    predicted_wins, actual_wins, still_open : float
+        Totals; deals still open at ``as_of`` count as not won.
+    predicted_amount, actual_amount : float
+        Totals of amounts (NaN without ``amount_col``).
+    n_unrated : int
+        Deals open at the cut whose stage had no closed history before the cut
+        (``win_rate`` NaN): they count in ``actual_wins`` but predict no win.
+
+    Examples
+    --------
+    >>> from crmmodels.funnel import funnel_metrics
+    >>> import pandas as pd
+    >>> log = pd.DataFrame({
+    ...     "entity_id": [1, 1, 2, 2, 3],
+    ...     "stage": ["lead_generation", "closed_won", "lead_generation", "closed_lost",
+    ...               "lead_generation"],
+    ...     "entered_at": [0.0, 10.0, 0.0, 4.0, 6.0],
+    ...     "amount": [100.0, 120.0, 50.0, 50.0, 80.0],
+    ... })
+    >>> res = funnel_metrics(log, stages=["lead_generation", "closed_won"], amount_col="amount")
+    >>> bt = forecast_backtest(res, 5.0)
+    >>> bt.predicted_wins, bt.actual_wins
+    (0.0, 1.0)
+    >>> list(bt.to_frame().columns)  # doctest: +NORMALIZE_WHITESPACE
+    ['stage', 'open_at_cut', 'win_rate', 'predicted_wins', 'actual_wins', 'still_open',
+    'predicted_amount', 'actual_amount']
+    >>> ax = bt.plot()
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
+    """
+
+    table: pd.DataFrame
+    cut: str
+    predicted_wins: float
+    actual_wins: float
+    still_open: float
+    predicted_amount: float
+    actual_amount: float
+    n_unrated: int = 0
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return the per-stage table (a copy)."""
+        return self.table.copy()
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Predicted against actual wins per stage."""
+        from crmmodels.plotting.funnel import plot_backtest
+
+        return plot_backtest(self, ax=ax, **kwargs)
+
+
+def forecast_backtest(result: FunnelResult, cut: Any) -> ForecastBacktest:
+    """Backtest the weighted pipeline forecast at a past cut date.
+
+    Win rates are estimated on the entities closed (won or lost) by ``cut``; they are
+    applied to the entities open at ``cut`` (by their stage at ``cut``) and compared with
+    what those entities actually did by the result's ``as_of``.
+
+    Parameters
+    ----------
+    result : FunnelResult
+        From :func:`funnel_metrics`.
+    cut : date or number
+        The cut (same kind as the time column), before ``as_of``.
+
+    Returns
+    -------
+    ForecastBacktest
+
+    Examples
+    --------
+    >>> from crmmodels.funnel import funnel_metrics
+    >>> from crmmodels.datasets._funnel import simulate_funnel
+    >>> sim = simulate_funnel(5000, seed=2)
+    >>> bt = forecast_backtest(funnel_metrics(sim.history), "2024-10-01")
+    >>> abs(bt.predicted_wins - bt.actual_wins) / bt.actual_wins < 0.2
+    True
+    """
+    t = _scalar_days(cut, result._is_datetime, "cut")
+    if not t < result._as_of_days:
+        raise DataError(f"cut must be before as_of ({result.as_of}); got {cut!r}.")
+    won_k = result.won_index
+    at_cut = _state_at(result, t)
+    rate, _ = _win_rates(at_cut, len(result.stages), won_k)
+    open_mask = _open_deals(at_cut, won_k)
+    cur = at_cut.n[open_mask] - 1
+    p = rate[cur]
+    end = _state_at(result, result._as_of_days)
+    won = (end.n > won_k)[open_mask]
+    still = (_open_deals(end, won_k) | ((end.outcome == kf.OPEN) & (end.n > won_k)))[open_mask]
+    still = still & ~won
+    nk = won_k
+    has_amt = result._amount is not None
+    amt = np.nan_to_num(result._amount[open_mask]) if result._amount is not None else None
+
+    def per_stage(w: Any) -> FloatArray:
+        return np.bincount(cur, weights=w, minlength=nk)[:nk].astype(np.float64)
+
+    nan = np.full(nk, np.nan)
+    table = pd.DataFrame(
+        {
+            "stage": list(result.stages[:nk]),
+            "open_at_cut": per_stage(None).astype(np.int64),
+            "win_rate": rate[:nk],
+            "predicted_wins": per_stage(np.nan_to_num(p)),
+            "actual_wins": per_stage(won.astype(np.float64)),
+            "still_open": per_stage(still.astype(np.float64)),
+            "predicted_amount": per_stage(np.nan_to_num(p) * amt) if amt is not None else nan,
+            "actual_amount": per_stage(won * amt) if amt is not None else nan,
+        }
+    )
+    return ForecastBacktest(
+        table=table,
+        cut=_days_to_label(t, result._is_datetime),
+        predicted_wins=float(table["predicted_wins"].sum()),
+        actual_wins=float(table["actual_wins"].sum()),
+        still_open=float(table["still_open"].sum()),
+        predicted_amount=float(table["predicted_amount"].sum()) if has_amt else float("nan"),
+        actual_amount=float(table["actual_amount"].sum()) if has_amt else float("nan"),
+        n_unrated=int(np.isnan(p).sum()),
+    )

@@ -1,0 +1,335 @@
+"""RFM scores and rule-based RFM segments of a customer summary."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import narwhals.stable.v2 as nw
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from crmmodels._frames import check_columns, python_scalar, to_narwhals, to_pandas
+from crmmodels._ingest.arguments import check_column_name, check_int
+from crmmodels.errors import ArgumentError, DataError, SchemaError, bad_rows_message
+
+
+def _like_input(frame: nw.DataFrame[Any] | nw.LazyFrame[Any], result: pd.DataFrame) -> Any:
+    """Return the pandas ``result`` as a native frame of the same kind as ``frame``.
+
+    Eager inputs give the same eager kind; lazy inputs (polars, DuckDB, Dask, PySpark)
+    give a lazy frame of the same engine.
+    """
+    impl = frame.implementation
+    if impl is nw.Implementation.PANDAS:
+        return result
+    data = {str(c): result[c].to_numpy() for c in result.columns}
+    if isinstance(frame, nw.DataFrame):
+        return nw.to_native(nw.from_dict(data, backend=impl))
+    base = nw.from_dict(data, backend=impl if impl is nw.Implementation.POLARS else "pandas")
+    session = getattr(nw.to_native(frame), "sparkSession", None)
+    return nw.to_native(base.lazy(backend=impl, session=session))
+
+
+def _quantile_score(
+    values: np.ndarray[Any, np.dtype[np.float64]], bins: int
+) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Score 1..bins by quantile of the min-rank; ties share the lower score."""
+    n = values.size
+    order = np.argsort(values, kind="stable")
+    sorted_vals = values[order]
+    # min-rank (0-based) of each value: position of the first equal value
+    first_pos = np.searchsorted(sorted_vals, values, side="left")
+    return (1 + (bins * first_pos) // n).astype(np.int64)
+
+
+def _check_summary_values(
+    df: pd.DataFrame,
+    customer_col: str,
+    frequency_col: str,
+    recency_col: str,
+    T_col: str,
+) -> None:
+    """A customer summary's values: finite; frequency, recency and T >= 0; recency <= T."""
+    values = {c: df[c].to_numpy(dtype=np.float64) for c in df.columns if c != customer_col}
+    recency, age = values[recency_col], values[T_col]
+    checks: list[tuple[str, str, np.ndarray[Any, np.dtype[np.bool_]], str]] = [
+        (c, "is infinite", np.isinf(v), "Summary values must be finite.") for c, v in values.items()
+    ]
+    checks += [
+        (c, "is negative", values[c] < 0, "Pass the output of summarize_transactions.")
+        for c in (frequency_col, recency_col, T_col)
+    ]
+    checks.append(
+        (
+            recency_col,
+            f"is greater than '{T_col}' (a last purchase after the end of observation)",
+            recency > age,
+            f"Recency is the age at the last purchase, at most the customer's age '{T_col}'.",
+        )
+    )
+    for col, problem, bad, fix in checks:
+        if bad.any():
+            first = df[customer_col].to_numpy()[np.argmax(bad)]
+            example = f"{customer_col}={python_scalar(first)!r}"
+            raise DataError(
+                "summary: " + bad_rows_message(col, problem, int(bad.sum()), example, fix)
+            )
+
+
+def rfm_scores(
+    summary: Any,
+    bins: int = 5,
+    *,
+    customer_col: str = "customer_id",
+    frequency_col: str = "frequency",
+    recency_col: str = "recency",
+    T_col: str = "T",
+    monetary_col: str | None = "monetary_value",
+) -> Any:
+    """Quantile RFM scores (1 = worst, ``bins`` = best) from a customer summary.
+
+    Parameters
+    ----------
+    summary : DataFrame-like
+        Output of :func:`summarize_transactions` (any engine). Values must be finite,
+        ``frequency``, ``recency`` and ``T`` non-negative and ``recency <= T``; anything
+        else raises :class:`~crmmodels.errors.DataError` (with the count and the first
+        customer).
+    bins : int, default 5
+        Number of score levels (2 to 9).
+    customer_col, frequency_col, recency_col, T_col, monetary_col : str
+        Column names. Pass ``monetary_col=None`` for R and F only.
+
+    Returns
+    -------
+    DataFrame-like
+        One row per customer, in the caller's frame kind (pandas in, pandas out; polars
+        in, polars out; lazy stays lazy): ``customer_col``, ``time_since_last``
+        (``T - recency``, in the unit of the summary's ``recency`` and ``T``: days by
+        default, weeks for a summary made with ``time_unit="W"``), ``r_score``,
+        ``f_score``, ``m_score`` (with monetary) and ``rfm`` (e.g. ``"545"``).
+
+    Notes
+    -----
+    Recency is scored on the time since the last purchase (more recent is better),
+    frequency on repeat purchases, monetary on the mean repeat value. Scores come from
+    the *minimum rank* of each value: ``score = 1 + floor(bins * (rank_min - 1) / n)``,
+    so equal values always share a score (the lower one) and the result does not depend
+    on row order.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"customer_id": [1, 2, 3, 4], "frequency": [0, 1, 3, 3],
+    ...                   "recency": [0.0, 5.0, 20.0, 28.0], "T": [30.0, 30.0, 30.0, 30.0],
+    ...                   "monetary_value": [0.0, 10.0, 30.0, 20.0]})
+    >>> rfm_scores(s, bins=4)[["customer_id", "r_score", "f_score", "m_score", "rfm"]]
+       customer_id  r_score  f_score  m_score  rfm
+    0            1        1        1        1  111
+    1            2        2        2        2  222
+    2            3        3        3        4  334
+    3            4        4        3        3  433
+    """
+    bins = check_int(bins, "bins", low=2, high=9)
+    cols = [customer_col, frequency_col, recency_col, T_col]
+    for arg, name in zip(
+        ("customer_col", "frequency_col", "recency_col", "T_col"), cols, strict=True
+    ):
+        check_column_name(name, arg)
+    if monetary_col is not None:
+        check_column_name(monetary_col, "monetary_col")
+    frame = to_narwhals(summary, what="summary")
+    if monetary_col:
+        cols.append(monetary_col)
+    check_columns(frame, cols, what="summary")
+    df = to_pandas(frame.select(cols))
+    if df.empty:
+        raise DataError("summary is empty: no customers to score.")
+    for c in cols[1:]:
+        if not pd.api.types.is_numeric_dtype(df[c]):
+            raise SchemaError(f"summary: column '{c}' must be numeric; its type is {df[c].dtype}.")
+        bad = df[c].isna()
+        if bad.any():
+            raise DataError(
+                "summary: "
+                + bad_rows_message(c, "is null", int(bad.sum()), df.loc[bad, customer_col].iloc[0])
+            )
+    _check_summary_values(df, customer_col, frequency_col, recency_col, T_col)
+    since = (df[T_col] - df[recency_col]).to_numpy(dtype=float)
+    out = pd.DataFrame({customer_col: df[customer_col].to_numpy(), "time_since_last": since})
+    out["r_score"] = _quantile_score(-since, bins)
+    out["f_score"] = _quantile_score(df[frequency_col].to_numpy(dtype=float), bins)
+    code = out["r_score"].astype(str) + out["f_score"].astype(str)
+    if monetary_col:
+        out["m_score"] = _quantile_score(df[monetary_col].to_numpy(dtype=float), bins)
+        code = code + out["m_score"].astype(str)
+    out["rfm"] = code
+    return _like_input(frame, out)
+
+
+class RFMRule(BaseModel):
+    """One named RFM segment: inclusive score ranges on R, F and (optionally) M.
+
+    Examples
+    --------
+    >>> RFMRule(segment="champions", r=(4, 5), f=(4, 5)).segment
+    'champions'
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    segment: str = Field(min_length=1)
+    r: tuple[int, int] = (1, 9)
+    f: tuple[int, int] = (1, 9)
+    m: tuple[int, int] = (1, 9)
+
+    @model_validator(mode="after")
+    def _ranges(self) -> RFMRule:
+        for name in ("r", "f", "m"):
+            lo, hi = getattr(self, name)
+            if lo > hi or lo < 1:
+                raise ValueError(f"rule '{self.segment}': range {name}={lo, hi} is empty or < 1")
+        return self
+
+
+#: Default segment table for 5 bins (first matching rule wins). A customer who bought
+#: once recently is "new", never "hibernating" or "lost".
+DEFAULT_RFM_RULES: tuple[RFMRule, ...] = (
+    RFMRule(segment="champions", r=(5, 5), f=(4, 5)),
+    RFMRule(segment="loyal", r=(3, 5), f=(4, 5)),
+    RFMRule(segment="new", r=(4, 5), f=(1, 1)),
+    RFMRule(segment="potential_loyalist", r=(4, 5), f=(2, 3)),
+    RFMRule(segment="promising", r=(3, 3), f=(1, 1)),
+    RFMRule(segment="need_attention", r=(3, 3), f=(2, 3)),
+    RFMRule(segment="cannot_lose", r=(1, 1), f=(5, 5)),
+    RFMRule(segment="at_risk", r=(1, 2), f=(3, 5)),
+    RFMRule(segment="about_to_sleep", r=(2, 2), f=(1, 2)),
+    RFMRule(segment="hibernating", r=(1, 1), f=(2, 2)),
+    RFMRule(segment="lost", r=(1, 1), f=(1, 1)),
+)
+
+
+def _rfm_rule(i: int, rule: Any) -> RFMRule:
+    """One entry of ``rules`` as an :class:`RFMRule`; :class:`ArgumentError` naming it."""
+    if isinstance(rule, RFMRule):
+        return rule
+    if not isinstance(rule, Mapping):
+        raise ArgumentError(
+            f"rules[{i}] must be an RFMRule or a dict of its fields (segment, r, f, m); "
+            f"got {rule!r}."
+        )
+    name = rule.get("segment", "?")
+    try:
+        return RFMRule(**{str(k): v for k, v in rule.items()})
+    except ValidationError as exc:
+        parts = []
+        for err in exc.errors():
+            loc = ".".join(str(x) for x in err["loc"])
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            parts.append(f"field '{loc}': {msg}" if loc else msg)
+        raise ArgumentError(
+            f"rules[{i}] (segment {name!r}) is not a valid RFMRule: " + "; ".join(parts) + ". "
+            "Give segment (text) and inclusive score ranges r, f, m as (low, high) with "
+            "1 <= low <= high."
+        ) from None
+
+
+def rfm_segments(
+    scores: Any,
+    rules: Sequence[RFMRule | dict[str, Any]] | None = None,
+    *,
+    default: str = "other",
+) -> Any:
+    """Name RFM segments from scores with an ordered rule table (first match wins).
+
+    Parameters
+    ----------
+    scores : DataFrame-like
+        Output of :func:`rfm_scores` (any engine).
+    rules : sequence of RFMRule or dict, optional
+        Ordered rules; None (the default) means :data:`DEFAULT_RFM_RULES` (for 5 bins).
+        An empty sequence is an error.
+    default : str, default "other"
+        Segment of customers no rule matches.
+
+    Returns
+    -------
+    DataFrame-like
+        ``scores`` plus a ``segment`` column, in the caller's frame kind (a new frame;
+        the input is not modified).
+
+    Raises
+    ------
+    ArgumentError
+        Empty ``rules``, a rule that is not valid (named by its position and segment,
+        with the field at fault) or a segment defined twice.
+    SchemaError
+        ``scores`` lacks ``r_score`` / ``f_score`` or holds non-numeric scores.
+    DataError
+        Missing (null or NaN) scores, counted, with the first row.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> sc = pd.DataFrame({"customer_id": [1, 2, 3], "r_score": [5, 1, 5],
+    ...                    "f_score": [5, 1, 1], "m_score": [5, 1, 2]})
+    >>> rfm_segments(sc)["segment"].tolist()
+    ['champions', 'lost', 'new']
+    """
+    if rules is None:
+        table = list(DEFAULT_RFM_RULES)
+    elif isinstance(rules, (str, bytes, Mapping, RFMRule)) or not isinstance(rules, Sequence):
+        raise ArgumentError(
+            f"rules must be a list of RFMRule (or dicts with their fields); got {rules!r}."
+        )
+    else:
+        table = [_rfm_rule(i, rule) for i, rule in enumerate(rules)]
+    if not table:
+        raise ArgumentError(
+            "rules is empty: give at least one RFMRule, or rules=None for DEFAULT_RFM_RULES."
+        )
+    if not isinstance(default, str):
+        raise ArgumentError(f"default must be a segment name (text); got {default!r}.")
+    names = [r.segment for r in table]
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise ArgumentError(f"rules: segment '{dup}' is defined twice.")
+    frame = to_narwhals(scores, what="scores")
+    scores = to_pandas(frame)
+    needed = ["r_score", "f_score"] + (["m_score"] if "m_score" in scores.columns else [])
+    missing = [c for c in ("r_score", "f_score") if c not in scores.columns]
+    if missing:
+        raise SchemaError(f"scores has no column '{missing[0]}'; pass the output of rfm_scores.")
+    for col in needed:
+        values = scores[col]
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            raise SchemaError(
+                f"scores: column '{col}' must hold numeric scores; its type is {values.dtype}."
+            )
+        bad = values.isna().to_numpy()
+        if bad.any():
+            first = scores.index[int(np.argmax(bad))]
+            raise DataError(
+                "scores: "
+                + bad_rows_message(
+                    col,
+                    "is missing",
+                    int(bad.sum()),
+                    f"row {python_scalar(first)!r}",
+                    "Every customer needs a score; pass the output of rfm_scores.",
+                )
+            )
+    r = scores["r_score"].to_numpy()
+    f = scores["f_score"].to_numpy()
+    m = scores["m_score"].to_numpy() if "m_score" in needed else None
+    conds = []
+    for rule in table:
+        c = (r >= rule.r[0]) & (r <= rule.r[1]) & (f >= rule.f[0]) & (f <= rule.f[1])
+        if m is not None:
+            c &= (m >= rule.m[0]) & (m <= rule.m[1])
+        conds.append(c)
+    out = scores.copy()
+    out["segment"] = np.select(conds, names, default=default)
+    return _like_input(frame, out)

@@ -1,0 +1,319 @@
+"""Customer summary of a transaction log (:func:`summarize_transactions`) on a period grid."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+import narwhals.stable.v2 as nw
+import numpy as np
+import pandas as pd
+
+from crmmodels._activity import (
+    customer_codes,
+    numpy_period_index,
+    period_index,
+    prepare_log,
+    scalar_period_index,
+    ticks_per_day,
+)
+from crmmodels._frames import day_number, to_timestamp
+from crmmodels._ingest.arguments import check_int
+from crmmodels.errors import ArgumentError, DataError
+from crmmodels.kernels.summary import summarize_log
+
+Period = Literal["D", "W", "M"] | int
+# a narwhals DataFrame or LazyFrame; joins need both sides of one kind, so typed loosely
+Frame = Any
+
+_DAYS = {"D": 1, "W": 7}
+# the longest whole-number period: about 27 centuries, beyond any date of the data
+_MAX_PERIOD_DAYS = 1_000_000
+
+
+def _period_length(period: Period, name: str = "period") -> int | None:
+    """Length in days of a day-based period; None for months."""
+    if isinstance(period, (int, np.integer)) and not isinstance(period, (bool, np.bool_)):
+        return check_int(period, name, low=1, high=_MAX_PERIOD_DAYS)
+    if period == "M" and isinstance(period, str):
+        return None
+    if isinstance(period, str) and period in _DAYS:
+        return _DAYS[period]
+    raise ArgumentError(
+        f"{name} must be 'D' (day), 'W' (week, Monday to Sunday), 'M' (calendar month) "
+        f"or a whole number of days; got {period!r}."
+    )
+
+
+def _period_index(dates: nw.Expr, period: Period) -> nw.Expr:
+    """Integer index of the period each date falls in (consecutive periods differ by 1).
+
+    Days, weeks (Monday to Sunday) and months use the shared numbering of
+    :func:`crmmodels._activity.period_index`; a whole number of days counts from 1970-01-01.
+    """
+    length = _period_length(period)
+    if isinstance(period, str):
+        return period_index(dates, period)
+    days = day_number(dates)
+    return days // length if length and length > 1 else days
+
+
+def _scalar_period_index(date: pd.Timestamp, period: Period) -> int:
+    length = _period_length(period)
+    if isinstance(period, str):
+        return scalar_period_index(date, period)
+    return scalar_period_index(date, "D") // (length or 1)
+
+
+def _to_timestamp(value: Any, name: str) -> pd.Timestamp:
+    """A date argument as a naive timestamp (timezone-aware values in UTC wall time)."""
+    return to_timestamp(value, name, tz="UTC")
+
+
+def _native(frame: Frame) -> Any:
+    """Return the native frame; pandas results get a fresh 0..n-1 index."""
+    out = nw.to_native(frame)
+    if isinstance(out, pd.DataFrame):
+        out = out.reset_index(drop=True)
+    return out
+
+
+def _unit_scale(period: Period, time_unit: Period | None) -> float:
+    """Factor turning a difference of period indices into ``time_unit``."""
+    if time_unit is None or time_unit == period:
+        return 1.0
+    p_len = _period_length(period)
+    u_len = _period_length(time_unit, "time_unit")
+    if p_len is None or u_len is None:
+        raise DataError(
+            "time_unit can differ from period only for day-based periods ('D', 'W' or a "
+            f"number of days); got period={period!r}, time_unit={time_unit!r}."
+        )
+    return p_len / u_len
+
+
+def _summarize(
+    frame: Frame,
+    *,
+    customer_col: str,
+    date_col: str,
+    amount_col: str | None,
+    end_index: int,
+    period: Period,
+    scale: float,
+) -> Frame:
+    """Engine-side aggregation; ``frame`` is validated and holds no purchase after the end."""
+    per = frame.with_columns(_period_index(nw.col(date_col), period).alias("__p"))
+    aggs = [nw.len().alias("__rows"), nw.col(date_col).min().alias("__first_date")]
+    if amount_col:
+        aggs.append(nw.col(amount_col).sum().alias("__amount"))
+    periods = per.group_by(customer_col, "__p").agg(*aggs)
+    cust_aggs = [
+        nw.len().alias("__n_periods"),
+        nw.col("__p").min().alias("__first_p"),
+        nw.col("__p").max().alias("__last_p"),
+        nw.col("__first_date").min().alias("first_purchase"),
+        nw.col("__rows").sum().alias("n_orders"),
+    ]
+    if amount_col:
+        cust_aggs.append(nw.col("__amount").sum().alias("total_value"))
+    customers = periods.group_by(customer_col).agg(*cust_aggs)
+    out_cols: list[nw.Expr | str] = [
+        customer_col,
+        (nw.col("__n_periods") - 1).cast(nw.Int64).alias("frequency"),
+        ((nw.col("__last_p") - nw.col("__first_p")).cast(nw.Float64) * scale).alias("recency"),
+        ((end_index - nw.col("__first_p")).cast(nw.Float64) * scale).alias("T"),
+    ]
+    if amount_col:
+        first_amount = periods.join(
+            customers.select(customer_col, nw.col("__first_p").alias("__p")),
+            on=[customer_col, "__p"],
+            how="inner",
+        ).select(customer_col, nw.col("__amount").alias("__first_amount"))
+        customers = customers.join(first_amount, on=customer_col, how="left")
+        repeat_value = nw.col("total_value") - nw.col("__first_amount")
+        n_repeat = nw.col("__n_periods") - 1
+        out_cols.append(
+            nw.when(n_repeat > 0)
+            .then(repeat_value / n_repeat)
+            .otherwise(nw.lit(0.0))
+            .cast(nw.Float64)
+            .alias("monetary_value")
+        )
+    out_cols += ["first_purchase", nw.col("n_orders").cast(nw.Int64).alias("n_orders")]
+    if amount_col:
+        out_cols.append(nw.col("total_value").cast(nw.Float64).alias("total_value"))
+    return customers.select(out_cols).sort(customer_col)
+
+
+def _day_periods(period: Period) -> Callable[[np.ndarray[Any, Any]], Any] | None:
+    """Day numbers -> period numbers (the numbering of :func:`_period_index`); None for days."""
+    length = _period_length(period)
+    if period == "D" or length == 1:
+        return None
+    if isinstance(period, str):
+        return lambda days: numpy_period_index(days.astype("datetime64[D]"), period)
+    return lambda days: days // length
+
+
+def _summarize_eager(
+    frame: Frame,
+    *,
+    customer_col: str,
+    date_col: str,
+    amount_col: str | None,
+    end_index: int,
+    period: Period,
+    scale: float,
+) -> Any:
+    """Numpy path for eager frames (pandas, polars, pyarrow): columns viewed as arrays."""
+    ids = frame[customer_col].to_numpy()
+    dates = frame[date_col].to_numpy()
+    if dates.dtype.kind != "M":  # timezone-aware or exotic: let pandas normalise to UTC
+        dates = pd.to_datetime(pd.Series(dates), utc=True).dt.tz_localize(None).to_numpy()
+    amounts = (
+        None if amount_col is None else np.asarray(frame[amount_col].to_numpy(), dtype=np.float64)
+    )
+    codes, offset, n_codes, id_of = customer_codes(ids)
+    agg = summarize_log(
+        codes,
+        dates.view(np.int64),
+        amounts,
+        n_codes=n_codes,
+        offset=offset,
+        ticks_per_day=ticks_per_day(dates.dtype),
+        day_periods=_day_periods(period),
+    )
+    frequency = agg.n_periods
+    frequency -= 1
+    recency = agg.last_period.astype(np.float64)
+    recency -= agg.first_period
+    recency *= scale
+    age = np.subtract(end_index - agg.period_lo, agg.first_period, dtype=np.float64)
+    age *= scale
+    data: dict[str, Any] = {
+        customer_col: id_of(agg.codes),
+        "frequency": frequency,
+        "recency": recency,
+        "T": age,
+    }
+    if agg.total is not None and agg.first_amount is not None:
+        repeat = np.subtract(agg.total, agg.first_amount, out=agg.first_amount)
+        np.divide(repeat, frequency, out=repeat, where=frequency > 0)
+        repeat[frequency == 0] = 0.0
+        data["monetary_value"] = repeat
+    data["first_purchase"] = agg.first_time.view(dates.dtype)
+    data["n_orders"] = agg.n_rows
+    if agg.total is not None:
+        data["total_value"] = agg.total
+    out = nw.from_dict(data, backend=frame.implementation)
+    return nw.to_native(out)
+
+
+def summarize_transactions(
+    transactions: Any,
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str | None = None,
+    observation_end: Any = None,
+    period: Period = "D",
+    time_unit: Period | None = None,
+    date_format: str | None = None,
+    allow_negative: bool = False,
+) -> Any:
+    r"""Summarise a transaction log into one row per customer (frequency, recency, T).
+
+    Parameters
+    ----------
+    transactions : DataFrame-like
+        Transaction log on any engine (pandas, polars eager or lazy, pyarrow, DuckDB,
+        Dask, PySpark): one row per purchase.
+    customer_col, date_col : str
+        Names of the customer id and purchase date columns. Dates may be datetimes,
+        dates or ISO strings (``date_format`` for others); times of day are ignored.
+    amount_col : str, optional
+        Purchase value column. Adds ``monetary_value`` and ``total_value``.
+    observation_end : date-like, optional
+        End of the observation window (inclusive). Defaults to the last purchase date.
+    period : {"D", "W", "M"} or int, default "D"
+        Grid on which purchases are merged: day, week (Monday to Sunday), calendar month,
+        or a whole number of days counted from 1970-01-01.
+    time_unit : {"D", "W"} or int, optional
+        Unit of ``recency`` and ``T``; defaults to ``period``. A day grid in weeks
+        (``period="D", time_unit="W"``) reproduces the published CDNOW summary.
+    date_format : str, optional
+        strftime layout of text dates (e.g. ``"%d/%m/%Y"``); without it text dates
+        must be ISO 8601 (see :func:`crmmodels._frames.parse_dates`).
+    allow_negative : bool, default False
+        Accept negative amounts (refunds).
+
+    Returns
+    -------
+    DataFrame-like
+        One row per customer, sorted by id, in the caller's frame kind (lazy stays lazy),
+        with ``customer_col``, ``frequency``, ``recency``, ``T``, ``monetary_value``
+        (with ``amount_col``), ``first_purchase``, ``n_orders`` (rows) and
+        ``total_value`` (with ``amount_col``).
+
+    Raises
+    ------
+    SchemaError
+        Missing columns, non-date ``date_col`` or non-numeric ``amount_col``.
+    DataError
+        Empty input, nulls, unparsable dates, negative or non-finite amounts, purchases
+        after ``observation_end``, or an unknown ``period``.
+
+    Notes
+    -----
+    With ``p_i`` the period index of the customer's purchase periods and ``p_end`` that
+    of the observation end: frequency :math:`x = |\{p_i\}| - 1`, recency
+    :math:`t_x = \max p_i - \min p_i`, :math:`T = p_{end} - \min p_i`, monetary value the
+    mean of the per-period amounts excluding the first period.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({
+    ...     "customer_id": [1, 1, 1, 2],
+    ...     "date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-11", "2024-01-05"]),
+    ...     "amount": [10.0, 5.0, 20.0, 7.0],
+    ... })
+    >>> s = summarize_transactions(tx, amount_col="amount", observation_end="2024-01-31")
+    >>> s[["customer_id", "frequency", "recency", "T", "monetary_value"]]
+       customer_id  frequency  recency     T  monetary_value
+    0            1          1     10.0  30.0            20.0
+    1            2          0      0.0  26.0             0.0
+    """
+    _period_length(period)
+    scale = _unit_scale(period, time_unit)
+    frame, end, _ = prepare_log(
+        transactions,
+        customer_col=customer_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        date_format=date_format,
+        allow_negative=allow_negative,
+        observation_end=observation_end,
+    )
+    end_index = _scalar_period_index(end, period)
+    if isinstance(frame, nw.DataFrame):
+        return _summarize_eager(
+            frame,
+            customer_col=customer_col,
+            date_col=date_col,
+            amount_col=amount_col,
+            end_index=end_index,
+            period=period,
+            scale=scale,
+        )
+    out = _summarize(
+        frame,
+        customer_col=customer_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        end_index=end_index,
+        period=period,
+        scale=scale,
+    )
+    return _native(out)
