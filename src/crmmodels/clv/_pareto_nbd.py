@@ -103,7 +103,7 @@ class ParetoNBD(RFMModel):
         return _k.expected_purchases(params, self._horizon(t))
 
     def conditional_expected_purchases(
-        self, t: Any, frequency: Any, recency: Any, T: Any
+        self, t: Any, frequency: Any = None, recency: Any = None, T: Any = None
     ) -> FloatArray:
         """Expected purchases in ``(T, T + t]`` given the history ``(x, t_x, T)``.
 
@@ -112,7 +112,9 @@ class ParetoNBD(RFMModel):
         t : float or array_like
             Horizon, in the time unit of the data (broadcast against the customers).
         frequency, recency, T : array_like
-            Customer history.
+            Customer history. Instead, a summary frame may be passed first,
+            ``conditional_expected_purchases(summary, t)`` (or in place of
+            ``frequency``): it is read with the columns of the fit (``columns_``).
 
         Returns
         -------
@@ -125,20 +127,26 @@ class ParetoNBD(RFMModel):
         >>> m.conditional_expected_purchases(39, [2], [30.43], [38.86]).round(3).tolist()
         [1.455]
         """
+        (t,), x, tx, big_t = self._history_args(
+            "conditional_expected_purchases",
+            (t, frequency, recency, T),
+            ("t", "frequency", "recency", "T"),
+            lead=1,
+        )
         params = self._params_array()
-        x, tx, big_t = self._rfm_arrays(frequency, recency, T)
         tt, x, tx, big_t = _broadcast(
             {"t": self._horizon(t), "frequency": x, "recency": tx, "T": big_t}
         )
         return _k.conditional_expected_purchases(params, tt, x, tx, big_t)
 
-    def probability_alive(self, frequency: Any, recency: Any, T: Any) -> FloatArray:
+    def probability_alive(self, frequency: Any, recency: Any = None, T: Any = None) -> FloatArray:
         """Probability that a customer with history ``(x, t_x, T)`` is alive at ``T``.
 
         Parameters
         ----------
         frequency, recency, T : array_like
-            Customer history.
+            Customer history; or a summary frame alone (any engine), read with the
+            columns of the fit (``columns_``).
 
         Returns
         -------
@@ -151,12 +159,13 @@ class ParetoNBD(RFMModel):
         >>> m.probability_alive([0, 2], [0.0, 30.43], [38.86, 38.86]).round(3).tolist()
         [0.295, 0.869]
         """
-        params = self._params_array()
-        x, tx, big_t = self._rfm_arrays(frequency, recency, T)
-        return _k.probability_alive(params, x, tx, big_t)
+        _, x, tx, big_t = self._history_args(
+            "probability_alive", (frequency, recency, T), ("frequency", "recency", "T")
+        )
+        return _k.probability_alive(self._params_array(), x, tx, big_t)
 
     def conditional_probability_of_purchases(
-        self, n: Any, t: Any, frequency: Any, recency: Any, T: Any
+        self, n: Any, t: Any, frequency: Any = None, recency: Any = None, T: Any = None
     ) -> FloatArray:
         r"""Probability of exactly ``n`` purchases in the next ``t`` given the history.
 
@@ -167,7 +176,9 @@ class ParetoNBD(RFMModel):
         t : float or array_like
             Horizon after ``T``.
         frequency, recency, T : array_like
-            Customer history (all broadcast together).
+            Customer history (all broadcast together). Instead, a summary frame may be
+            passed first, ``conditional_probability_of_purchases(summary, n, t)`` (or
+            in place of ``frequency``).
 
         Returns
         -------
@@ -182,8 +193,13 @@ class ParetoNBD(RFMModel):
         >>> p.round(3).tolist()
         [0.408, 0.219, 0.152]
         """
+        (n, t), x, tx, big_t = self._history_args(
+            "conditional_probability_of_purchases",
+            (n, t, frequency, recency, T),
+            ("n", "t", "frequency", "recency", "T"),
+            lead=2,
+        )
         params = self._params_array()
-        x, tx, big_t = self._rfm_arrays(frequency, recency, T)
         nn, tt, x, tx, big_t = _broadcast(
             {
                 "n": _counts(n, "n"),

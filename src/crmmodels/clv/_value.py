@@ -63,6 +63,9 @@ from crmmodels.clv._bgnbd import BGNBD
 from crmmodels.clv._gamma_gamma import GammaGamma
 from crmmodels.clv._mbgnbd import MBGNBD
 from crmmodels.clv._pareto_nbd import ParetoNBD
+from crmmodels.clv._predict import AUTO_ID as _AUTO_ID
+from crmmodels.clv._predict import DefaultName as _DefaultName
+from crmmodels.clv._predict import draw_models as _draw_models
 from crmmodels.errors import (
     ArgumentError,
     DataError,
@@ -210,15 +213,6 @@ _TRANSACTION_NAMES = "BGNBD, MBGNBD, ParetoNBD or BGBB"
 # models whose conditional expectation is P(alive | x, t_x, T) * g(x, T, t): the time
 # integrals are computed once per distinct (x, T) and scaled by P(alive) per history
 _FACTORED = (BGNBD, MBGNBD, ParetoNBD)
-
-
-class _DefaultName(str):
-    """The default id column: carried into the result when present, not required."""
-
-    __slots__ = ()
-
-
-_AUTO_ID = _DefaultName("customer_id")
 
 
 def _is_discrete(model: Any) -> bool:
@@ -706,24 +700,6 @@ def customer_lifetime_value(
         total=float(data["clv"].sum()),
         n_customers=len(data),
     )
-
-
-def _draw_models(model: Any, n_draws: int, rng: np.random.Generator) -> list[Any] | None:
-    """Models with parameters drawn from the asymptotic normal of the log parameters."""
-    cov = getattr(model, "covariance_", None)
-    if cov is None:
-        return None
-    names = list(model.params_)
-    p = np.array([model.params_[k] for k in names], dtype=np.float64)
-    cov_arr = np.asarray(
-        cov.loc[names, names] if isinstance(cov, pd.DataFrame) else cov, dtype=np.float64
-    )
-    if not np.all(np.isfinite(cov_arr)):
-        return None
-    jac = np.diag(1.0 / p)
-    cov_log = jac @ cov_arr @ jac
-    draws = rng.multivariate_normal(np.log(p), cov_log, size=n_draws, method="eigh")
-    return [type(model).from_params(**dict(zip(names, np.exp(d), strict=True))) for d in draws]
 
 
 def customer_equity(
