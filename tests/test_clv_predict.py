@@ -332,3 +332,36 @@ def test_bad_time_unit_or_columns_in_json_are_data_errors(
     payload[field] = value
     with pytest.raises(DataError, match=match):
         BGNBD.from_dict(payload)
+
+
+def test_dert_takes_a_frame() -> None:
+    s = _summary()
+    pn = ParetoNBD.from_params(**PN_PARAMS)
+    want = pn.expected_discounted_residual_transactions(*_arrays(s), 0.003)
+    np.testing.assert_allclose(
+        pn.expected_discounted_residual_transactions(s, 0.003), want, atol=1e-12
+    )
+    d = load_donations()
+    bb = BGBB.from_params(**BB_PARAMS)
+    x, tx, n = (d[c].to_numpy(float) for c in ("frequency", "recency", "periods"))
+    np.testing.assert_allclose(
+        bb.expected_discounted_residual_transactions(d, discount_rate=0.1),
+        bb.expected_discounted_residual_transactions(x, tx, n, 0.1),
+        atol=1e-12,
+    )
+
+
+def test_clv_states_the_unit_the_model_remembers() -> None:
+    from crmmodels.clv import customer_lifetime_value
+
+    s = load_cdnow_summary()
+    bg = BGNBD().fit(s, time_unit="weeks")
+    res = customer_lifetime_value(bg, None, s.head(5), horizon=52, discount_rate=0.0)
+    assert res.time_unit == "weeks"
+    days = customer_lifetime_value(
+        bg, None, s.head(5), horizon=52, discount_rate=0.0, time_unit="days"
+    )
+    assert days.time_unit == "days"
+    plain = BGNBD.from_params(**BG_PARAMS)
+    res = customer_lifetime_value(plain, None, s.head(5), horizon=52, discount_rate=0.0)
+    assert res.time_unit == "periods"

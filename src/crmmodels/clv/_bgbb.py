@@ -15,7 +15,7 @@ import numpy as np
 from crmmodels._ingest.arguments import check_int
 from crmmodels.clv._base import PurchaseModel, _broadcast, _check, as_float_array
 from crmmodels.clv._limits import BGBB_LIMITS, Limit
-from crmmodels.clv._predict import AUTO_ID
+from crmmodels.clv._predict import AUTO_ID, as_frame
 from crmmodels.errors import DataError
 from crmmodels.kernels import bgbb as _k
 from crmmodels.kernels._optim import FloatArray
@@ -338,14 +338,19 @@ class BGBB(PurchaseModel):
         return _k.probability_of_purchases(params, xx, nn)
 
     def expected_discounted_residual_transactions(
-        self, frequency: Any, recency: Any, n_periods: Any, discount_rate: float
+        self,
+        frequency: Any,
+        recency: Any = None,
+        n_periods: Any = None,
+        discount_rate: Any = None,
     ) -> FloatArray:
         """Discounted expected residual transactions (DERT) per customer.
 
         Parameters
         ----------
         frequency, recency, n_periods : array_like
-            Customer history.
+            Customer history; or a summary frame alone, read with the columns of the
+            fit: ``expected_discounted_residual_transactions(summary, discount_rate)``.
         discount_rate : float
             Discount rate ``d > 0`` per opportunity (a transaction ``k`` opportunities
             ahead is worth ``1 / (1 + d)^k``).
@@ -361,8 +366,15 @@ class BGBB(PurchaseModel):
         >>> m.expected_discounted_residual_transactions([6], [6], [6], 0.1).round(3).tolist()
         [5.909]
         """
+        if as_frame(frequency) is not None and discount_rate is None:
+            discount_rate, recency = recency, None  # (summary, discount_rate)
+        (discount_rate,), x, tx, big_n = self._history_args(
+            "expected_discounted_residual_transactions",
+            (discount_rate, frequency, recency, n_periods),
+            ("discount_rate", "frequency", "recency", "n_periods"),
+            lead=1,
+        )
         params = self._params_array()
-        x, tx, big_n = self._history(frequency, recency, n_periods)
         try:
             d = float(discount_rate)
         except (TypeError, ValueError) as exc:

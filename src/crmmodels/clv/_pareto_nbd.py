@@ -15,6 +15,7 @@ import numpy as np
 
 from crmmodels.clv._base import RFMModel, _broadcast, _check, as_float_array
 from crmmodels.clv._limits import PARETO_NBD_LIMITS, Limit
+from crmmodels.clv._predict import as_frame
 from crmmodels.kernels import pareto_nbd as _k
 from crmmodels.kernels._optim import FloatArray
 
@@ -237,14 +238,15 @@ class ParetoNBD(RFMModel):
         return _k.probability_of_purchases(params, nn, tt)
 
     def expected_discounted_residual_transactions(
-        self, frequency: Any, recency: Any, T: Any, discount_rate: float
+        self, frequency: Any, recency: Any = None, T: Any = None, discount_rate: Any = None
     ) -> FloatArray:
         r"""Discounted expected residual transactions (DERT) per customer.
 
         Parameters
         ----------
         frequency, recency, T : array_like
-            Customer history.
+            Customer history; or a summary frame alone, read with the columns of the
+            fit: ``expected_discounted_residual_transactions(summary, discount_rate)``.
         discount_rate : float
             Continuously compounded rate :math:`\delta > 0` per time unit of the data
             (a 15% annual rate on weekly data is ``log(1.15) / 52``).
@@ -264,8 +266,15 @@ class ParetoNBD(RFMModel):
         >>> d.round(3).tolist()
         [6.502]
         """
+        if as_frame(frequency) is not None and discount_rate is None:
+            discount_rate, recency = recency, None  # (summary, discount_rate)
+        (discount_rate,), x, tx, big_t = self._history_args(
+            "expected_discounted_residual_transactions",
+            (discount_rate, frequency, recency, T),
+            ("discount_rate", "frequency", "recency", "T"),
+            lead=1,
+        )
         params = self._params_array()
-        x, tx, big_t = self._rfm_arrays(frequency, recency, T)
         delta = _rate(discount_rate)
         return _k.discounted_expected_residual_transactions(params, x, tx, big_t, delta)
 

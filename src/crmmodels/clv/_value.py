@@ -64,6 +64,7 @@ from crmmodels.clv._gamma_gamma import GammaGamma
 from crmmodels.clv._mbgnbd import MBGNBD
 from crmmodels.clv._pareto_nbd import ParetoNBD
 from crmmodels.clv._predict import AUTO_ID as _AUTO_ID
+from crmmodels.clv._predict import UNKNOWN_UNIT
 from crmmodels.clv._predict import DefaultName as _DefaultName
 from crmmodels.clv._predict import draw_models as _draw_models
 from crmmodels.errors import (
@@ -294,6 +295,14 @@ def _history(
     if df.empty:
         raise DataError("summary is empty: no customers to value.")
     return df, age
+
+
+def _unit(model: Any, time_unit: Any) -> str:
+    """The unit stated in a result: as given, else the model's, else ``"periods"``."""
+    if time_unit is not None:
+        return check_column_name(time_unit, "time_unit")
+    unit = getattr(model, "time_unit_", UNKNOWN_UNIT)
+    return "periods" if unit == UNKNOWN_UNIT else str(unit)
 
 
 def _rate(discount_rate: float, discount_period: float) -> float:
@@ -601,7 +610,7 @@ def customer_lifetime_value(
     discount_rate: float,
     discount_period: float = 1.0,
     margin: float = 1.0,
-    time_unit: str = "periods",
+    time_unit: str | None = None,
     customer_col: str | None = _AUTO_ID,
     n_nodes: int | None = None,
     progress: bool = False,
@@ -631,8 +640,10 @@ def customer_lifetime_value(
         Length, in the model's time unit, of the period ``discount_rate`` refers to.
     margin : float, default 1
         Profit margin applied to spend.
-    time_unit : str, default "periods"
-        Name of the model's time unit, stated in the result (e.g. ``"weeks"``).
+    time_unit : str, optional
+        Name of the model's time unit, stated in the result (e.g. ``"weeks"``). By
+        default the transaction model's ``time_unit_`` (remembered by ``fit``), or
+        ``"periods"`` when the model does not know its unit.
     customer_col : str or None, default "customer_id"
         Id column carried into the result. The default is used when the summary has it;
         a column named explicitly must exist. None: no id.
@@ -684,6 +695,7 @@ def customer_lifetime_value(
     _check_transaction_model(transaction_model)
     spend = _check_spend_model(spend_model)
     settings = _check_args(horizon, discount_rate, discount_period, margin, n_nodes)
+    unit = _unit(transaction_model, time_unit)
     if customer_col is not None:
         check_column_name(customer_col, "customer_col")
     with Progress("customer_lifetime_value", enabled=progress, logger=__name__) as report:
@@ -695,7 +707,7 @@ def customer_lifetime_value(
         horizon=settings.horizon,
         discount_rate=settings.discount_rate,
         discount_period=settings.discount_period,
-        time_unit=str(time_unit),
+        time_unit=unit,
         method=method,
         total=float(data["clv"].sum()),
         n_customers=len(data),
@@ -711,7 +723,7 @@ def customer_equity(
     discount_rate: float,
     discount_period: float = 1.0,
     margin: float = 1.0,
-    time_unit: str = "periods",
+    time_unit: str | None = None,
     level: float = 0.95,
     n_draws: int = 200,
     seed: int = 0,
@@ -777,6 +789,7 @@ def customer_equity(
     _check_transaction_model(transaction_model)
     spend = _check_spend_model(spend_model)
     settings = _check_args(horizon, discount_rate, discount_period, margin, n_nodes)
+    unit = _unit(transaction_model, time_unit)
     lvl = check_level(level)
     n = check_int(n_draws, "n_draws", low=0)
     rng = np.random.default_rng(check_int(seed, "seed", low=0))
@@ -817,6 +830,6 @@ def customer_equity(
         n_customers=len(data),
         horizon=settings.horizon,
         discount_rate=settings.discount_rate,
-        time_unit=str(time_unit),
+        time_unit=unit,
         draws=tuple(draws),
     )
