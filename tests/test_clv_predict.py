@@ -365,3 +365,9 @@ def test_clv_states_the_unit_the_model_remembers() -> None:
     plain = BGNBD.from_params(**BG_PARAMS)
     res = customer_lifetime_value(plain, None, s.head(5), horizon=52, discount_rate=0.0)
     assert res.time_unit == "periods"
+
+
+def test_score_reads_the_columns_of_the_fit() -> None:
+    s = load_cdnow_summary().rename(columns={"T": "age"})
+    m = BGNBD().fit(s, T_col="age")
+    assert m.score(s) == pytest.approx(m.log_likelihood_ / len(s), rel=1e-12)

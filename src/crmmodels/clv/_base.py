@@ -580,7 +580,8 @@ class MLEModel:
         Parameters
         ----------
         summary : DataFrame-like, optional
-            Customer summary in the layout ``fit`` takes.
+            Customer summary in the layout ``fit`` takes, read by default with the
+            columns of the fit (``columns_``).
         y : None
             Ignored (scikit-learn passes ``None``).
         **kwargs
@@ -601,6 +602,10 @@ class MLEModel:
         -5.0067
         """
         self._check_fitted()
+        if summary is not None:  # read a frame with the columns of the fit by default
+            for key, col in self.columns_.items():
+                if key != "customer" and col is not None:
+                    kwargs.setdefault(f"{key}_col", col)
         data, w = self._inputs(summary, **kwargs)
         names = self._data_names
         cols, counts = _compress([np.asarray(data[k], dtype=np.float64) for k in names], w)
