@@ -318,11 +318,11 @@ def test_old_files_without_time_unit_and_columns_still_load() -> None:
 @pytest.mark.parametrize(
     ("field", "value", "match"),
     [
-        ("time_unit", 3, "time_unit"),
-        ("time_unit", "", "time_unit"),
+        ("time_unit", 3, "field .time_unit. must be a non-empty text"),
+        ("time_unit", "", "field .time_unit. must be a non-empty text"),
         ("columns", {"frequency": 1}, "columns.frequency"),
-        ("columns", {"monetary_value": "m"}, "unknown entries"),
-        ("columns", ["frequency"], "columns"),
+        ("columns", {"monetary_value": "m"}, "field .columns. has unknown entries"),
+        ("columns", ["frequency"], "field .columns. must be a JSON object"),
     ],
 )
 def test_bad_time_unit_or_columns_in_json_are_data_errors(
