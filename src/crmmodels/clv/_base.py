@@ -88,6 +88,18 @@ from crmmodels._progress import Progress
 from crmmodels.clv import _persist
 from crmmodels.clv._limits import Limit, Solution, looks_like_boundary, search_limits
 from crmmodels.clv._persist import SCHEMA_VERSION
+from crmmodels.clv._predict import (
+    AUTO_ID,
+    UNKNOWN_UNIT,
+    check_predict_args,
+    customer_column,
+    interval_columns,
+    read_frame,
+    resolve_time_unit,
+    result_frame,
+    split_arguments,
+    summary_frame,
+)
 from crmmodels.errors import (
     ArgumentError,
     BoundaryWarning,
@@ -106,7 +118,14 @@ from crmmodels.kernels._optim import (
     single_thread_blas,
 )
 
-__all__ = ["SCHEMA_VERSION", "MLEModel", "RFMModel", "as_float_array", "unique_rows"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "MLEModel",
+    "PurchaseModel",
+    "RFMModel",
+    "as_float_array",
+    "unique_rows",
+]
 
 
 _Z95 = 1.959963984540054
@@ -371,6 +390,8 @@ class MLEModel:
     _limits: ClassVar[tuple[Limit, ...]] = ()
     #: what a parameter running to 0 or infinity means, for error messages
     _divergence_hints: ClassVar[dict[str, str]] = {}
+    #: default summary column of a data name, where it differs from the name
+    _default_column_names: ClassVar[dict[str, str]] = {}
 
     #: scratch space a model may use during one fit (emptied when the fit ends)
     _fit_cache: dict[str, Any]
@@ -384,6 +405,10 @@ class MLEModel:
     aic_: float
     bic_: float
     diagnostics_: dict[str, Any]
+    #: summary columns used by ``fit``, by data name, plus ``"customer"`` (the id column)
+    columns_: dict[str, str | None]
+    #: time unit of the data the model was fitted on (``"unknown"`` when never stated)
+    time_unit_: str
 
     def __init__(
         self,
@@ -555,7 +580,8 @@ class MLEModel:
         Parameters
         ----------
         summary : DataFrame-like, optional
-            Customer summary in the layout ``fit`` takes.
+            Customer summary in the layout ``fit`` takes, read by default with the
+            columns of the fit (``columns_``).
         y : None
             Ignored (scikit-learn passes ``None``).
         **kwargs
@@ -576,6 +602,10 @@ class MLEModel:
         -5.0067
         """
         self._check_fitted()
+        if summary is not None:  # read a frame with the columns of the fit by default
+            for key, col in self.columns_.items():
+                if key != "customer" and col is not None:
+                    kwargs.setdefault(f"{key}_col", col)
         data, w = self._inputs(summary, **kwargs)
         names = self._data_names
         cols, counts = _compress([np.asarray(data[k], dtype=np.float64) for k in names], w)
@@ -869,6 +899,35 @@ class MLEModel:
             k * math.log(self.n_customers_) - 2.0 * ll if self.n_customers_ > 0 else math.nan
         )
         self.diagnostics_ = diagnostics
+        self.columns_ = self._default_columns()
+        self.time_unit_ = UNKNOWN_UNIT
+
+    @classmethod
+    def _default_columns(cls) -> dict[str, str | None]:
+        """Summary column of each data name before any fit, and no id column."""
+        cols: dict[str, str | None] = {
+            k: cls._default_column_names.get(k, k) for k in cls._data_names
+        }
+        cols["customer"] = None
+        return cols
+
+    @staticmethod
+    def _fit_meta(
+        summary: Any, columns: Mapping[str, str], customer_col: Any, time_unit: Any
+    ) -> tuple[dict[str, str | None], str]:
+        """``columns_`` and ``time_unit_`` of a fit, validated before the fit runs."""
+        unit = resolve_time_unit(summary, time_unit)
+        cols: dict[str, str | None] = {k: str(v) for k, v in columns.items()}
+        cols["customer"] = customer_column(summary, customer_col)
+        return cols, unit
+
+    def _customer_column(self, summary: Any, customer_col: Any) -> str | None:
+        """The id column for a prediction: as asked, else the one of the fit, else the default."""
+        if customer_col is AUTO_ID and self.columns_.get("customer") is not None:
+            names = summary_frame(self, summary, "predict").collect_schema().names()
+            if self.columns_["customer"] in names:
+                return self.columns_["customer"]
+        return customer_column(summary, customer_col)
 
     # ------------------------------------------------------------ constructors
     @classmethod
@@ -998,7 +1057,135 @@ class MLEModel:
         return _persist.load(cls, path)
 
 
-class RFMModel(MLEModel):
+class PurchaseModel(MLEModel):
+    """Base of the models of purchases (BG/NBD, MBG/NBD, Pareto/NBD, BG/BB): ``predict``."""
+
+    def _check_horizon(self, horizon: Any) -> float:
+        return check_number(horizon, "horizon", low=0.0)
+
+    def _validated_history(
+        self, frequency: Any, recency: Any, age: Any
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Validate one model's three history arrays (broadcast float arrays)."""
+        raise NotImplementedError
+
+    def _history_args(
+        self, method: str, args: tuple[Any, ...], names: tuple[str, ...], lead: int = 0
+    ) -> tuple[list[Any], FloatArray, FloatArray, FloatArray]:
+        """Leading arguments and the validated history, from arrays or a summary frame."""
+        self._check_fitted()
+        leading, (frequency, recency, age) = split_arguments(self, method, args, names, lead)
+        x, tx, tt = self._validated_history(frequency, recency, age)
+        return leading, x, tx, tt
+
+    def predict(
+        self,
+        summary: Any,
+        *,
+        horizon: float,
+        pmf: int | None = None,
+        interval: float | None = None,
+        customer_col: str | None = AUTO_ID,
+        n_draws: int = 200,
+        seed: int = 0,
+    ) -> Any:
+        """Per-customer predictions on a summary frame: one row per input customer.
+
+        Parameters
+        ----------
+        summary : DataFrame-like
+            Customer summary on any engine, with the columns the model was fitted with
+            (``columns_``; the defaults for a model built with ``from_params``).
+        horizon : float
+            Length of the prediction period after each customer's ``T``, in the model's
+            time unit (``time_unit_``); whole periods for BG/BB.
+        pmf : int, optional
+            Also give ``p_0`` ... ``p_<pmf>``: the probability of exactly k purchases
+            over the horizon (models with ``conditional_probability_of_purchases``).
+        interval : float, optional
+            Level (e.g. 0.9) of per-customer intervals from parameter uncertainty:
+            adds ``<column>_lower`` and ``<column>_upper`` for ``p_alive`` and
+            ``expected_purchases`` (NaN when the model has no covariance, e.g. built
+            with ``from_params``).
+        customer_col : str or None, default "customer_id"
+            Key column carried into the result: the id column of the fit when the
+            summary has it, else ``"customer_id"`` when present; a column named
+            explicitly must exist; None: no key.
+        n_draws, seed : int
+            Parameter draws for ``interval`` and their seed.
+
+        Returns
+        -------
+        DataFrame-like
+            The key, ``p_alive``, ``expected_purchases``, then the optional columns, one
+            row per input row in input order. pandas, polars (eager or lazy) and pyarrow
+            inputs give the same kind back; DuckDB, Dask and PySpark inputs give pandas.
+            A pandas result states the time unit and horizon in ``attrs``.
+
+        Raises
+        ------
+        ArgumentError
+            A non-frame ``summary``, or a bad ``horizon``, ``pmf``, ``interval``,
+            ``n_draws`` or ``seed``.
+        SchemaError
+            Missing columns.
+        DataError
+            Invalid histories.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from crmmodels.clv import BGNBD
+        >>> bg = BGNBD.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+        >>> s = pd.DataFrame({"customer_id": ["a", "b"], "frequency": [0, 2],
+        ...                   "recency": [0.0, 30.43], "T": [38.86, 38.86]})
+        >>> bg.predict(s, horizon=39).round(3)
+          customer_id  p_alive  expected_purchases
+        0           a    1.000               0.195
+        1           b    0.727               1.226
+        """
+        self._check_fitted()
+        frame = summary_frame(self, summary, "predict")
+        h = self._check_horizon(horizon)
+        k = None if pmf is None else check_int(pmf, "pmf", low=0, high=1000)
+        level, draws, rng_seed = check_predict_args(interval, n_draws, seed)
+        if k is not None and not hasattr(self, "conditional_probability_of_purchases"):
+            raise ArgumentError(
+                f"{type(self).__name__}.predict: pmf is not available for this model (it "
+                "has no conditional probability of purchases); leave pmf=None."
+            )
+        id_col = self._customer_column(summary, customer_col)
+        data, collected = read_frame(self, frame, id_col)
+        hist = [data[name] for name in self._data_names]
+        me: Any = self  # the subclasses define the prediction methods
+        columns: dict[str, FloatArray] = {
+            "p_alive": me.probability_alive(*hist),
+            "expected_purchases": me.conditional_expected_purchases(h, *hist),
+        }
+        if level is not None:
+            columns.update(
+                interval_columns(
+                    self,
+                    hist,
+                    {
+                        "p_alive": lambda m, *u: m.probability_alive(*u),
+                        "expected_purchases": lambda m, *u: m.conditional_expected_purchases(h, *u),
+                    },
+                    level,
+                    draws,
+                    rng_seed,
+                )
+            )
+        if k is not None:
+            counts = np.arange(k + 1, dtype=np.float64)[None, :]
+            probs = me.conditional_probability_of_purchases(counts, h, *(a[:, None] for a in hist))
+            for j in range(k + 1):
+                columns[f"p_{j}"] = np.asarray(probs[:, j], dtype=np.float64)
+        attrs = {"time_unit": self.time_unit_, "horizon": h}
+        return result_frame(frame, collected, id_col, columns, attrs)
+
+
+class RFMModel(PurchaseModel):
     """Base of the models fitted on ``frequency`` (x), ``recency`` (t_x) and ``T``.
 
     Subclasses (BG/NBD, MBG/NBD, Pareto/NBD) implement ``_loglik_grad``,
@@ -1021,6 +1208,8 @@ class RFMModel(MLEModel):
         recency_col: str = "recency",
         T_col: str = "T",
         weights_col: str | None = None,
+        customer_col: str | None = AUTO_ID,
+        time_unit: str | None = None,
     ) -> Self:
         """Fit the model by maximum likelihood.
 
@@ -1038,7 +1227,17 @@ class RFMModel(MLEModel):
         weights : array-like, optional
             Number of customers each row stands for (default 1 each).
         frequency_col, recency_col, T_col, weights_col : str
-            Column names in ``summary``.
+            Column names in ``summary``; remembered in ``columns_`` so that the
+            prediction methods and :meth:`predict` read a summary frame the same way.
+        customer_col : str or None, default "customer_id"
+            Id column of ``summary``, remembered in ``columns_["customer"]`` and used
+            as the key of :meth:`predict`. The default is used when the summary has it;
+            a column named explicitly must exist.
+        time_unit : str, optional
+            Time unit of ``recency`` and ``T`` (e.g. ``"weeks"``), stored in
+            ``time_unit_``. By default it is read from a pandas summary made by
+            :func:`crmmodels.summarize_transactions` (``summary.attrs["time_unit"]``),
+            else ``"unknown"``.
 
         Returns
         -------
@@ -1049,9 +1248,17 @@ class RFMModel(MLEModel):
         DataError
             On empty input, unequal lengths, NaN/inf, negative values, non-integer
             frequency, recency > T, or recency != 0 when frequency is 0.
+        SchemaError
+            Missing columns, or a ``customer_col`` named explicitly that is missing.
         ConvergenceError
             When the optimiser does not converge (unless ``on_nonconvergence="warn"``).
         """
+        meta = self._fit_meta(
+            summary,
+            {"frequency": frequency_col, "recency": recency_col, "T": T_col},
+            customer_col,
+            time_unit,
+        )
         data, w = self._inputs(
             summary,
             frequency=frequency,
@@ -1063,7 +1270,9 @@ class RFMModel(MLEModel):
             T_col=T_col,
             weights_col=weights_col,
         )
-        return self._fit_arrays(data, w)
+        self._fit_arrays(data, w)
+        self.columns_, self.time_unit_ = meta
+        return self
 
     def _inputs(
         self,
@@ -1136,6 +1345,11 @@ class RFMModel(MLEModel):
         self._validate_rfm(x, tx, tt)
         return x, tx, tt
 
+    def _validated_history(
+        self, frequency: Any, recency: Any, age: Any
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        return self._rfm_arrays(frequency, recency, age)
+
     @staticmethod
     def _horizon(t: Any, name: str = "t") -> FloatArray:
         arr = as_float_array(t, name)
@@ -1144,12 +1358,12 @@ class RFMModel(MLEModel):
         return arr
 
     # prediction hooks implemented by the subclasses
-    def probability_alive(self, frequency: Any, recency: Any, T: Any) -> FloatArray:
+    def probability_alive(self, frequency: Any, recency: Any = None, T: Any = None) -> FloatArray:
         """Probability that a customer with history (x, t_x, T) is still alive at T."""
         raise NotImplementedError
 
     def conditional_expected_purchases(
-        self, t: Any, frequency: Any, recency: Any, T: Any
+        self, t: Any, frequency: Any = None, recency: Any = None, T: Any = None
     ) -> FloatArray:
         """Expected purchases in (T, T + t] given the history (x, t_x, T)."""
         raise NotImplementedError

@@ -12,8 +12,10 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 
-from crmmodels.clv._base import MLEModel, _broadcast, _check, as_float_array
+from crmmodels._ingest.arguments import check_int
+from crmmodels.clv._base import PurchaseModel, _broadcast, _check, as_float_array
 from crmmodels.clv._limits import BGBB_LIMITS, Limit
+from crmmodels.clv._predict import AUTO_ID, as_frame
 from crmmodels.errors import DataError
 from crmmodels.kernels import bgbb as _k
 from crmmodels.kernels._optim import FloatArray
@@ -49,7 +51,7 @@ def _validate(x: FloatArray, tx: FloatArray, n: FloatArray) -> None:
     )
 
 
-class BGBB(MLEModel):
+class BGBB(PurchaseModel):
     r"""Beta-geometric/beta-Bernoulli model fitted by maximum likelihood.
 
     Parameters ``alpha, beta`` (beta heterogeneity of the transaction probability) and
@@ -87,6 +89,7 @@ class BGBB(MLEModel):
     _param_names: ClassVar[tuple[str, ...]] = ("alpha", "beta", "gamma", "delta")
     _limits: ClassVar[tuple[Limit, ...]] = BGBB_LIMITS
     _data_names: ClassVar[tuple[str, ...]] = ("frequency", "recency", "n_periods")
+    _default_column_names: ClassVar[dict[str, str]] = {"n_periods": "periods"}
 
     def fit(
         self,
@@ -101,6 +104,8 @@ class BGBB(MLEModel):
         recency_col: str = "recency",
         n_periods_col: str = "periods",
         weights_col: str | None = None,
+        customer_col: str | None = AUTO_ID,
+        time_unit: str | None = None,
     ) -> Self:
         """Fit the model by maximum likelihood.
 
@@ -118,7 +123,15 @@ class BGBB(MLEModel):
         weights : array-like, optional
             Number of customers each row stands for (default 1 each).
         frequency_col, recency_col, n_periods_col, weights_col : str
-            Column names in ``summary``.
+            Column names in ``summary``; remembered in ``columns_`` for the predictions
+            on frames.
+        customer_col : str or None, default "customer_id"
+            Id column of ``summary`` (used when present; must exist when named), the key
+            of :meth:`predict`.
+        time_unit : str, optional
+            Name of one opportunity (e.g. ``"years"``), stored in ``time_unit_``
+            (default: ``summary.attrs["time_unit"]`` of a pandas summary, else
+            ``"unknown"``).
 
         Returns
         -------
@@ -132,6 +145,12 @@ class BGBB(MLEModel):
         ConvergenceError
             When the optimiser does not converge (unless ``on_nonconvergence="warn"``).
         """
+        meta = self._fit_meta(
+            summary,
+            {"frequency": frequency_col, "recency": recency_col, "n_periods": n_periods_col},
+            customer_col,
+            time_unit,
+        )
         data, w = self._inputs(
             summary,
             frequency=frequency,
@@ -143,7 +162,9 @@ class BGBB(MLEModel):
             n_periods_col=n_periods_col,
             weights_col=weights_col,
         )
-        return self._fit_arrays(data, w)
+        self._fit_arrays(data, w)
+        self.columns_, self.time_unit_ = meta
+        return self
 
     def _inputs(
         self,
@@ -194,6 +215,14 @@ class BGBB(MLEModel):
         _validate(x, tx, n)
         return x, tx, n
 
+    def _validated_history(
+        self, frequency: Any, recency: Any, age: Any
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        return self._history(frequency, recency, age)
+
+    def _check_horizon(self, horizon: Any) -> float:
+        return float(check_int(horizon, "horizon", low=0, fix="BG/BB counts whole opportunities."))
+
     # ---------------------------------------------------------------- predictions
     def expected_purchases(self, n: Any) -> FloatArray:
         """Expected transactions of a new customer in the first ``n`` opportunities.
@@ -218,7 +247,7 @@ class BGBB(MLEModel):
         return _k.expected_purchases(params, _whole(n, "n"))
 
     def conditional_expected_purchases(
-        self, n: Any, frequency: Any, recency: Any, n_periods: Any
+        self, n: Any, frequency: Any = None, recency: Any = None, n_periods: Any = None
     ) -> FloatArray:
         """Expected transactions in the next ``n`` opportunities given ``(x, t_x, n_periods)``.
 
@@ -227,7 +256,9 @@ class BGBB(MLEModel):
         n : int or array_like of int
             Number of future opportunities (broadcast against the customers).
         frequency, recency, n_periods : array_like
-            Customer history.
+            Customer history. Instead, a summary frame may be passed first,
+            ``conditional_expected_purchases(summary, n)`` (or in place of
+            ``frequency``): it is read with the columns of the fit (``columns_``).
 
         Returns
         -------
@@ -240,20 +271,28 @@ class BGBB(MLEModel):
         >>> m.conditional_expected_purchases(5, [6, 3], [6, 4], [6, 6]).round(3).tolist()
         [3.752, 1.034]
         """
+        (n,), x, tx, big_n = self._history_args(
+            "conditional_expected_purchases",
+            (n, frequency, recency, n_periods),
+            ("n", "frequency", "recency", "n_periods"),
+            lead=1,
+        )
         params = self._params_array()
-        x, tx, big_n = self._history(frequency, recency, n_periods)
         nn, x, tx, big_n = _broadcast(
             {"n": _whole(n, "n"), "frequency": x, "recency": tx, "n_periods": big_n}
         )
         return _k.conditional_expected_purchases(params, nn, x, tx, big_n)
 
-    def probability_alive(self, frequency: Any, recency: Any, n_periods: Any) -> FloatArray:
+    def probability_alive(
+        self, frequency: Any, recency: Any = None, n_periods: Any = None
+    ) -> FloatArray:
         """Probability of being alive at opportunity ``n_periods + 1``.
 
         Parameters
         ----------
         frequency, recency, n_periods : array_like
-            Customer history.
+            Customer history; or a summary frame alone (any engine), read with the
+            columns of the fit (``columns_``).
 
         Returns
         -------
@@ -266,9 +305,12 @@ class BGBB(MLEModel):
         >>> m.probability_alive([0, 6], [0, 6], [6, 6]).round(3).tolist()
         [0.108, 0.93]
         """
-        params = self._params_array()
-        x, tx, big_n = self._history(frequency, recency, n_periods)
-        return _k.probability_alive(params, x, tx, big_n)
+        _, x, tx, big_n = self._history_args(
+            "probability_alive",
+            (frequency, recency, n_periods),
+            ("frequency", "recency", "n_periods"),
+        )
+        return _k.probability_alive(self._params_array(), x, tx, big_n)
 
     def probability_of_purchases(self, x: Any, n: Any) -> FloatArray:
         """Unconditional probability of exactly ``x`` transactions in ``n`` opportunities.
@@ -296,14 +338,19 @@ class BGBB(MLEModel):
         return _k.probability_of_purchases(params, xx, nn)
 
     def expected_discounted_residual_transactions(
-        self, frequency: Any, recency: Any, n_periods: Any, discount_rate: float
+        self,
+        frequency: Any,
+        recency: Any = None,
+        n_periods: Any = None,
+        discount_rate: Any = None,
     ) -> FloatArray:
         """Discounted expected residual transactions (DERT) per customer.
 
         Parameters
         ----------
         frequency, recency, n_periods : array_like
-            Customer history.
+            Customer history; or a summary frame alone, read with the columns of the
+            fit: ``expected_discounted_residual_transactions(summary, discount_rate)``.
         discount_rate : float
             Discount rate ``d > 0`` per opportunity (a transaction ``k`` opportunities
             ahead is worth ``1 / (1 + d)^k``).
@@ -319,8 +366,15 @@ class BGBB(MLEModel):
         >>> m.expected_discounted_residual_transactions([6], [6], [6], 0.1).round(3).tolist()
         [5.909]
         """
+        if as_frame(frequency) is not None and discount_rate is None:
+            discount_rate, recency = recency, None  # (summary, discount_rate)
+        (discount_rate,), x, tx, big_n = self._history_args(
+            "expected_discounted_residual_transactions",
+            (discount_rate, frequency, recency, n_periods),
+            ("discount_rate", "frequency", "recency", "n_periods"),
+            lead=1,
+        )
         params = self._params_array()
-        x, tx, big_n = self._history(frequency, recency, n_periods)
         try:
             d = float(discount_rate)
         except (TypeError, ValueError) as exc:

@@ -65,7 +65,7 @@ class _BetaGeometricModel(RFMModel):
         return _k.expected_purchases(self._params_array(), tt, modified=self._modified)
 
     def conditional_expected_purchases(
-        self, t: Any, frequency: Any, recency: Any, T: Any
+        self, t: Any, frequency: Any = None, recency: Any = None, T: Any = None
     ) -> FloatArray:
         """Expected purchases in ``(T, T + t]`` of customers with history (x, t_x, T).
 
@@ -74,15 +74,22 @@ class _BetaGeometricModel(RFMModel):
         t : float or array_like
             Horizon(s) ``>= 0``, broadcast against the customers.
         frequency, recency, T : array_like
-            Customer histories (same rules as in ``fit``).
+            Customer histories (same rules as in ``fit``). Instead, a summary frame may
+            be passed first, ``conditional_expected_purchases(summary, t)`` (or in place
+            of ``frequency``): it is read with the columns of the fit (``columns_``).
 
         Returns
         -------
         ndarray
             Aligned with the broadcast inputs.
         """
+        (t,), x, tx, tt = self._history_args(
+            "conditional_expected_purchases",
+            (t, frequency, recency, T),
+            ("t", "frequency", "recency", "T"),
+            lead=1,
+        )
         params = self._params_array()
-        x, tx, tt = self._rfm_arrays(frequency, recency, T)
         h, x, tx, tt = _broadcast({"t": self._horizon(t), "frequency": x, "recency": tx, "T": tt})
         # the alive-customer expectation depends on (x, T, t) only: once per distinct row
         (xu, tu, hu), inverse = unique_rows([x, tt, h])
@@ -92,21 +99,24 @@ class _BetaGeometricModel(RFMModel):
         alive = _k.probability_alive(params, x, tx, tt, modified=self._modified)
         return np.asarray(alive * g[inverse].reshape(alive.shape), dtype=np.float64)
 
-    def probability_alive(self, frequency: Any, recency: Any, T: Any) -> FloatArray:
+    def probability_alive(self, frequency: Any, recency: Any = None, T: Any = None) -> FloatArray:
         """Probability that each customer is still alive at the end of observation.
 
         Parameters
         ----------
         frequency, recency, T : array_like
-            Customer histories.
+            Customer histories; or a summary frame alone (any engine), read with the
+            columns of the fit (``columns_``).
 
         Returns
         -------
         ndarray
-            Values in [0, 1], aligned with the inputs.
+            Values in [0, 1], aligned with the inputs (the rows of the frame).
         """
+        _, x, tx, tt = self._history_args(
+            "probability_alive", (frequency, recency, T), ("frequency", "recency", "T")
+        )
         params = self._params_array()
-        x, tx, tt = self._rfm_arrays(frequency, recency, T)
         return _k.probability_alive(params, x, tx, tt, modified=self._modified)
 
     def probability_of_purchases(self, n: Any, t: Any) -> FloatArray:
@@ -130,16 +140,20 @@ class _BetaGeometricModel(RFMModel):
         nn, tt = _broadcast({"n": nn, "t": self._horizon(t)})
         return _kmb.beta_geometric_probability_of_purchases(params, nn, tt, modified=self._modified)
 
-    def log_likelihood(self, frequency: Any, recency: Any, T: Any) -> FloatArray:
+    def log_likelihood(self, frequency: Any, recency: Any = None, T: Any = None) -> FloatArray:
         """Individual log-likelihood of each customer under the fitted parameters.
+
+        ``frequency, recency, T`` are arrays, or a summary frame alone.
 
         Returns
         -------
         ndarray
             Aligned with the inputs.
         """
+        _, x, tx, tt = self._history_args(
+            "log_likelihood", (frequency, recency, T), ("frequency", "recency", "T")
+        )
         params = self._params_array()
-        x, tx, tt = self._rfm_arrays(frequency, recency, T)
         return _k.loglik(params, x, tx, tt, modified=self._modified)
 
 

@@ -10,6 +10,15 @@ import numpy as np
 
 from crmmodels.clv._base import MLEModel, _broadcast, _check, as_float_array
 from crmmodels.clv._limits import GAMMA_GAMMA_LIMITS, Limit
+from crmmodels.clv._predict import (
+    AUTO_ID,
+    check_predict_args,
+    interval_columns,
+    read_frame,
+    result_frame,
+    split_arguments,
+    summary_frame,
+)
 from crmmodels.errors import CRMModelsWarning, DataError
 from crmmodels.kernels import gamma_gamma as _k
 from crmmodels.kernels._optim import FloatArray
@@ -178,6 +187,8 @@ class GammaGamma(MLEModel):
         frequency_col: str = "frequency",
         monetary_value_col: str = "monetary_value",
         weights_col: str | None = None,
+        customer_col: str | None = AUTO_ID,
+        time_unit: str | None = None,
     ) -> Self:
         """Fit the spend model by maximum likelihood.
 
@@ -197,7 +208,14 @@ class GammaGamma(MLEModel):
         frequency, monetary_value, weights : array_like, optional
             Keyword arrays instead of a frame.
         frequency_col, monetary_value_col, weights_col : str
-            Column names in ``summary``.
+            Column names in ``summary``; remembered in ``columns_`` for the predictions
+            on frames.
+        customer_col : str or None, default "customer_id"
+            Id column of ``summary`` (used when present; must exist when named), the key
+            of :meth:`predict`.
+        time_unit : str, optional
+            Time unit of the summary, stored in ``time_unit_`` (default:
+            ``summary.attrs["time_unit"]`` of a pandas summary, else ``"unknown"``).
 
         Returns
         -------
@@ -209,6 +227,12 @@ class GammaGamma(MLEModel):
             Bad values (NaN, negative, non-integer frequency), or no customer with
             ``frequency >= 1`` and a positive ``monetary_value``.
         """
+        meta = self._fit_meta(
+            summary,
+            {"frequency": frequency_col, "monetary_value": monetary_value_col},
+            customer_col,
+            time_unit,
+        )
         data, w, n_no_repeat, n_zero_spend = self._spend_inputs(
             summary,
             frequency=frequency,
@@ -223,6 +247,7 @@ class GammaGamma(MLEModel):
         self.diagnostics_["n_excluded"] = self.n_excluded_
         self.diagnostics_["n_no_repeat_excluded"] = n_no_repeat
         self.diagnostics_["n_zero_spend_excluded"] = n_zero_spend
+        self.columns_, self.time_unit_ = meta
         return self
 
     @classmethod
@@ -250,7 +275,7 @@ class GammaGamma(MLEModel):
         r"""Mean transaction value in the population, :math:`pv/(q-1)` (inf if ``q <= 1``)."""
         return _k.population_mean_spend(self._params_array())
 
-    def conditional_expected_spend(self, frequency: Any, monetary_value: Any) -> FloatArray:
+    def conditional_expected_spend(self, frequency: Any, monetary_value: Any = None) -> FloatArray:
         r"""Expected mean transaction value of each customer.
 
         A weighted mean of the population mean and the customer's own mean; customers
@@ -266,7 +291,9 @@ class GammaGamma(MLEModel):
         Parameters
         ----------
         frequency, monetary_value : array_like
-            Repeat transactions and their mean value (ignored when frequency is 0).
+            Repeat transactions and their mean value (ignored when frequency is 0); or
+            a summary frame alone (any engine), read with the columns of the fit
+            (``columns_``).
 
         Returns
         -------
@@ -280,6 +307,13 @@ class GammaGamma(MLEModel):
         array([35.22, 24.64, 35.47])
         """
         params = self._params_array()
+        _, (frequency, monetary_value) = split_arguments(
+            self,
+            "conditional_expected_spend",
+            (frequency, monetary_value),
+            ("frequency", "monetary_value"),
+            0,
+        )
         x, m = _broadcast(
             {
                 "frequency": as_float_array(frequency, "frequency"),
@@ -301,6 +335,68 @@ class GammaGamma(MLEModel):
                 stacklevel=2,
             )
         return out
+
+    def predict(
+        self,
+        summary: Any,
+        *,
+        interval: float | None = None,
+        customer_col: str | None = AUTO_ID,
+        n_draws: int = 200,
+        seed: int = 0,
+    ) -> Any:
+        """Expected spend per transaction of every customer of a summary frame.
+
+        Parameters
+        ----------
+        summary : DataFrame-like
+            Customer summary on any engine with the columns of the fit (``columns_``).
+        interval : float, optional
+            Level of per-customer intervals from parameter uncertainty:
+            ``expected_spend_lower`` and ``expected_spend_upper`` (NaN when the model
+            has no covariance, e.g. built with ``from_params``).
+        customer_col : str or None, default "customer_id"
+            Key column carried into the result (as in
+            :meth:`crmmodels.clv.BGNBD.predict`).
+        n_draws, seed : int
+            Parameter draws for ``interval`` and their seed.
+
+        Returns
+        -------
+        DataFrame-like
+            The key and ``expected_spend``, one row per input row in input order, in
+            the caller's kind of frame (pandas for DuckDB, Dask and PySpark).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> gg = GammaGamma.from_params(p=6.25, q=3.74, v=15.44)
+        >>> s = pd.DataFrame({"customer_id": [7, 8], "frequency": [0, 4],
+        ...                   "monetary_value": [0.0, 35.5]})
+        >>> gg.predict(s).round(2)
+           customer_id  expected_spend
+        0            7           35.22
+        1            8           35.47
+        """
+        self._check_fitted()
+        frame = summary_frame(self, summary, "predict")
+        level, draws, rng_seed = check_predict_args(interval, n_draws, seed)
+        id_col = self._customer_column(summary, customer_col)
+        data, collected = read_frame(self, frame, id_col)
+        x, m = data["frequency"], data["monetary_value"]
+        columns = {"expected_spend": self.conditional_expected_spend(x, m)}
+        if level is not None:
+            columns.update(
+                interval_columns(
+                    self,
+                    [x, m],
+                    {"expected_spend": lambda g, *u: g.conditional_expected_spend(*u)},
+                    level,
+                    draws,
+                    rng_seed,
+                )
+            )
+        return result_frame(frame, collected, id_col, columns, {"time_unit": self.time_unit_})
 
     def log_likelihood(self, frequency: Any, monetary_value: Any) -> FloatArray:
         """Log-density of each customer's mean spend (``frequency >= 1`` rows only).

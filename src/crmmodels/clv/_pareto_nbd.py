@@ -15,6 +15,7 @@ import numpy as np
 
 from crmmodels.clv._base import RFMModel, _broadcast, _check, as_float_array
 from crmmodels.clv._limits import PARETO_NBD_LIMITS, Limit
+from crmmodels.clv._predict import as_frame
 from crmmodels.kernels import pareto_nbd as _k
 from crmmodels.kernels._optim import FloatArray
 
@@ -103,7 +104,7 @@ class ParetoNBD(RFMModel):
         return _k.expected_purchases(params, self._horizon(t))
 
     def conditional_expected_purchases(
-        self, t: Any, frequency: Any, recency: Any, T: Any
+        self, t: Any, frequency: Any = None, recency: Any = None, T: Any = None
     ) -> FloatArray:
         """Expected purchases in ``(T, T + t]`` given the history ``(x, t_x, T)``.
 
@@ -112,7 +113,9 @@ class ParetoNBD(RFMModel):
         t : float or array_like
             Horizon, in the time unit of the data (broadcast against the customers).
         frequency, recency, T : array_like
-            Customer history.
+            Customer history. Instead, a summary frame may be passed first,
+            ``conditional_expected_purchases(summary, t)`` (or in place of
+            ``frequency``): it is read with the columns of the fit (``columns_``).
 
         Returns
         -------
@@ -125,20 +128,26 @@ class ParetoNBD(RFMModel):
         >>> m.conditional_expected_purchases(39, [2], [30.43], [38.86]).round(3).tolist()
         [1.455]
         """
+        (t,), x, tx, big_t = self._history_args(
+            "conditional_expected_purchases",
+            (t, frequency, recency, T),
+            ("t", "frequency", "recency", "T"),
+            lead=1,
+        )
         params = self._params_array()
-        x, tx, big_t = self._rfm_arrays(frequency, recency, T)
         tt, x, tx, big_t = _broadcast(
             {"t": self._horizon(t), "frequency": x, "recency": tx, "T": big_t}
         )
         return _k.conditional_expected_purchases(params, tt, x, tx, big_t)
 
-    def probability_alive(self, frequency: Any, recency: Any, T: Any) -> FloatArray:
+    def probability_alive(self, frequency: Any, recency: Any = None, T: Any = None) -> FloatArray:
         """Probability that a customer with history ``(x, t_x, T)`` is alive at ``T``.
 
         Parameters
         ----------
         frequency, recency, T : array_like
-            Customer history.
+            Customer history; or a summary frame alone (any engine), read with the
+            columns of the fit (``columns_``).
 
         Returns
         -------
@@ -151,12 +160,13 @@ class ParetoNBD(RFMModel):
         >>> m.probability_alive([0, 2], [0.0, 30.43], [38.86, 38.86]).round(3).tolist()
         [0.295, 0.869]
         """
-        params = self._params_array()
-        x, tx, big_t = self._rfm_arrays(frequency, recency, T)
-        return _k.probability_alive(params, x, tx, big_t)
+        _, x, tx, big_t = self._history_args(
+            "probability_alive", (frequency, recency, T), ("frequency", "recency", "T")
+        )
+        return _k.probability_alive(self._params_array(), x, tx, big_t)
 
     def conditional_probability_of_purchases(
-        self, n: Any, t: Any, frequency: Any, recency: Any, T: Any
+        self, n: Any, t: Any, frequency: Any = None, recency: Any = None, T: Any = None
     ) -> FloatArray:
         r"""Probability of exactly ``n`` purchases in the next ``t`` given the history.
 
@@ -167,7 +177,9 @@ class ParetoNBD(RFMModel):
         t : float or array_like
             Horizon after ``T``.
         frequency, recency, T : array_like
-            Customer history (all broadcast together).
+            Customer history (all broadcast together). Instead, a summary frame may be
+            passed first, ``conditional_probability_of_purchases(summary, n, t)`` (or
+            in place of ``frequency``).
 
         Returns
         -------
@@ -182,8 +194,13 @@ class ParetoNBD(RFMModel):
         >>> p.round(3).tolist()
         [0.408, 0.219, 0.152]
         """
+        (n, t), x, tx, big_t = self._history_args(
+            "conditional_probability_of_purchases",
+            (n, t, frequency, recency, T),
+            ("n", "t", "frequency", "recency", "T"),
+            lead=2,
+        )
         params = self._params_array()
-        x, tx, big_t = self._rfm_arrays(frequency, recency, T)
         nn, tt, x, tx, big_t = _broadcast(
             {
                 "n": _counts(n, "n"),
@@ -221,14 +238,15 @@ class ParetoNBD(RFMModel):
         return _k.probability_of_purchases(params, nn, tt)
 
     def expected_discounted_residual_transactions(
-        self, frequency: Any, recency: Any, T: Any, discount_rate: float
+        self, frequency: Any, recency: Any = None, T: Any = None, discount_rate: Any = None
     ) -> FloatArray:
         r"""Discounted expected residual transactions (DERT) per customer.
 
         Parameters
         ----------
         frequency, recency, T : array_like
-            Customer history.
+            Customer history; or a summary frame alone, read with the columns of the
+            fit: ``expected_discounted_residual_transactions(summary, discount_rate)``.
         discount_rate : float
             Continuously compounded rate :math:`\delta > 0` per time unit of the data
             (a 15% annual rate on weekly data is ``log(1.15) / 52``).
@@ -248,8 +266,15 @@ class ParetoNBD(RFMModel):
         >>> d.round(3).tolist()
         [6.502]
         """
+        if as_frame(frequency) is not None and discount_rate is None:
+            discount_rate, recency = recency, None  # (summary, discount_rate)
+        (discount_rate,), x, tx, big_t = self._history_args(
+            "expected_discounted_residual_transactions",
+            (discount_rate, frequency, recency, T),
+            ("discount_rate", "frequency", "recency", "T"),
+            lead=1,
+        )
         params = self._params_array()
-        x, tx, big_t = self._rfm_arrays(frequency, recency, T)
         delta = _rate(discount_rate)
         return _k.discounted_expected_residual_transactions(params, x, tx, big_t, delta)
 

@@ -5,6 +5,9 @@ The layout (``schema_version`` 1)::
     {"schema_version": 1, "model": "BGNBD",
      "params": {"r": ..., ...},
      "hyperparameters": {"penalizer": ..., "initial_params": ..., ...},
+     "time_unit": "weeks",
+     "columns": {"frequency": "frequency", "recency": "recency", "T": "T",
+                 "customer": "customer_id"},
      "fit": {"log_likelihood": ..., "n_customers": ...,
              "standard_errors": {"r": ..., ...}, "covariance": [[...], ...],
              "diagnostics": {...}}}
@@ -14,6 +17,10 @@ Reading never unpickles and never trusts the file: the text is at most
 every field is checked (type, finiteness, range, shape; the covariance must be a
 symmetric positive semi-definite matrix) before a model is built. A bad field raises
 :class:`~crmmodels.errors.DataError` naming it.
+
+``time_unit`` and ``columns`` (the model's ``time_unit_`` and ``columns_``) are optional:
+files written before they existed load with the unit ``"unknown"`` and the default
+column names.
 
 The models call these functions through their ``to_dict``, ``to_json``, ``from_dict``,
 ``from_json``, ``save`` and ``load`` methods.
@@ -57,7 +64,9 @@ MAX_BYTES = 10 * 1024 * 1024
 #: deepest nesting of JSON arrays and objects that is read
 MAX_DEPTH = 64
 
-_TOP_KEYS = ("schema_version", "model", "params", "hyperparameters", "fit")
+_TOP_KEYS = ("schema_version", "model", "params", "hyperparameters", "fit", "time_unit", "columns")
+#: longest column name or time unit read from a file
+_MAX_NAME = 1000
 _FIT_KEYS = ("log_likelihood", "n_customers", "standard_errors", "covariance", "diagnostics")
 _COUNT_DIAGNOSTICS = ("n_excluded", "n_no_repeat_excluded", "n_zero_spend_excluded", "n_rows")
 
@@ -102,6 +111,8 @@ def to_dict(model: MLEModel) -> dict[str, Any]:
         "model": type(model).__name__,
         "params": dict(model.params_),
         "hyperparameters": _plain(model._hyperparameters()),
+        "time_unit": model.time_unit_,
+        "columns": dict(model.columns_),
         "fit": {
             "log_likelihood": _json_float(model.log_likelihood_),
             "n_customers": _json_float(model.n_customers_),
@@ -254,6 +265,29 @@ def _diagnostics(value: Any, where: str) -> dict[str, Any]:
     return diag
 
 
+def _name(value: Any, field: str, where: str) -> str:
+    if not isinstance(value, str) or not value or len(value) > _MAX_NAME:
+        raise _fail(
+            where,
+            f"field '{field}' must be a non-empty text of at most {_MAX_NAME} characters; "
+            f"got {_type_name(value)} ({value!r:.60}).",
+        )
+    return value
+
+
+def _columns(value: Any, model: MLEModel, where: str) -> dict[str, str | None]:
+    """The ``columns`` field: a known data name (or ``customer``) to a column name."""
+    cols = dict(model._default_columns())
+    given = _mapping(value, "columns", where)
+    _only_keys(given, tuple(cols), "columns", where)
+    for key, col in given.items():
+        if key == "customer" and col is None:
+            cols[key] = None
+        else:
+            cols[key] = _name(col, f"columns.{key}", where)
+    return cols
+
+
 def from_dict(cls: type[M], payload: Any) -> M:
     """Rebuild a fitted ``cls`` model from :func:`to_dict` output, validating every field.
 
@@ -332,6 +366,10 @@ def from_dict(cls: type[M], payload: Any) -> M:
         covariance=cov,
         diagnostics=_diagnostics(fit.get("diagnostics", {}), where),
     )
+    if payload.get("time_unit") is not None:
+        model.time_unit_ = _name(payload["time_unit"], "time_unit", where)
+    if payload.get("columns") is not None:
+        model.columns_ = _columns(payload["columns"], model, where)
     return model
 
 

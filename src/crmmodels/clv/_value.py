@@ -63,6 +63,10 @@ from crmmodels.clv._bgnbd import BGNBD
 from crmmodels.clv._gamma_gamma import GammaGamma
 from crmmodels.clv._mbgnbd import MBGNBD
 from crmmodels.clv._pareto_nbd import ParetoNBD
+from crmmodels.clv._predict import AUTO_ID as _AUTO_ID
+from crmmodels.clv._predict import UNKNOWN_UNIT
+from crmmodels.clv._predict import DefaultName as _DefaultName
+from crmmodels.clv._predict import draw_models as _draw_models
 from crmmodels.errors import (
     ArgumentError,
     DataError,
@@ -212,15 +216,6 @@ _TRANSACTION_NAMES = "BGNBD, MBGNBD, ParetoNBD or BGBB"
 _FACTORED = (BGNBD, MBGNBD, ParetoNBD)
 
 
-class _DefaultName(str):
-    """The default id column: carried into the result when present, not required."""
-
-    __slots__ = ()
-
-
-_AUTO_ID = _DefaultName("customer_id")
-
-
 def _is_discrete(model: Any) -> bool:
     return "n_periods" in getattr(model, "_data_names", ())
 
@@ -300,6 +295,14 @@ def _history(
     if df.empty:
         raise DataError("summary is empty: no customers to value.")
     return df, age
+
+
+def _unit(model: Any, time_unit: Any) -> str:
+    """The unit stated in a result: as given, else the model's, else ``"periods"``."""
+    if time_unit is not None:
+        return check_column_name(time_unit, "time_unit")
+    unit = getattr(model, "time_unit_", UNKNOWN_UNIT)
+    return "periods" if unit == UNKNOWN_UNIT else str(unit)
 
 
 def _rate(discount_rate: float, discount_period: float) -> float:
@@ -607,7 +610,7 @@ def customer_lifetime_value(
     discount_rate: float,
     discount_period: float = 1.0,
     margin: float = 1.0,
-    time_unit: str = "periods",
+    time_unit: str | None = None,
     customer_col: str | None = _AUTO_ID,
     n_nodes: int | None = None,
     progress: bool = False,
@@ -637,8 +640,10 @@ def customer_lifetime_value(
         Length, in the model's time unit, of the period ``discount_rate`` refers to.
     margin : float, default 1
         Profit margin applied to spend.
-    time_unit : str, default "periods"
-        Name of the model's time unit, stated in the result (e.g. ``"weeks"``).
+    time_unit : str, optional
+        Name of the model's time unit, stated in the result (e.g. ``"weeks"``). By
+        default the transaction model's ``time_unit_`` (remembered by ``fit``), or
+        ``"periods"`` when the model does not know its unit.
     customer_col : str or None, default "customer_id"
         Id column carried into the result. The default is used when the summary has it;
         a column named explicitly must exist. None: no id.
@@ -690,6 +695,7 @@ def customer_lifetime_value(
     _check_transaction_model(transaction_model)
     spend = _check_spend_model(spend_model)
     settings = _check_args(horizon, discount_rate, discount_period, margin, n_nodes)
+    unit = _unit(transaction_model, time_unit)
     if customer_col is not None:
         check_column_name(customer_col, "customer_col")
     with Progress("customer_lifetime_value", enabled=progress, logger=__name__) as report:
@@ -701,29 +707,11 @@ def customer_lifetime_value(
         horizon=settings.horizon,
         discount_rate=settings.discount_rate,
         discount_period=settings.discount_period,
-        time_unit=str(time_unit),
+        time_unit=unit,
         method=method,
         total=float(data["clv"].sum()),
         n_customers=len(data),
     )
-
-
-def _draw_models(model: Any, n_draws: int, rng: np.random.Generator) -> list[Any] | None:
-    """Models with parameters drawn from the asymptotic normal of the log parameters."""
-    cov = getattr(model, "covariance_", None)
-    if cov is None:
-        return None
-    names = list(model.params_)
-    p = np.array([model.params_[k] for k in names], dtype=np.float64)
-    cov_arr = np.asarray(
-        cov.loc[names, names] if isinstance(cov, pd.DataFrame) else cov, dtype=np.float64
-    )
-    if not np.all(np.isfinite(cov_arr)):
-        return None
-    jac = np.diag(1.0 / p)
-    cov_log = jac @ cov_arr @ jac
-    draws = rng.multivariate_normal(np.log(p), cov_log, size=n_draws, method="eigh")
-    return [type(model).from_params(**dict(zip(names, np.exp(d), strict=True))) for d in draws]
 
 
 def customer_equity(
@@ -735,7 +723,7 @@ def customer_equity(
     discount_rate: float,
     discount_period: float = 1.0,
     margin: float = 1.0,
-    time_unit: str = "periods",
+    time_unit: str | None = None,
     level: float = 0.95,
     n_draws: int = 200,
     seed: int = 0,
@@ -801,6 +789,7 @@ def customer_equity(
     _check_transaction_model(transaction_model)
     spend = _check_spend_model(spend_model)
     settings = _check_args(horizon, discount_rate, discount_period, margin, n_nodes)
+    unit = _unit(transaction_model, time_unit)
     lvl = check_level(level)
     n = check_int(n_draws, "n_draws", low=0)
     rng = np.random.default_rng(check_int(seed, "seed", low=0))
@@ -841,6 +830,6 @@ def customer_equity(
         n_customers=len(data),
         horizon=settings.horizon,
         discount_rate=settings.discount_rate,
-        time_unit=str(time_unit),
+        time_unit=unit,
         draws=tuple(draws),
     )

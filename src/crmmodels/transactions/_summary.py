@@ -254,7 +254,9 @@ def summarize_transactions(
         One row per customer, sorted by id, in the caller's frame kind (lazy stays lazy),
         with ``customer_col``, ``frequency``, ``recency``, ``T``, ``monetary_value``
         (with ``amount_col``), ``first_purchase``, ``n_orders`` (rows) and
-        ``total_value`` (with ``amount_col``).
+        ``total_value`` (with ``amount_col``). A pandas result names the unit of
+        ``recency`` and ``T`` in ``attrs["time_unit"]`` (e.g. ``"weeks"``), which the
+        CLV models' ``fit`` remembers as ``time_unit_``.
 
     Raises
     ------
@@ -298,7 +300,7 @@ def summarize_transactions(
     )
     end_index = _scalar_period_index(end, period)
     if isinstance(frame, nw.DataFrame):
-        return _summarize_eager(
+        result = _summarize_eager(
             frame,
             customer_col=customer_col,
             date_col=date_col,
@@ -307,13 +309,31 @@ def summarize_transactions(
             period=period,
             scale=scale,
         )
-    out = _summarize(
-        frame,
-        customer_col=customer_col,
-        date_col=date_col,
-        amount_col=amount_col,
-        end_index=end_index,
-        period=period,
-        scale=scale,
-    )
-    return _native(out)
+    else:
+        result = _native(
+            _summarize(
+                frame,
+                customer_col=customer_col,
+                date_col=date_col,
+                amount_col=amount_col,
+                end_index=end_index,
+                period=period,
+                scale=scale,
+            )
+        )
+    if isinstance(result, pd.DataFrame):
+        result.attrs["time_unit"] = _unit_name(period if time_unit is None else time_unit)
+    return result
+
+
+def _unit_name(unit: Period) -> str:
+    """Readable name of a period or time unit (``"W"`` is ``"weeks"``).
+
+    Examples
+    --------
+    >>> _unit_name("W"), _unit_name(14)
+    ('weeks', '14-day periods')
+    """
+    if isinstance(unit, str):
+        return {"D": "days", "W": "weeks", "M": "months"}.get(unit, unit)
+    return "days" if unit == 1 else f"{unit}-day periods"
