@@ -14,7 +14,17 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["transactions", "clv", "equity", "portfolio", "idic", "funnel", "retention", "basket", "compat"]
+ORDER = [
+    "transactions",
+    "clv",
+    "equity",
+    "portfolio",
+    "idic",
+    "funnel",
+    "retention",
+    "basket",
+    "compat",
+]
 
 
 def assemble() -> Path:
