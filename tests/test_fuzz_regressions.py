@@ -567,3 +567,26 @@ def test_funnel_stage_name_strings_are_not_split_into_characters() -> None:
         crm.funnel_metrics(deals, stages=stages, exit_stages=3)
     with pytest.raises(ArgumentError, match="promotion"):
         crm.funnel_metrics(deals, stages=stages, promotion=["lead_generation"])
+
+
+def test_scorecard_amounts_follow_the_summary_type_rule() -> None:
+    # one rule for amount types (crmmodels._frames.numeric_amounts): decimals are read as
+    # floats, text is refused with a conversion hint, as in summarize_transactions
+    import decimal
+
+    import polars as pl
+
+    from crmmodels.errors import SchemaError
+
+    dec = pl.DataFrame(
+        {
+            "customer_id": [1, 1, 2],
+            "date": ["2024-01-05", "2024-02-06", "2024-01-07"],
+            "amount": [decimal.Decimal(v) for v in ("1.50", "2.25", "3.00")],
+        },
+        schema_overrides={"amount": pl.Decimal(10, 2)},
+    )
+    assert crm.kpi_scorecard(dec).to_frame()["revenue"].tolist() == [4.5, 2.25]
+    text = pd.DataFrame({"customer_id": [1], "date": ["2024-01-05"], "amount": ["$1.50"]})
+    with pytest.raises(SchemaError, match="removing currency symbols"):
+        crm.kpi_scorecard(text)

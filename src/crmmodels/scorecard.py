@@ -255,8 +255,7 @@ def kpi_scorecard(
     frame = to_narwhals(transactions, what="transactions")
     cols = [customer_col, date_col, amount_col, *groups] + ([order_col] if order_col else [])
     check_columns(frame, cols, what="transactions")
-    _check_numeric(frame, amount_col, "transactions")
-    check_amounts(
+    frame = check_amounts(
         frame,
         amount_col,
         what="transactions",

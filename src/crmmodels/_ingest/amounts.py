@@ -11,7 +11,7 @@ Examples
 --------
 >>> import pandas as pd
 >>> import polars as pl
->>> check_amounts(pd.DataFrame({"id": [1, 2], "amount": [5.0, 7.5]}), "amount")
+>>> _ = check_amounts(pd.DataFrame({"id": [1, 2], "amount": [5.0, 7.5]}), "amount")
 >>> nan_row = pl.DataFrame({"id": [1, 2], "amount": [5.0, float("nan")]})
 >>> check_amounts(nan_row, "amount", id_col="id")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
@@ -25,8 +25,15 @@ from typing import Any
 
 import narwhals.stable.v2 as nw
 
-from crmmodels._frames import collect, count_true, python_scalar, to_narwhals
-from crmmodels.errors import DataError, SchemaError, bad_rows_message
+from crmmodels._frames import (
+    collect,
+    count_true,
+    missing,
+    numeric_amounts,
+    python_scalar,
+    to_narwhals,
+)
+from crmmodels.errors import DataError, bad_rows_message
 
 __all__ = ["check_amounts"]
 
@@ -51,8 +58,12 @@ def check_amounts(
     id_col: str | None = None,
     allow_negative: bool = False,
     negative_fix: str = "Pass allow_negative=True to keep refunds and returns.",
-) -> None:
-    """Raise :class:`DataError` for missing, infinite or (optionally) negative amounts.
+) -> Any:
+    """Check an amount column; raise :class:`DataError` for missing, infinite or negative amounts.
+
+    The column's type is checked by :func:`crmmodels._frames.numeric_amounts`, the same
+    rule as the customer summary's: decimals become floats, text is refused with a
+    conversion hint.
 
     Parameters
     ----------
@@ -69,6 +80,11 @@ def check_amounts(
     negative_fix : str
         How to fix negative amounts, appended to their message.
 
+    Returns
+    -------
+    narwhals DataFrame or LazyFrame
+        The input with a numeric (float for decimals) ``amount_col``; use it afterwards.
+
     Raises
     ------
     SchemaError
@@ -80,23 +96,20 @@ def check_amounts(
     Examples
     --------
     >>> import pandas as pd
-    >>> check_amounts(pd.DataFrame({"amount": [1.0, -2.0]}), "amount", allow_negative=True)
+    >>> _ = check_amounts(pd.DataFrame({"amount": [1.0, -2.0]}), "amount", allow_negative=True)
     >>> check_amounts(pd.DataFrame({"amount": [1.0, -2.0]}), "amount")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     crmmodels.errors.DataError: input: column 'amount' is negative in 1 row ...
     """
-    frame = to_narwhals(data, what=what)
+    frame = numeric_amounts(to_narwhals(data, what=what), amount_col, what=what)
     dtype = frame.collect_schema()[amount_col]
-    if not dtype.is_numeric() or dtype == nw.Boolean:
-        raise SchemaError(f"{what}: column '{amount_col}' must be numeric; its type is {dtype}.")
     col = nw.col(amount_col)
     is_float = dtype.is_float()
-    missing = col.is_null() | col.is_nan() if is_float else col.is_null()
     checks: list[tuple[str, nw.Expr, str]] = [
         (
             "is missing (null or NaN)",
-            missing,
+            missing(amount_col, dtype),
             "Fill or drop the rows without an amount before the call.",
         )
     ]
@@ -115,3 +128,4 @@ def check_amounts(
             raise DataError(
                 f"{what}: " + bad_rows_message(amount_col, problem, n_bad, example, fix)
             )
+    return frame

@@ -269,7 +269,7 @@ def differentiate(
     frame = to_narwhals(purchases, what="purchases")
     by_cols = [c for c in (category_col, channel_col) if c is not None]
     check_columns(frame, [customer_col, amount_col, *by_cols], what="purchases")
-    check_amounts(
+    frame = check_amounts(
         frame, amount_col, what="purchases", id_col=customer_col, allow_negative=allow_negative
     )
     check_not_null(frame, [customer_col, *by_cols], what="purchases")
