@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 import crmmodels as crm
-from crmmodels._frames import to_timestamp
+from crmmodels._ingest.dates import to_timestamp
 from crmmodels.compat.lifetimes.utils import summary_data_from_transaction_data
 from crmmodels.errors import ArgumentError, DataError, SchemaError
 from crmmodels.idic import interaction_profile

@@ -26,7 +26,6 @@ TOO_LONG_ALLOWED = {
     "crmmodels.retention": "issue 12: split pending",
     "crmmodels.portfolio": "issue 12: split pending",
     "crmmodels.idic._identify": "issue 12: split pending",
-    "crmmodels._frames": "issue 12: split pending (shared frame helpers)",
 }
 
 #: the bottom layer: shared building blocks that the analyses import, never the reverse

@@ -36,12 +36,11 @@ from crmmodels._frames import (
     missing,
     numeric_amounts,
     pandas_ready,
-    parse_dates,
     python_scalar,
     to_narwhals,
-    to_timestamp,
 )
 from crmmodels._ingest.arguments import check_column_name
+from crmmodels._ingest.dates import parse_dates, to_timestamp
 from crmmodels.errors import ArgumentError, DataError, bad_rows_message
 
 __all__ = [

@@ -29,8 +29,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from crmmodels._activity import local_log
-from crmmodels._frames import collect, day_number, to_narwhals, to_timestamp
+from crmmodels._frames import collect, day_number, to_narwhals
 from crmmodels._ingest.arguments import check_choice
+from crmmodels._ingest.dates import to_timestamp
 from crmmodels._results import Result
 from crmmodels.errors import (
     ConvergenceError,
@@ -676,7 +677,7 @@ def lifecycle_stages(
         as not yet customers).
     date_format : str, optional
         strftime layout of text dates (e.g. ``"%d/%m/%Y"``); without it text dates
-        must be ISO 8601 (see :func:`crmmodels._frames.parse_dates`).
+        must be ISO 8601 (see :func:`crmmodels._ingest.dates.parse_dates`).
 
     Returns
     -------

@@ -33,9 +33,9 @@ from crmmodels._frames import (
     python_scalar,
     to_narwhals,
     to_pandas,
-    to_timestamp,
 )
 from crmmodels._ingest.arguments import check_choice, check_number
+from crmmodels._ingest.dates import to_timestamp
 from crmmodels._results import Result
 from crmmodels.errors import (
     ConvergenceError,

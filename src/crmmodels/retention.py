@@ -34,7 +34,8 @@ from crmmodels._activity import (
     period_labels,
     scalar_period_index,
 )
-from crmmodels._frames import collect, count_true, day_number, to_timestamp
+from crmmodels._frames import collect, count_true, day_number
+from crmmodels._ingest.dates import to_timestamp
 from crmmodels._results import Result
 from crmmodels.errors import DataError
 
@@ -394,7 +395,7 @@ def cohort_retention(
         and counted in ``n_excluded``. Its period is the last observable period.
     date_format : str, optional
         strftime layout of text dates (e.g. ``"%d/%m/%Y"``); without it text dates
-        must be ISO 8601 (see :func:`crmmodels._frames.parse_dates`).
+        must be ISO 8601 (see :func:`crmmodels._ingest.dates.parse_dates`).
 
     Returns
     -------
@@ -653,7 +654,7 @@ def retention_metrics(
         Last date observed (default: last purchase); later rows are excluded and counted.
     date_format : str, optional
         strftime layout of text dates (e.g. ``"%d/%m/%Y"``); without it text dates
-        must be ISO 8601 (see :func:`crmmodels._frames.parse_dates`).
+        must be ISO 8601 (see :func:`crmmodels._ingest.dates.parse_dates`).
 
     Returns
     -------

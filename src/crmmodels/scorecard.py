@@ -35,9 +35,10 @@ import numpy as np
 import pandas as pd
 
 from crmmodels._activity import PERIODS, check_period, period_index, period_labels
-from crmmodels._frames import check_columns, check_not_null, parse_dates, to_narwhals, to_pandas
+from crmmodels._frames import check_columns, check_not_null, to_narwhals, to_pandas
 from crmmodels._ingest.amounts import check_amounts
 from crmmodels._ingest.arguments import check_bool, check_choice, check_column_name
+from crmmodels._ingest.dates import parse_dates
 from crmmodels._results import Result
 from crmmodels.errors import DataError, SchemaError
 

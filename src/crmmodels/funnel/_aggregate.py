@@ -15,12 +15,12 @@ from crmmodels._frames import (
     check_not_null,
     collect,
     count_true,
-    parse_dates,
     python_scalar,
     to_narwhals,
     to_pandas,
 )
 from crmmodels._ingest.amounts import check_amounts
+from crmmodels._ingest.dates import parse_dates
 from crmmodels.errors import DataError, SchemaError
 from crmmodels.funnel._result import FloatArray, _to_days
 from crmmodels.kernels import stage_history as kf

@@ -9,8 +9,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmmodels._frames import to_timestamp
 from crmmodels._ingest.arguments import check_choice, check_number
+from crmmodels._ingest.dates import to_timestamp
 from crmmodels._results import Result
 from crmmodels.errors import ArgumentError, SchemaError
 from crmmodels.kernels import stage_history as kf

@@ -19,13 +19,12 @@ from crmmodels._frames import (
     count_rows,
     count_true,
     pandas_ready,
-    parse_dates,
     python_scalar,
     to_narwhals,
     to_pandas,
-    to_timestamp,
 )
 from crmmodels._ingest.arguments import check_column_name, check_int
+from crmmodels._ingest.dates import parse_dates, to_timestamp
 from crmmodels._results import Result
 from crmmodels.errors import ArgumentError, DataError, SchemaError, bad_rows_message
 

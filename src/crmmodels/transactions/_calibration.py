@@ -9,7 +9,8 @@ import narwhals.stable.v2 as nw
 import pandas as pd
 
 from crmmodels._activity import prepare_log
-from crmmodels._frames import collect, count_true, to_narwhals, to_pandas, to_timestamp
+from crmmodels._frames import collect, count_true, to_narwhals, to_pandas
+from crmmodels._ingest.dates import to_timestamp
 from crmmodels._results import Result
 from crmmodels.errors import DataError
 from crmmodels.transactions._summary import (

@@ -17,8 +17,9 @@ from crmmodels._activity import (
     scalar_period_index,
     ticks_per_day,
 )
-from crmmodels._frames import day_number, to_timestamp
+from crmmodels._frames import day_number
 from crmmodels._ingest.arguments import check_int
+from crmmodels._ingest.dates import to_timestamp
 from crmmodels.errors import ArgumentError, DataError
 from crmmodels.kernels.summary import summarize_log
 
@@ -244,7 +245,7 @@ def summarize_transactions(
         (``period="D", time_unit="W"``) reproduces the published CDNOW summary.
     date_format : str, optional
         strftime layout of text dates (e.g. ``"%d/%m/%Y"``); without it text dates
-        must be ISO 8601 (see :func:`crmmodels._frames.parse_dates`).
+        must be ISO 8601 (see :func:`crmmodels._ingest.dates.parse_dates`).
     allow_negative : bool, default False
         Accept negative amounts (refunds).
 

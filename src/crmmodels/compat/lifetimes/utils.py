@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmmodels._frames import to_narwhals, to_pandas, to_timestamp
+from crmmodels._frames import to_narwhals, to_pandas
 from crmmodels._ingest.arguments import check_number
+from crmmodels._ingest.dates import to_timestamp
 from crmmodels.errors import ArgumentError, DataError
 from crmmodels.errors import ConvergenceError as ConvergenceError
 from crmmodels.transactions import calibration_holdout, summarize_transactions
