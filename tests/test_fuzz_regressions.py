@@ -407,7 +407,7 @@ _PRICES = pd.DataFrame({"price": [1.0, 2.0, 3.0], "quantity": [30.0, 20.0, 10.0]
         (lambda: crm.price_elasticity(_PRICES, ci="x"), "ci"),
         (lambda: crm.price_elasticity(_PRICES, group_col=5), "group_col"),
         (lambda: crm.van_westendorp([1], [2], [3], [4], interpolate="no"), "interpolate"),
-        (lambda: crm.kpi_scorecard(_tx([1.0, 2.0, 3.0, 4.0], "pandas"), period="Y"), "period"),
+        (lambda: crm.kpi_scorecard(_tx([1.0, 2.0, 3.0, 4.0], "pandas"), period="X"), "period"),
         (
             lambda: crm.kpi_scorecard(_tx([1.0, 2.0, 3.0, 4.0], "pandas"), allow_negative=1),
             "allow_negative",

@@ -228,9 +228,9 @@ def test_foreign_exceptions_at_the_boundary_are_ours() -> None:
         crm.summarize_transactions(log, amount_col="")
     with pytest.raises(ArgumentError, match="period must be"):
         crm.summarize_transactions(log, period=["D"])  # type: ignore[arg-type]
-    with pytest.raises(ArgumentError, match="period must be a whole number"):
+    with pytest.raises(ArgumentError, match=r"period must be .* or a whole number of days"):
         crm.summarize_transactions(log, period=10**30)
-    with pytest.raises(ArgumentError, match="period must be one of"):
+    with pytest.raises(ArgumentError, match="period must be"):
         crm.cohort_retention(log, period=["D"])  # type: ignore[arg-type]
     text = log.assign(date=pd.Series(["2024-01-01", "not a date", "2024-01-03"], dtype="str"))
     with pytest.raises(DataError, match="not an ISO 8601 date in 1 row"):

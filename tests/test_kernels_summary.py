@@ -11,7 +11,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmmodels._activity import numpy_period_index
+from crmmodels._ingest.periods import numpy_period_index
 from crmmodels.kernels import summary
 from crmmodels.kernels.summary import summarize_log
 

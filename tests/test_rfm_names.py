@@ -42,7 +42,7 @@ def test_time_since_last_is_in_the_summary_unit() -> None:
         }
     )
     weeks = summarize_transactions(tx, observation_end="2024-01-29", time_unit="W")
-    scores = rfm_scores(weeks, monetary_col=None)
+    scores = rfm_scores(weeks, monetary_value_col=None)
     assert scores["time_since_last"].tolist() == [3.0, 4.0]  # weeks, not days
 
 

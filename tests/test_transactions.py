@@ -344,7 +344,7 @@ def test_empty_input() -> None:
         summarize_transactions(_tx().iloc[:0])
 
 
-@pytest.mark.parametrize("period", ["Y", 0, -3, True, 1.5])
+@pytest.mark.parametrize("period", ["X", 0, -3, True, 1.5])
 def test_unknown_period(period: object) -> None:
     with pytest.raises(DataError, match="period"):
         summarize_transactions(_tx(), period=period)  # type: ignore[arg-type]
@@ -465,7 +465,7 @@ def test_new_customer_is_not_inactive() -> None:
         }
     )
     s = summarize_transactions(tx, observation_end="2023-12-31")
-    seg = rfm_segments(rfm_scores(s, monetary_col=None)).set_index("customer_id")
+    seg = rfm_segments(rfm_scores(s, monetary_value_col=None)).set_index("customer_id")
     assert seg.loc[2, "segment"] == "new"
     assert seg.loc[4, "segment"] in {"lost", "hibernating"}
 
@@ -475,11 +475,13 @@ def test_rfm_bad_input() -> None:
     with pytest.raises(SchemaError, match="monetary_value"):
         rfm_scores(s)
     with pytest.raises(DataError, match="bins"):
-        rfm_scores(s, bins=1, monetary_col=None)
+        rfm_scores(s, bins=1, monetary_value_col=None)
     with pytest.raises(DataError, match="empty"):
-        rfm_scores(s.iloc[:0], monetary_col=None)
+        rfm_scores(s.iloc[:0], monetary_value_col=None)
     with pytest.raises(DataError, match="defined twice"):
-        rfm_segments(rfm_scores(s, monetary_col=None), [RFMRule(segment="a"), {"segment": "a"}])
+        rfm_segments(
+            rfm_scores(s, monetary_value_col=None), [RFMRule(segment="a"), {"segment": "a"}]
+        )
     with pytest.raises(ValueError, match="empty"):
         RFMRule(segment="x", r=(4, 2))
 

@@ -1,28 +1,19 @@
-"""Shared helpers of the analyses: calendar periods and the validation of a transaction log.
+"""Shared helpers of the analyses: the validation of a transaction log and time zones.
 
 :func:`prepare_log` validates a transaction log for the customer summary, the lifecycle,
 the quadrants and the retention analyses; it lives here, below them, so that no analysis
-module imports another one.
-
-Periods are numbered by integers so that consecutive periods differ by one:
-
-* ``"D"``: days since 1970-01-01;
-* ``"W"``: weeks running Monday to Sunday (week 0 starts on Monday 1969-12-29);
-* ``"M"``: ``year * 12 + month - 1``;
-* ``"Q"``: ``year * 4 + quarter - 1``.
-
-The numbering is computed engine-side from ``dt.year()``, ``dt.month()`` and
-:func:`crmmodels._frames.day_number`, so it runs on every backend.
+module imports another one. Timezone-aware dates are moved to their local wall time, so
+days, weeks and months are those of the data's own calendar on every engine. Period
+grids and time units live in :mod:`crmmodels._ingest.periods`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import narwhals.stable.v2 as nw
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from crmmodels._frames import (
@@ -31,7 +22,6 @@ from crmmodels._frames import (
     check_not_null,
     collect,
     count_true,
-    day_number,
     local_dates,
     missing,
     numeric_amounts,
@@ -41,46 +31,17 @@ from crmmodels._frames import (
 )
 from crmmodels._ingest.arguments import check_column_name
 from crmmodels._ingest.dates import parse_dates, to_timestamp
-from crmmodels.errors import ArgumentError, DataError, bad_rows_message
+from crmmodels.errors import DataError, bad_rows_message
 
 __all__ = [
-    "PERIODS",
-    "RetentionPeriod",
-    "check_period",
     "customer_codes",
     "local_log",
-    "numpy_period_index",
-    "period_index",
-    "period_labels",
     "prepare_log",
-    "scalar_period_index",
     "ticks_per_day",
     "time_zone",
 ]
 
-RetentionPeriod = Literal["D", "W", "M", "Q"]
-PERIODS: dict[str, str] = {
-    "D": "calendar day",
-    "W": "week, Monday to Sunday",
-    "M": "calendar month",
-    "Q": "calendar quarter",
-}
-_PANDAS_FREQ = {"D": "D", "W": "W-SUN", "M": "M", "Q": "Q-DEC"}
 _FLOAT_MAX = float(np.finfo(np.float64).max)
-
-
-def check_period(period: Any) -> str:
-    """Return ``period`` if it is one of ``"D"``, ``"W"``, ``"M"``, ``"Q"``; raise otherwise.
-
-    Examples
-    --------
-    >>> check_period("M")
-    'M'
-    """
-    if not isinstance(period, str) or period not in PERIODS:
-        known = ", ".join(f"'{k}' ({v})" for k, v in PERIODS.items())
-        raise ArgumentError(f"period must be one of {known}; got {period!r}.")
-    return period
 
 
 def time_zone(frame: Any, date_col: str) -> str | None:
@@ -138,29 +99,6 @@ def local_log(
     return frame, last, tz
 
 
-def period_index(dates: nw.Expr, period: str) -> nw.Expr:
-    """Integer period number of a date expression (engine-side).
-
-    Examples
-    --------
-    >>> import narwhals.stable.v2 as nw
-    >>> import pandas as pd
-    >>> frame = nw.from_native(pd.DataFrame({"d": pd.to_datetime(["2024-01-31", "2024-02-01"])}))
-    >>> frame.select(period_index(nw.col("d"), "M"))["d"].to_list()
-    [24288, 24289]
-    """
-    if period == "M":
-        return dates.dt.year().cast(nw.Int64) * 12 + dates.dt.month().cast(nw.Int64) - 1
-    if period == "Q":
-        return (
-            dates.dt.year().cast(nw.Int64) * 4 + (dates.dt.month().cast(nw.Int64) - 1) // 3
-        ).cast(nw.Int64)
-    days = day_number(dates)
-    if period == "W":
-        return (days + 3) // 7
-    return days
-
-
 def customer_codes(
     ids: np.ndarray[Any, Any],
 ) -> tuple[np.ndarray[Any, Any], int, int, Callable[[np.ndarray[Any, Any]], Any]]:
@@ -203,72 +141,6 @@ def ticks_per_day(dtype: np.dtype[Any]) -> int:
     """
     unit, count = np.datetime_data(dtype)
     return int(np.timedelta64(1, "D").astype(f"timedelta64[{unit}]").view(np.int64)) // count
-
-
-def numpy_period_index(dates: npt.NDArray[Any], period: str) -> npt.NDArray[np.int64]:
-    """The numbering of :func:`period_index` for a numpy ``datetime64`` array.
-
-    Days are taken by integer floor division; months and quarters are looked up in a
-    small table over the range of days (much faster than numpy's calendar casts).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> dates = np.array(["2024-01-31", "2024-04-01"], dtype="datetime64[ns]")
-    >>> numpy_period_index(dates, "Q").tolist(), numpy_period_index(dates, "W").tolist()
-    ([8096, 8097], [2822, 2831])
-    """
-    per_day = ticks_per_day(dates.dtype)
-    raw = dates.view(np.int64)
-    days = raw // per_day if per_day > 1 else raw.astype(np.int64)
-    if period == "D":
-        return days
-    if period == "W":
-        return (days + 3) // 7
-    if days.size == 0:
-        return days
-    lo, hi = int(days.min()), int(days.max())
-    table = np.arange(lo, hi + 1, dtype=np.int64).astype("datetime64[D]")
-    months = table.astype("datetime64[M]").view(np.int64) + 1970 * 12
-    if period == "Q":
-        months = (months // 12) * 4 + (months % 12) // 3
-    return months[days - lo]
-
-
-def scalar_period_index(date: pd.Timestamp, period: str) -> int:
-    """The numbering of :func:`period_index` for one timestamp.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> scalar_period_index(pd.Timestamp("2024-02-15"), "M")
-    24289
-    """
-    return int(numpy_period_index(np.array([date.to_datetime64()]), period)[0])
-
-
-def period_labels(index: npt.NDArray[np.int64], period: str) -> pd.PeriodIndex:
-    """Pandas periods for period numbers (weeks are ``W-SUN``: Monday to Sunday).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> period_labels(np.array([24288, 24289]), "M").astype(str).tolist()
-    ['2024-01', '2024-02']
-    """
-    idx = np.asarray(index, dtype=np.int64)
-    if period == "M":
-        ordinals = idx - 1970 * 12
-    elif period == "Q":
-        ordinals = idx - 1970 * 4
-    elif period == "W":
-        ordinals = idx + 1
-    else:
-        ordinals = idx
-    out: pd.PeriodIndex = pd.PeriodIndex.from_ordinals(  # type: ignore[attr-defined]
-        ordinals, freq=_PANDAS_FREQ[period]
-    )
-    return out
 
 
 def prepare_log(

@@ -25,17 +25,17 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmmodels._activity import (
-    check_period,
-    customer_codes,
-    local_log,
+from crmmodels._activity import customer_codes, local_log
+from crmmodels._frames import collect, count_true, day_number
+from crmmodels._ingest.dates import to_timestamp
+from crmmodels._ingest.periods import (
+    PeriodCode,
+    check_period_code,
     numpy_period_index,
     period_index,
     period_labels,
     scalar_period_index,
 )
-from crmmodels._frames import collect, count_true, day_number
-from crmmodels._ingest.dates import to_timestamp
 from crmmodels._results import Result
 from crmmodels.errors import DataError
 
@@ -376,7 +376,7 @@ def cohort_retention(
     *,
     customer_col: str = "customer_id",
     date_col: str = "date",
-    period: Literal["D", "W", "M", "Q"] = "M",
+    period: PeriodCode = "M",
     observation_end: Any = None,
     date_format: str | None = None,
 ) -> CohortRetention:
@@ -438,7 +438,7 @@ def cohort_retention(
     >>> res.counts.loc["2024-01"].tolist()
     [2, 1, 1]
     """
-    per_code = check_period(period)
+    per_code = check_period_code(period)
     frame, end, n_late = _validated(
         transactions,
         customer_col=customer_col,
@@ -634,7 +634,7 @@ def retention_metrics(
     customer_col: str = "customer_id",
     date_col: str = "date",
     amount_col: str | None = None,
-    period: Literal["D", "W", "M", "Q"] = "M",
+    period: PeriodCode = "M",
     observation_end: Any = None,
     date_format: str | None = None,
 ) -> RetentionMetrics:
@@ -716,7 +716,7 @@ def retention_metrics(
     >>> round(m.expected_lifetime, 2)
     2.0
     """
-    per_code = check_period(period)
+    per_code = check_period_code(period)
     frame, end, n_late = _validated(
         transactions,
         customer_col=customer_col,

@@ -34,11 +34,11 @@ import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
 
-from crmmodels._activity import PERIODS, check_period, period_index, period_labels
 from crmmodels._frames import check_columns, check_not_null, to_narwhals, to_pandas
 from crmmodels._ingest.amounts import check_amounts
-from crmmodels._ingest.arguments import check_bool, check_choice, check_column_name
+from crmmodels._ingest.arguments import check_bool, check_column_name
 from crmmodels._ingest.dates import parse_dates
+from crmmodels._ingest.periods import check_period_code, period_index, period_labels
 from crmmodels._results import Result
 from crmmodels.errors import DataError, SchemaError
 
@@ -228,7 +228,7 @@ def kpi_scorecard(
     0  2024-01     30.0                 2              2        NaN
     1  2024-02     20.0                 2              1        0.5
     """
-    period = check_period(check_choice(period, "period", PERIODS))
+    period = check_period_code(period)
     allow_negative = check_bool(allow_negative, "allow_negative")
     groups = [by] if isinstance(by, str) else list(by or [])
     names = {

@@ -408,7 +408,7 @@ class MLEModel:
     #: summary columns used by ``fit``, by data name, plus ``"customer"`` (the id column)
     columns_: dict[str, str | None]
     #: time unit of the data the model was fitted on (``"unknown"`` when never stated)
-    time_unit_: str
+    time_unit_: str | int
 
     def __init__(
         self,
@@ -914,7 +914,7 @@ class MLEModel:
     @staticmethod
     def _fit_meta(
         summary: Any, columns: Mapping[str, str], customer_col: Any, time_unit: Any
-    ) -> tuple[dict[str, str | None], str]:
+    ) -> tuple[dict[str, str | None], str | int]:
         """``columns_`` and ``time_unit_`` of a fit, validated before the fit runs."""
         unit = resolve_time_unit(summary, time_unit)
         cols: dict[str, str | None] = {k: str(v) for k, v in columns.items()}

@@ -37,7 +37,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from crmmodels._ingest.arguments import check_int, check_number
-from crmmodels.errors import DataError
+from crmmodels._ingest.periods import check_period
+from crmmodels.clv._predict import UNKNOWN_UNIT
+from crmmodels.errors import ArgumentError, DataError
 
 if TYPE_CHECKING:
     from crmmodels.clv._base import MLEModel
@@ -275,6 +277,16 @@ def _name(value: Any, field: str, where: str) -> str:
     return value
 
 
+def _time_unit(value: Any, where: str) -> str | int:
+    """The ``time_unit`` field: a period code, a number of days, or ``"unknown"``."""
+    if value == UNKNOWN_UNIT:
+        return UNKNOWN_UNIT
+    try:
+        return check_period(value, "time_unit")
+    except ArgumentError as exc:
+        raise _fail(where, f"field 'time_unit': {exc}") from None
+
+
 def _columns(value: Any, model: MLEModel, where: str) -> dict[str, str | None]:
     """The ``columns`` field: a known data name (or ``customer``) to a column name."""
     cols = dict(model._default_columns())
@@ -367,7 +379,7 @@ def from_dict(cls: type[M], payload: Any) -> M:
         diagnostics=_diagnostics(fit.get("diagnostics", {}), where),
     )
     if payload.get("time_unit") is not None:
-        model.time_unit_ = _name(payload["time_unit"], "time_unit", where)
+        model.time_unit_ = _time_unit(payload["time_unit"], where)
     if payload.get("columns") is not None:
         model.columns_ = _columns(payload["columns"], model, where)
     return model

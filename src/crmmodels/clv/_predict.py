@@ -24,6 +24,7 @@ import pandas as pd
 
 from crmmodels._frames import check_columns, collect, to_narwhals
 from crmmodels._ingest.arguments import check_column_name, check_int, check_level
+from crmmodels._ingest.periods import check_period
 from crmmodels.errors import ArgumentError, SchemaError, missing_column_message
 from crmmodels.kernels._optim import FloatArray
 
@@ -67,10 +68,12 @@ def as_frame(value: Any) -> nw.DataFrame[Any] | nw.LazyFrame[Any] | None:
     return out if isinstance(out, (nw.DataFrame, nw.LazyFrame)) else None
 
 
-def resolve_time_unit(summary: Any, time_unit: Any) -> str:
+def resolve_time_unit(summary: Any, time_unit: Any) -> str | int:
     """The time unit stated by the caller, else the summary's, else ``"unknown"``.
 
-    A pandas summary from :func:`crmmodels.summarize_transactions` carries its unit in
+    A time unit is a period of :mod:`crmmodels._ingest.periods` (``"D"``, ``"W"``,
+    ``"M"``, ``"Q"``, ``"Y"`` or a whole number of days). A pandas summary from
+    :func:`crmmodels.summarize_transactions` carries its unit in
     ``DataFrame.attrs["time_unit"]``; other engines have no such place, so pass
     ``time_unit`` to ``fit``.
 
@@ -78,17 +81,17 @@ def resolve_time_unit(summary: Any, time_unit: Any) -> str:
     --------
     >>> import pandas as pd
     >>> s = pd.DataFrame({"T": [1.0]})
-    >>> s.attrs["time_unit"] = "weeks"
+    >>> s.attrs["time_unit"] = "W"
     >>> resolve_time_unit(s, None), resolve_time_unit(s, "days"), resolve_time_unit(None, None)
-    ('weeks', 'days', 'unknown')
+    ('W', 'D', 'unknown')
     """
     if time_unit is not None:
-        return check_column_name(time_unit, "time_unit")
+        return check_period(time_unit, "time_unit")
     attrs = getattr(summary, "attrs", None)
     if isinstance(attrs, Mapping):
         unit = attrs.get("time_unit")
-        if isinstance(unit, str) and unit:
-            return unit
+        if unit is not None:
+            return check_period(unit, 'summary.attrs["time_unit"]')
     return UNKNOWN_UNIT
 
 

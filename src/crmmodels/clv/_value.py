@@ -55,6 +55,7 @@ from crmmodels._ingest.arguments import (
     check_level,
     check_number,
 )
+from crmmodels._ingest.periods import check_period, unit_name
 from crmmodels._progress import Progress
 from crmmodels._results import Result
 from crmmodels.clv._base import unique_rows
@@ -298,11 +299,11 @@ def _history(
 
 
 def _unit(model: Any, time_unit: Any) -> str:
-    """The unit stated in a result: as given, else the model's, else ``"periods"``."""
+    """The unit named in a result (``"weeks"``): as given, else the model's, else ``"periods"``."""
     if time_unit is not None:
-        return check_column_name(time_unit, "time_unit")
+        return unit_name(check_period(time_unit, "time_unit"))
     unit = getattr(model, "time_unit_", UNKNOWN_UNIT)
-    return "periods" if unit == UNKNOWN_UNIT else str(unit)
+    return "periods" if unit == UNKNOWN_UNIT else unit_name(unit)
 
 
 def _rate(discount_rate: float, discount_period: float) -> float:

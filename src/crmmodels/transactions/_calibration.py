@@ -11,18 +11,10 @@ import pandas as pd
 from crmmodels._activity import prepare_log
 from crmmodels._frames import collect, count_true, to_narwhals, to_pandas
 from crmmodels._ingest.dates import to_timestamp
+from crmmodels._ingest.periods import Period, period_index, scalar_period_index
 from crmmodels._results import Result
 from crmmodels.errors import DataError
-from crmmodels.transactions._summary import (
-    Period,
-    _native,
-    _period_index,
-    _period_length,
-    _scalar_period_index,
-    _summarize,
-    _to_timestamp,
-    _unit_scale,
-)
+from crmmodels.transactions._summary import _grid, _native, _summarize, _to_timestamp
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -130,8 +122,7 @@ def calibration_holdout(
     >>> ch.n_new_in_holdout
     1
     """
-    _period_length(period)
-    scale = _unit_scale(period, time_unit)
+    period, unit, scale = _grid(period, time_unit)
     cal_end = _to_timestamp(calibration_end, "calibration_end")
     frame, end, tz = prepare_log(
         transactions,
@@ -148,9 +139,9 @@ def calibration_holdout(
         raise DataError(
             f"calibration_end ({cal_end.date()}) must be before observation_end ({end.date()})."
         )
-    cal_index = _scalar_period_index(cal_end, period)
-    end_index = _scalar_period_index(end, period)
-    per = frame.with_columns(_period_index(nw.col(date_col), period).alias("__pi"))
+    cal_index = scalar_period_index(cal_end, period)
+    end_index = scalar_period_index(end, period)
+    per = frame.with_columns(period_index(nw.col(date_col), period).alias("__pi"))
     cal = per.filter(nw.col("__pi") <= cal_index).drop("__pi")
     hold = per.filter(nw.col("__pi") > cal_index)
     summary = _summarize(
@@ -195,8 +186,11 @@ def calibration_holdout(
             f"no customer purchased on or before calibration_end ({cal_end.date()}); "
             "choose a later calibration_end."
         )
+    data = _native(out)
+    if isinstance(data, pd.DataFrame):
+        data.attrs["time_unit"] = unit
     return CalibrationHoldout(
-        data=_native(out),
+        data=data,
         calibration_end=cal_end,
         observation_end=end,
         n_customers=int(counts["cal"]),

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from crmmodels._frames import check_columns, python_scalar, to_narwhals, to_pandas
 from crmmodels._ingest.arguments import check_column_name, check_int
+from crmmodels._ingest.renames import renamed_arguments
 from crmmodels.errors import ArgumentError, DataError, SchemaError, bad_rows_message
 
 
@@ -78,6 +79,7 @@ def _check_summary_values(
             )
 
 
+@renamed_arguments(monetary_col="monetary_value_col")
 def rfm_scores(
     summary: Any,
     bins: int = 5,
@@ -86,7 +88,7 @@ def rfm_scores(
     frequency_col: str = "frequency",
     recency_col: str = "recency",
     T_col: str = "T",
-    monetary_col: str | None = "monetary_value",
+    monetary_value_col: str | None = "monetary_value",
 ) -> Any:
     """Quantile RFM scores (1 = worst, ``bins`` = best) from a customer summary.
 
@@ -99,8 +101,8 @@ def rfm_scores(
         customer).
     bins : int, default 5
         Number of score levels (2 to 9).
-    customer_col, frequency_col, recency_col, T_col, monetary_col : str
-        Column names. Pass ``monetary_col=None`` for R and F only.
+    customer_col, frequency_col, recency_col, T_col, monetary_value_col : str
+        Column names. Pass ``monetary_value_col=None`` for R and F only.
 
     Returns
     -------
@@ -138,11 +140,11 @@ def rfm_scores(
         ("customer_col", "frequency_col", "recency_col", "T_col"), cols, strict=True
     ):
         check_column_name(name, arg)
-    if monetary_col is not None:
-        check_column_name(monetary_col, "monetary_col")
+    if monetary_value_col is not None:
+        check_column_name(monetary_value_col, "monetary_value_col")
     frame = to_narwhals(summary, what="summary")
-    if monetary_col:
-        cols.append(monetary_col)
+    if monetary_value_col:
+        cols.append(monetary_value_col)
     check_columns(frame, cols, what="summary")
     df = to_pandas(frame.select(cols))
     if df.empty:
@@ -162,8 +164,8 @@ def rfm_scores(
     out["r_score"] = _quantile_score(-since, bins)
     out["f_score"] = _quantile_score(df[frequency_col].to_numpy(dtype=float), bins)
     code = out["r_score"].astype(str) + out["f_score"].astype(str)
-    if monetary_col:
-        out["m_score"] = _quantile_score(df[monetary_col].to_numpy(dtype=float), bins)
+    if monetary_value_col:
+        out["m_score"] = _quantile_score(df[monetary_value_col].to_numpy(dtype=float), bins)
         code = code + out["m_score"].astype(str)
     out["rfm"] = code
     return _like_input(frame, out)

@@ -3,67 +3,49 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
 
-from crmmodels._activity import (
-    customer_codes,
-    numpy_period_index,
-    period_index,
-    prepare_log,
-    scalar_period_index,
-    ticks_per_day,
-)
-from crmmodels._frames import day_number
-from crmmodels._ingest.arguments import check_int
+from crmmodels._activity import customer_codes, prepare_log, ticks_per_day
 from crmmodels._ingest.dates import to_timestamp
-from crmmodels.errors import ArgumentError, DataError
+from crmmodels._ingest.periods import (
+    Period,
+    check_period,
+    is_calendar,
+    numpy_period_index,
+    period_days,
+    period_index,
+    scalar_period_index,
+)
+from crmmodels.errors import ArgumentError
 from crmmodels.kernels.summary import summarize_log
 
-Period = Literal["D", "W", "M"] | int
 # a narwhals DataFrame or LazyFrame; joins need both sides of one kind, so typed loosely
 Frame = Any
 
-_DAYS = {"D": 1, "W": 7}
-# the longest whole-number period: about 27 centuries, beyond any date of the data
-_MAX_PERIOD_DAYS = 1_000_000
 
+def _grid(period: Any, time_unit: Any) -> tuple[Period, Period, float]:
+    """The validated period and time unit, and the factor turning periods into time units.
 
-def _period_length(period: Period, name: str = "period") -> int | None:
-    """Length in days of a day-based period; None for months."""
-    if isinstance(period, (int, np.integer)) and not isinstance(period, (bool, np.bool_)):
-        return check_int(period, name, low=1, high=_MAX_PERIOD_DAYS)
-    if period == "M" and isinstance(period, str):
-        return None
-    if isinstance(period, str) and period in _DAYS:
-        return _DAYS[period]
-    raise ArgumentError(
-        f"{name} must be 'D' (day), 'W' (week, Monday to Sunday), 'M' (calendar month) "
-        f"or a whole number of days; got {period!r}."
-    )
-
-
-def _period_index(dates: nw.Expr, period: Period) -> nw.Expr:
-    """Integer index of the period each date falls in (consecutive periods differ by 1).
-
-    Days, weeks (Monday to Sunday) and months use the shared numbering of
-    :func:`crmmodels._activity.period_index`; a whole number of days counts from 1970-01-01.
+    Examples
+    --------
+    >>> _grid("D", "W")
+    ('D', 'W', 0.14285714285714285)
     """
-    length = _period_length(period)
-    if isinstance(period, str):
-        return period_index(dates, period)
-    days = day_number(dates)
-    return days // length if length and length > 1 else days
-
-
-def _scalar_period_index(date: pd.Timestamp, period: Period) -> int:
-    length = _period_length(period)
-    if isinstance(period, str):
-        return scalar_period_index(date, period)
-    return scalar_period_index(date, "D") // (length or 1)
+    grid = check_period(period, "period")
+    unit = grid if time_unit is None else check_period(time_unit, "time_unit")
+    if unit == grid:
+        return grid, unit, 1.0
+    if is_calendar(grid) or is_calendar(unit):
+        raise ArgumentError(
+            "time_unit can differ from period only when both have a fixed length ('D', 'W' "
+            f"or a number of days); got period={period!r}, time_unit={time_unit!r}. Leave "
+            "time_unit out to count in periods."
+        )
+    return grid, unit, period_days(grid) / period_days(unit)
 
 
 def _to_timestamp(value: Any, name: str) -> pd.Timestamp:
@@ -79,20 +61,6 @@ def _native(frame: Frame) -> Any:
     return out
 
 
-def _unit_scale(period: Period, time_unit: Period | None) -> float:
-    """Factor turning a difference of period indices into ``time_unit``."""
-    if time_unit is None or time_unit == period:
-        return 1.0
-    p_len = _period_length(period)
-    u_len = _period_length(time_unit, "time_unit")
-    if p_len is None or u_len is None:
-        raise DataError(
-            "time_unit can differ from period only for day-based periods ('D', 'W' or a "
-            f"number of days); got period={period!r}, time_unit={time_unit!r}."
-        )
-    return p_len / u_len
-
-
 def _summarize(
     frame: Frame,
     *,
@@ -104,7 +72,7 @@ def _summarize(
     scale: float,
 ) -> Frame:
     """Engine-side aggregation; ``frame`` is validated and holds no purchase after the end."""
-    per = frame.with_columns(_period_index(nw.col(date_col), period).alias("__p"))
+    per = frame.with_columns(period_index(nw.col(date_col), period).alias("__p"))
     aggs = [nw.len().alias("__rows"), nw.col(date_col).min().alias("__first_date")]
     if amount_col:
         aggs.append(nw.col(amount_col).sum().alias("__amount"))
@@ -148,13 +116,12 @@ def _summarize(
 
 
 def _day_periods(period: Period) -> Callable[[np.ndarray[Any, Any]], Any] | None:
-    """Day numbers -> period numbers (the numbering of :func:`_period_index`); None for days."""
-    length = _period_length(period)
-    if period == "D" or length == 1:
+    """Day numbers -> period numbers (the numbering of :func:`period_index`); None for days."""
+    if period in ("D", 1):
         return None
     if isinstance(period, str):
         return lambda days: numpy_period_index(days.astype("datetime64[D]"), period)
-    return lambda days: days // length
+    return lambda days: days // period
 
 
 def _summarize_eager(
@@ -288,8 +255,7 @@ def summarize_transactions(
     0            1          1     10.0  30.0            20.0
     1            2          0      0.0  26.0             0.0
     """
-    _period_length(period)
-    scale = _unit_scale(period, time_unit)
+    period, unit, scale = _grid(period, time_unit)
     frame, end, _ = prepare_log(
         transactions,
         customer_col=customer_col,
@@ -299,7 +265,7 @@ def summarize_transactions(
         allow_negative=allow_negative,
         observation_end=observation_end,
     )
-    end_index = _scalar_period_index(end, period)
+    end_index = scalar_period_index(end, period)
     if isinstance(frame, nw.DataFrame):
         result = _summarize_eager(
             frame,
@@ -323,18 +289,5 @@ def summarize_transactions(
             )
         )
     if isinstance(result, pd.DataFrame):
-        result.attrs["time_unit"] = _unit_name(period if time_unit is None else time_unit)
+        result.attrs["time_unit"] = unit
     return result
-
-
-def _unit_name(unit: Period) -> str:
-    """Readable name of a period or time unit (``"W"`` is ``"weeks"``).
-
-    Examples
-    --------
-    >>> _unit_name("W"), _unit_name(14)
-    ('weeks', '14-day periods')
-    """
-    if isinstance(unit, str):
-        return {"D": "days", "W": "weeks", "M": "months"}.get(unit, unit)
-    return "days" if unit == 1 else f"{unit}-day periods"
