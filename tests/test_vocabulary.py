@@ -151,3 +151,18 @@ def test_an_old_argument_name_warns_and_still_works() -> None:
     assert old.equals(new)
     with pytest.raises(ArgumentError, match="give 'monetary_value_col' only"):
         crmmodels.rfm_scores(s, monetary_col=None, monetary_value_col=None)
+
+
+def test_an_invalid_configuration_object_is_an_argument_error_not_pydantics() -> None:
+    from pydantic import ValidationError
+
+    from crmmodels.errors import ArgumentError
+
+    for make in (
+        lambda: crmmodels.RFMRule(segment="x", r=(4, 2)),
+        lambda: crmmodels.RFMRule(segment="", r=(1, 2)),
+        lambda: crmmodels.RFMRule(segment="x", q=(1, 2)),
+    ):
+        with pytest.raises(ArgumentError, match=r"RFMRule \(segment .*\) is not valid") as info:
+            make()
+        assert not isinstance(info.value, ValidationError)

@@ -233,3 +233,28 @@ def check_column_name(value: Any, name: str) -> str:
     if not isinstance(value, str) or not value:
         raise ArgumentError(f"{name} must be a column name (non-empty text); {_got(value)}.")
     return value
+
+
+def validation_message(exc: Any, what: str) -> str:
+    """One sentence per field from a pydantic ``ValidationError`` (``field 'r': ...``).
+
+    Configuration objects (rules, segment tables) are pydantic models; their errors reach
+    the user as :class:`ArgumentError` with this text instead of pydantic's own report.
+
+    Examples
+    --------
+    >>> from pydantic import BaseModel, ValidationError
+    >>> class Rule(BaseModel):
+    ...     segment: str
+    >>> try:
+    ...     Rule(segment=1)
+    ... except ValidationError as exc:
+    ...     print(validation_message(exc, "rule"))
+    rule is not valid: field 'segment': Input should be a valid string.
+    """
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err["loc"])
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        parts.append(f"field '{loc}': {msg}" if loc else msg)
+    return f"{what} is not valid: " + "; ".join(parts) + "."

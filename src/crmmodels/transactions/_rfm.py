@@ -11,7 +11,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from crmmodels._frames import check_columns, python_scalar, to_narwhals, to_pandas
-from crmmodels._ingest.arguments import check_column_name, check_int
+from crmmodels._ingest.arguments import check_column_name, check_int, validation_message
 from crmmodels._ingest.renames import renamed_arguments
 from crmmodels.errors import ArgumentError, DataError, SchemaError, bad_rows_message
 
@@ -187,6 +187,16 @@ class RFMRule(BaseModel):
     f: tuple[int, int] = (1, 9)
     m: tuple[int, int] = (1, 9)
 
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise ArgumentError(
+                validation_message(exc, f"RFMRule (segment {data.get('segment', '?')!r})")
+                + " Give segment (text) and inclusive score ranges r, f, m as (low, high) "
+                "with 1 <= low <= high."
+            ) from None
+
     @model_validator(mode="after")
     def _ranges(self) -> RFMRule:
         for name in ("r", "f", "m"):
@@ -222,20 +232,10 @@ def _rfm_rule(i: int, rule: Any) -> RFMRule:
             f"rules[{i}] must be an RFMRule or a dict of its fields (segment, r, f, m); "
             f"got {rule!r}."
         )
-    name = rule.get("segment", "?")
     try:
         return RFMRule(**{str(k): v for k, v in rule.items()})
-    except ValidationError as exc:
-        parts = []
-        for err in exc.errors():
-            loc = ".".join(str(x) for x in err["loc"])
-            msg = str(err["msg"]).removeprefix("Value error, ")
-            parts.append(f"field '{loc}': {msg}" if loc else msg)
-        raise ArgumentError(
-            f"rules[{i}] (segment {name!r}) is not a valid RFMRule: " + "; ".join(parts) + ". "
-            "Give segment (text) and inclusive score ranges r, f, m as (low, high) with "
-            "1 <= low <= high."
-        ) from None
+    except ArgumentError as exc:
+        raise ArgumentError(f"rules[{i}]: {exc}") from None
 
 
 def rfm_segments(
