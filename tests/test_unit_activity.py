@@ -37,9 +37,14 @@ from _engines import to_engine
 
 ENGINES = ["pandas", "polars", "polars_lazy", "duckdb"]
 PERIODS: list[str | int] = ["D", "W", "M", "Q", "Y", 14]
-#: our number minus pandas' ordinal, per pandas frequency
-_PANDAS = {"D": ("D", 0), "W": ("W-SUN", -1), "M": ("M", 1970 * 12), "Q": ("Q-DEC", 1970 * 4)}
-_PANDAS["Y"] = ("Y-DEC", 1970)
+#: pandas frequency of each code, and our number minus pandas' ordinal
+_PANDAS = {
+    "D": ("D", 0),
+    "W": ("W-SUN", -1),
+    "M": ("M", 1970 * 12),
+    "Q": ("Q-DEC", 1970 * 4),
+    "Y": ("Y-DEC", 1970),
+}
 
 
 def _log(**extra: Any) -> pd.DataFrame:

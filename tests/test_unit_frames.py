@@ -60,7 +60,7 @@ def test_to_narwhals_collect_and_back(engine: str) -> None:
     assert is_lazy(frame) is (engine in LAZY)
     assert isinstance(collect(frame), nw.DataFrame)
     assert to_narwhals(frame) is frame  # a narwhals frame passes through
-    assert native_like(frame) is native or (engine == "pandas" and native_like(frame) is native)
+    assert native_like(frame) is native
     assert count_rows(frame) == 3
     back = to_pandas(frame)
     assert isinstance(back, pd.DataFrame)
