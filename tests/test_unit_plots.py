@@ -1,0 +1,235 @@
+"""Every function of ``crmmodels.plotting``, once, on a small real result.
+
+Each call returns a matplotlib Axes, draws on the Axes it is given (``ax=``), draws at
+least one artist and leaves ``matplotlib.rcParams`` as it found them. The results come
+from the builders of the result tests (``test_unit_results.py``).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.util
+import pkgutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+from matplotlib.axes import Axes
+
+import crmmodels
+import crmmodels.plotting
+from crmmodels import datasets
+from crmmodels.clv import BGNBD
+from crmmodels.plotting import (
+    basket,
+    clv,
+    funnel,
+    idic,
+    lifecycle,
+    portfolio,
+    pricing,
+    quadrants,
+    quality,
+    retention,
+    scorecard,
+)
+
+
+def _results_module() -> ModuleType:
+    """The result tests' module (found from the project root, wherever the file lives)."""
+    here = Path(__file__).resolve()
+    root = next(p for p in here.parents if (p / "pyproject.toml").is_file())
+    path = next((root / "tests").rglob("test_unit_results.py")).resolve()
+    for module in list(sys.modules.values()):
+        if getattr(module, "__file__", None) and Path(module.__file__).resolve() == path:
+            return module
+    spec = importlib.util.spec_from_file_location("_unit_results_builders", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def result(name: str) -> Any:
+    return _results_module().build(name)
+
+
+#: the paper's BG/NBD fit on CDNOW (Fader, Hardie & Lee 2005), in weeks
+BG = BGNBD.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+
+
+@functools.cache
+def _transactions() -> pd.DataFrame:
+    return datasets.simulate_transactions(120, seed=2)
+
+
+@functools.cache
+def _rules() -> pd.DataFrame:
+    sim = datasets.simulate_baskets(1500, 30, seed=1, n_customers=200)
+    itemsets = crmmodels.frequent_itemsets(
+        sim.transactions, basket_col="basket_id", item_col="item", min_support=0.01
+    )
+    return crmmodels.association_rules(itemsets, metric="lift", min_threshold=1.0)
+
+
+def _summary() -> pd.DataFrame:
+    return crmmodels.summarize_transactions(_transactions(), time_unit="W")
+
+
+def _holdout() -> pd.DataFrame:
+    table = crmmodels.calibration_holdout(
+        _transactions(), calibration_end="1997-07-01", time_unit="W"
+    )
+    return table.to_frame()
+
+
+def _demand_curves(ax: Axes | None) -> Axes:
+    demand = datasets.simulate_demand(600, seed=0)
+    table = crmmodels.price_elasticity(demand.transactions, group_col="product")
+    return pricing.plot_demand_curves(
+        table, data=demand.transactions, group_col="product", ax=ax, max_points=200
+    )
+
+
+PlotCall = Callable[[Axes | None], Axes]
+
+CASES: dict[str, PlotCall] = {
+    "plot_bundles": lambda ax: basket.plot_bundles(result("BundleCandidates"), ax=ax),
+    "plot_rules": lambda ax: basket.plot_rules(_rules(), ax=ax),
+    "plot_top_rules": lambda ax: basket.plot_top_rules(_rules(), n=5, ax=ax),
+    "plot_alive_history": lambda ax: clv.plot_alive_history(BG, [0.0, 3.0, 9.0], end=30.0, ax=ax),
+    "plot_calibration_vs_holdout": lambda ax: clv.plot_calibration_vs_holdout(
+        BG, _holdout(), ax=ax
+    ),
+    "plot_cumulative_transactions": lambda ax: clv.plot_cumulative_transactions(
+        BG, _transactions(), calibration_end="1997-07-01", ax=ax
+    ),
+    "plot_frequency_recency_matrix": lambda ax: clv.plot_frequency_recency_matrix(
+        BG, T=30.0, max_frequency=8, ax=ax
+    ),
+    "plot_heterogeneity": lambda ax: clv.plot_heterogeneity(BG, ax=ax),
+    "plot_incremental_transactions": lambda ax: clv.plot_incremental_transactions(
+        BG, _transactions(), ax=ax
+    ),
+    "plot_period_transactions": lambda ax: clv.plot_period_transactions(BG, _summary(), ax=ax),
+    "plot_probability_alive_matrix": lambda ax: clv.plot_probability_alive_matrix(
+        BG, T=30.0, max_frequency=8, ax=ax
+    ),
+    "plot_backtest": lambda ax: funnel.plot_backtest(result("ForecastBacktest"), ax=ax),
+    "plot_forecast": lambda ax: funnel.plot_forecast(result("PipelineForecast"), ax=ax),
+    "plot_funnel": lambda ax: funnel.plot_funnel(result("FunnelResult"), ax=ax),
+    "plot_stage_times": lambda ax: funnel.plot_stage_times(result("FunnelResult"), ax=ax),
+    "plot_velocity": lambda ax: funnel.plot_velocity(result("SalesVelocity"), ax=ax),
+    "plot_actions": lambda ax: idic.plot_actions(result("CustomizationResult"), ax=ax),
+    "plot_channel_mix": lambda ax: idic.plot_channel_mix(result("InteractionProfile"), ax=ax),
+    "plot_identity": lambda ax: idic.plot_identity(result("IdentityResult"), ax=ax),
+    "plot_value_needs": lambda ax: idic.plot_value_needs(result("DifferentiationResult"), ax=ax),
+    "plot_stage_counts": lambda ax: lifecycle.plot_stage_counts(result("LifecycleStages"), ax=ax),
+    "plot_stage_mix": lambda ax: lifecycle.plot_stage_mix(result("LifecycleTransitions"), ax=ax),
+    "plot_transition_heatmap": lambda ax: lifecycle.plot_transition_heatmap(
+        result("LifecycleTransitions"), ax=ax
+    ),
+    "plot_concentration_trend": lambda ax: portfolio.plot_concentration_trend(
+        crmmodels.pareto_analysis(
+            _transactions().assign(quarter=_transactions()["date"].dt.quarter),
+            value_col="amount",
+            customer_col="customer_id",
+            period_col="quarter",
+        ),
+        ax=ax,
+    ),
+    "plot_lorenz": lambda ax: portfolio.plot_lorenz(result("ParetoResult"), ax=ax),
+    "plot_pareto": lambda ax: portfolio.plot_pareto(result("ParetoResult"), ax=ax),
+    "plot_demand_curves": _demand_curves,
+    "plot_van_westendorp": lambda ax: pricing.plot_van_westendorp(
+        result("VanWestendorpResult"), ax=ax
+    ),
+    "plot_quadrants": lambda ax: quadrants.plot_quadrants(result("QuadrantResult"), ax=ax),
+    "plot_construct_profile": lambda ax: quality.plot_construct_profile(
+        result("RelationshipQualityResult"), ax=ax
+    ),
+    "plot_dyadic_gaps": lambda ax: quality.plot_dyadic_gaps(
+        result("RelationshipQualityResult"), ax=ax
+    ),
+    "plot_item_diagnostics": lambda ax: quality.plot_item_diagnostics(
+        result("CronbachAlphaResult"), ax=ax
+    ),
+    "plot_retention_curves": lambda ax: retention.plot_retention_curves(
+        result("CohortRetention"), ax=ax
+    ),
+    "plot_retention_heatmap": lambda ax: retention.plot_retention_heatmap(
+        result("CohortRetention"), ax=ax
+    ),
+    "plot_retention_metrics": lambda ax: retention.plot_retention_metrics(
+        result("RetentionMetrics"), ax=ax
+    ),
+    "plot_scorecard": lambda ax: scorecard.plot_scorecard(
+        result("ScorecardResult"), kpis=["revenue"], ax=ax
+    ),
+}
+
+#: public functions of the plotting modules that compute data rather than draw
+NOT_PLOTS = {"expected_cumulative_transactions"}
+
+
+def _plotting_functions() -> set[str]:
+    names: set[str] = set()
+    for info in pkgutil.iter_modules(crmmodels.plotting.__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"crmmodels.plotting.{info.name}")
+        names.update(module.__all__)
+    return names
+
+
+def _draws_something(ax: Axes) -> bool:
+    return bool(ax.has_data() or ax.texts or ax.images or ax.tables or ax.artists)
+
+
+def test_every_plotting_function_has_a_case() -> None:
+    assert _plotting_functions() == set(CASES) | NOT_PLOTS
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_plot_returns_axes_on_a_new_figure(name: str) -> None:
+    before = dict(matplotlib.rcParams)
+    ax = CASES[name](None)
+    assert isinstance(ax, Axes)
+    figure = ax.get_figure(root=True)
+    assert figure is not None
+    assert any(_draws_something(a) for a in figure.axes)
+    assert dict(matplotlib.rcParams) == before, "the plot changed the global style"
+    plt.close("all")
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_plot_draws_on_the_given_axes(name: str) -> None:
+    figure, own = plt.subplots()
+    ax = CASES[name](own)
+    assert ax is own
+    assert _draws_something(own)
+    assert own.get_figure(root=True) is figure
+    plt.close("all")
+
+
+def test_expected_cumulative_transactions_is_a_table() -> None:
+    tx = _transactions()
+    table = clv.expected_cumulative_transactions(BG, tx)
+    assert list(table.columns) == ["date", "actual", "predicted"]
+    assert set(table["date"].diff().dropna()) == {pd.Timedelta(days=7)}
+    assert table["actual"].is_monotonic_increasing
+    assert table["predicted"].is_monotonic_increasing
+    # the actual curve counts repeat purchases (each customer's first one is left out)
+    assert table["actual"].iloc[0] == 0
+    assert table["actual"].iloc[-1] <= len(tx) - tx["customer_id"].nunique()
