@@ -7,6 +7,7 @@ offers ``to_frame()`` (a pandas DataFrame), ``to_dict()`` (JSON-friendly scalars
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import html
 import math
@@ -37,6 +38,9 @@ def _fmt(value: Any) -> str:
             return f"{value:.4g}"
         return f"{value:.4f}".rstrip("0").rstrip(".") if math.isfinite(value) else str(value)
     return str(value)
+
+
+_REPR_WIDTH = 90
 
 
 class Result:
@@ -74,14 +78,24 @@ class Result:
         return self._scalar_fields()
 
     def __repr__(self) -> str:
+        """The class name and its scalar fields, wrapped to lines under 90 characters."""
         name = type(self).__name__
-        scalars = ", ".join(f"{k}={_fmt(v)}" for k, v in self._scalar_fields().items())
-        try:
-            n = len(self.to_frame())
-            rows = f", rows={n}"
-        except NotImplementedError:
-            rows = ""
-        return f"{name}({scalars}{rows})"
+        items = [f"{k}={_fmt(v)}" for k, v in self._scalar_fields().items()]
+        items = [item if len(item) <= 60 else item[:57] + "..." for item in items]
+        with contextlib.suppress(NotImplementedError):
+            items.append(f"rows={len(self.to_frame())}")
+        indent = " " * (len(name) + 1)
+        lines: list[str] = []
+        line = f"{name}("
+        for i, item in enumerate(items):
+            piece = item + ("," if i < len(items) - 1 else "")
+            if len(line) + len(piece) + 1 > _REPR_WIDTH and line.strip() != f"{name}(":
+                lines.append(line.rstrip())
+                line = indent
+            elif not line.endswith("("):
+                line += " "
+            line += piece
+        return "\n".join([*lines, line + ")"])
 
     def _repr_html_(self) -> str:
         name = html.escape(type(self).__name__)
