@@ -23,7 +23,7 @@ from crmmodels.idic._identify import (
     phonetic_key,
     resolve_identities,
 )
-from crmmodels.idic._interact import InteractionProfile, interaction_profile
+from crmmodels.idic._interact import InteractionProfileResult, interaction_profile
 from crmmodels.idic._normalize import (
     normalize_address,
     normalize_email,
@@ -36,7 +36,7 @@ __all__ = [
     "CustomizationResult",
     "DifferentiationResult",
     "IdentityResult",
-    "InteractionProfile",
+    "InteractionProfileResult",
     "Range",
     "Rule",
     "RuleSet",
@@ -51,3 +51,6 @@ __all__ = [
     "phonetic_key",
     "resolve_identities",
 ]
+
+# old name of the result class, kept for now
+InteractionProfile = InteractionProfileResult
