@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import warnings
 from pathlib import Path
 from typing import Any
@@ -330,6 +331,19 @@ def test_every_plot_is_reachable_from_its_result() -> None:
     )
     assert all(f"import {n}" in sources or f", {n}" in sources for n in public), public
     assert isinstance(res, FunnelResult)
+
+
+@pytest.mark.parametrize("folder", ["funnel", "idic"])
+def test_functions_read_as_named_steps(folder: str) -> None:
+    long = {}
+    for path in (SRC / folder).glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef):
+                body = node.body[1:] if ast.get_docstring(node) else node.body
+                n = body[-1].end_lineno - body[0].lineno + 1  # type: ignore[operator]
+                if n > 100:
+                    long[f"{path.name}:{node.name}"] = n
+    assert not long, f"function bodies over 100 lines (docstrings aside): {long}"
 
 
 def test_no_warning_without_old_names() -> None:
