@@ -258,6 +258,20 @@ def test_eager_and_engine_aggregations_agree(engine: str, mode: str) -> None:
     pd.testing.assert_frame_equal(pipeline_forecast(a).to_frame(), pipeline_forecast(b).to_frame())
 
 
+def test_text_ids_and_categorical_stages_agree_on_every_eager_frame() -> None:
+    import polars as pl
+
+    df = _random_log(4)
+    df["entity_id"] = "opp-" + df["entity_id"].astype(str)
+    base = funnel_metrics(df, segment_col="segment")
+    cat = pl.from_pandas(df).with_columns(pl.col("stage").cast(pl.Categorical))
+    for native in (cat, to_engine(df, "pyarrow"), df.astype({"stage": "category"})):
+        other = funnel_metrics(native, segment_col="segment")
+        pd.testing.assert_frame_equal(base.to_frame(), other.to_frame())
+        pd.testing.assert_frame_equal(base.issues, other.issues)
+        pd.testing.assert_frame_equal(base.entities(), other.entities())
+
+
 def test_the_aggregation_rule_follows_the_frame_kind(monkeypatch: pytest.MonkeyPatch) -> None:
     """Eager frames go to the numpy kernel, lazy frames to the engine: nothing else decides."""
     from crmmodels.funnel import _aggregate

@@ -136,15 +136,13 @@ def _segments(
 
 def _from_keys(
     *,
-    entity: npt.NDArray[Any],
-    stage: npt.NDArray[Any],
-    segment: npt.NDArray[Any] | None,
+    entity: Any,
+    stage: Any,
+    segment: Any,
     entity_col: str,
     segment_col: str | None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any], npt.NDArray[np.int64], list[str], Any]:
     """Entity codes (sorted ids), stage codes and labels, and the entity segments."""
-    if entity.dtype.kind in "US":  # numpy text (polars strings): ids as Python strings
-        entity = entity.astype(object)
     ent, ids = pd.factorize(entity, sort=True)
     stg, stage_idx = pd.factorize(stage)
     ids = np.asarray(ids)
@@ -164,6 +162,29 @@ def _from_keys(
     return ent.astype(np.int64), ids, stg.astype(np.int64), [str(v) for v in stage_idx], seg
 
 
+def _key_values(frame: nw.DataFrame[Any], col: str) -> Any:
+    """A key column for :func:`pandas.factorize`, without copying text into Python objects.
+
+    pandas columns are used as they are; numbers become numpy arrays; other columns (text,
+    categories) become arrow-backed pandas Series, which factorise in arrow (Python
+    objects when pyarrow is not installed).
+    """
+    series = frame[col]
+    native = series.to_native()
+    if isinstance(native, pd.Series):
+        return native
+    if series.dtype.is_numeric():
+        return series.to_numpy()
+    try:
+        import pyarrow as pa  # type: ignore[import-untyped]
+    except ImportError:  # pragma: no cover - pyarrow is optional
+        return series.to_numpy().astype(object)
+    arrow = series.to_arrow()
+    if pa.types.is_dictionary(arrow.type):
+        arrow = arrow.cast(arrow.type.value_type)
+    return pd.Series(pd.arrays.ArrowExtensionArray(arrow))
+
+
 def _aggregate_eager(
     frame: nw.DataFrame[Any],
     *,
@@ -180,9 +201,9 @@ def _aggregate_eager(
     elif t.dtype.kind not in "iufM":  # dates as objects: read them as datetime64
         t = pd.to_datetime(pd.Series(t)).to_numpy(dtype="datetime64[ns]")
     ent, ids, stg, labels, segment = _from_keys(
-        entity=frame[entity_col].to_numpy(),
-        stage=frame[stage_col].to_numpy(),
-        segment=None if segment_col is None else frame[segment_col].to_numpy(),
+        entity=_key_values(frame, entity_col),
+        stage=_key_values(frame, stage_col),
+        segment=None if segment_col is None else _key_values(frame, segment_col),
         entity_col=entity_col,
         segment_col=segment_col,
     )
@@ -247,9 +268,9 @@ def _aggregate_lazy(
         aggs.append(nw.col("_amount" if source is not frame else amount_col).max().alias("_amount"))
     agg = to_pandas(source.group_by(keys).agg(*aggs))
     ent, ids, stg, labels, segment = _from_keys(
-        entity=agg[entity_col].to_numpy(),
-        stage=agg[stage_col].to_numpy(),
-        segment=None if segment_col is None else agg[segment_col].to_numpy(),
+        entity=agg[entity_col],
+        stage=agg[stage_col],
+        segment=None if segment_col is None else agg[segment_col],
         entity_col=entity_col,
         segment_col=segment_col,
     )
