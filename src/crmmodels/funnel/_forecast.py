@@ -247,7 +247,8 @@ def forecast_backtest(result: FunnelResult, cut: Any) -> ForecastBacktestResult:
     result : FunnelResult
         From :func:`funnel_metrics`.
     cut : date or number
-        The cut (same kind as the time column), before ``observation_end``.
+        The cut (same kind as the date column), before ``observation_end``; an aware
+        date is converted to the data's time zone first.
 
     Returns
     -------

@@ -113,7 +113,8 @@ def funnel_metrics(
         ``needs_analysis``, ``proposal_quote``, ``closed_won``.
     entity_col, stage_col, date_col : str
         Column names: entity (lead / opportunity) id, stage name, entry time (datetime,
-        date, or a number of days).
+        date, ISO 8601 text, or a number of days). ``time_col`` is the old name of
+        ``date_col`` (``FutureWarning``).
     mode : {"any", "ordered"}
         ``"any"``: reaching a later stage implies every earlier one (a skipped stage is
         counted as entered, in ``implied``). ``"ordered"``: an entity enters a stage only
@@ -128,7 +129,10 @@ def funnel_metrics(
         The cut-off (default: the last event): a date for a datetime date column, a
         finite number for a numeric one (missing or unparsable values raise
         :class:`~crmmodels.errors.ArgumentError`). Events after it are ignored
-        (reported); duplicate and re-entry counts cover the whole log.
+        (reported); duplicate and re-entry counts cover the whole log. Dates are read
+        on the data's local calendar: timezone-aware dates are moved to their local wall
+        time, and an aware ``observation_end`` is converted to the data's zone first.
+        ``as_of`` is its old name (``FutureWarning``).
     amount_col : str, optional
         Deal amount, on every row (missing, infinite or negative amounts raise
         :class:`~crmmodels.errors.DataError`); per entity the largest amount recorded at
@@ -166,7 +170,7 @@ def funnel_metrics(
     Raises
     ------
     SchemaError
-        Missing columns, bad stage arguments, a time column that is not a time.
+        Missing columns, bad stage arguments, a date column that holds no dates.
     DataError
         Empty log, null ids / stages / times, missing (null or NaN), infinite or
         negative amounts, unknown stage names (listed with counts), a segment that

@@ -204,7 +204,8 @@ def interaction_profile(
         Interaction log on any engine (one row per contact).
     customer_col, date_col, channel_col : str, optional
         Column names; ``date_col`` holds datetimes, dates or ISO 8601 text
-        (``date_format`` for other layouts).
+        (``date_format`` for other layouts). ``time_col`` is the old name of ``date_col``
+        (``FutureWarning``).
     response_col : str, optional
         Boolean (or 0/1) outcome column, one contact per row; nulls (and NaN) mean
         "unknown" and are left out of the response rate. Other values (counts of
@@ -212,8 +213,8 @@ def interaction_profile(
     observation_end : datetime-like, optional
         Reference time for recency and coverage; default the latest interaction.
         Interactions after it are excluded and counted. Times are compared on the
-        local calendar of a timezone-aware log (an aware ``observation_end`` is converted to the
-        log's zone first).
+        local calendar of a timezone-aware log (an aware ``observation_end`` is converted
+        to the log's zone first). ``as_of`` is its old name (``FutureWarning``).
     strategic : iterable, optional
         Ids of the strategic (e.g. class A) customers whose contact coverage is measured.
     coverage_days : int, optional
