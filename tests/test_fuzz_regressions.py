@@ -211,10 +211,10 @@ def test_funnel_refuses_bad_deal_amounts(engine: str, bad: float, problem: str) 
 def test_funnel_as_of_must_be_a_date(as_of: object) -> None:
     deals = _deals([100.0, 100.0, 50.0, 50.0])
     if as_of is None:  # None is the default (the last event), and fine
-        crm.funnel_metrics(deals, stages=["lead_generation", "closed_won"], as_of=as_of)
+        crm.funnel_metrics(deals, stages=["lead_generation", "closed_won"], observation_end=as_of)
         return
-    with pytest.raises(ArgumentError, match="as_of must be a date"):
-        crm.funnel_metrics(deals, stages=["lead_generation", "closed_won"], as_of=as_of)
+    with pytest.raises(ArgumentError, match="observation_end must be a date"):
+        crm.funnel_metrics(deals, stages=["lead_generation", "closed_won"], observation_end=as_of)
 
 
 @pytest.mark.parametrize("as_of", [float("nan"), float("inf"), "x"])
@@ -222,8 +222,8 @@ def test_funnel_as_of_must_be_finite_for_numeric_times(as_of: object) -> None:
     deals = pd.DataFrame(
         {"entity_id": [1, 1], "stage": ["lead_generation", "closed_won"], "entered_at": [0, 3]}
     )
-    with pytest.raises(ArgumentError, match="as_of must be a finite number"):
-        crm.funnel_metrics(deals, stages=["lead_generation", "closed_won"], as_of=as_of)
+    with pytest.raises(ArgumentError, match="observation_end must be a finite number"):
+        crm.funnel_metrics(deals, stages=["lead_generation", "closed_won"], observation_end=as_of)
 
 
 @pytest.mark.parametrize("engine", ["pandas", "polars"])
@@ -361,8 +361,14 @@ _PRICES = pd.DataFrame({"price": [1.0, 2.0, 3.0], "quantity": [30.0, 20.0, 10.0]
         (lambda: crm.idic.differentiate(_PURCHASES, k=2, seed=-1), "seed"),
         (lambda: crm.idic.interaction_profile(_CONTACTS, coverage_days=-1), "coverage_days"),
         (lambda: crm.idic.interaction_profile(_CONTACTS, coverage_days=1.5), "coverage_days"),
-        (lambda: crm.idic.interaction_profile(_CONTACTS, as_of="garbage"), "as_of"),
-        (lambda: crm.idic.interaction_profile(_CONTACTS, as_of=pd.NaT), "as_of"),
+        (
+            lambda: crm.idic.interaction_profile(_CONTACTS, observation_end="garbage"),
+            "observation_end",
+        ),
+        (
+            lambda: crm.idic.interaction_profile(_CONTACTS, observation_end=pd.NaT),
+            "observation_end",
+        ),
         (lambda: crm.idic.interaction_profile(_CONTACTS, strategic="abc"), "strategic"),
         (
             lambda: crm.idic.customize(_PURCHASES, [], allow_unknown_values="yes"),

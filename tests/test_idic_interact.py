@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from crmmodels.datasets._crm import simulate_crm
 from crmmodels.errors import DataError, SchemaError
-from crmmodels.idic import InteractionProfile, interaction_profile
+from crmmodels.idic import InteractionProfileResult, interaction_profile
 
 from _engines import to_engine
 
@@ -61,14 +61,14 @@ def test_profile_matches_plain_pandas_by_hand() -> None:
     res = interaction_profile(
         log,
         customer_col="cid",
-        time_col="ts",
+        date_col="ts",
         channel_col="ch",
         response_col="resp",
         strategic=[1, 2, 4],
         coverage_days=30,
     )
     pd.testing.assert_frame_equal(log, before)
-    assert isinstance(res, InteractionProfile)
+    assert isinstance(res, InteractionProfileResult)
     got = res.profiles.set_index("cid")
     want = _plain_pandas(log, pd.Timestamp("2024-03-31 12:00"))
     for col in ["n_interactions", "n_email", "n_phone", "n_sms", "n_store"]:
@@ -91,15 +91,15 @@ def test_profile_matches_plain_pandas_by_hand() -> None:
     mix = res.channel_mix.set_index("channel")
     assert mix["n_interactions"].to_dict() == {"email": 3, "phone": 1, "sms": 1, "store": 2}
     assert mix["share"].sum() == pytest.approx(1.0)
-    assert res.as_of == "2024-03-31T12:00:00"
+    assert res.observation_end == "2024-03-31T12:00:00"
 
 
 def test_as_of_excludes_later_interactions_and_ties() -> None:
     log = _log()
     res = interaction_profile(
-        log, customer_col="cid", time_col="ts", channel_col="ch", as_of="2024-02-15"
+        log, customer_col="cid", date_col="ts", channel_col="ch", observation_end="2024-02-15"
     )
-    assert res.n_after_as_of == 3 and res.n_interactions == 4
+    assert res.n_after_observation_end == 3 and res.n_interactions == 4
     got = res.profiles.set_index("cid")
     assert sorted(got.index) == [1, 2]
     assert got.loc[1, "preferred_channel"] == "email"
@@ -107,7 +107,7 @@ def test_as_of_excludes_later_interactions_and_ties() -> None:
     tie = pd.DataFrame(
         {"cid": [9, 9], "ts": pd.to_datetime(["2024-01-01", "2024-01-02"]), "ch": ["sms", "email"]}
     )
-    r = interaction_profile(tie, customer_col="cid", time_col="ts", channel_col="ch")
+    r = interaction_profile(tie, customer_col="cid", date_col="ts", channel_col="ch")
     assert r.profiles["preferred_channel"].iloc[0] == "email"
     assert r.profiles["channel_entropy"].iloc[0] == pytest.approx(np.log(2))
     assert r.coverage is None and "response_rate" not in r.profiles
@@ -119,7 +119,7 @@ def test_simulated_log_against_pandas() -> None:
         columns={"customer_id": "cid", "timestamp": "ts", "channel": "ch", "responded": "resp"}
     )
     res = interaction_profile(
-        log, customer_col="cid", time_col="ts", channel_col="ch", response_col="resp"
+        log, customer_col="cid", date_col="ts", channel_col="ch", response_col="resp"
     )
     got = res.profiles.set_index("cid")
     want = _plain_pandas(log, log["ts"].max())
@@ -139,7 +139,7 @@ def test_simulated_log_against_pandas() -> None:
 def test_property_counts_and_entropy_bounds(rows: list[tuple[int, int, str]]) -> None:
     log = pd.DataFrame(rows, columns=["cid", "day", "ch"])
     log["ts"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(log["day"], unit="D")
-    res = interaction_profile(log, customer_col="cid", time_col="ts", channel_col="ch")
+    res = interaction_profile(log, customer_col="cid", date_col="ts", channel_col="ch")
     prof = res.profiles
     assert prof["cid"].is_unique and len(prof) == log["cid"].nunique()
     assert prof["n_interactions"].sum() == len(log)
@@ -149,16 +149,16 @@ def test_property_counts_and_entropy_bounds(rows: list[tuple[int, int, str]]) ->
     assert (prof["channel_entropy"] <= np.log(3) + 1e-12).all()
     assert (prof["days_since_contact"] >= 0).all()
     shuffled = interaction_profile(
-        log.sample(frac=1.0, random_state=1), customer_col="cid", time_col="ts", channel_col="ch"
+        log.sample(frac=1.0, random_state=1), customer_col="cid", date_col="ts", channel_col="ch"
     )
     pd.testing.assert_frame_equal(prof, shuffled.profiles)
 
 
 def test_bad_inputs() -> None:
     log = _log()
-    kw = {"customer_col": "cid", "time_col": "ts", "channel_col": "ch"}
+    kw = {"customer_col": "cid", "date_col": "ts", "channel_col": "ch"}
     with pytest.raises(SchemaError, match="no column 'chan'"):
-        interaction_profile(log, customer_col="cid", time_col="ts", channel_col="chan")
+        interaction_profile(log, customer_col="cid", date_col="ts", channel_col="chan")
     with pytest.raises(SchemaError, match="'respnse'"):
         interaction_profile(log, response_col="respnse", **kw)
     with pytest.raises(DataError, match="'cid' is null in 1 row"):
@@ -173,7 +173,7 @@ def test_bad_inputs() -> None:
 
 def test_engines(engine: str) -> None:
     log = _log().drop(columns="resp").assign(resp=[1.0, 0.0, None, 1.0, 0.0, 0.0, 1.0])
-    kw = {"customer_col": "cid", "time_col": "ts", "channel_col": "ch", "response_col": "resp"}
+    kw = {"customer_col": "cid", "date_col": "ts", "channel_col": "ch", "response_col": "resp"}
     ref = interaction_profile(log, strategic=[1, 2, 4], coverage_days=30, **kw)
     res = interaction_profile(to_engine(log, engine), strategic=[1, 2, 4], coverage_days=30, **kw)
     got = res.profiles.sort_values("cid").reset_index(drop=True)
@@ -188,9 +188,9 @@ def test_engines(engine: str) -> None:
 
 def test_plot_and_repr() -> None:
     res = interaction_profile(
-        _log(), customer_col="cid", time_col="ts", channel_col="ch", strategic=[1, 2]
+        _log(), customer_col="cid", date_col="ts", channel_col="ch", strategic=[1, 2]
     )
     ax = res.plot()
     assert ax.get_ylabel() == "share of interactions" and "coverage" in ax.get_title()
     assert len(ax.patches) == 4
-    assert "InteractionProfile(" in repr(res)
+    assert "InteractionProfileResult(" in repr(res)

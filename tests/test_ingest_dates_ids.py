@@ -77,7 +77,7 @@ def test_date_format_reaches_every_log_reader() -> None:
         lambda **kw: crm.lifecycle_stages(log, as_of="2024-03-01", **kw),
         lambda **kw: crm.calibration_holdout(log, calibration_end="2024-01-31", **kw),
         lambda **kw: crm.kpi_scorecard(log, **kw),
-        lambda **kw: interaction_profile(log.assign(channel="email"), time_col="date", **kw),
+        lambda **kw: interaction_profile(log.assign(channel="email"), date_col="date", **kw),
     ):
         with pytest.raises(DataError, match="not an ISO 8601 date"):
             call()
@@ -142,7 +142,7 @@ def test_nan_customer_id_is_missing_in_every_reader(kind: str) -> None:
         lambda: crm.cohort_retention(log),
         lambda: crm.retention_metrics(log),
         lambda: crm.lifecycle_stages(log, as_of="2024-03-03"),
-        lambda: interaction_profile(log, time_col="date", channel_col="amount"),
+        lambda: interaction_profile(log, date_col="date", channel_col="amount"),
         lambda: crm.kpi_scorecard(log),
     ):
         with pytest.raises(DataError, match=r"'customer_id' is null in 1 row"):
@@ -171,10 +171,10 @@ def test_interaction_profile_on_an_aware_log(kind: str) -> None:
     native: Any = log if kind == "pandas" else pl.from_pandas(log)
     if kind == "polars_lazy":
         native = native.lazy()
-    res = interaction_profile(native, as_of="2024-03-01", strategic=[1, 2])
-    assert res.n_after_as_of == 1
+    res = interaction_profile(native, observation_end="2024-03-01", strategic=[1, 2])
+    assert res.n_after_observation_end == 1
     assert res.profiles["days_since_contact"].tolist() == [28.875]
-    aware = interaction_profile(native, as_of=pd.Timestamp("2024-03-01", tz="Asia/Tokyo"))
+    aware = interaction_profile(native, observation_end=pd.Timestamp("2024-03-01", tz="Asia/Tokyo"))
     assert aware.profiles["days_since_contact"].tolist() == [28.875]
 
 
@@ -211,7 +211,7 @@ def test_mixed_id_types_are_refused_with_our_error() -> None:
         lambda: crm.summarize_transactions(log),
         lambda: crm.calibration_holdout(log, calibration_end="2024-01-02"),
         lambda: crm.cohort_retention(log),
-        lambda: interaction_profile(log, time_col="date", channel_col="amount"),
+        lambda: interaction_profile(log, date_col="date", channel_col="amount"),
     ):
         with pytest.raises(SchemaError, match=r"'customer_id' mixes value types \(2 int, 1 str"):
             call()
@@ -275,7 +275,7 @@ def test_date_objects_and_date_types_are_dates() -> None:
     for log in (objects, polars_dates):
         assert crm.cohort_retention(log).n_customers == 2
         assert len(crm.lifecycle_stages(log, as_of="2024-02-01").stages) == 2
-        assert interaction_profile(log, time_col="date", channel_col="amount").n_customers == 2
+        assert interaction_profile(log, date_col="date", channel_col="amount").n_customers == 2
 
 
 @pytest.mark.parametrize("kind", ["pandas", "polars"])

@@ -25,7 +25,6 @@ TOO_LONG_ALLOWED = {
     "crmmodels.quality": "issue 12: split pending",
     "crmmodels.retention": "issue 12: split pending",
     "crmmodels.portfolio": "issue 12: split pending",
-    "crmmodels.idic._identify": "issue 12: split pending",
 }
 
 #: the bottom layer: shared building blocks that the analyses import, never the reverse

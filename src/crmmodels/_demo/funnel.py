@@ -29,7 +29,7 @@ def run(out_dir: Path) -> list[str]:
     truth = sim.truth.set_index("stage")
     return [
         f"Simulated funnel: {res.n_events:,} stage events of {res.n_entities:,} "
-        f"opportunities (as of {res.as_of}); true conversion "
+        f"opportunities (as of {res.observation_end}); true conversion "
         f"{truth['conversion'].tolist()}, true mean days {truth['mean_days'].tolist()}.",
         "Per-stage metrics (mode 'any'):\n" + table.to_string(index=False),
         f"Bottleneck stage: {res.bottleneck}; overall win rate {res.win_rate:.3f}.",

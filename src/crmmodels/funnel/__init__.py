@@ -14,24 +14,29 @@ times, amount) runs on the caller's engine; only that aggregate is collected. Se
 """
 
 from crmmodels.funnel._forecast import (
-    ForecastBacktest,
-    PipelineForecast,
+    ForecastBacktestResult,
+    PipelineForecastResult,
     forecast_backtest,
     pipeline_forecast,
 )
 from crmmodels.funnel._metrics import funnel_metrics
 from crmmodels.funnel._result import DEFAULT_EXIT_STAGES, DEFAULT_STAGES, FunnelResult
-from crmmodels.funnel._velocity import SalesVelocity, sales_velocity
+from crmmodels.funnel._velocity import SalesVelocityResult, sales_velocity
 
 __all__ = [
     "DEFAULT_EXIT_STAGES",
     "DEFAULT_STAGES",
-    "ForecastBacktest",
+    "ForecastBacktestResult",
     "FunnelResult",
-    "PipelineForecast",
-    "SalesVelocity",
+    "PipelineForecastResult",
+    "SalesVelocityResult",
     "forecast_backtest",
     "funnel_metrics",
     "pipeline_forecast",
     "sales_velocity",
 ]
+
+# old names of the result classes, kept for now
+PipelineForecast = PipelineForecastResult
+ForecastBacktest = ForecastBacktestResult
+SalesVelocity = SalesVelocityResult

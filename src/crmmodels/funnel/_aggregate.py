@@ -1,20 +1,29 @@
-"""The per-(entity, stage) aggregate of a stage-history log, computed on the caller's engine."""
+"""The per-(entity, stage) aggregate of a stage-history log.
+
+One rule, the customer summary's: an eager frame (pandas, polars, pyarrow) is viewed as
+numpy arrays and aggregated by :func:`crmmodels.kernels.stage_history.aggregate_events`;
+a lazy frame (polars lazy, DuckDB, Dask, PySpark) is aggregated on its engine and only the
+aggregate is collected. Timezone-aware dates are first moved to their local wall time, so
+days are those of the data's own calendar.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import narwhals.stable.v2 as nw
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from crmmodels._activity import ticks_per_day, time_zone
 from crmmodels._frames import (
     check_columns,
     check_not_null,
     collect,
     count_true,
+    local_dates,
     python_scalar,
     to_narwhals,
     to_pandas,
@@ -22,7 +31,7 @@ from crmmodels._frames import (
 from crmmodels._ingest.amounts import check_amounts
 from crmmodels._ingest.dates import parse_dates
 from crmmodels.errors import DataError, SchemaError
-from crmmodels.funnel._result import FloatArray, _to_days
+from crmmodels.funnel._result import FloatArray
 from crmmodels.kernels import stage_history as kf
 
 
@@ -42,20 +51,21 @@ class _Aggregate:
     segment: npt.NDArray[Any] | None
     n_events: int
     is_datetime: bool
+    time_zone: str | None
 
 
 def _validate(
-    frame: Any, *, cols: list[str], extra: list[str], time_col: str, amount_col: str | None
+    frame: Any, *, cols: list[str], extra: list[str], date_col: str, amount_col: str | None
 ) -> tuple[int, bool]:
     """Check columns, types and nulls (one engine-side pass); return rows and time kind."""
     what = "history"
     check_columns(frame, cols + extra, what=what)
     schema = frame.collect_schema()
-    tdtype = schema[time_col]
+    tdtype = schema[date_col]
     is_datetime = tdtype == nw.Date or isinstance(tdtype, nw.Datetime) or tdtype == nw.Datetime
     if not is_datetime and not tdtype.is_numeric():
         raise SchemaError(
-            f"{what}: column '{time_col}' must hold datetimes, dates or numbers (days); "
+            f"{what}: column '{date_col}' must hold datetimes, dates or numbers (days); "
             f"its type is {tdtype}. Convert it first (e.g. pandas.to_datetime)."
         )
     if amount_col is not None and not schema[amount_col].is_numeric():
@@ -84,26 +94,154 @@ def _validate(
     return n_rows, bool(is_datetime)
 
 
-def _segment_error(segment_col: str, entity_col: str, n_bad: int, example: Any) -> DataError:
-    return DataError(
-        f"history: column '{segment_col}' changes within an entity for {n_bad} "
-        f"entities (first example: {entity_col}={python_scalar(example)!r}); a segment "
-        "must be constant per entity."
+def _days(values: npt.NDArray[Any], is_datetime: bool) -> FloatArray:
+    """Dates as float days since 1970-01-01 (numbers are days already).
+
+    Days are ticks divided by ticks per day, so one instant gives the same float in every
+    time unit (and a whole day is an exact number).
+    """
+    if not is_datetime:
+        return np.asarray(values, dtype=np.float64)
+    if values.dtype.kind != "M":  # date objects (a lazy engine's dates), or Timestamps
+        values = pd.to_datetime(pd.Series(values)).to_numpy(dtype="datetime64[ns]")
+    return values.view(np.int64) / float(ticks_per_day(values.dtype))
+
+
+def _segments(
+    seg_codes: npt.NDArray[np.int64],
+    seg_labels: npt.NDArray[Any],
+    ent_codes: npt.NDArray[np.int64],
+    n_ent: int,
+    *,
+    ids: npt.NDArray[Any],
+    segment_col: str,
+    entity_col: str,
+) -> npt.NDArray[Any]:
+    """The one segment of each entity; :class:`DataError` when it changes within one."""
+    lo = np.full(n_ent, np.iinfo(np.int64).max)
+    hi = np.full(n_ent, -1)
+    np.minimum.at(lo, ent_codes, seg_codes)
+    np.maximum.at(hi, ent_codes, seg_codes)
+    bad = lo != hi
+    if bad.any():
+        raise DataError(
+            f"history: column '{segment_col}' changes within an entity for {int(bad.sum())} "
+            f"entities (first example: {entity_col}="
+            f"{python_scalar(ids[int(np.argmax(bad))])!r}); a segment must be constant per "
+            "entity."
+        )
+    labels: npt.NDArray[Any] = np.asarray(seg_labels, dtype=object)[lo]
+    return labels
+
+
+def _from_keys(
+    *,
+    entity: Any,
+    stage: Any,
+    segment: Any,
+    entity_col: str,
+    segment_col: str | None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any], npt.NDArray[np.int64], list[str], Any]:
+    """Entity codes (sorted ids), stage codes and labels, and the entity segments."""
+    ent, ids = pd.factorize(entity, sort=True)
+    stg, stage_idx = pd.factorize(stage)
+    ids = np.asarray(ids)
+    seg = None
+    if segment is not None:
+        assert segment_col is not None
+        seg_codes, seg_labels = pd.factorize(segment, use_na_sentinel=False)
+        seg = _segments(
+            seg_codes.astype(np.int64),
+            np.asarray(seg_labels, dtype=object),
+            ent.astype(np.int64),
+            len(ids),
+            ids=ids,
+            segment_col=segment_col,
+            entity_col=entity_col,
+        )
+    return ent.astype(np.int64), ids, stg.astype(np.int64), [str(v) for v in stage_idx], seg
+
+
+def _key_values(frame: nw.DataFrame[Any], col: str) -> Any:
+    """A key column for :func:`pandas.factorize`, without copying text into Python objects.
+
+    pandas columns are used as they are; numbers become numpy arrays; other columns (text,
+    categories) become arrow-backed pandas Series, which factorise in arrow (Python
+    objects when pyarrow is not installed).
+    """
+    series = frame[col]
+    native = series.to_native()
+    if isinstance(native, pd.Series):
+        return native
+    if series.dtype.is_numeric():
+        return series.to_numpy()
+    try:
+        import pyarrow as pa  # type: ignore[import-untyped]
+    except ImportError:  # pragma: no cover - pyarrow is optional
+        return series.to_numpy().astype(object)
+    arrow = series.to_arrow()
+    if pa.types.is_dictionary(arrow.type):
+        arrow = arrow.cast(arrow.type.value_type)
+    return pd.Series(pd.arrays.ArrowExtensionArray(arrow))
+
+
+def _aggregate_eager(
+    frame: nw.DataFrame[Any],
+    *,
+    entity_col: str,
+    stage_col: str,
+    date_col: str,
+    amount_col: str | None,
+    segment_col: str | None,
+) -> dict[str, Any]:
+    """The aggregate of an eager frame: numpy views and one kernel pass."""
+    t = frame[date_col].to_numpy()
+    if t.dtype.kind == "b":
+        t = t.astype(np.int64)
+    elif t.dtype.kind not in "iufM":  # dates as objects: read them as datetime64
+        t = pd.to_datetime(pd.Series(t)).to_numpy(dtype="datetime64[ns]")
+    ent, ids, stg, labels, segment = _from_keys(
+        entity=_key_values(frame, entity_col),
+        stage=_key_values(frame, stage_col),
+        segment=None if segment_col is None else _key_values(frame, segment_col),
+        entity_col=entity_col,
+        segment_col=segment_col,
     )
+    amt = None
+    if amount_col is not None:
+        amt = np.asarray(frame[amount_col].to_numpy(), dtype=np.float64)
+    n_lab = len(labels)
+    ticks = t.view(np.int64) if t.dtype.kind == "M" else t
+    out = kf.aggregate_events(ent * n_lab + stg, ticks, len(ids) * n_lab, amt)
+    key = out["key"]
+    if t.dtype.kind == "M":  # the kernel's ticks back to the column's datetime unit
+        first, t_max = out["first"].view(t.dtype), out["t_max"].view(t.dtype)
+    else:
+        first, t_max = out["first"], out["t_max"]
+    return {
+        "ent_codes": key // n_lab,
+        "ids": ids,
+        "stage_codes": key % n_lab,
+        "stage_labels": labels,
+        "first": first,
+        "t_max": np.asarray(t_max).reshape(1),
+        "n_rows": out["n_rows"].astype(np.int64),
+        "n_times": out["n_times"].astype(np.int64),
+        "amount": out.get("amount"),
+        "segment": segment,
+    }
 
 
-def _aggregate_narwhals(
+def _aggregate_lazy(
     frame: Any,
     *,
     entity_col: str,
     stage_col: str,
-    time_col: str,
+    date_col: str,
     amount_col: str | None,
     segment_col: str | None,
-    n_events: int,
-    is_datetime: bool,
-) -> _Aggregate:
-    """Per-(entity, stage) aggregate computed on the caller's engine, then collected."""
+) -> dict[str, Any]:
+    """The aggregate of a lazy frame: computed on the caller's engine, then collected."""
     keys = [entity_col, stage_col] + ([segment_col] if segment_col else [])
     if frame.implementation is nw.Implementation.DASK:
         # Dask's grouped n_unique is not exact across partitions: count distinct events
@@ -111,7 +249,7 @@ def _aggregate_narwhals(
         ev_aggs = [nw.len().alias("_n_rows")]
         if amount_col is not None:
             ev_aggs.append(nw.col(amount_col).max().alias("_amount"))
-        source = frame.group_by([*keys, time_col]).agg(*ev_aggs)
+        source = frame.group_by([*keys, date_col]).agg(*ev_aggs)
         aggs = [
             nw.len().alias("_n_times"),
             nw.col("_n_rows").sum().alias("_n_rows"),
@@ -119,126 +257,57 @@ def _aggregate_narwhals(
     else:
         source = frame
         aggs = [
-            nw.col(time_col).n_unique().alias("_n_times"),
+            nw.col(date_col).n_unique().alias("_n_times"),
             nw.len().alias("_n_rows"),
         ]
     aggs += [
-        nw.col(time_col).min().alias("_first"),
-        nw.col(time_col).max().alias("_last"),
+        nw.col(date_col).min().alias("_first"),
+        nw.col(date_col).max().alias("_last"),
     ]
     if amount_col is not None:
         aggs.append(nw.col("_amount" if source is not frame else amount_col).max().alias("_amount"))
     agg = to_pandas(source.group_by(keys).agg(*aggs))
-    ent_codes, ids = pd.factorize(agg[entity_col], sort=True)
-    stage_codes, stage_idx = pd.factorize(agg[stage_col])
-    segment = None
-    if segment_col is not None:
-        pairs = pd.DataFrame({"e": ent_codes, "s": agg[segment_col].to_numpy()})
-        pairs = pairs.drop_duplicates()
-        if len(pairs) != len(ids):
-            dup = pairs["e"].duplicated(keep=False).to_numpy()
-            bad = pairs["e"].to_numpy()[dup]
-            ex = np.asarray(ids)[bad.min()]
-            raise _segment_error(segment_col, entity_col, len(np.unique(bad)), ex)
-        segment = np.empty(len(ids), dtype=object)
-        segment[pairs["e"].to_numpy()] = pairs["s"].to_numpy()
-    return _Aggregate(
-        ent_codes=ent_codes.astype(np.int64),
-        ids=np.asarray(ids),
-        stage_codes=stage_codes.astype(np.int64),
-        stage_labels=[str(v) for v in stage_idx],
-        first=_to_days(agg["_first"], is_datetime),
-        t_max=float(np.max(_to_days(agg["_last"], is_datetime))),
-        n_rows=agg["_n_rows"].to_numpy(dtype=np.int64),
-        n_times=agg["_n_times"].to_numpy(dtype=np.int64),
-        amount=(
+    ent, ids, stg, labels, segment = _from_keys(
+        entity=agg[entity_col],
+        stage=agg[stage_col],
+        segment=None if segment_col is None else agg[segment_col],
+        entity_col=entity_col,
+        segment_col=segment_col,
+    )
+    return {
+        "ent_codes": ent,
+        "ids": ids,
+        "stage_codes": stg,
+        "stage_labels": labels,
+        "first": agg["_first"].to_numpy(),
+        "t_max": agg["_last"].to_numpy(),
+        "n_rows": agg["_n_rows"].to_numpy(dtype=np.int64),
+        "n_times": agg["_n_times"].to_numpy(dtype=np.int64),
+        "amount": (
             agg["_amount"].to_numpy(dtype=np.float64, na_value=np.nan)
             if amount_col is not None
             else None
         ),
-        segment=segment,
-        n_events=n_events,
-        is_datetime=is_datetime,
-    )
+        "segment": segment,
+    }
 
 
-def _pandas_times(col: pd.Series) -> tuple[npt.NDArray[Any], float] | None:
-    """Integer ticks and ticks per day of a datetime64 column (None: not datetime64)."""
-    dtype = col.dtype
-    if isinstance(dtype, pd.DatetimeTZDtype):
-        col = col.dt.tz_convert("UTC").dt.tz_localize(None)
-        dtype = col.dtype
-    if not (isinstance(dtype, np.dtype) and dtype.kind == "M"):
-        return None
-    unit = np.datetime_data(cast(Any, dtype))[0]
-    per_day = {"s": 86_400.0, "ms": 86_400e3, "us": 86_400e6, "ns": 86_400e9}.get(unit)
-    if per_day is None:
-        return None
-    return col.to_numpy().view(np.int64), per_day
-
-
-def _aggregate_pandas(
-    df: pd.DataFrame,
-    *,
-    entity_col: str,
-    stage_col: str,
-    time_col: str,
-    amount_col: str | None,
-    segment_col: str | None,
-    n_events: int,
-    is_datetime: bool,
-) -> _Aggregate | None:
-    """The same aggregate for pandas input with hash factorisation and numpy reductions.
-
-    Returns None when the time column is not a numpy datetime64 / numeric column (then
-    the generic path runs).
-    """
-    tcol = df[time_col]
-    if is_datetime:
-        ticks = _pandas_times(tcol)
-        if ticks is None:
-            return None
-        t, per_day = ticks
-    else:
-        if not (isinstance(tcol.dtype, np.dtype) and tcol.dtype.kind in "iuf"):
-            return None
-        t, per_day = tcol.to_numpy(), 1.0
-    ent, ids = pd.factorize(df[entity_col], sort=True)
-    stg, stage_idx = pd.factorize(df[stage_col])
-    n_lab = len(stage_idx)
-    key = ent.astype(np.int64) * n_lab + stg
-    amt = None
-    if amount_col is not None:
-        amt = df[amount_col].to_numpy(dtype=np.float64, na_value=np.nan)
-    out = kf.aggregate_events(key, t, len(ids) * n_lab, amt)
-    segment = None
-    if segment_col is not None:
-        seg, seg_idx = pd.factorize(df[segment_col])
-        lo = np.full(len(ids), np.iinfo(np.int64).max)
-        hi = np.full(len(ids), -1)
-        np.minimum.at(lo, ent, seg)
-        np.maximum.at(hi, ent, seg)
-        bad = lo != hi
-        if bad.any():
-            raise _segment_error(
-                segment_col, entity_col, int(bad.sum()), np.asarray(ids)[int(np.argmax(bad))]
-            )
-        segment = np.asarray(seg_idx, dtype=object)[lo]
-    scale = 1.0 / per_day
-    return _Aggregate(
-        ent_codes=out["key"] // n_lab,
-        ids=np.asarray(ids),
-        stage_codes=out["key"] % n_lab,
-        stage_labels=[str(v) for v in stage_idx],
-        first=out["first"].astype(np.float64) * scale,
-        t_max=float(out["t_max"]) * scale,
-        n_rows=out["n_rows"].astype(np.int64),
-        n_times=out["n_times"].astype(np.int64),
-        amount=out.get("amount"),
-        segment=segment,
-        n_events=n_events,
-        is_datetime=is_datetime,
-    )
+def _local_frame(history: Any, date_col: str, date_format: str | None) -> tuple[Any, str | None]:
+    """The log as a narwhals frame with its dates parsed and on their local wall time."""
+    tz: str | None = None
+    if isinstance(history, pd.DataFrame) and date_col in history.columns:
+        col = history[date_col]
+        if isinstance(col.dtype, pd.DatetimeTZDtype):  # some zones are opaque to narwhals
+            tz = str(col.dtype.tz)
+            history = history.assign(**{date_col: col.dt.tz_localize(None)})
+    frame = to_narwhals(history, what="history")
+    schema = frame.collect_schema()
+    if date_col in schema and schema[date_col] in (nw.String, nw.Object):  # text or objects
+        frame = parse_dates(frame, date_col, date_format=date_format, what="history")
+    if date_col in schema:
+        tz = tz or time_zone(frame, date_col)
+        frame = local_dates(frame, date_col)
+    return frame, tz
 
 
 def _aggregate(
@@ -246,33 +315,36 @@ def _aggregate(
     *,
     entity_col: str,
     stage_col: str,
-    time_col: str,
+    date_col: str,
     amount_col: str | None,
     segment_col: str | None,
     date_format: str | None = None,
 ) -> _Aggregate:
     """Validate the log and build the per-(entity, stage) aggregate."""
-    frame = to_narwhals(history, what="history")
-    schema = frame.collect_schema()
-    if time_col in schema and schema[time_col] in (nw.String, nw.Object):  # text or objects
-        frame = parse_dates(frame, time_col, date_format=date_format, what="history")
-    cols = [entity_col, stage_col, time_col]
+    frame, tz = _local_frame(history, date_col, date_format)
+    cols = [entity_col, stage_col, date_col]
     extra = [c for c in (amount_col, segment_col) if c is not None]
     n_events, is_datetime = _validate(
-        frame, cols=cols, extra=extra, time_col=time_col, amount_col=amount_col
+        frame, cols=cols, extra=extra, date_col=date_col, amount_col=amount_col
     )
     kw: dict[str, Any] = {
         "entity_col": entity_col,
         "stage_col": stage_col,
-        "time_col": time_col,
+        "date_col": date_col,
         "amount_col": amount_col,
         "segment_col": segment_col,
-        "n_events": n_events,
-        "is_datetime": is_datetime,
     }
-    native = nw.to_native(frame)
-    if isinstance(native, pd.DataFrame):
-        fast = _aggregate_pandas(native, **kw)
-        if fast is not None:
-            return fast
-    return _aggregate_narwhals(frame, **kw)
+    if isinstance(frame, nw.DataFrame):
+        parts = _aggregate_eager(frame, **kw)
+    else:
+        parts = _aggregate_lazy(frame, **kw)
+    first = parts.pop("first")
+    t_max = parts.pop("t_max")
+    return _Aggregate(
+        **parts,
+        first=_days(first, is_datetime),
+        t_max=float(np.max(_days(t_max, is_datetime))),
+        n_events=n_events,
+        is_datetime=is_datetime,
+        time_zone=tz,
+    )

@@ -43,7 +43,7 @@ def _open_deals(state: kf.FunnelState, won_k: int) -> npt.NDArray[np.bool_]:
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class PipelineForecast(Result):
+class PipelineForecastResult(Result):
     """Weighted pipeline forecast (returned by :func:`pipeline_forecast`).
 
     Attributes
@@ -100,10 +100,10 @@ class PipelineForecast(Result):
         return plot_forecast(self, ax=ax, **kwargs)
 
 
-def pipeline_forecast(result: FunnelResult) -> PipelineForecast:
+def pipeline_forecast(result: FunnelResult) -> PipelineForecastResult:
     r"""Weighted pipeline forecast: open amount times the historical win rate of its stage.
 
-    Every open deal (not dropped, not yet won) at the result's ``as_of`` is weighted by
+    Every open deal (not dropped, not yet won) at the result's ``observation_end`` is weighted by
     the win rate from its current stage :math:`k`, estimated on the closed deals:
 
     $$\hat p_k = \frac{\#\{\text{won, reached } k\}}{\#\{\text{won or lost, reached } k\}},
@@ -116,7 +116,7 @@ def pipeline_forecast(result: FunnelResult) -> PipelineForecast:
 
     Returns
     -------
-    PipelineForecast
+    PipelineForecastResult
 
     Examples
     --------
@@ -129,7 +129,7 @@ def pipeline_forecast(result: FunnelResult) -> PipelineForecast:
     ['stage', 'open', 'open_amount', 'win_rate']
     """
     won_k = result.won_index
-    state = _state_at(result, result._as_of_days)
+    state = _state_at(result, result._end_days)
     rate, n_closed = _win_rates(state, len(result.stages), won_k)
     open_mask = _open_deals(state, won_k)
     cur = state.n[open_mask] - 1
@@ -160,7 +160,7 @@ def pipeline_forecast(result: FunnelResult) -> PipelineForecast:
             "weighted_amount": open_amt * rate[:nk],
         }
     )
-    return PipelineForecast(
+    return PipelineForecastResult(
         table=table,
         deals=deals,
         expected_wins=float(np.nansum(table["expected_wins"])),
@@ -171,7 +171,7 @@ def pipeline_forecast(result: FunnelResult) -> PipelineForecast:
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class ForecastBacktest(Result):
+class ForecastBacktestResult(Result):
     """Backtest of the weighted pipeline forecast (returned by :func:`forecast_backtest`).
 
     Attributes
@@ -179,11 +179,11 @@ class ForecastBacktest(Result):
     table : pandas.DataFrame
         Per stage (the deal's stage at the cut): ``open_at_cut``, ``win_rate`` (trained
         on deals closed before the cut), ``predicted_wins``, ``actual_wins``,
-        ``still_open`` (unresolved at ``as_of``), ``predicted_amount``, ``actual_amount``.
+        ``still_open`` (unresolved at ``observation_end``), ``predicted_amount``, ``actual_amount``.
     cut : str
         The cut date.
     predicted_wins, actual_wins, still_open : float
-        Totals; deals still open at ``as_of`` count as not won.
+        Totals; deals still open at ``observation_end`` count as not won.
     predicted_amount, actual_amount : float
         Totals of amounts (NaN without ``amount_col``).
     n_unrated : int
@@ -235,23 +235,24 @@ class ForecastBacktest(Result):
         return plot_backtest(self, ax=ax, **kwargs)
 
 
-def forecast_backtest(result: FunnelResult, cut: Any) -> ForecastBacktest:
+def forecast_backtest(result: FunnelResult, cut: Any) -> ForecastBacktestResult:
     """Backtest the weighted pipeline forecast at a past cut date.
 
     Win rates are estimated on the entities closed (won or lost) by ``cut``; they are
     applied to the entities open at ``cut`` (by their stage at ``cut``) and compared with
-    what those entities actually did by the result's ``as_of``.
+    what those entities actually did by the result's ``observation_end``.
 
     Parameters
     ----------
     result : FunnelResult
         From :func:`funnel_metrics`.
     cut : date or number
-        The cut (same kind as the time column), before ``as_of``.
+        The cut (same kind as the date column), before ``observation_end``; an aware
+        date is converted to the data's time zone first.
 
     Returns
     -------
-    ForecastBacktest
+    ForecastBacktestResult
 
     Examples
     --------
@@ -262,16 +263,18 @@ def forecast_backtest(result: FunnelResult, cut: Any) -> ForecastBacktest:
     >>> abs(bt.predicted_wins - bt.actual_wins) / bt.actual_wins < 0.2
     True
     """
-    t = _scalar_days(cut, result._is_datetime, "cut")
-    if not t < result._as_of_days:
-        raise DataError(f"cut must be before as_of ({result.as_of}); got {cut!r}.")
+    t = _scalar_days(cut, result._is_datetime, "cut", result._time_zone)
+    if not t < result._end_days:
+        raise DataError(
+            f"cut must be before observation_end ({result.observation_end}); got {cut!r}."
+        )
     won_k = result.won_index
     at_cut = _state_at(result, t)
     rate, _ = _win_rates(at_cut, len(result.stages), won_k)
     open_mask = _open_deals(at_cut, won_k)
     cur = at_cut.n[open_mask] - 1
     p = rate[cur]
-    end = _state_at(result, result._as_of_days)
+    end = _state_at(result, result._end_days)
     won = (end.n > won_k)[open_mask]
     still = (_open_deals(end, won_k) | ((end.outcome == kf.OPEN) & (end.n > won_k)))[open_mask]
     still = still & ~won
@@ -295,7 +298,7 @@ def forecast_backtest(result: FunnelResult, cut: Any) -> ForecastBacktest:
             "actual_amount": per_stage(won * amt) if amt is not None else nan,
         }
     )
-    return ForecastBacktest(
+    return ForecastBacktestResult(
         table=table,
         cut=_days_to_label(t, result._is_datetime),
         predicted_wins=float(table["predicted_wins"].sum()),

@@ -11,8 +11,10 @@ import pandas as pd
 
 from crmmodels._frames import python_scalar
 from crmmodels._ingest.arguments import check_choice, check_column_name
+from crmmodels._ingest.periods import check_period_code
+from crmmodels._ingest.renames import renamed_arguments
 from crmmodels.errors import ArgumentError, DataError, SchemaError
-from crmmodels.funnel._aggregate import _aggregate
+from crmmodels.funnel._aggregate import _Aggregate, _aggregate
 from crmmodels.funnel._result import (
     DEFAULT_EXIT_STAGES,
     DEFAULT_STAGES,
@@ -81,17 +83,18 @@ def _check_stage_args(
     return st, ex, st.index(won), markers
 
 
+@renamed_arguments(as_of="observation_end", time_col="date_col")
 def funnel_metrics(
     history: Any,
     *,
     stages: Sequence[str] = DEFAULT_STAGES,
     entity_col: str = "entity_id",
     stage_col: str = "stage",
-    time_col: str = "entered_at",
+    date_col: str = "entered_at",
     mode: Mode = "any",
     exit_stages: Sequence[str] = DEFAULT_EXIT_STAGES,
     won_stage: str | None = None,
-    as_of: Any = None,
+    observation_end: Any = None,
     amount_col: str | None = None,
     segment_col: str | None = None,
     cohort: str | None = None,
@@ -108,9 +111,10 @@ def funnel_metrics(
     stages : sequence of str
         Funnel stages in order. Default :data:`DEFAULT_STAGES`: ``lead_generation``,
         ``needs_analysis``, ``proposal_quote``, ``closed_won``.
-    entity_col, stage_col, time_col : str
+    entity_col, stage_col, date_col : str
         Column names: entity (lead / opportunity) id, stage name, entry time (datetime,
-        date, or a number of days).
+        date, ISO 8601 text, or a number of days). ``time_col`` is the old name of
+        ``date_col`` (``FutureWarning``).
     mode : {"any", "ordered"}
         ``"any"``: reaching a later stage implies every earlier one (a skipped stage is
         counted as entered, in ``implied``). ``"ordered"``: an entity enters a stage only
@@ -121,11 +125,14 @@ def funnel_metrics(
         Event names that mean dropping out (default ``("closed_lost",)``).
     won_stage : str, optional
         The stage that means won (default: the last stage); later stages are post-sale.
-    as_of : date or number, optional
-        Observation end (default: the last event): a date for a datetime time column, a
+    observation_end : date or number, optional
+        The cut-off (default: the last event): a date for a datetime date column, a
         finite number for a numeric one (missing or unparsable values raise
         :class:`~crmmodels.errors.ArgumentError`). Events after it are ignored
-        (reported); duplicate and re-entry counts cover the whole log.
+        (reported); duplicate and re-entry counts cover the whole log. Dates are read
+        on the data's local calendar: timezone-aware dates are moved to their local wall
+        time, and an aware ``observation_end`` is converted to the data's zone first.
+        ``as_of`` is its old name (``FutureWarning``).
     amount_col : str, optional
         Deal amount, on every row (missing, infinite or negative amounts raise
         :class:`~crmmodels.errors.DataError`); per entity the largest amount recorded at
@@ -133,8 +140,9 @@ def funnel_metrics(
         velocity.
     segment_col : str, optional
         Segment column (constant per entity); fills :attr:`FunnelResult.segments`.
-    cohort : str, optional
-        pandas period alias (``"M"``, ``"Q"``, ...) of entry cohorts; fills
+    cohort : {"D", "W", "M", "Q", "Y"}, optional
+        The grid of entry cohorts: days, weeks (Monday to Sunday), months, quarters or
+        years; fills
         :attr:`FunnelResult.cohorts`. The entry time is the entity's first funnel event.
     promotion : mapping of str to str, optional
         ``{stage: marker}``: an event named ``marker`` counts as advancing out of
@@ -145,7 +153,7 @@ def funnel_metrics(
         order: report them (their negative stays are left out of the time statistics)
         or raise :class:`~crmmodels.errors.DataError`.
     date_format : str, optional
-        strftime layout (e.g. ``"%d/%m/%Y %H:%M"``) of a text ``time_col``; without it
+        strftime layout (e.g. ``"%d/%m/%Y %H:%M"``) of a text ``date_col``; without it
         text times must be ISO 8601.
 
     Returns
@@ -162,13 +170,13 @@ def funnel_metrics(
     Raises
     ------
     SchemaError
-        Missing columns, bad stage arguments, a time column that is not a time.
+        Missing columns, bad stage arguments, a date column that holds no dates.
     DataError
         Empty log, null ids / stages / times, missing (null or NaN), infinite or
         negative amounts, unknown stage names (listed with counts), a segment that
         changes within an entity, backwards timestamps with ``on_backwards="raise"``.
         :class:`~crmmodels.errors.ArgumentError` (a ``DataError``) for a bad ``mode``,
-        ``on_backwards``, ``as_of``, ``cohort`` or column-name argument.
+        ``on_backwards``, ``observation_end``, ``cohort`` or column-name argument.
 
     Notes
     -----
@@ -212,128 +220,52 @@ def funnel_metrics(
     for arg, value in (
         ("entity_col", entity_col),
         ("stage_col", stage_col),
-        ("time_col", time_col),
+        ("date_col", date_col),
         ("amount_col", amount_col),
         ("segment_col", segment_col),
     ):
         if value is not None:
             check_column_name(value, arg)
-    if cohort is not None and (not isinstance(cohort, str) or not cohort):
-        raise ArgumentError(
-            f"cohort must be a pandas period alias such as 'M', 'Q', 'W' or 'Y'; got {cohort!r}."
-        )
+    cohort_code = None if cohort is None else check_period_code(cohort, "cohort")
     agg = _aggregate(
         history,
         entity_col=entity_col,
         stage_col=stage_col,
-        time_col=time_col,
+        date_col=date_col,
         amount_col=amount_col,
         segment_col=segment_col,
         date_format=date_format,
     )
-    is_datetime = agg.is_datetime
-    n_stages = len(st)
-    code_of: dict[str, int] = {s: i for i, s in enumerate(st)}
-    for e in ex:
-        code_of[e] = -1
-    code_of.update(markers)
-    unknown = [s for s in agg.stage_labels if s not in code_of]
-    if unknown:
-        n_by = np.bincount(agg.stage_codes, weights=agg.n_rows, minlength=len(agg.stage_labels))
-        rows_of = dict(zip(agg.stage_labels, n_by, strict=True))
-        listed = ", ".join(f"{s!r} ({int(rows_of[s])} rows)" for s in sorted(unknown)[:10])
-        raise DataError(
-            f"history: column '{stage_col}' holds {len(unknown)} unknown stage name(s): "
-            f"{listed}. Known: funnel stages {list(st)}, exit stages {list(ex)}"
-            + (f", promotion markers {list(markers)}" if markers else "")
-            + ". Add them to stages= / exit_stages= or filter the log first."
-        )
-    code = np.array([code_of[s] for s in agg.stage_labels], dtype=np.int64)[agg.stage_codes]
-
-    ent_codes = agg.ent_codes
-    ids_arr = agg.ids
-    n_ent = len(ids_arr)
-    first_raw = agg.first
-    n_times = agg.n_times
-    n_evt = agg.n_rows
-    as_of_days = agg.t_max if as_of is None else _scalar_days(as_of, is_datetime, "as_of")
-    late = first_raw > as_of_days
-    first_t = np.where(late, np.nan, first_raw)
-
-    is_exit = code < 0
-    fun = ~is_exit
-    first = np.full((n_ent, n_stages), np.nan, order="F")  # stage columns contiguous
-    exit_time = np.full(n_ent, np.nan)
-    # (entity, stage name) rows are unique: plain assignment unless names share a slot
-    if markers:
-        np.fmin.at(first, (ent_codes[fun], code[fun]), first_t[fun])
-    else:
-        first[ent_codes[fun], code[fun]] = first_t[fun]
-    if len(ex) > 1:
-        np.fmin.at(exit_time, ent_codes[is_exit], first_t[is_exit])
-    else:
-        exit_time[ent_codes[is_exit]] = first_t[is_exit]
-
+    code = _event_codes(agg, st, ex, markers, stage_col)
+    end_days = (
+        agg.t_max
+        if observation_end is None
+        else _scalar_days(observation_end, agg.is_datetime, "observation_end", agg.time_zone)
+    )
+    late = agg.first > end_days
+    first, exit_time = _entry_times(agg, code, late, len(st), several=(bool(markers), len(ex) > 1))
     state = kf.funnel_state(first, exit_time, mode)
     backwards = kf.backwards_mask(first)
     if on_backwards == "raise" and backwards.any():
-        ex_id = python_scalar(ids_arr[np.argmax(backwards)])
+        ex_id = python_scalar(agg.ids[np.argmax(backwards)])
         raise DataError(
-            f"history: column '{time_col}' goes backwards against funnel order for "
+            f"history: column '{date_col}' goes backwards against funnel order for "
             f"{int(backwards.sum())} entities (first example: {entity_col}={ex_id!r}): a "
             "later stage was entered before an earlier one. Fix the log or pass "
             "on_backwards='report'."
         )
-    counts = kf.stage_counts(state, n_stages)
-    finished, still = kf.stay_durations(first, exit_time, state, as_of_days)
-
-    table = _stage_table(counts, 0)
-    table.insert(0, "stage", list(st))
-    q = kf.quantiles_by_column(finished, (0.5, 0.9))
-    table["time_mean"] = kf.column_means(finished)
-    table["time_median"] = q[0]
-    table["time_p90"] = q[1]
-    table["time_n"] = (~np.isnan(finished)).sum(axis=0)
-    table["open_time_mean"] = kf.column_means(still)
-    table["open_time_median"] = kf.quantiles_by_column(still, (0.5,))[0]
-    reentries = np.zeros(n_stages, dtype=np.int64)
-    fun_ok = fun & ~late
-    np.add.at(reentries, code[fun_ok], n_times[fun_ok] - 1)
-    table["reentries"] = reentries
-    table["implied"] = counts["implied"][0]
-    table["left_path"] = counts["left_path"][0]
-    conv = table["conversion"].to_numpy()[:-1]
-    bottleneck: str | None = None
-    if np.isfinite(conv).any():
-        bottleneck = st[int(np.nanargmin(conv))]
-    table["bottleneck"] = table["stage"] == bottleneck
-
-    # amount per entity: at the most advanced stage with an amount, else the exit event
-    amount: FloatArray | None = None
-    if amount_col is not None:
-        amt = agg.amount if agg.amount is not None else np.full(len(code), np.nan)
-        amt_mat = np.full((n_ent, n_stages), np.nan, order="F")
-        ok = fun & ~np.isnan(amt)
-        np.fmax.at(amt_mat, (ent_codes[ok], code[ok]), amt[ok])
-        amount = np.full(n_ent, np.nan)
-        for k in range(n_stages):
-            amount = np.where(np.isnan(amt_mat[:, k]), amount, amt_mat[:, k])
-        exit_amt = np.full(n_ent, np.nan)
-        okx = is_exit & ~np.isnan(amt)
-        np.fmax.at(exit_amt, ent_codes[okx], amt[okx])
-        amount = np.where(np.isnan(amount), exit_amt, amount)
-
-    segment = agg.segment
-
+    counts = kf.stage_counts(state, len(st))
+    finished, still = kf.stay_durations(first, exit_time, state, end_days)
+    table, bottleneck = _table(counts, finished, still, st, code, late, agg.n_times)
     issues = _issues(
-        ids_arr=ids_arr,
+        ids_arr=agg.ids,
         entity_col=entity_col,
         mode=mode,
         state=state,
         backwards=backwards,
-        n_evt=n_evt,
-        n_times=n_times,
-        ent_codes=ent_codes,
+        n_evt=agg.n_rows,
+        n_times=agg.n_times,
+        ent_codes=agg.ent_codes,
         code=code,
         late=late,
         exit_time=exit_time,
@@ -350,28 +282,140 @@ def funnel_metrics(
         stages=st,
         won_stage=st[won_k],
         bottleneck=bottleneck,
-        as_of=_days_to_label(as_of_days, is_datetime),
-        n_entities=n_ent,
+        observation_end=_days_to_label(end_days, agg.is_datetime),
+        n_entities=len(agg.ids),
         n_events=agg.n_events,
-        n_duplicates=int((n_evt - n_times).sum()),
+        n_duplicates=int((agg.n_rows - agg.n_times).sum()),
         win_rate=win_rate,
-        _ids=ids_arr,
+        _ids=agg.ids,
         _first=first,
         _exit=exit_time,
-        _amount=amount,
-        _segment=segment,
-        _as_of_days=as_of_days,
-        _is_datetime=is_datetime,
+        _amount=None if amount_col is None else _entity_amounts(agg, code, len(st)),
+        _segment=agg.segment,
+        _end_days=end_days,
+        _is_datetime=agg.is_datetime,
+        _time_zone=agg.time_zone,
         _finished=finished,
         _open=still,
     )
-    cohorts = _group_table(result, "cohort", cohort) if cohort is not None else None
+    cohorts = _group_table(result, "cohort", cohort_code) if cohort_code else None
     segments = _group_table(result, "segment", None) if segment_col is not None else None
     if cohorts is None and segments is None:
         return result
     object.__setattr__(result, "cohorts", cohorts)
     object.__setattr__(result, "segments", segments)
     return result
+
+
+def _event_codes(
+    agg: _Aggregate,
+    st: tuple[str, ...],
+    ex: tuple[str, ...],
+    markers: dict[str, int],
+    stage_col: str,
+) -> npt.NDArray[np.int64]:
+    """Stage position of each aggregate row (-1 for an exit); unknown names raise."""
+    code_of: dict[str, int] = {s: i for i, s in enumerate(st)}
+    for e in ex:
+        code_of[e] = -1
+    code_of.update(markers)
+    unknown = [s for s in agg.stage_labels if s not in code_of]
+    if unknown:
+        n_by = np.bincount(agg.stage_codes, weights=agg.n_rows, minlength=len(agg.stage_labels))
+        rows_of = dict(zip(agg.stage_labels, n_by, strict=True))
+        listed = ", ".join(f"{s!r} ({int(rows_of[s])} rows)" for s in sorted(unknown)[:10])
+        raise DataError(
+            f"history: column '{stage_col}' holds {len(unknown)} unknown stage name(s): "
+            f"{listed}. Known: funnel stages {list(st)}, exit stages {list(ex)}"
+            + (f", promotion markers {list(markers)}" if markers else "")
+            + ". Add them to stages= / exit_stages= or filter the log first."
+        )
+    codes: npt.NDArray[np.int64] = np.array([code_of[s] for s in agg.stage_labels], dtype=np.int64)[
+        agg.stage_codes
+    ]
+    return codes
+
+
+def _entry_times(
+    agg: _Aggregate,
+    code: npt.NDArray[np.int64],
+    late: npt.NDArray[np.bool_],
+    n_stages: int,
+    *,
+    several: tuple[bool, bool],
+) -> tuple[FloatArray, FloatArray]:
+    """First entry per (entity, stage) and first exit per entity, up to the cut.
+
+    ``several``: whether several event names share a stage (promotion markers) and
+    whether there are several exit names; otherwise a plain assignment is enough, since
+    (entity, stage name) rows are unique.
+    """
+    first_t = np.where(late, np.nan, agg.first)
+    is_exit = code < 0
+    fun = ~is_exit
+    ent = agg.ent_codes
+    first = np.full((len(agg.ids), n_stages), np.nan, order="F")  # stage columns contiguous
+    exit_time = np.full(len(agg.ids), np.nan)
+    if several[0]:
+        np.fmin.at(first, (ent[fun], code[fun]), first_t[fun])
+    else:
+        first[ent[fun], code[fun]] = first_t[fun]
+    if several[1]:
+        np.fmin.at(exit_time, ent[is_exit], first_t[is_exit])
+    else:
+        exit_time[ent[is_exit]] = first_t[is_exit]
+    return first, exit_time
+
+
+def _table(
+    counts: dict[str, npt.NDArray[np.int64]],
+    finished: FloatArray,
+    still: FloatArray,
+    st: tuple[str, ...],
+    code: npt.NDArray[np.int64],
+    late: npt.NDArray[np.bool_],
+    n_times: npt.NDArray[np.int64],
+) -> tuple[pd.DataFrame, str | None]:
+    """The per-stage table (counts, rates, times in stage, re-entries) and the bottleneck."""
+    table = _stage_table(counts, 0)
+    table.insert(0, "stage", list(st))
+    q = kf.quantiles_by_column(finished, (0.5, 0.9))
+    table["time_mean"] = kf.column_means(finished)
+    table["time_median"] = q[0]
+    table["time_p90"] = q[1]
+    table["time_n"] = (~np.isnan(finished)).sum(axis=0)
+    table["open_time_mean"] = kf.column_means(still)
+    table["open_time_median"] = kf.quantiles_by_column(still, (0.5,))[0]
+    reentries = np.zeros(len(st), dtype=np.int64)
+    counted = (code >= 0) & ~late
+    np.add.at(reentries, code[counted], n_times[counted] - 1)
+    table["reentries"] = reentries
+    table["implied"] = counts["implied"][0]
+    table["left_path"] = counts["left_path"][0]
+    conv = table["conversion"].to_numpy()[:-1]
+    bottleneck: str | None = None
+    if np.isfinite(conv).any():
+        bottleneck = st[int(np.nanargmin(conv))]
+    table["bottleneck"] = table["stage"] == bottleneck
+    return table, bottleneck
+
+
+def _entity_amounts(agg: _Aggregate, code: npt.NDArray[np.int64], n_stages: int) -> FloatArray:
+    """Amount per entity: at the most advanced stage with an amount, else at its exit."""
+    n_ent = len(agg.ids)
+    ent = agg.ent_codes
+    amt = agg.amount if agg.amount is not None else np.full(len(code), np.nan)
+    amt_mat = np.full((n_ent, n_stages), np.nan, order="F")
+    ok = (code >= 0) & ~np.isnan(amt)
+    np.fmax.at(amt_mat, (ent[ok], code[ok]), amt[ok])
+    amount = np.full(n_ent, np.nan)
+    for k in range(n_stages):  # stages, not rows: a handful of vectorised passes
+        amount = np.where(np.isnan(amt_mat[:, k]), amount, amt_mat[:, k])
+    exit_amt = np.full(n_ent, np.nan)
+    okx = (code < 0) & ~np.isnan(amt)
+    np.fmax.at(exit_amt, ent[okx], amt[okx])
+    out: FloatArray = np.where(np.isnan(amount), exit_amt, amount)
+    return out
 
 
 def _issues(
@@ -421,10 +465,10 @@ def _issues(
         "first entry counts; stays run from the first entry (column 'reentries')",
     )
     add(
-        "after_as_of",
+        "after_observation_end",
         int(n_evt[late].sum()),
         by_entity(late),
-        "events after as_of ignored",
+        "events after observation_end ignored",
     )
     in_funnel = state.n > 0
     no_first = in_funnel & ~state.observed[:, 0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -11,8 +12,10 @@ import pandas as pd
 
 from crmmodels._ingest.arguments import check_choice, check_number
 from crmmodels._ingest.dates import to_timestamp
+from crmmodels._ingest.periods import check_period_code, numpy_period_index, period_labels
+from crmmodels._ingest.renames import REMOVED_IN
 from crmmodels._results import Result
-from crmmodels.errors import ArgumentError, SchemaError
+from crmmodels.errors import SchemaError
 from crmmodels.kernels import stage_history as kf
 
 if TYPE_CHECKING:
@@ -39,24 +42,16 @@ FloatArray = npt.NDArray[np.float64]
 # ------------------------------------------------------------------ helpers
 
 
-def _to_days(values: Any, is_datetime: bool) -> FloatArray:
-    """Timestamps (pandas Series) to float days since 1970-01-01; numbers pass through."""
-    if not is_datetime:
-        return np.asarray(pd.to_numeric(values), dtype=np.float64)
-    s = pd.to_datetime(pd.Series(values))
-    if isinstance(s.dtype, pd.DatetimeTZDtype):
-        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
-    ns = s.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
-    ns[s.isna().to_numpy()] = np.nan
-    return ns / _NS_PER_DAY
+def _scalar_days(value: Any, is_datetime: bool, name: str, tz: str | None) -> float:
+    """A time argument (``observation_end``, ``cut``) in days; :class:`ArgumentError` if unusable.
 
-
-def _scalar_days(value: Any, is_datetime: bool, name: str) -> float:
-    """A time argument (``as_of``, ``cut``) in days; :class:`ArgumentError` if unusable."""
+    A date is read on the data's local calendar: an aware one is converted to the data's
+    zone ``tz`` first (see :func:`crmmodels._ingest.dates.to_timestamp`).
+    """
     if not is_datetime:
-        return check_number(value, name, fix="The time column is numeric (days).")
-    ts = to_timestamp(value, name, tz="UTC")  # ISO 8601 text or a date object
-    return float(_to_days(pd.Series([ts]), True)[0])
+        return check_number(value, name, fix="The date column is numeric (days).")
+    ts = to_timestamp(value, name, tz=tz)  # ISO 8601 text or a date object
+    return float(ts.as_unit("ns").value / _NS_PER_DAY)
 
 
 def _days_to_label(days: float, is_datetime: bool) -> str:
@@ -85,9 +80,9 @@ class FunnelResult(Result):
     cohorts, segments : pandas.DataFrame or None
         Long tables (``cohort`` or ``segment``, then ``stage`` and the counts and rates)
         when ``cohort=`` or ``segment_col=`` was given.
-    mode, won_stage, bottleneck, as_of : str
+    mode, won_stage, bottleneck, observation_end : str
         Counting mode, the stage that means won, the stage with the lowest conversion and
-        the observation end.
+        the cut-off (``as_of`` is its old name, kept for now with a ``FutureWarning``).
     stages : tuple of str
         The funnel stages in order.
     n_entities, n_events, n_duplicates : int
@@ -109,7 +104,8 @@ class FunnelResult(Result):
     >>> res = funnel_metrics(log, stages=["lead_generation", "closed_won"], amount_col="amount")
     >>> res  # doctest: +NORMALIZE_WHITESPACE
     FunnelResult(cohorts=None, segments=None, mode=any, stages=['lead_generation',
-    'closed_won'], won_stage=closed_won, bottleneck=lead_generation, as_of=10, n_entities=3,
+    'closed_won'], won_stage=closed_won, bottleneck=lead_generation, observation_end=10,
+    n_entities=3,
     n_events=5, n_duplicates=0, win_rate=0.3333, rows=2)
     >>> res.to_frame()[["stage", "entered", "advanced", "dropped", "open"]].values.tolist()
     [['lead_generation', 3, 1, 1, 1], ['closed_won', 1, 0, 0, 0]]
@@ -128,7 +124,7 @@ class FunnelResult(Result):
     stages: tuple[str, ...]
     won_stage: str
     bottleneck: str | None
-    as_of: str
+    observation_end: str
     n_entities: int
     n_events: int
     n_duplicates: int
@@ -138,10 +134,22 @@ class FunnelResult(Result):
     _exit: FloatArray
     _amount: FloatArray | None
     _segment: npt.NDArray[Any] | None
-    _as_of_days: float
+    _end_days: float
     _is_datetime: bool
+    _time_zone: str | None
     _finished: FloatArray
     _open: FloatArray
+
+    @property
+    def as_of(self) -> str:
+        """Old name of :attr:`observation_end` (warns :class:`FutureWarning`)."""
+        warnings.warn(
+            "FunnelResult.as_of is now called observation_end; the old name stops working "
+            f"in crmmodels {REMOVED_IN}.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return self.observation_end
 
     @property
     def report(self) -> pd.DataFrame:
@@ -196,8 +204,9 @@ class FunnelResult(Result):
 
         Parameters
         ----------
-        period : str
-            pandas period alias of the entry cohorts (``"M"``, ``"Q"``, ``"W"``, ``"Y"``).
+        period : {"D", "W", "M", "Q", "Y"}
+            Entry cohorts: calendar days, weeks (Monday to Sunday), months, quarters or
+            years (the plural words ``"months"`` ... are read too).
 
         Returns
         -------
@@ -206,11 +215,7 @@ class FunnelResult(Result):
             stage but the last, and ``win_rate``. Recent cohorts still have open entities,
             so their rates are lower bounds.
         """
-        if not isinstance(period, str) or not period:
-            raise ArgumentError(
-                f"period must be a pandas period alias such as 'M', 'Q', 'W' or 'Y'; "
-                f"got {period!r}."
-            )
+        period = check_period_code(period, "period")
         long = _group_table(self, "cohort", period)
         wide = long.pivot(index="cohort", columns="stage", values="conversion")
         wide = wide[list(self.stages[:-1])]
@@ -261,26 +266,26 @@ def _stage_table(counts: dict[str, npt.NDArray[np.int64]], row: int) -> pd.DataF
     )
 
 
+def _cohort_codes(index: npt.NDArray[np.int64], period: str) -> tuple[npt.NDArray[Any], Any]:
+    """Group codes of period numbers (ascending) and the periods' labels."""
+    numbers, codes = np.unique(index, return_inverse=True)
+    return codes, period_labels(numbers, period).astype(str)
+
+
 def _group_table(result: FunnelResult, kind: str, period: str | None) -> pd.DataFrame:
     """Long per-group funnel table (cohort by entry period, or segment)."""
     state = kf.funnel_state(result._first, result._exit, result.mode)
     keep = state.n > 0
     if kind == "cohort":
         if not result._is_datetime:
-            raise SchemaError("cohort funnels need a datetime time column; it is numeric.")
-        entry = kf.row_fmin(result._first)
-        try:
-            labels_all = pd.Series(_label_array(entry, True)).dt.to_period(period or "M")
-        except (ValueError, TypeError) as exc:
-            raise SchemaError(
-                f"cohort must be a pandas period alias such as 'M', 'Q', 'W' or 'Y'; "
-                f"got {period!r}."
-            ) from exc
-        labels = labels_all[keep]
+            raise SchemaError("cohort funnels need a datetime date column; it is numeric.")
+        entry = kf.row_fmin(result._first)[keep]
+        index = numpy_period_index(_label_array(entry, True).to_numpy(), period or "M")
+        codes, uniques = _cohort_codes(index, period or "M")
     else:
         assert result._segment is not None
-        labels = pd.Series(result._segment)[keep]
-    codes, uniques = pd.factorize(labels, sort=True)
+        segments = pd.Series(result._segment)[keep]
+        codes, uniques = pd.factorize(segments, sort=True, use_na_sentinel=False)
     sub = kf.FunnelState(
         n=state.n[keep],
         outcome=state.outcome[keep],

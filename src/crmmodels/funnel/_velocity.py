@@ -18,13 +18,13 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class SalesVelocity(Result):
+class SalesVelocityResult(Result):
     r"""Sales velocity (returned by :func:`sales_velocity`).
 
     Attributes
     ----------
     opportunities : int
-        Open deals at ``as_of`` (not yet won or lost).
+        Open deals at ``observation_end`` (not yet won or lost).
     win_rate : float
         Won / (won + lost) among closed deals that entered the first stage.
     avg_deal_size : float
@@ -78,7 +78,7 @@ class SalesVelocity(Result):
         return plot_velocity(self, ax=ax, **kwargs)
 
 
-def sales_velocity(result: FunnelResult) -> SalesVelocity:
+def sales_velocity(result: FunnelResult) -> SalesVelocityResult:
     r"""Sales velocity: how much the pipeline is expected to close per day.
 
     $$v = \frac{N_{\text{open}} \times p_{\text{win}} \times \bar a_{\text{won}}}
@@ -95,7 +95,7 @@ def sales_velocity(result: FunnelResult) -> SalesVelocity:
 
     Returns
     -------
-    SalesVelocity
+    SalesVelocityResult
 
     Examples
     --------
@@ -113,7 +113,7 @@ def sales_velocity(result: FunnelResult) -> SalesVelocity:
     (2, 0.5, 120.0, 10.0, 12.0)
     """
     won_k = result.won_index
-    state = _state_at(result, result._as_of_days)
+    state = _state_at(result, result._end_days)
     won = state.n > won_k
     lost = ((state.outcome == kf.DROPPED) | (state.outcome == kf.LEFT_PATH)) & ~won
     n_closed = int((won | lost).sum())
@@ -129,7 +129,7 @@ def sales_velocity(result: FunnelResult) -> SalesVelocity:
     else:
         deal = float("nan")
     per_day = opp * p / cycle_days if cycle_days and np.isfinite(cycle_days) else float("nan")
-    return SalesVelocity(
+    return SalesVelocityResult(
         opportunities=opp,
         win_rate=p,
         avg_deal_size=deal,

@@ -17,13 +17,10 @@ from crmmodels.idic._customize import (
     customize,
 )
 from crmmodels.idic._differentiate import DifferentiationResult, differentiate
-from crmmodels.idic._identify import (
-    IdentityResult,
-    linkage_quality,
-    phonetic_key,
-    resolve_identities,
-)
-from crmmodels.idic._interact import InteractionProfile, interaction_profile
+from crmmodels.idic._identify import IdentityResult, resolve_identities
+from crmmodels.idic._identity_fuzzy import phonetic_key
+from crmmodels.idic._identity_report import linkage_quality
+from crmmodels.idic._interact import InteractionProfileResult, interaction_profile
 from crmmodels.idic._normalize import (
     normalize_address,
     normalize_email,
@@ -36,7 +33,7 @@ __all__ = [
     "CustomizationResult",
     "DifferentiationResult",
     "IdentityResult",
-    "InteractionProfile",
+    "InteractionProfileResult",
     "Range",
     "Rule",
     "RuleSet",
@@ -51,3 +48,6 @@ __all__ = [
     "phonetic_key",
     "resolve_identities",
 ]
+
+# old name of the result class, kept for now
+InteractionProfile = InteractionProfileResult

@@ -234,11 +234,87 @@ def differentiate(
     >>> res.matrix_counts.to_dict(orient="index")
     {'A': {'toys': 2, 'books': 1}, 'B': {'toys': 1, 'books': 2}}
     """
+    ks = _check_arguments(
+        customer_col=customer_col,
+        amount_col=amount_col,
+        category_col=category_col,
+        channel_col=channel_col,
+        tier_col=tier_col,
+        k=k,
+        k_range=k_range,
+    )
+    seed = check_int(seed, "seed", low=0)
+    silhouette_sample = check_int(silhouette_sample, "silhouette_sample", low=2)
+    allow_negative = check_bool(allow_negative, "allow_negative")
+    try:
+        import sklearn  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "differentiate needs scikit-learn for k-means: pip install scikit-learn"
+        ) from exc
+
+    totals, shares = _spend_shares(
+        purchases,
+        customer_col=customer_col,
+        amount_col=amount_col,
+        category_col=category_col,
+        channel_col=channel_col,
+        allow_negative=allow_negative,
+    )
+    customers = pd.DataFrame({"value": totals.astype(np.float64)})
+    customers, n_untiered, n_tier_only = _with_tiers(customers, tiers, customer_col, tier_col)
+    shares = shares.reindex(customers.index)
+    has_spend = shares.notna().all(axis=1).to_numpy() & (shares.sum(axis=1) > 0).to_numpy()
+    x = shares[has_spend].to_numpy(dtype=np.float64)
+    n_fit = x.shape[0]
+    if n_fit < 2 or (k is not None and n_fit < ks[0]):
+        raise DataError(
+            f"purchases: {n_fit} customers with positive spend; need at least "
+            f"{max(2, ks[0] if k is not None else 2)} to form needs segments."
+        )
+    if k is None:
+        best, sil_rows = _best_k(x, ks, seed, silhouette_sample)
+    else:
+        best, sil_rows = ks[0], []
+    seg = np.full(len(customers), -1, dtype=np.int64)
+    seg[has_spend] = _segments_by_size(x, best, seed)
+    customers["segment"] = seg
+    labels = _segment_labels(shares[has_spend], seg[has_spend])
+    customers["segment_label"] = customers["segment"].map(labels)
+    customers = customers.join(shares.fillna(0.0)).reset_index()
+    counts, value, profiles = _value_needs_tables(
+        customers, labels, list(shares.columns), no_spend=bool((seg == -1).any())
+    )
+    return DifferentiationResult(
+        customers=customers,
+        matrix_counts=counts,
+        matrix_value=value,
+        profiles=profiles,
+        silhouette=pd.DataFrame(sil_rows, columns=["k", "silhouette"]),
+        customer_col=customer_col,
+        k=best,
+        n_customers=len(customers),
+        n_no_spend=int((seg == -1).sum()),
+        n_untiered=n_untiered,
+        n_tier_only=n_tier_only,
+    )
+
+
+def _check_arguments(
+    *,
+    customer_col: str,
+    amount_col: str,
+    category_col: str | None,
+    channel_col: str | None,
+    tier_col: str,
+    k: Any,
+    k_range: Any,
+) -> list[int]:
+    """Check the columns and the candidate k values; return the candidates, sorted."""
     if category_col is None and channel_col is None:
         raise SchemaError("differentiate needs category_col and/or channel_col.")
     if k is not None:
-        k = check_int(k, "k", low=1)
-        ks = [k]
+        ks = [check_int(k, "k", low=1)]
     else:
         if isinstance(k_range, (str, bytes)) or not isinstance(k_range, Iterable):
             raise ArgumentError(
@@ -247,9 +323,6 @@ def differentiate(
         ks = sorted({check_int(v, "k_range values", low=1) for v in k_range})
         if not ks:
             raise ArgumentError("k_range must hold at least one candidate k; got an empty one.")
-    seed = check_int(seed, "seed", low=0)
-    silhouette_sample = check_int(silhouette_sample, "silhouette_sample", low=2)
-    allow_negative = check_bool(allow_negative, "allow_negative")
     for arg, name in (
         ("customer_col", customer_col),
         ("amount_col", amount_col),
@@ -259,13 +332,19 @@ def differentiate(
     ):
         if name is not None:
             check_column_name(name, arg)
-    try:
-        import sklearn  # noqa: F401
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "differentiate needs scikit-learn for k-means: pip install scikit-learn"
-        ) from exc
+    return ks
 
+
+def _spend_shares(
+    purchases: Any,
+    *,
+    customer_col: str,
+    amount_col: str,
+    category_col: str | None,
+    channel_col: str | None,
+    allow_negative: bool,
+) -> tuple[pd.Series, pd.DataFrame]:
+    """Spend per customer, and the spend shares per category and channel (on the engine)."""
     frame = to_narwhals(purchases, what="purchases")
     by_cols = [c for c in (category_col, channel_col) if c is not None]
     check_columns(frame, [customer_col, amount_col, *by_cols], what="purchases")
@@ -273,7 +352,6 @@ def differentiate(
         frame, amount_col, what="purchases", id_col=customer_col, allow_negative=allow_negative
     )
     check_not_null(frame, [customer_col, *by_cols], what="purchases")
-
     totals = to_pandas(
         frame.group_by(customer_col).agg(nw.col(amount_col).sum().alias("value"))
     ).set_index(customer_col)["value"]
@@ -282,10 +360,13 @@ def differentiate(
         blocks.append(_share_table(frame, customer_col, amount_col, category_col, "cat"))
     if channel_col is not None:
         blocks.append(_share_table(frame, customer_col, amount_col, channel_col, "chan"))
-    shares = pd.concat(blocks, axis=1).fillna(0.0).sort_index(axis=1)
-    customers = pd.DataFrame({"value": totals.astype(np.float64)})
+    return totals, pd.concat(blocks, axis=1).fillna(0.0).sort_index(axis=1)
 
-    # tiers
+
+def _with_tiers(
+    customers: pd.DataFrame, tiers: Any, customer_col: str, tier_col: str
+) -> tuple[pd.DataFrame, int, int]:
+    """Add each customer's value tier (sorted by customer); count untiered, tier-only."""
     n_untiered = 0
     n_tier_only = 0
     if tiers is not None:
@@ -308,56 +389,51 @@ def differentiate(
     else:
         customers["tier"] = "all"
     customers.index.name = customer_col
-    customers = customers.sort_index()
-    shares = shares.reindex(customers.index)
-    has_spend = shares.notna().all(axis=1).to_numpy() & (shares.sum(axis=1) > 0).to_numpy()
-    x = shares[has_spend].to_numpy(dtype=np.float64)
+    return customers.sort_index(), n_untiered, n_tier_only
+
+
+def _best_k(
+    x: npt.NDArray[np.float64], ks: list[int], seed: int, silhouette_sample: int
+) -> tuple[int, list[tuple[int, float]]]:
+    """The candidate k with the largest mean silhouette (ties: the smallest k)."""
+    from sklearn.metrics import silhouette_score
+
     n_fit = x.shape[0]
-    if n_fit < 2 or (k is not None and n_fit < int(k)):
-        raise DataError(
-            f"purchases: {n_fit} customers with positive spend; need at least "
-            f"{max(2, int(k or 2))} to form needs segments."
-        )
-
-    # choose k by silhouette
+    n_unique = len(np.unique(np.round(x, 12), axis=0))
     sil_rows: list[tuple[int, float]] = []
-    if k is None:
-        from sklearn.metrics import silhouette_score
+    for kk in ks:  # a handful of candidate k values
+        if kk < 2 or kk >= min(n_fit, n_unique):
+            continue
+        trial, _ = _kmeans(x, kk, seed)
+        score = silhouette_score(
+            x, trial, sample_size=min(n_fit, silhouette_sample), random_state=seed
+        )
+        sil_rows.append((kk, float(score)))
+    if not sil_rows:
+        raise DataError(f"purchases: too few distinct spend profiles ({n_unique}) for k in {ks}.")
+    return max(sil_rows, key=lambda r: (r[1], -r[0]))[0], sil_rows
 
-        n_unique = len(np.unique(np.round(x, 12), axis=0))
-        for kk in ks:
-            if kk < 2 or kk >= min(n_fit, n_unique):
-                continue
-            trial, _ = _kmeans(x, kk, seed)
-            score = silhouette_score(
-                x, trial, sample_size=min(n_fit, silhouette_sample), random_state=seed
-            )
-            sil_rows.append((kk, float(score)))
-        if not sil_rows:
-            raise DataError(
-                f"purchases: too few distinct spend profiles ({n_unique}) for k in {ks}."
-            )
-        best = max(sil_rows, key=lambda r: (r[1], -r[0]))[0]
-    else:
-        best = int(k)
-    raw, _ = _kmeans(x, best, seed)
 
-    # deterministic numbering: by size (desc), then by centroid
+def _segments_by_size(x: npt.NDArray[np.float64], k: int, seed: int) -> npt.NDArray[np.int64]:
+    """k-means segments, numbered deterministically: by size (desc), then by centroid."""
+    raw, _ = _kmeans(x, k, seed)
     cent = pd.DataFrame(x).groupby(raw).mean()
-    size = np.bincount(raw, minlength=best)
+    size = np.bincount(raw, minlength=k)
     order_frame = cent.copy()
     order_frame.insert(0, "_size", -size[cent.index.to_numpy()])
     order = order_frame.sort_values(list(order_frame.columns)).index.to_numpy()
-    remap = np.empty(best, dtype=np.int64)
-    remap[order] = np.arange(best)
-    seg = np.full(len(customers), -1, dtype=np.int64)
-    seg[has_spend] = remap[raw]
-    customers["segment"] = seg
+    remap = np.empty(k, dtype=np.int64)
+    remap[order] = np.arange(k)
+    out: npt.NDArray[np.int64] = remap[raw]
+    return out
 
+
+def _segment_labels(shares: pd.DataFrame, seg: npt.NDArray[np.int64]) -> dict[int, str]:
+    """Label of each segment: its dominant category and channel (numbered when shared)."""
     share_cols = list(shares.columns)
-    feats = shares[has_spend].groupby(seg[has_spend]).mean()
+    feats = shares.groupby(seg).mean()
     labels: dict[int, str] = {}
-    for s_id, row in feats.iterrows():
+    for s_id, row in feats.iterrows():  # one row per segment
         parts = []
         for prefix in ("cat:", "chan:"):
             cols = [c for c in share_cols if c.startswith(prefix)]
@@ -369,12 +445,15 @@ def differentiate(
         if counts_lab[lab] > 1:
             labels[sid] = f"{lab} ({sid + 1})"
     labels[-1] = NO_SPEND
-    customers["segment_label"] = customers["segment"].map(labels)
-    customers = customers.join(shares.fillna(0.0))
-    customers = customers.reset_index()
+    return labels
 
+
+def _value_needs_tables(
+    customers: pd.DataFrame, labels: dict[int, str], share_cols: list[str], *, no_spend: bool
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The value x needs matrix (customers and value) and the segment profiles."""
     seg_order = [labels[s] for s in sorted(labels) if s >= 0]
-    if (seg == -1).any():
+    if no_spend:
         seg_order.append(NO_SPEND)
     counts = pd.crosstab(customers["tier"], customers["segment_label"]).reindex(
         columns=seg_order, fill_value=0
@@ -387,18 +466,4 @@ def differentiate(
         n_customers=("value", "size"), value=("value", "sum"), mean_value=("value", "mean")
     )
     profiles = profiles.join(customers.groupby(["segment", "segment_label"])[share_cols].mean())
-    profiles = profiles.reset_index()
-    sil = pd.DataFrame(sil_rows, columns=["k", "silhouette"])
-    return DifferentiationResult(
-        customers=customers,
-        matrix_counts=counts,
-        matrix_value=value,
-        profiles=profiles,
-        silhouette=sil,
-        customer_col=customer_col,
-        k=best,
-        n_customers=len(customers),
-        n_no_spend=int((seg == -1).sum()),
-        n_untiered=n_untiered,
-        n_tier_only=n_tier_only,
-    )
+    return counts, value, profiles.reset_index()

@@ -5,16 +5,19 @@ Records are linked when they share a normalised exact key (email, phone, any col
 computed as connected components of the record-key graph (see
 :mod:`crmmodels.kernels.unionfind`). Optionally, records whose names (and addresses)
 are similar are linked too, comparing only pairs inside blocks.
+
+The steps live in their own modules: the exact keys (:mod:`._identity_keys`), the
+blocked fuzzy pairs (:mod:`._identity_fuzzy`) and the links and merge report
+(:mod:`._identity_report`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from crmmodels._frames import (
@@ -35,111 +38,27 @@ from crmmodels._ingest.arguments import (
 from crmmodels._progress import Progress
 from crmmodels._results import Result
 from crmmodels.errors import ArgumentError, DataError, SchemaError, bad_rows_message
-from crmmodels.idic._normalize import (
-    blank_to_na,
-    normalize_address,
-    normalize_email,
-    normalize_name,
-    normalize_phone,
+from crmmodels.idic._identity_fuzzy import (
+    NO_FUZZY_LINKS,
+    FuzzyLinks,
+    candidate_pairs,
+    phonetic_key,
+    score_pairs,
+    without_conflicts,
 )
-from crmmodels.kernels.unionfind import components, within_block_pairs
+from crmmodels.idic._identity_keys import (
+    Incidences,
+    column_tuple,
+    exact_keys,
+    normalized_fields,
+)
+from crmmodels.idic._identity_report import linkage_quality, links_table, merge_report
+from crmmodels.kernels.unionfind import components
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = ["IdentityResult", "linkage_quality", "phonetic_key", "resolve_identities"]
-
-_SOUNDEX_FROM = "abcdefghijklmnopqrstuvwxyz"
-_SOUNDEX_TO = "01230120022455012623010202"
-_SOUNDEX_TABLE = str.maketrans(_SOUNDEX_FROM, _SOUNDEX_TO)
-
-
-def phonetic_key(values: pd.Series) -> pd.Series:
-    """A Soundex-like code of the first word of each (normalised) value.
-
-    The first letter is kept; the following letters are mapped to the Soundex digit
-    classes (b f p v = 1, c g j k q s x z = 2, d t = 3, l = 4, m n = 5, r = 6; vowels
-    and h w y = 0), runs of the same digit are collapsed, a digit equal to the first
-    letter's class is dropped, zeros are removed and the code is cut to three digits.
-    Unlike classic Soundex, h and w separate equal digits like vowels do.
-
-    Parameters
-    ----------
-    values : pandas.Series
-        Normalised names (see ``normalize_name``).
-
-    Returns
-    -------
-    pandas.Series of string
-        The codes (``<NA>`` for missing values or values not starting with a letter).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> phonetic_key(pd.Series(["robert", "rupert", "smith john", "smyth", None])).tolist()
-    ['r163', 'r163', 's53', 's53', <NA>]
-    """
-    s = values.astype("string").str.split(" ").str[0].astype("string")
-    s = s.where(s.str.match(r"^[a-z]").fillna(False).astype(bool))
-    s = s.str.replace(r"[^a-z]", "", regex=True)
-    first = s.str.slice(0, 1)
-    digits = s.str.translate(_SOUNDEX_TABLE)
-    digits = digits.str.replace(r"(\d)\1+", r"\1", regex=True)
-    rest = digits.str.slice(1)
-    first_code = digits.str.slice(0, 1)
-    same = (rest.str.slice(0, 1) == first_code).fillna(False).astype(bool)
-    rest = rest.where(~same, rest.str.slice(1))
-    rest = rest.str.replace("0", "", regex=False).str.slice(0, 3)
-    out: pd.Series = (first + rest).astype("string")
-    return out
-
-
-def linkage_quality(predicted: npt.ArrayLike, truth: npt.ArrayLike) -> dict[str, float]:
-    r"""Pairwise precision, recall and F1 of a clustering against the true entities.
-
-    A pair of records is a predicted match when both have the same predicted key and a
-    true match when both belong to the same true entity. Counts come from the
-    contingency table, :math:`\\sum \\binom{n}{2}`, without listing pairs.
-
-    Parameters
-    ----------
-    predicted, truth : array-like
-        Predicted cluster key and true entity per record.
-
-    Returns
-    -------
-    dict
-        ``precision``, ``recall``, ``f1`` and the pair counts ``true_positive_pairs``,
-        ``predicted_pairs``, ``true_pairs``.
-
-    Examples
-    --------
-    >>> q = linkage_quality([0, 0, 0, 1], ["a", "a", "b", "b"])
-    >>> round(q["precision"], 3), q["recall"]
-    (0.333, 0.5)
-    """
-    p = pd.factorize(pd.Series(np.asarray(predicted)))[0].astype(np.int64)
-    t = pd.factorize(pd.Series(np.asarray(truth)))[0].astype(np.int64)
-
-    def pairs(counts: npt.NDArray[np.int64]) -> float:
-        c = counts.astype(np.float64)
-        return float(np.sum(c * (c - 1.0) / 2.0))
-
-    cell = p * (int(t.max(initial=0)) + 1) + t
-    tp = pairs(np.unique(cell, return_counts=True)[1])
-    pp = pairs(np.unique(p, return_counts=True)[1])
-    tt = pairs(np.unique(t, return_counts=True)[1])
-    precision = tp / pp if pp else 1.0
-    recall = tp / tt if tt else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {
-        "precision": precision,
-        "recall": recall,
-        "f1": f1,
-        "true_positive_pairs": tp,
-        "predicted_pairs": pp,
-        "true_pairs": tt,
-    }
 
 
 @dataclass(frozen=True, repr=False)
@@ -222,40 +141,6 @@ class IdentityResult(Result):
         from crmmodels.plotting.idic import plot_identity
 
         return plot_identity(self, ax=ax, **kwargs)
-
-
-def _tuple(cols: str | Sequence[str] | None, name: str) -> tuple[str, ...]:
-    if cols is None:
-        return ()
-    if isinstance(cols, str):
-        return (check_column_name(cols, name),)
-    if not isinstance(cols, Iterable):
-        raise ArgumentError(f"{name} must be a column name or a list of them; got {cols!r}.")
-    return tuple(check_column_name(c, name) for c in cols)
-
-
-def _join_parts(parts: list[pd.Series]) -> pd.Series:
-    if not parts:
-        raise ValueError("no parts")
-    out = parts[0].astype("string").fillna("")
-    for part in parts[1:]:  # a handful of columns; str.cat is vectorised over the rows
-        out = out.str.cat(part.astype("string").fillna(""), sep=" ")
-    return blank_to_na(out.str.replace(r"\s+", " ", regex=True).str.strip())
-
-
-def _fuzzy_scores(
-    a: pd.Series, i: npt.NDArray[np.int64], j: npt.NDArray[np.int64]
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
-    from rapidfuzz import fuzz, process
-
-    valid = (a.notna().to_numpy()[i]) & (a.notna().to_numpy()[j])
-    vals = a.fillna("").astype(str).to_numpy(dtype=object)
-    scores = np.zeros(i.size, dtype=np.float64)
-    if valid.any():
-        scores[valid] = process.cpdist(
-            vals[i[valid]].tolist(), vals[j[valid]].tolist(), scorer=fuzz.ratio, workers=1
-        )
-    return scores, valid
 
 
 def resolve_identities(
@@ -377,26 +262,116 @@ def resolve_identities(
     >>> res.links[["record_a", "record_b", "rule"]].values.tolist()
     [['a1', 'b1', 'email'], ['a1', 'a2', 'phone']]
     """
-    email_cols = _tuple(email_cols, "email_cols")
-    phone_cols = _tuple(phone_cols, "phone_cols")
-    name_cols = _tuple(name_cols, "name_cols")
-    address_cols = _tuple(address_cols, "address_cols")
-    exact_cols = _tuple(exact_cols, "exact_cols")
-    block_cols = _tuple(block_cols, "block_cols")
-    if not (email_cols or phone_cols or exact_cols or name_cols):
-        raise SchemaError(
-            "resolve_identities needs at least one key: pass email_cols, phone_cols, "
-            "exact_cols or name_cols (with fuzzy=True or address_cols)."
-        )
-    fuzzy_threshold = check_number(
-        fuzzy_threshold, "fuzzy_threshold", low=0.0, high=100.0, fix="It is a similarity score."
+    cols = {
+        "email_cols": column_tuple(email_cols, "email_cols"),
+        "phone_cols": column_tuple(phone_cols, "phone_cols"),
+        "name_cols": column_tuple(name_cols, "name_cols"),
+        "address_cols": column_tuple(address_cols, "address_cols"),
+        "exact_cols": column_tuple(exact_cols, "exact_cols"),
+        "block_cols": column_tuple(block_cols, "block_cols"),
+    }
+    fuzzy_threshold, fuzzy = _check_arguments(
+        cols,
+        id_col=id_col,
+        source_col=source_col,
+        fuzzy=fuzzy,
+        fuzzy_threshold=fuzzy_threshold,
+        fuzzy_rule=fuzzy_rule,
+        default_country_code=default_country_code,
     )
-    check_choice(fuzzy_rule, "fuzzy_rule", ("min", "mean"))
-    fuzzy = check_bool(fuzzy, "fuzzy")
     phonetic_blocking = check_bool(phonetic_blocking, "phonetic_blocking")
     name_address_key = check_bool(name_address_key, "name_address_key")
     veto_conflicts = check_bool(veto_conflicts, "veto_conflicts")
     max_block_size = check_int(max_block_size, "max_block_size", low=1)
+    full, df = _read_records(records, id_col=id_col, source_col=source_col, cols=cols)
+    ids = df[id_col]
+    n = len(df)
+    steps = Progress("resolve_identities", enabled=progress, logger=__name__)
+    steps.info("%d records", n)
+    id_rank = pd.factorize(ids, sort=True)[0].astype(np.int64)
+
+    fields = normalized_fields(
+        df,
+        email_cols=cols["email_cols"],
+        phone_cols=cols["phone_cols"],
+        name_cols=cols["name_cols"],
+        address_cols=cols["address_cols"],
+        default_country_code=str(default_country_code),
+    )
+    inc = exact_keys(df, fields, cols["exact_cols"], name_address_key)
+    exact_labels = components(n, inc.rec, n + inc.code, n_extra=inc.n_keys, order_key=id_rank)
+    steps.info(
+        "exact keys: %d distinct keys link the records into %d clusters",
+        inc.n_keys,
+        int(exact_labels.max(initial=-1)) + 1,
+    )
+    links_found = NO_FUZZY_LINKS
+    if fuzzy:
+        pairs, n_skipped = candidate_pairs(
+            df,
+            name_cols=cols["name_cols"],
+            block_cols=cols["block_cols"],
+            phonetic_blocking=phonetic_blocking,
+            max_block_size=max_block_size,
+        )
+        pairs = pairs[exact_labels[pairs[:, 0]] != exact_labels[pairs[:, 1]]]
+        steps.info("fuzzy: scoring %d candidate pairs from the blocks", len(pairs))
+        if veto_conflicts:
+            pairs = without_conflicts(pairs, fields)
+        links_found = score_pairs(
+            pairs,
+            fields,
+            threshold=fuzzy_threshold,
+            rule=fuzzy_rule,
+            n_skipped_blocks=n_skipped,
+        )
+        steps.info("fuzzy: %d links at a score >= %g", links_found.i.size, fuzzy_threshold)
+    labels = _customer_labels(n, inc, links_found, exact_labels, id_rank)
+    out = full.copy()
+    out["customer_key"] = labels
+    links = links_table(ids, inc, links_found, labels)
+    report = merge_report(labels, inc, df[source_col] if source_col else None, links)
+    n_customers = int(labels.max()) + 1 if n else 0
+    steps.info("%d customers", n_customers)
+    steps.done()
+    sizes = np.bincount(labels, minlength=n_customers) if n else np.zeros(0, dtype=np.int64)
+    return IdentityResult(
+        records=out,
+        links=links,
+        report=report,
+        id_col=id_col,
+        n_records=n,
+        n_customers=n_customers,
+        n_merged_clusters=int(np.sum(sizes > 1)),
+        n_merged_records=int(sizes[sizes > 1].sum()),
+        n_singletons=int(np.sum(sizes == 1)),
+        n_conflicts=int((report["conflict"] != "").sum()),
+        n_fuzzy_links=int(links_found.i.size),
+        n_skipped_blocks=links_found.n_skipped_blocks,
+    )
+
+
+def _check_arguments(
+    cols: dict[str, tuple[str, ...]],
+    *,
+    id_col: str,
+    source_col: str | None,
+    fuzzy: Any,
+    fuzzy_threshold: Any,
+    fuzzy_rule: str,
+    default_country_code: Any,
+) -> tuple[float, bool]:
+    """Check the keys and the scalar arguments; return the fuzzy threshold and ``fuzzy``."""
+    if not (cols["email_cols"] or cols["phone_cols"] or cols["exact_cols"] or cols["name_cols"]):
+        raise SchemaError(
+            "resolve_identities needs at least one key: pass email_cols, phone_cols, "
+            "exact_cols or name_cols (with fuzzy=True or address_cols)."
+        )
+    threshold = check_number(
+        fuzzy_threshold, "fuzzy_threshold", low=0.0, high=100.0, fix="It is a similarity score."
+    )
+    check_choice(fuzzy_rule, "fuzzy_rule", ("min", "mean"))
+    fuzzy = check_bool(fuzzy, "fuzzy")
     if isinstance(default_country_code, bool) or not isinstance(default_country_code, (str, int)):
         raise ArgumentError(
             "default_country_code must be a country calling code such as '1' or '44'; "
@@ -410,7 +385,7 @@ def resolve_identities(
     check_column_name(id_col, "id_col")
     if source_col is not None:
         check_column_name(source_col, "source_col")
-    if fuzzy and not name_cols and not address_cols:
+    if fuzzy and not cols["name_cols"] and not cols["address_cols"]:
         raise SchemaError("fuzzy=True needs name_cols and/or address_cols to compare.")
     if fuzzy:
         try:
@@ -419,16 +394,24 @@ def resolve_identities(
             raise ImportError(
                 "fuzzy matching needs rapidfuzz: pip install 'crmmodels[fuzzy]'"
             ) from exc
+    return float(threshold), fuzzy
 
+
+def _read_records(
+    records: Any, *, id_col: str, source_col: str | None, cols: dict[str, tuple[str, ...]]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The records as pandas (whole for eager input) and the columns used for linking.
+
+    Lazy engines collect only the columns used for linking; eager frames are already in
+    memory and are returned whole by ``to_frame()``. Record ids must be unique.
+    """
     frame = to_narwhals(records, what="records")
     extra = (source_col,) if source_col is not None else ()
-    used = (id_col, *email_cols, *phone_cols, *name_cols, *address_cols, *exact_cols)
-    used = (*used, *block_cols, *extra)
-    check_columns(frame, list(dict.fromkeys(used)), what="records")
-    check_not_null(frame, [id_col], what="records")
+    used = (id_col, *cols["email_cols"], *cols["phone_cols"], *cols["name_cols"])
+    used = (*used, *cols["address_cols"], *cols["exact_cols"], *cols["block_cols"], *extra)
     used = tuple(dict.fromkeys(used))
-    # lazy engines: collect only the columns used for linking; eager frames are already
-    # in memory and are returned whole by to_frame()
+    check_columns(frame, list(used), what="records")
+    check_not_null(frame, [id_col], what="records")
     full = to_pandas(frame.select(list(used)) if is_lazy(frame) else frame)
     full = full.reset_index(drop=True)
     df = full[list(used)]
@@ -445,231 +428,23 @@ def resolve_identities(
                 "Record ids must be unique; de-duplicate or build a composite id.",
             )
         )
-    n = len(df)
-    steps = Progress("resolve_identities", enabled=progress, logger=__name__)
-    steps.info("%d records", n)
-    id_rank = pd.factorize(ids, sort=True)[0].astype(np.int64)
+    return full, df
 
-    # -- normalised keys ---------------------------------------------------------------
-    rec_parts: list[npt.NDArray[np.int64]] = []
-    key_parts: list[pd.Series] = []
-    ns_parts: list[npt.NDArray[np.int64]] = []
-    emails = [normalize_email(df[c]) for c in email_cols]
-    phones = [normalize_phone(df[c], default_country_code) for c in phone_cols]
-    full_name = _join_parts([normalize_name(df[c]) for c in name_cols]) if name_cols else None
-    address = (
-        _join_parts([normalize_address(df[c]) for c in address_cols]) if address_cols else None
+
+def _customer_labels(
+    n: int,
+    inc: Incidences,
+    fuzzy: FuzzyLinks,
+    exact_labels: np.ndarray[Any, Any],
+    id_rank: np.ndarray[Any, Any],
+) -> np.ndarray[Any, Any]:
+    """Customers: the components of the key graph plus the fuzzy pairs as direct edges."""
+    if not fuzzy.i.size:
+        return exact_labels
+    return components(
+        n,
+        np.concatenate([inc.rec, fuzzy.i]),
+        np.concatenate([n + inc.code, fuzzy.j]),
+        n_extra=inc.n_keys,
+        order_key=id_rank,
     )
-    spaces: list[tuple[str, pd.Series]] = [("email", s) for s in emails]
-    spaces += [("phone", s) for s in phones]
-    spaces += [(f"exact:{c}", df[c].astype("string").str.strip()) for c in exact_cols]
-    if name_address_key and full_name is not None and address is not None:
-        sorted_name = normalize_name(full_name, sort_tokens=True)
-        spaces.append(("name+address", sorted_name + " | " + address))
-    positions = np.arange(n, dtype=np.int64)
-    code_parts: list[npt.NDArray[np.int64]] = []
-    ns_names = np.array(list(dict.fromkeys(rule for rule, _ in spaces)), dtype=object)
-    n_keys = 0
-    for k, name in enumerate(ns_names):
-        # all columns of one kind (e.g. every email column) share one key space
-        vals = [v for rule, v in spaces if rule == name]
-        pos = np.concatenate([positions[v.notna().to_numpy()] for v in vals])
-        values = pd.concat([v[v.notna()].astype("string") for v in vals], ignore_index=True)
-        codes, uniques = pd.factorize(values)
-        rec_parts.append(pos)
-        code_parts.append(codes.astype(np.int64) + n_keys)
-        n_keys += len(uniques)
-        key_parts.append(values)
-        ns_parts.append(np.full(pos.size, k, dtype=np.int64))
-    if rec_parts:
-        inc_rec = np.concatenate(rec_parts)
-        key_code = np.concatenate(code_parts)
-        inc_val = pd.concat(key_parts, ignore_index=True)
-        inc_ns = np.concatenate(ns_parts)
-    else:
-        inc_rec = key_code = inc_ns = np.empty(0, dtype=np.int64)
-        inc_val = pd.Series([], dtype="string")
-    exact_labels = components(n, inc_rec, n + key_code, n_extra=n_keys, order_key=id_rank)
-    steps.info(
-        "exact keys: %d distinct keys link the records into %d clusters",
-        n_keys,
-        int(exact_labels.max(initial=-1)) + 1,
-    )
-
-    # -- fuzzy pairs inside blocks --------------------------------------------------------
-    fuzzy_i = np.empty(0, dtype=np.int64)
-    fuzzy_j = np.empty(0, dtype=np.int64)
-    fuzzy_score = np.empty(0, dtype=np.float64)
-    fuzzy_text = np.empty(0, dtype=object)
-    n_skipped = 0
-    if fuzzy:
-        passes: list[pd.Series] = []
-        if phonetic_blocking:
-            passes += [phonetic_key(normalize_name(df[c], sort_tokens=True)) for c in name_cols]
-        passes += [normalize_name(df[c]) for c in block_cols]
-        pair_list = []
-        for blk in passes:
-            codes = pd.factorize(blk)[0].astype(np.int64)
-            sizes = np.bincount(codes[codes >= 0]) if (codes >= 0).any() else np.zeros(0)
-            n_skipped += int(np.sum(sizes > max_block_size))
-            pair_list.append(within_block_pairs(codes, max_block_size))
-        pairs = np.unique(np.concatenate(pair_list), axis=0) if pair_list else np.empty((0, 2))
-        pairs = pairs.astype(np.int64).reshape(-1, 2)
-        pairs = pairs[exact_labels[pairs[:, 0]] != exact_labels[pairs[:, 1]]]
-        steps.info("fuzzy: scoring %d candidate pairs from the blocks", len(pairs))
-        if veto_conflicts:
-            for group in (emails, phones):
-                if group:
-                    has = np.logical_or.reduce([g.notna().to_numpy() for g in group])
-                    pairs = pairs[~(has[pairs[:, 0]] & has[pairs[:, 1]])]
-        i, j = pairs[:, 0], pairs[:, 1]
-        total = np.zeros(i.size)
-        lowest = np.full(i.size, 100.0)
-        fields = np.zeros(i.size)
-        texts: list[npt.NDArray[np.object_]] = []
-        for label, text in (("name", full_name), ("address", address)):
-            if text is None:
-                continue
-            compare = normalize_name(text, sort_tokens=True) if label == "name" else text
-            score, valid = _fuzzy_scores(compare, i, j)
-            total += np.where(valid, score, 0.0)
-            lowest = np.where(valid, np.minimum(lowest, score), lowest)
-            fields += valid
-            texts.append(np.where(valid, f"{label}=" + np.round(score).astype(int).astype(str), ""))
-        mean = np.divide(total, fields, out=np.zeros_like(total), where=fields > 0)
-        if fuzzy_rule == "min":
-            mean = np.where(fields > 0, lowest, 0.0)
-        keep = (fields > 0) & (mean >= float(fuzzy_threshold))
-        fuzzy_i, fuzzy_j, fuzzy_score = i[keep], j[keep], mean[keep]
-        steps.info("fuzzy: %d links at a score >= %g", fuzzy_i.size, float(fuzzy_threshold))
-        if texts:
-            joined = pd.Series(texts[0][keep], dtype="string")
-            for t in texts[1:]:  # name and address: at most two fields
-                joined = joined.str.cat(pd.Series(t[keep], dtype="string"), sep=",")
-            fuzzy_text = joined.str.strip(",").to_numpy(dtype=object)
-
-    labels = (
-        components(
-            n,
-            np.concatenate([inc_rec, fuzzy_i]),
-            np.concatenate([n + key_code, fuzzy_j]),
-            n_extra=n_keys,
-            order_key=id_rank,
-        )
-        if fuzzy_i.size
-        else exact_labels
-    )
-
-    out = full.copy()
-    out["customer_key"] = labels
-
-    # -- links: each record to the first record (by position) holding the same key ----
-    order = np.lexsort((inc_rec, key_code))
-    sorted_key, sorted_rec = key_code[order], inc_rec[order]
-    is_first = np.r_[True, sorted_key[1:] != sorted_key[:-1]] if order.size else np.zeros(0, bool)
-    first_rec = sorted_rec[is_first][np.cumsum(is_first) - 1]
-    keep = ~is_first
-    first, other, sel = first_rec[keep], sorted_rec[keep], order[keep]
-    exact_links = pd.DataFrame(
-        {
-            "record_a": ids.take(first).reset_index(drop=True),
-            "record_b": ids.take(other).reset_index(drop=True),
-            "rule": ns_names[inc_ns[sel]] if sel.size else np.empty(0, dtype=object),
-            "key": inc_val.take(sel).reset_index(drop=True),
-            "score": 100.0,
-            "customer_key": labels[first],
-        }
-    )
-    fuzzy_links = pd.DataFrame(
-        {
-            "record_a": ids.take(fuzzy_i).reset_index(drop=True),
-            "record_b": ids.take(fuzzy_j).reset_index(drop=True),
-            "rule": "fuzzy",
-            "key": pd.Series(fuzzy_text, dtype="string"),
-            "score": fuzzy_score,
-            "customer_key": labels[fuzzy_i],
-        }
-    )
-    parts = [df_ for df_ in (exact_links, fuzzy_links) if len(df_)]
-    links = pd.concat(parts, ignore_index=True) if parts else exact_links
-    links = links.sort_values(["customer_key", "rule"], kind="stable").reset_index(drop=True)
-
-    # -- report -----------------------------------------------------------------------------
-    incidences = (inc_rec, key_code, inc_ns, ns_names)
-    report = _report(labels, incidences, df[source_col] if source_col else None, links)
-    n_customers = int(labels.max()) + 1 if n else 0
-    sizes = np.bincount(labels, minlength=n_customers) if n else np.zeros(0, dtype=np.int64)
-    steps.info("%d customers", n_customers)
-    steps.done()
-    return IdentityResult(
-        records=out,
-        links=links,
-        report=report,
-        id_col=id_col,
-        n_records=n,
-        n_customers=n_customers,
-        n_merged_clusters=int(np.sum(sizes > 1)),
-        n_merged_records=int(sizes[sizes > 1].sum()),
-        n_singletons=int(np.sum(sizes == 1)),
-        n_conflicts=int((report["conflict"] != "").sum()),
-        n_fuzzy_links=int(fuzzy_i.size),
-        n_skipped_blocks=n_skipped,
-    )
-
-
-def _distinct_per_cluster(
-    labels: npt.NDArray[np.int64],
-    rec: npt.NDArray[np.int64],
-    code: npt.NDArray[np.int64],
-    n_codes: int,
-) -> npt.NDArray[np.int64]:
-    """Number of distinct codes per cluster label (dense array over all labels)."""
-    n_clusters = int(labels.max()) + 1 if labels.size else 0
-    if rec.size == 0:
-        return np.zeros(n_clusters, dtype=np.int64)
-    pair = np.unique(labels[rec] * np.int64(max(n_codes, 1)) + code)
-    return np.bincount(pair // max(n_codes, 1), minlength=n_clusters).astype(np.int64)
-
-
-def _report(
-    labels: npt.NDArray[np.int64],
-    incidences: tuple[
-        npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[Any]
-    ],
-    sources: pd.Series | None,
-    links: pd.DataFrame,
-) -> pd.DataFrame:
-    inc_rec, key_code, inc_ns, ns_names = incidences
-    n_keys = int(key_code.max()) + 1 if key_code.size else 0
-    sizes = np.bincount(labels) if labels.size else np.zeros(0, dtype=np.int64)
-    merged = np.flatnonzero(sizes > 1)
-    idx = pd.Index(merged, name="customer_key")
-    rep = pd.DataFrame({"n_records": sizes[merged].astype(np.int64)}, index=idx)
-    if sources is not None:
-        src_code = pd.factorize(sources)[0].astype(np.int64)
-        ok = src_code >= 0
-        rec = np.flatnonzero(ok)
-        n_src = _distinct_per_cluster(labels, rec, src_code[ok], int(src_code.max()) + 1)
-        rep["n_sources"] = n_src[merged]
-    else:
-        rep["n_sources"] = np.ones(len(merged), dtype=np.int64)
-    for kind in ("email", "phone"):
-        sel = np.isin(inc_ns, np.flatnonzero(ns_names == kind))
-        counts = _distinct_per_cluster(labels, inc_rec[sel], key_code[sel], n_keys)
-        rep[f"n_{kind}s"] = counts[merged] if counts.size else np.zeros(len(merged), np.int64)
-    rule_code, rule_names = pd.factorize(links["rule"], sort=True)
-    n_clusters = int(labels.max()) + 1 if labels.size else 0
-    present = np.zeros((n_clusters, len(rule_names)), dtype=bool)
-    present[links["customer_key"].to_numpy(dtype=np.int64), rule_code] = True
-    present = present[idx.to_numpy(dtype=np.int64)]
-    rules = np.full(len(idx), "", dtype=object)
-    for r, rule in enumerate(rule_names):
-        has = present[:, r]
-        sep = np.where(rules == "", "", ",")
-        rules = np.where(has, rules + sep + rule, rules)
-    rep["rules"] = rules
-    e = np.where(rep["n_emails"] > 1, rep["n_emails"].astype(str) + " emails", "")
-    p = np.where(rep["n_phones"] > 1, rep["n_phones"].astype(str) + " phones", "")
-    conflict = pd.Series(e, index=idx) + np.where((e != "") & (p != ""), "; ", "") + p
-    rep["conflict"] = conflict.astype(str)
-    return rep.reset_index()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from crmmodels._frames import (
     collect,
     count_rows,
     count_true,
+    local_dates,
     pandas_ready,
     python_scalar,
     to_narwhals,
@@ -25,19 +27,31 @@ from crmmodels._frames import (
 )
 from crmmodels._ingest.arguments import check_column_name, check_int
 from crmmodels._ingest.dates import parse_dates, to_timestamp
+from crmmodels._ingest.renames import REMOVED_IN, renamed_arguments
 from crmmodels._results import Result
 from crmmodels.errors import ArgumentError, DataError, SchemaError, bad_rows_message
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["InteractionProfile", "interaction_profile"]
+__all__ = ["InteractionProfileResult", "interaction_profile"]
 
 _LOCAL = "__local_time"
 
 
+def _old_name(result: Any, old: str, new: str) -> Any:
+    """The attribute ``new`` read under its old name ``old``, with a FutureWarning."""
+    warnings.warn(
+        f"{type(result).__name__}.{old} is now called {new}; the old name stops working in "
+        f"crmmodels {REMOVED_IN}.",
+        FutureWarning,
+        stacklevel=3,
+    )
+    return getattr(result, new)
+
+
 @dataclass(frozen=True, repr=False)
-class InteractionProfile(Result):
+class InteractionProfileResult(Result):
     """Result of :func:`interaction_profile`.
 
     Attributes
@@ -52,8 +66,8 @@ class InteractionProfile(Result):
     uncontacted : pandas.DataFrame
         Strategic customers not contacted in the coverage window, with their last
         contact (missing when never contacted).
-    as_of : str
-        Reference time (ISO format).
+    observation_end : str
+        Reference time (ISO format). ``as_of`` is its old name (``FutureWarning``).
     coverage_days : int
         Length of the coverage window.
     coverage : float or None
@@ -63,8 +77,9 @@ class InteractionProfile(Result):
         Strategic customers given, and those contacted in the window.
     n_customers, n_interactions : int
         Customers profiled, interactions counted.
-    n_after_as_of : int
-        Interactions after ``as_of``, left out of every figure.
+    n_after_observation_end : int
+        Interactions after ``observation_end``, left out of every figure
+        (``n_after_as_of`` is its old name).
 
     Examples
     --------
@@ -90,14 +105,24 @@ class InteractionProfile(Result):
     channel_mix: pd.DataFrame
     uncontacted: pd.DataFrame
     customer_col: str
-    as_of: str
+    observation_end: str
     coverage_days: int
     coverage: float | None
     n_strategic: int
     n_strategic_contacted: int
     n_customers: int
     n_interactions: int
-    n_after_as_of: int
+    n_after_observation_end: int
+
+    @property
+    def as_of(self) -> str:
+        """Old name of :attr:`observation_end` (warns :class:`FutureWarning`)."""
+        return str(_old_name(self, "as_of", "observation_end"))
+
+    @property
+    def n_after_as_of(self) -> int:
+        """Old name of :attr:`n_after_observation_end` (warns :class:`FutureWarning`)."""
+        return int(_old_name(self, "n_after_as_of", "n_after_observation_end"))
 
     def to_frame(self) -> pd.DataFrame:
         """Return the per-customer profile."""
@@ -158,36 +183,38 @@ def _responses(frame: Any, response_col: str, customer_col: str) -> tuple[Any, l
     return frame, aggs
 
 
+@renamed_arguments(as_of="observation_end", time_col="date_col")
 def interaction_profile(
     interactions: Any,
     *,
     customer_col: str = "customer_id",
-    time_col: str = "timestamp",
+    date_col: str = "timestamp",
     channel_col: str = "channel",
     response_col: str | None = None,
-    as_of: Any = None,
+    observation_end: Any = None,
     strategic: Iterable[Any] | None = None,
     coverage_days: int = 90,
     date_format: str | None = None,
-) -> InteractionProfile:
+) -> InteractionProfileResult:
     r"""Profile each customer's interactions: volume, recency, response, channel mix.
 
     Parameters
     ----------
     interactions : DataFrame-like
         Interaction log on any engine (one row per contact).
-    customer_col, time_col, channel_col : str, optional
-        Column names; ``time_col`` holds datetimes, dates or ISO 8601 text
-        (``date_format`` for other layouts).
+    customer_col, date_col, channel_col : str, optional
+        Column names; ``date_col`` holds datetimes, dates or ISO 8601 text
+        (``date_format`` for other layouts). ``time_col`` is the old name of ``date_col``
+        (``FutureWarning``).
     response_col : str, optional
         Boolean (or 0/1) outcome column, one contact per row; nulls (and NaN) mean
         "unknown" and are left out of the response rate. Other values (counts of
         responses, scores) raise :class:`~crmmodels.errors.DataError`.
-    as_of : datetime-like, optional
+    observation_end : datetime-like, optional
         Reference time for recency and coverage; default the latest interaction.
         Interactions after it are excluded and counted. Times are compared on the
-        local calendar of a timezone-aware log (an aware ``as_of`` is converted to the
-        log's zone first).
+        local calendar of a timezone-aware log (an aware ``observation_end`` is converted
+        to the log's zone first). ``as_of`` is its old name (``FutureWarning``).
     strategic : iterable, optional
         Ids of the strategic (e.g. class A) customers whose contact coverage is measured.
     coverage_days : int, optional
@@ -198,7 +225,7 @@ def interaction_profile(
 
     Returns
     -------
-    InteractionProfile
+    InteractionProfileResult
 
     Raises
     ------
@@ -207,7 +234,7 @@ def interaction_profile(
     DataError
         Null customer ids, timestamps or channels, responses other than 0/1, or an
         empty log. :class:`~crmmodels.errors.ArgumentError` (a ``DataError``) for a bad
-        ``as_of``, ``coverage_days``, ``strategic`` or column-name argument.
+        ``observation_end``, ``coverage_days``, ``strategic`` or column-name argument.
 
     Notes
     -----
@@ -221,7 +248,7 @@ def interaction_profile(
     0 for a single-channel customer and :math:`\\ln m` for an even spread over
     :math:`m` channels. The preferred channel is the most used one; ties go to the
     channel name that sorts first. ``days_since_contact`` is
-    ``(as_of - last_contact)`` in days (fractional). A strategic customer is covered
+    ``(observation_end - last_contact)`` in days (fractional). A strategic customer is covered
     when ``days_since_contact <= coverage_days``; strategic customers without any
     interaction are not covered.
 
@@ -244,9 +271,69 @@ def interaction_profile(
     (0.6365, 0.3333333333333333)
     """
     coverage_days = check_int(coverage_days, "coverage_days", low=0)
+    _check_arguments(
+        customer_col=customer_col,
+        date_col=date_col,
+        channel_col=channel_col,
+        response_col=response_col,
+        strategic=strategic,
+        observation_end=observation_end,
+    )
+    frame, tz, n_total = _local_log(
+        interactions,
+        customer_col=customer_col,
+        date_col=date_col,
+        channel_col=channel_col,
+        response_col=response_col,
+        date_format=date_format,
+    )
+    frame, end_ts, n_after = _cut(frame, observation_end, tz, n_total)
+    per_cust = _per_customer(frame, customer_col, date_col, response_col)
+    counts = to_pandas(frame.group_by(customer_col, channel_col).agg(nw.len().alias("_n")))
+    mix_counts, channels = _channel_matrix(counts, customer_col, channel_col)
+    prof = _profiles(per_cust, mix_counts, channels, customer_col, end_ts, tz, response_col)
+    mat = mix_counts.to_numpy(dtype=np.float64)
+    n_int = int(prof["n_interactions"].sum())
+    mix = pd.DataFrame(
+        {
+            "channel": channels,
+            "n_interactions": mat.sum(axis=0).astype(np.int64),
+            "n_customers": (mat > 0).sum(axis=0).astype(np.int64),
+        }
+    )
+    mix["share"] = mix["n_interactions"] / max(n_int, 1)
+    coverage, n_strat, n_cov, uncontacted = _coverage(prof, strategic, coverage_days, customer_col)
+    if tz is not None:  # report observation_end in the data's zone
+        end_ts = end_ts.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+    return InteractionProfileResult(
+        profiles=prof,
+        channel_mix=mix,
+        uncontacted=uncontacted,
+        customer_col=customer_col,
+        observation_end=end_ts.isoformat(),
+        coverage_days=int(coverage_days),
+        coverage=coverage,
+        n_strategic=n_strat,
+        n_strategic_contacted=n_cov,
+        n_customers=len(prof),
+        n_interactions=n_int,
+        n_after_observation_end=int(n_after),
+    )
+
+
+def _check_arguments(
+    *,
+    customer_col: str,
+    date_col: str,
+    channel_col: str,
+    response_col: str | None,
+    strategic: Any,
+    observation_end: Any,
+) -> None:
+    """Check the column names, ``strategic`` and ``observation_end`` before the data."""
     for arg, name in (
         ("customer_col", customer_col),
-        ("time_col", time_col),
+        ("date_col", date_col),
         ("channel_col", channel_col),
         ("response_col", response_col),
     ):
@@ -258,46 +345,72 @@ def interaction_profile(
         raise ArgumentError(
             f"strategic must be a list (or other collection) of customer ids; got {strategic!r}."
         )
-    if as_of is not None:  # the argument first; re-read in the data's zone below
-        to_timestamp(as_of, "as_of")
+    if observation_end is not None:  # the argument first; re-read in the data's zone later
+        to_timestamp(observation_end, "observation_end")
+
+
+def _local_log(
+    interactions: Any,
+    *,
+    customer_col: str,
+    date_col: str,
+    channel_col: str,
+    response_col: str | None,
+    date_format: str | None,
+) -> tuple[Any, str | None, int]:
+    """Validate the log; add its dates on their local wall time as a column ``_LOCAL``.
+
+    Recency and the cut are read on the local calendar of the data, as in every other
+    analysis; ``date_col`` keeps its own type for ``last_contact``. Returns the frame,
+    the time zone of the dates (None for naive dates) and the number of rows.
+    """
     check_ids(interactions, customer_col, what="interactions")
-    interactions = pandas_ready(interactions, [time_col])
-    local: Any = None
-    if isinstance(interactions, pd.DataFrame) and time_col in interactions.columns:
-        col = interactions[time_col]
+    interactions = pandas_ready(interactions, [date_col])
+    tz: str | None = None
+    if isinstance(interactions, pd.DataFrame) and date_col in interactions.columns:
+        col = interactions[date_col]
         if isinstance(col.dtype, pd.DatetimeTZDtype):  # some zones are opaque to narwhals
-            local = (str(col.dtype.tz), col.dt.tz_localize(None))
+            tz = str(col.dtype.tz)
+            interactions = interactions.assign(**{date_col: col.dt.tz_localize(None)})
     frame = to_narwhals(interactions, what="interactions")
-    cols = [customer_col, time_col, channel_col]
+    cols = [customer_col, date_col, channel_col]
     check_columns(frame, cols + ([response_col] if response_col else []), what="interactions")
-    frame = parse_dates(frame, time_col, date_format=date_format, what="interactions")
+    frame = parse_dates(frame, date_col, date_format=date_format, what="interactions")
     check_not_null(frame, cols, what="interactions", id_col=customer_col, nan_is_null=True)
     n_total = count_rows(frame)
     if n_total == 0:
         raise DataError("interactions: the log is empty.")
-    # recency and the as_of cut are read on the local calendar (wall time) of the data,
-    # as in every other analysis; last_contact keeps the column's own type
-    tz: str | None = None
-    if local is not None:
-        tz = local[0]
-        frame = to_narwhals(nw.to_native(frame).assign(**{_LOCAL: local[1]}))
-    else:
-        tz = time_zone(frame, time_col)
-        loc = nw.col(time_col)
-        frame = frame.with_columns((loc.dt.replace_time_zone(None) if tz else loc).alias(_LOCAL))
-    if as_of is None:
-        as_of_ts = pd.Timestamp(collect(frame.select(nw.col(_LOCAL).max())).item(0, 0))
-        n_after = 0
-    else:
-        as_of_ts = to_timestamp(as_of, "as_of", tz)
-        bound: Any = as_of_ts.to_pydatetime()
-        if frame.collect_schema()[_LOCAL] == nw.Date:
-            bound = bound.date()
-        frame = frame.filter(nw.col(_LOCAL) <= bound)
-        n_after = n_total - count_rows(frame)
+    if tz is None:
+        tz = time_zone(frame, date_col)
+        frame = frame.with_columns(nw.col(date_col).alias(_LOCAL))
+        frame = local_dates(frame, _LOCAL)
+    else:  # a pandas column already on its wall time: last_contact gets its zone back
+        frame = frame.with_columns(nw.col(date_col).alias(_LOCAL))
+    return frame, tz, n_total
+
+
+def _cut(
+    frame: Any, observation_end: Any, tz: str | None, n_total: int
+) -> tuple[Any, pd.Timestamp, int]:
+    """Leave out the interactions after ``observation_end`` (local wall time); count them."""
+    if observation_end is None:
+        end_ts = pd.Timestamp(collect(frame.select(nw.col(_LOCAL).max())).item(0, 0))
+        return frame, end_ts, 0
+    end_ts = to_timestamp(observation_end, "observation_end", tz)
+    bound: Any = end_ts.to_pydatetime()
+    if frame.collect_schema()[_LOCAL] == nw.Date:
+        bound = bound.date()
+    frame = frame.filter(nw.col(_LOCAL) <= bound)
+    return frame, end_ts, n_total - count_rows(frame)
+
+
+def _per_customer(
+    frame: Any, customer_col: str, date_col: str, response_col: str | None
+) -> pd.DataFrame:
+    """Interactions, last contact and responses per customer (on the caller's engine)."""
     aggs = [
         nw.len().alias("n_interactions"),
-        nw.col(time_col).max().alias("last_contact"),
+        nw.col(date_col).max().alias("last_contact"),
         nw.col(_LOCAL).max().alias(_LOCAL),
     ]
     if response_col is not None:
@@ -309,12 +422,30 @@ def interaction_profile(
         total = per_cust.pop("_resp_sum").to_numpy(dtype=np.float64, na_value=0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
             per_cust["response_rate"] = np.where(n_known > 0, total / n_known, np.nan)
-    per_chan = to_pandas(frame.group_by(customer_col, channel_col).agg(nw.len().alias("_n")))
+    return per_cust
+
+
+def _channel_matrix(
+    per_chan: pd.DataFrame, customer_col: str, channel_col: str
+) -> tuple[pd.DataFrame, list[str]]:
+    """Interactions per customer (rows) and channel (columns, sorted by name)."""
     counts = per_chan.pivot_table(
         index=customer_col, columns=channel_col, values="_n", aggfunc="sum", fill_value=0
     )
     counts = counts.reindex(columns=sorted(counts.columns, key=str)).astype(np.int64)
-    channels = [str(c) for c in counts.columns]
+    return counts, [str(c) for c in counts.columns]
+
+
+def _profiles(
+    per_cust: pd.DataFrame,
+    counts: pd.DataFrame,
+    channels: list[str],
+    customer_col: str,
+    end_ts: pd.Timestamp,
+    tz: str | None,
+    response_col: str | None,
+) -> pd.DataFrame:
+    """The per-customer table: counts per channel, recency, responses, channel entropy."""
     mat = counts.to_numpy(dtype=np.float64)
     tot = mat.sum(axis=1, keepdims=True)
     p = np.divide(mat, tot, out=np.zeros_like(mat), where=tot > 0)
@@ -324,15 +455,16 @@ def interaction_profile(
 
     prof = per_cust.set_index(customer_col).sort_index()
     prof = prof.join(counts.set_axis([f"n_{c}" for c in channels], axis=1))
-    prof["last_contact"] = pd.to_datetime(prof["last_contact"])
+    last = pd.to_datetime(prof["last_contact"])
+    if tz is not None and not isinstance(last.dtype, pd.DatetimeTZDtype):
+        last = last.dt.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+    prof["last_contact"] = last
     last_local = pd.to_datetime(prof.pop(_LOCAL))
-    prof["days_since_contact"] = (as_of_ts - last_local) / pd.Timedelta(days=1)
-    if tz is not None:  # report as_of in the data's zone
-        as_of_ts = as_of_ts.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
-    ent_s = pd.Series(ent, index=counts.index)
-    pref_s = pd.Series(preferred, index=counts.index)
-    prof["preferred_channel"] = pref_s.reindex(prof.index).astype(str)
-    prof["channel_entropy"] = ent_s.reindex(prof.index).astype(np.float64)
+    prof["days_since_contact"] = (end_ts - last_local) / pd.Timedelta(days=1)
+    prof["preferred_channel"] = pd.Series(preferred, index=counts.index).reindex(prof.index)
+    prof["preferred_channel"] = prof["preferred_channel"].astype(str)
+    prof["channel_entropy"] = pd.Series(ent, index=counts.index).reindex(prof.index)
+    prof["channel_entropy"] = prof["channel_entropy"].astype(np.float64)
     prof["n_interactions"] = prof["n_interactions"].astype(np.int64)
     if response_col is not None:
         prof["response_rate"] = prof["response_rate"].astype(np.float64)
@@ -341,47 +473,26 @@ def interaction_profile(
     if response_col is not None:
         order += ["response_rate", "n_responses_known"]
     order += ["preferred_channel", "channel_entropy"]
-    prof = prof[order].reset_index()
+    return prof[order].reset_index()
 
-    n_int = int(prof["n_interactions"].sum())
-    mix = pd.DataFrame(
-        {
-            "channel": channels,
-            "n_interactions": mat.sum(axis=0).astype(np.int64),
-            "n_customers": (mat > 0).sum(axis=0).astype(np.int64),
-        }
-    )
-    mix["share"] = mix["n_interactions"] / max(n_int, 1)
 
-    coverage: float | None = None
-    n_strat = n_cov = 0
+def _coverage(
+    prof: pd.DataFrame, strategic: Iterable[Any] | None, coverage_days: int, customer_col: str
+) -> tuple[float | None, int, int, pd.DataFrame]:
+    """Share of the strategic customers contacted in the window, and those who were not."""
     uncontacted = pd.DataFrame({customer_col: [], "last_contact": []})
-    if strategic is not None:
-        strat = pd.Index(pd.unique(pd.Series(list(strategic), dtype=object)))
-        n_strat = len(strat)
-        days = prof.set_index(customer_col)["days_since_contact"]
-        days.index = days.index.astype(object)
-        sd = days.reindex(strat)
-        covered = (sd <= float(coverage_days)).fillna(False).to_numpy(dtype=bool)
-        n_cov = int(covered.sum())
-        coverage = n_cov / n_strat if n_strat else None
-        lastc = prof.set_index(customer_col)["last_contact"]
-        lastc.index = lastc.index.astype(object)
-        miss = strat[~covered]
-        uncontacted = pd.DataFrame(
-            {customer_col: list(miss), "last_contact": lastc.reindex(miss).to_numpy()}
-        )
-    return InteractionProfile(
-        profiles=prof,
-        channel_mix=mix,
-        uncontacted=uncontacted,
-        customer_col=customer_col,
-        as_of=as_of_ts.isoformat(),
-        coverage_days=int(coverage_days),
-        coverage=coverage,
-        n_strategic=n_strat,
-        n_strategic_contacted=n_cov,
-        n_customers=len(prof),
-        n_interactions=n_int,
-        n_after_as_of=int(n_after),
+    if strategic is None:
+        return None, 0, 0, uncontacted
+    strat = pd.Index(pd.unique(pd.Series(list(strategic), dtype=object)))
+    n_strat = len(strat)
+    days = prof.set_index(customer_col)["days_since_contact"]
+    days.index = days.index.astype(object)
+    covered = (days.reindex(strat) <= float(coverage_days)).fillna(False).to_numpy(dtype=bool)
+    n_cov = int(covered.sum())
+    lastc = prof.set_index(customer_col)["last_contact"]
+    lastc.index = lastc.index.astype(object)
+    miss = strat[~covered]
+    uncontacted = pd.DataFrame(
+        {customer_col: list(miss), "last_contact": lastc.reindex(miss).to_numpy()}
     )
+    return (n_cov / n_strat if n_strat else None), n_strat, n_cov, uncontacted

@@ -236,7 +236,7 @@ def backwards_mask(first: FloatArray) -> BoolArray:
 
 
 def stay_durations(
-    first: FloatArray, exit_time: FloatArray, state: FunnelState, as_of: float
+    first: FloatArray, exit_time: FloatArray, state: FunnelState, observation_end: float
 ) -> tuple[FloatArray, FloatArray]:
     """Finished and open stay lengths per entity and stage.
 
@@ -245,7 +245,7 @@ def stay_durations(
     exit event (dropped entities). Stays of the last stage, stages counted only by
     implication (no event there) and stays that would end before they start (timestamps
     going backwards) have no finished length. An open entity's stay in its current stage
-    is ``as_of - start``.
+    is ``observation_end - start``.
 
     Parameters
     ----------
@@ -253,7 +253,7 @@ def stay_durations(
         As in :func:`funnel_state`.
     state : FunnelState
         From :func:`funnel_state`.
-    as_of : float
+    observation_end : float
         Observation end (same unit as ``first``).
 
     Returns
@@ -286,7 +286,7 @@ def stay_durations(
             ok = (state.n > k) & (dur >= 0)
         finished[ok, k] = dur[ok]
         op = is_open & at_last & ~np.isnan(start)
-        still[op, k] = as_of - start[op]
+        still[op, k] = observation_end - start[op]
     return finished, still
 
 

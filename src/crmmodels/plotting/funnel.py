@@ -12,10 +12,10 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
     from crmmodels.funnel import (
-        ForecastBacktest,
+        ForecastBacktestResult,
         FunnelResult,
-        PipelineForecast,
-        SalesVelocity,
+        PipelineForecastResult,
+        SalesVelocityResult,
     )
 
 __all__ = [
@@ -121,7 +121,7 @@ def plot_stage_times(result: FunnelResult, *, ax: Axes | None = None, **kwargs: 
     return ax
 
 
-def plot_forecast(result: PipelineForecast, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+def plot_forecast(result: PipelineForecastResult, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
     """Open and probability-weighted pipeline per stage (amounts, or deals without them).
 
     Examples
@@ -158,7 +158,7 @@ def plot_forecast(result: PipelineForecast, *, ax: Axes | None = None, **kwargs:
     return ax
 
 
-def plot_backtest(result: ForecastBacktest, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+def plot_backtest(result: ForecastBacktestResult, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
     """Predicted against actual wins per stage (stage at the cut date).
 
     Examples
@@ -192,7 +192,7 @@ def plot_backtest(result: ForecastBacktest, *, ax: Axes | None = None, **kwargs:
     return ax
 
 
-def plot_velocity(result: SalesVelocity, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+def plot_velocity(result: SalesVelocityResult, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
     """The four velocity components as labelled bars (each relative to itself).
 
     Examples

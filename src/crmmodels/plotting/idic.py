@@ -15,7 +15,7 @@ if TYPE_CHECKING:
         CustomizationResult,
         DifferentiationResult,
         IdentityResult,
-        InteractionProfile,
+        InteractionProfileResult,
     )
 
 __all__ = ["plot_actions", "plot_channel_mix", "plot_identity", "plot_value_needs"]
@@ -96,7 +96,9 @@ def plot_value_needs(
     return ax
 
 
-def plot_channel_mix(result: InteractionProfile, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+def plot_channel_mix(
+    result: InteractionProfileResult, *, ax: Axes | None = None, **kwargs: Any
+) -> Axes:
     """Bar chart of the share of interactions per channel, with strategic coverage.
 
     Examples
