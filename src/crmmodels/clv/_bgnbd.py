@@ -6,14 +6,18 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from crmmodels.clv._base import RFMModel, _broadcast, as_float_array, unique_rows
+from crmmodels.clv._inputs import broadcast as _broadcast
+from crmmodels.clv._inputs import unique_rows, whole_numbers
 from crmmodels.clv._limits import BETA_GEOMETRIC_LIMITS, Limit
-from crmmodels.errors import DataError
+from crmmodels.clv._purchase import RFMModel
 from crmmodels.kernels import bgnbd as _k
 from crmmodels.kernels import mbgnbd as _kmb
 from crmmodels.kernels._optim import FloatArray
 
 __all__ = ["BGNBD"]
+
+#: how to fix a bad number of purchases
+_COUNT_FIX = "n counts purchases: integers >= 0."
 
 
 class _BetaGeometricModel(RFMModel):
@@ -134,10 +138,7 @@ class _BetaGeometricModel(RFMModel):
         ndarray
         """
         params = self._params_array()
-        nn = as_float_array(n, "n")
-        if np.any(~np.isfinite(nn) | (nn < 0) | (nn != np.round(nn))):
-            raise DataError(f"'n' must hold integers >= 0; got {n!r}.")
-        nn, tt = _broadcast({"n": nn, "t": self._horizon(t)})
+        nn, tt = _broadcast({"n": whole_numbers(n, "n", _COUNT_FIX), "t": self._horizon(t)})
         return _kmb.beta_geometric_probability_of_purchases(params, nn, tt, modified=self._modified)
 
     def log_likelihood(self, frequency: Any, recency: Any = None, T: Any = None) -> FloatArray:
