@@ -191,6 +191,56 @@ class BGBB(PurchaseModel):
         )
         return _k.conditional_expected_purchases(params, nn, x, tx, big_n)
 
+    def conditional_probability_of_purchases(
+        self,
+        x: Any,
+        n: Any,
+        frequency: Any = None,
+        recency: Any = None,
+        n_periods: Any = None,
+    ) -> FloatArray:
+        r"""Probability of exactly ``x`` transactions in the next ``n`` opportunities.
+
+        Parameters
+        ----------
+        x : int or array_like of int
+            Number of transactions (>= 0).
+        n : int or array_like of int
+            Number of future opportunities (broadcast against the customers).
+        frequency, recency, n_periods : array_like
+            Customer history. Instead, a summary frame may be passed first,
+            ``conditional_probability_of_purchases(summary, x, n)`` (or in place of
+            ``frequency``): it is read with the columns of the fit (``columns_``).
+
+        Returns
+        -------
+        numpy.ndarray
+            :math:`P(X(n_{periods}, n_{periods} + n) = x \mid \text{history})`; see
+            :func:`crmmodels.kernels.bgbb.conditional_probability_of_purchases`.
+
+        Examples
+        --------
+        >>> m = BGBB.from_params(alpha=1.204, beta=0.750, gamma=0.657, delta=2.783)
+        >>> m.conditional_probability_of_purchases([0, 1, 5], 5, 6, 6, 6).round(3).tolist()
+        [0.077, 0.067, 0.496]
+        """
+        (x, n), xh, tx, big_n = self._history_args(
+            "conditional_probability_of_purchases",
+            (x, n, frequency, recency, n_periods),
+            ("x", "n", "frequency", "recency", "n_periods"),
+            lead=2,
+        )
+        xx, nn, xh, tx, big_n = _broadcast(
+            {
+                "x": _whole(x, "x"),
+                "n": _whole(n, "n"),
+                "frequency": xh,
+                "recency": tx,
+                "n_periods": big_n,
+            }
+        )
+        return _k.conditional_probability_of_purchases(self._params_array(), xx, nn, xh, tx, big_n)
+
     def probability_alive(
         self, frequency: Any, recency: Any = None, n_periods: Any = None
     ) -> FloatArray:

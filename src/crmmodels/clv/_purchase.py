@@ -129,11 +129,6 @@ class PurchaseModel(SummaryModel):
         h = self._check_horizon(horizon)
         k = None if pmf is None else check_int(pmf, "pmf", low=0, high=1000)
         level, draws, rng_seed = check_predict_args(interval, n_draws, seed)
-        if k is not None and not hasattr(self, "conditional_probability_of_purchases"):
-            raise ArgumentError(
-                f"{type(self).__name__}.predict: pmf is not available for this model (it "
-                "has no conditional probability of purchases); leave pmf=None."
-            )
         id_col = prediction_customer_column(self, summary, customer_col)
         data, collected = read_frame(self, frame, id_col)
         hist = [data[name] for name in self._data_names]
