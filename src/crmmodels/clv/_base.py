@@ -72,7 +72,6 @@ from crmmodels.clv._inputs import (
     as_float_array,
     unique_rows,
 )
-from crmmodels.clv._inputs import broadcast as _broadcast
 from crmmodels.clv._inputs import check as _check
 from crmmodels.clv._limits import Limit
 from crmmodels.clv._persist import SCHEMA_VERSION, Persistent
@@ -80,10 +79,11 @@ from crmmodels.clv._predict import UNKNOWN_UNIT
 from crmmodels.errors import ArgumentError, NotFittedError
 from crmmodels.kernels._optim import FloatArray
 
+#: ``_check``, ``as_float_array`` and ``unique_rows`` stay importable from here for the
+#: modules that import them from this place (they live in :mod:`crmmodels.clv._inputs`)
 __all__ = [
     "SCHEMA_VERSION",
     "MLEModel",
-    "_broadcast",
     "_check",
     "as_float_array",
     "unique_rows",

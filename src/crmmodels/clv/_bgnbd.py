@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from crmmodels.clv._inputs import broadcast as _broadcast
-from crmmodels.clv._inputs import unique_rows, whole_numbers
+from crmmodels.clv._inputs import whole_numbers
 from crmmodels.clv._limits import BETA_GEOMETRIC_LIMITS, Limit
 from crmmodels.clv._purchase import RFMModel
 from crmmodels.kernels import bgnbd as _k
@@ -93,15 +93,10 @@ class _BetaGeometricModel(RFMModel):
             ("t", "frequency", "recency", "T"),
             lead=1,
         )
-        params = self._params_array()
         h, x, tx, tt = _broadcast({"t": self._horizon(t), "frequency": x, "recency": tx, "T": tt})
-        # the alive-customer expectation depends on (x, T, t) only: once per distinct row
-        (xu, tu, hu), inverse = unique_rows([x, tt, h])
-        r, alpha, a, b = (float(v) for v in params)
-        m = 1.0 if self._modified else 0.0
-        g = _k.alive_expected_purchases(r + xu, alpha + tu, a, b + xu + m, hu)
-        alive = _k.probability_alive(params, x, tx, tt, modified=self._modified)
-        return np.asarray(alive * g[inverse].reshape(alive.shape), dtype=np.float64)
+        return _k.conditional_expected_purchases(
+            self._params_array(), h, x, tx, tt, modified=self._modified
+        )
 
     def conditional_probability_of_purchases(
         self, n: Any, t: Any, frequency: Any = None, recency: Any = None, T: Any = None

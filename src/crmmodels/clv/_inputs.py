@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import narwhals.stable.v2 as nw
@@ -32,10 +32,14 @@ __all__ = [
     "discount_rate",
     "fit_signature",
     "nonnegative",
+    "read_columns",
     "read_inputs",
     "unique_rows",
     "whole_numbers",
 ]
+
+#: the key of the weights column among the columns read
+_WEIGHTS = "\0weights"
 
 _DATE_HINT = (
     "The models take numbers in one time unit, not dates or durations: build the summary "
@@ -217,6 +221,35 @@ def unique_rows(columns: list[FloatArray]) -> tuple[list[FloatArray], IntArray]:
     return distinct, inverse
 
 
+def read_columns(
+    frame: nw.DataFrame[Any] | nw.LazyFrame[Any],
+    columns: Mapping[str, str],
+    keep: Sequence[str] = (),
+) -> tuple[dict[str, FloatArray], nw.DataFrame[Any]]:
+    """Collect ``columns`` (and the ``keep`` columns, e.g. an id) from a narwhals frame.
+
+    Returns the named columns as float arrays (dates, durations and nulls refused) and
+    the collected frame of every column read.
+
+    Examples
+    --------
+    >>> import narwhals.stable.v2 as nw
+    >>> import pandas as pd
+    >>> frame = nw.from_native(pd.DataFrame({"id": ["a"], "f": [2]}))
+    >>> data, df = read_columns(frame, {"frequency": "f"}, ["id"])
+    >>> data["frequency"].tolist(), df.columns
+    ([2.0], ['id', 'f'])
+    """
+    wanted = list(dict.fromkeys([*keep, *columns.values()]))
+    check_columns(frame, wanted, what="summary")
+    df = collect(frame.select(wanted))
+    out: dict[str, FloatArray] = {}
+    for key, col in columns.items():
+        check_column_values(df[col], col)
+        out[key] = as_float_array(df[col].to_numpy(), col)
+    return out, df
+
+
 def _from_frame(
     where: str, summary: Any, arrays: Mapping[str, tuple[str, Any]], weights_col: str | None
 ) -> tuple[dict[str, FloatArray], FloatArray | None]:
@@ -226,17 +259,11 @@ def _from_frame(
             f"{where}: pass either a summary frame or keyword arrays, not both "
             f"(got the frame and {given})."
         )
-    frame = to_narwhals(summary, what="summary")
-    cols = [col for col, _ in arrays.values()]
+    columns = {key: col for key, (col, _) in arrays.items()}
     if weights_col is not None:
-        cols.append(weights_col)
-    check_columns(frame, cols, what="summary")
-    df = collect(frame.select(cols))
-    for col in cols:
-        check_column_values(df[col], col)
-    out = {key: as_float_array(df[col].to_numpy(), col) for key, (col, _) in arrays.items()}
-    w = None if weights_col is None else as_float_array(df[weights_col].to_numpy(), weights_col)
-    return out, w
+        columns[_WEIGHTS] = weights_col
+    out, _ = read_columns(to_narwhals(summary, what="summary"), columns)
+    return out, out.pop(_WEIGHTS, None)
 
 
 def _from_arrays(where: str, arrays: Mapping[str, tuple[str, Any]]) -> dict[str, FloatArray]:

@@ -22,9 +22,9 @@ import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
 
-from crmmodels._frames import check_columns, collect, to_narwhals
+from crmmodels._frames import to_narwhals
 from crmmodels._ingest.arguments import check_column_name, check_int, check_level
-from crmmodels.clv._inputs import as_float_array, check_column_values, unique_rows
+from crmmodels.clv._inputs import read_columns, unique_rows
 from crmmodels.errors import ArgumentError, SchemaError, missing_column_message
 from crmmodels.kernels._optim import FloatArray
 
@@ -192,15 +192,8 @@ def read_frame(
 
     Returns the float arrays by data name and the collected frame of the columns read.
     """
-    cols = [str(model.columns_.get(k, k)) for k in model._data_names]
-    wanted = list(dict.fromkeys(([id_col] if id_col is not None else []) + cols))
-    check_columns(frame, wanted, what="summary")
-    df = collect(frame.select(wanted))
-    out: dict[str, FloatArray] = {}
-    for key, col in zip(model._data_names, cols, strict=True):
-        check_column_values(df[col], col)
-        out[key] = as_float_array(df[col].to_numpy(), col)
-    return out, df
+    columns = {k: str(model.columns_.get(k, k)) for k in model._data_names}
+    return read_columns(frame, columns, [] if id_col is None else [id_col])
 
 
 def draw_models(model: Any, n_draws: int, rng: np.random.Generator) -> list[Any] | None:

@@ -144,9 +144,10 @@ def log_likelihood(
     -5.0593
     """
     x, tx, n = _arrays(frequency, recency, n_periods)
-    shape = x.shape
-    out, _ = _loglik_rows(params, x.ravel(), tx.ravel(), n.ravel(), False)
-    return out.reshape(shape)
+    # once per distinct history: a base has few (x, t_x, n) patterns
+    (xu, txu, nu), _, inverse = compress_rows([x.ravel(), tx.ravel(), n.ravel()])
+    out, _ = _loglik_rows(params, xu, txu, nu, False)
+    return out[inverse].reshape(x.shape)
 
 
 def log_likelihood_grad(
