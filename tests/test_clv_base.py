@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 
@@ -11,10 +12,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmmodels.clv import BGNBD, MBGNBD, GammaGamma
-from crmmodels.clv._base import SCHEMA_VERSION, _compress
+from crmmodels.clv import BGBB, BGNBD, MBGNBD, GammaGamma, ParetoNBD
+from crmmodels.clv._base import SCHEMA_VERSION
+from crmmodels.clv._fitting import compress
 from crmmodels.datasets import load_cdnow_summary
-from crmmodels.errors import ConvergenceError, DataError, NotFittedError, SchemaError
+from crmmodels.errors import (
+    ArgumentError,
+    ConvergenceError,
+    DataError,
+    NotFittedError,
+    SchemaError,
+)
 from crmmodels.kernels import bgnbd
 from crmmodels.kernels._optim import compress_rows, distinct, maximize_loglik, numeric_hessian
 
@@ -45,15 +53,19 @@ def test_compress_rows_matches_plain_pandas_groupby(cdnow: pd.DataFrame) -> None
         np.testing.assert_array_equal(uniq[k][inverse], cols[k])
 
 
-def test_hash_compression_equals_sort_compression(cdnow: pd.DataFrame) -> None:
+def test_fit_compression_is_the_kernel_compression(cdnow: pd.DataFrame) -> None:
     cols = [cdnow[c].to_numpy(float) for c in ("frequency", "recency", "T")]
     w = np.arange(len(cdnow)) % 3 * 1.0  # zero weights drop rows
     a, ca, _ = compress_rows(cols, w)
-    b, cb = _compress(cols, w)
-    assert np.all(np.diff(b[0]) >= 0)  # sorted by frequency
-    ka = pd.DataFrame({"x": a[0], "r": a[1], "t": a[2], "n": ca}).sort_values(["x", "r", "t"])
-    kb = pd.DataFrame({"x": b[0], "r": b[1], "t": b[2], "n": cb}).sort_values(["x", "r", "t"])
-    np.testing.assert_array_equal(ka.to_numpy(), kb.to_numpy())
+    b, cb = compress(
+        ("frequency", "recency", "T"),
+        dict(zip(("frequency", "recency", "T"), cols, strict=True)),
+        w,
+    )
+    assert np.all(np.diff(b["frequency"]) >= 0)  # sorted by frequency
+    for k, name in enumerate(("frequency", "recency", "T")):
+        np.testing.assert_array_equal(a[k], b[name])
+    np.testing.assert_array_equal(ca, cb)
     assert (cb > 0).all()
 
 
@@ -75,7 +87,7 @@ def test_compressed_loglik_equals_uncompressed(rows: list[tuple[int, int, int]])
     tx = np.where(x > 0, np.minimum(np.array([float(r[1]) for r in rows]) + 1, t), 0.0)
     params = np.array([0.3, 4.0, 0.8, 2.5])
     full = bgnbd.loglik(params, x, tx, t).sum()
-    (ux, utx, ut), counts = _compress([x, tx, t], None)
+    (ux, utx, ut), counts, _ = compress_rows([x, tx, t])
     comp, _ = bgnbd.loglik_grad(params, ux, utx, ut, counts)
     assert comp == pytest.approx(full, rel=1e-12, abs=1e-12)
 
@@ -332,3 +344,86 @@ def test_matrices_shape_and_values(fitted: BGNBD) -> None:
     assert fr[4, 7] == pytest.approx(float(fitted.conditional_expected_purchases(5, 4, 7, 10)))
     default = fitted.probability_alive_matrix()
     assert default.shape == (30, 39)
+
+
+# ------------------------------------------------------- one fit, one reader
+class _CountingBGNBD(BGNBD):
+    """BG/NBD that records the number of rows each likelihood evaluation sees."""
+
+    seen: list[int]
+
+    def _loglik_grad(self, params, data, counts):  # type: ignore[no-untyped-def]
+        self.seen.append(int(data["frequency"].size))
+        return super()._loglik_grad(params, data, counts)
+
+
+def test_a_large_summary_of_few_distinct_rows_is_fitted_on_its_distinct_rows(
+    cdnow: pd.DataFrame,
+) -> None:
+    base = cdnow[["frequency", "recency", "T"]].head(40)
+    n_distinct = len(base.drop_duplicates())
+    big = pd.concat([base] * 2500, ignore_index=True)  # 100,000 customers
+    assert len(big) == 100_000
+    model = _CountingBGNBD()
+    model.seen = []
+    model.fit(big)
+    assert model.seen and set(model.seen) == {n_distinct}
+    assert model.diagnostics_["n_rows"] == 100_000
+    assert model.diagnostics_["n_distinct_rows"] == n_distinct
+    # the same fit as the distinct rows with their counts as weights
+    counts = big.value_counts().rename("w").reset_index()
+    ref = BGNBD().fit(counts, weights_col="w")
+    for k in ref.params_:
+        assert model.params_[k] == pytest.approx(ref.params_[k], rel=1e-6)
+    assert model.log_likelihood_ == pytest.approx(ref.log_likelihood_, rel=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("cls", "columns"),
+    [
+        (BGNBD, [("frequency", "frequency"), ("recency", "recency"), ("T", "T")]),
+        (MBGNBD, [("frequency", "frequency"), ("recency", "recency"), ("T", "T")]),
+        (ParetoNBD, [("frequency", "frequency"), ("recency", "recency"), ("T", "T")]),
+        (BGBB, [("frequency", "frequency"), ("recency", "recency"), ("n_periods", "periods")]),
+        (GammaGamma, [("frequency", "frequency"), ("monetary_value", "monetary_value")]),
+    ],
+)
+def test_each_model_declares_its_columns_and_fit_names_them(
+    cls: type, columns: list[tuple[str, str]]
+) -> None:
+    sig = inspect.signature(cls.fit)
+    names = [k for k, _ in columns]
+    expected = (
+        ["self", "summary", "y", *names, "weights"]
+        + [f"{k}_col" for k in names]
+        + ["weights_col", "customer_col", "time_unit"]
+    )
+    assert list(sig.parameters) == expected
+    for k, col in columns:
+        assert sig.parameters[f"{k}_col"].default == col
+    assert sig.parameters["customer_col"].default == "customer_id"
+    # one implementation for every model
+    assert cls.fit.__doc__ == BGNBD.fit.__doc__
+    assert cls()._data_names == tuple(names)
+
+
+def test_fit_refuses_a_keyword_that_names_no_column() -> None:
+    with pytest.raises(ArgumentError, match=r"n_periods.*frequency_col") as info:
+        BGNBD().fit(frequency=[1, 2], recency=[1, 2], T=[3, 3], n_periods=[3, 3])
+    assert isinstance(info.value, TypeError)
+    with pytest.raises(ArgumentError, match="monetary_value"):
+        GammaGamma().fit(frequency=[1, 2], monetary_value=[3, 4], T_col="T")
+
+
+def test_fit_and_score_read_renamed_columns_the_same_way(cdnow: pd.DataFrame) -> None:
+    renamed = cdnow.rename(columns={"frequency": "f", "recency": "r", "T": "age"})
+    model = BGNBD().fit(renamed, frequency_col="f", recency_col="r", T_col="age")
+    assert model.columns_ == {
+        "frequency": "f",
+        "recency": "r",
+        "T": "age",
+        "customer": "customer_id",
+    }
+    assert model.score(renamed) == pytest.approx(model.log_likelihood_ / len(cdnow), rel=1e-12)
+    with pytest.raises(DataError, match=r"BGNBD.score: pass either a summary frame"):
+        model.score(renamed, frequency=[1])

@@ -178,9 +178,17 @@ def test_predict_for_bgbb_and_gamma_gamma() -> None:
     )
 
 
-def test_pmf_is_refused_where_the_model_has_no_conditional_pmf() -> None:
-    with pytest.raises(ArgumentError, match="pmf is not available"):
-        BGNBD.from_params(**BG_PARAMS).predict(_summary(), horizon=5, pmf=3)
+@pytest.mark.parametrize("cls", [BGNBD, MBGNBD])
+def test_pmf_is_given_by_the_beta_geometric_models(cls: type[BGNBD]) -> None:
+    m = cls.from_params(**BG_PARAMS)
+    s = _summary()
+    out = m.predict(s, horizon=5, pmf=3)
+    assert list(out.columns)[-4:] == ["p_0", "p_1", "p_2", "p_3"]
+    x, tx, tt = _arrays(s)
+    for j in range(4):
+        np.testing.assert_allclose(
+            out[f"p_{j}"], m.conditional_probability_of_purchases(j, 5, x, tx, tt), rtol=1e-12
+        )
 
 
 def test_customer_col_named_explicitly_must_exist() -> None:

@@ -8,15 +8,18 @@ and dies after the opportunity with probability :math:`\theta \sim
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import numpy as np
 
 from crmmodels._ingest.arguments import check_int
-from crmmodels.clv._base import PurchaseModel, _broadcast, _check, as_float_array
+from crmmodels.clv._inputs import as_float_array, whole_numbers
+from crmmodels.clv._inputs import broadcast as _broadcast
+from crmmodels.clv._inputs import check as _check
+from crmmodels.clv._inputs import discount_rate as discount_rate_of
 from crmmodels.clv._limits import BGBB_LIMITS, Limit
-from crmmodels.clv._predict import AUTO_ID, as_frame
-from crmmodels.errors import DataError
+from crmmodels.clv._predict import as_frame
+from crmmodels.clv._purchase import PurchaseModel
 from crmmodels.kernels import bgbb as _k
 from crmmodels.kernels._optim import FloatArray
 
@@ -91,106 +94,11 @@ class BGBB(PurchaseModel):
     _data_names: ClassVar[tuple[str, ...]] = ("frequency", "recency", "n_periods")
     _default_column_names: ClassVar[dict[str, str]] = {"n_periods": "periods"}
 
-    def fit(
-        self,
-        summary: Any = None,
-        y: Any = None,
-        *,
-        frequency: Any = None,
-        recency: Any = None,
-        n_periods: Any = None,
-        weights: Any = None,
-        frequency_col: str = "frequency",
-        recency_col: str = "recency",
-        n_periods_col: str = "periods",
-        weights_col: str | None = None,
-        customer_col: str | None = AUTO_ID,
-        time_unit: str | None = None,
-    ) -> Self:
-        """Fit the model by maximum likelihood.
-
-        Parameters
-        ----------
-        summary : DataFrame-like, optional
-            Frame (any narwhals-supported kind) with columns ``frequency_col``,
-            ``recency_col``, ``n_periods_col`` (and ``weights_col`` when given), e.g.
-            :func:`crmmodels.datasets.load_donations` with ``weights_col="weights"``.
-        y : None
-            Ignored; accepted so that scikit-learn pipelines can call ``fit(X, y)``.
-        frequency, recency, n_periods : array-like, optional
-            Keyword arrays instead of a frame: transactions x, opportunity of the last
-            transaction t_x and number of opportunities n (integers, ``x <= t_x <= n``).
-        weights : array-like, optional
-            Number of customers each row stands for (default 1 each).
-        frequency_col, recency_col, n_periods_col, weights_col : str
-            Column names in ``summary``; remembered in ``columns_`` for the predictions
-            on frames.
-        customer_col : str or None, default "customer_id"
-            Id column of ``summary`` (used when present; must exist when named), the key
-            of :meth:`predict`.
-        time_unit : str, optional
-            Name of one opportunity (e.g. ``"years"``), stored in ``time_unit_``
-            (default: ``summary.attrs["time_unit"]`` of a pandas summary, else
-            ``"unknown"``).
-
-        Returns
-        -------
-        self
-
-        Raises
-        ------
-        DataError
-            On empty input, unequal lengths, NaN/inf, negative or non-integer values,
-            ``x > t_x``, ``t_x > n`` or ``t_x != 0`` when ``x = 0``.
-        ConvergenceError
-            When the optimiser does not converge (unless ``on_nonconvergence="warn"``).
-        """
-        meta = self._fit_meta(
-            summary,
-            {"frequency": frequency_col, "recency": recency_col, "n_periods": n_periods_col},
-            customer_col,
-            time_unit,
-        )
-        data, w = self._inputs(
-            summary,
-            frequency=frequency,
-            recency=recency,
-            n_periods=n_periods,
-            weights=weights,
-            frequency_col=frequency_col,
-            recency_col=recency_col,
-            n_periods_col=n_periods_col,
-            weights_col=weights_col,
-        )
-        self._fit_arrays(data, w)
-        self.columns_, self.time_unit_ = meta
-        return self
-
-    def _inputs(
-        self,
-        summary: Any = None,
-        *,
-        frequency: Any = None,
-        recency: Any = None,
-        n_periods: Any = None,
-        weights: Any = None,
-        frequency_col: str = "frequency",
-        recency_col: str = "recency",
-        n_periods_col: str = "periods",
-        weights_col: str | None = None,
-    ) -> tuple[dict[str, FloatArray], FloatArray | None]:
-        data, w = self._gather(
-            summary,
-            {
-                "frequency": (frequency_col, frequency),
-                "recency": (recency_col, recency),
-                "n_periods": (n_periods_col, n_periods),
-            },
-            weights,
-            weights_col,
-        )
+    def _check_inputs(
+        self, data: dict[str, FloatArray], weights: FloatArray | None, where: str
+    ) -> tuple[dict[str, FloatArray], FloatArray | None, dict[str, int]]:
         _validate(data["frequency"], data["recency"], data["n_periods"])
-        return data, w
+        return data, weights, {}
 
     def _loglik_grad(
         self, params: FloatArray, data: dict[str, FloatArray], counts: FloatArray
@@ -282,6 +190,56 @@ class BGBB(PurchaseModel):
             {"n": _whole(n, "n"), "frequency": x, "recency": tx, "n_periods": big_n}
         )
         return _k.conditional_expected_purchases(params, nn, x, tx, big_n)
+
+    def conditional_probability_of_purchases(
+        self,
+        x: Any,
+        n: Any,
+        frequency: Any = None,
+        recency: Any = None,
+        n_periods: Any = None,
+    ) -> FloatArray:
+        r"""Probability of exactly ``x`` transactions in the next ``n`` opportunities.
+
+        Parameters
+        ----------
+        x : int or array_like of int
+            Number of transactions (>= 0).
+        n : int or array_like of int
+            Number of future opportunities (broadcast against the customers).
+        frequency, recency, n_periods : array_like
+            Customer history. Instead, a summary frame may be passed first,
+            ``conditional_probability_of_purchases(summary, x, n)`` (or in place of
+            ``frequency``): it is read with the columns of the fit (``columns_``).
+
+        Returns
+        -------
+        numpy.ndarray
+            :math:`P(X(n_{periods}, n_{periods} + n) = x \mid \text{history})`; see
+            :func:`crmmodels.kernels.bgbb.conditional_probability_of_purchases`.
+
+        Examples
+        --------
+        >>> m = BGBB.from_params(alpha=1.204, beta=0.750, gamma=0.657, delta=2.783)
+        >>> m.conditional_probability_of_purchases([0, 1, 5], 5, 6, 6, 6).round(3).tolist()
+        [0.077, 0.067, 0.496]
+        """
+        (x, n), xh, tx, big_n = self._history_args(
+            "conditional_probability_of_purchases",
+            (x, n, frequency, recency, n_periods),
+            ("x", "n", "frequency", "recency", "n_periods"),
+            lead=2,
+        )
+        xx, nn, xh, tx, big_n = _broadcast(
+            {
+                "x": _whole(x, "x"),
+                "n": _whole(n, "n"),
+                "frequency": xh,
+                "recency": tx,
+                "n_periods": big_n,
+            }
+        )
+        return _k.conditional_probability_of_purchases(self._params_array(), xx, nn, xh, tx, big_n)
 
     def probability_alive(
         self, frequency: Any, recency: Any = None, n_periods: Any = None
@@ -375,18 +333,9 @@ class BGBB(PurchaseModel):
             lead=1,
         )
         params = self._params_array()
-        try:
-            d = float(discount_rate)
-        except (TypeError, ValueError) as exc:
-            raise DataError(f"discount_rate must be a number > 0; got {discount_rate!r}.") from exc
-        if not np.isfinite(d) or d <= 0:
-            raise DataError(f"discount_rate must be a finite number > 0; got {discount_rate!r}.")
+        d = discount_rate_of(discount_rate)
         return _k.discounted_expected_residual_transactions(params, x, tx, big_n, d)
 
 
 def _whole(value: Any, name: str) -> FloatArray:
-    arr = as_float_array(value, name)
-    _check(arr, ~np.isfinite(arr), name, "is not finite (NaN or inf)")
-    _check(arr, arr < 0, name, "is negative")
-    _check(arr, arr != np.round(arr), name, "is not an integer", "BG/BB counts whole periods.")
-    return arr
+    return whole_numbers(value, name, "BG/BB counts whole periods.")

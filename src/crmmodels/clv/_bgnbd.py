@@ -6,14 +6,18 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from crmmodels.clv._base import RFMModel, _broadcast, as_float_array, unique_rows
+from crmmodels.clv._inputs import broadcast as _broadcast
+from crmmodels.clv._inputs import whole_numbers
 from crmmodels.clv._limits import BETA_GEOMETRIC_LIMITS, Limit
-from crmmodels.errors import DataError
+from crmmodels.clv._purchase import RFMModel
 from crmmodels.kernels import bgnbd as _k
 from crmmodels.kernels import mbgnbd as _kmb
 from crmmodels.kernels._optim import FloatArray
 
 __all__ = ["BGNBD"]
+
+#: how to fix a bad number of purchases
+_COUNT_FIX = "n counts purchases: integers >= 0."
 
 
 class _BetaGeometricModel(RFMModel):
@@ -89,15 +93,60 @@ class _BetaGeometricModel(RFMModel):
             ("t", "frequency", "recency", "T"),
             lead=1,
         )
-        params = self._params_array()
         h, x, tx, tt = _broadcast({"t": self._horizon(t), "frequency": x, "recency": tx, "T": tt})
-        # the alive-customer expectation depends on (x, T, t) only: once per distinct row
-        (xu, tu, hu), inverse = unique_rows([x, tt, h])
-        r, alpha, a, b = (float(v) for v in params)
-        m = 1.0 if self._modified else 0.0
-        g = _k.alive_expected_purchases(r + xu, alpha + tu, a, b + xu + m, hu)
-        alive = _k.probability_alive(params, x, tx, tt, modified=self._modified)
-        return np.asarray(alive * g[inverse].reshape(alive.shape), dtype=np.float64)
+        return _k.conditional_expected_purchases(
+            self._params_array(), h, x, tx, tt, modified=self._modified
+        )
+
+    def conditional_probability_of_purchases(
+        self, n: Any, t: Any, frequency: Any = None, recency: Any = None, T: Any = None
+    ) -> FloatArray:
+        r"""Probability of exactly ``n`` purchases in the next ``t`` given the history.
+
+        Parameters
+        ----------
+        n : int or array_like of int
+            Number of purchases (>= 0).
+        t : float or array_like
+            Horizon after ``T``.
+        frequency, recency, T : array_like
+            Customer history (all broadcast together). Instead, a summary frame may be
+            passed first, ``conditional_probability_of_purchases(summary, n, t)`` (or
+            in place of ``frequency``).
+
+        Returns
+        -------
+        numpy.ndarray
+            :math:`P(X(T, T + t] = n \mid x, t_x, T)`: a customer gone at ``T`` buys
+            nothing; one alive buys as a new customer with the posterior parameters
+            ``(r + x, alpha + T, a, b + x)`` (``b + x + 1`` for MBG/NBD). See
+            :func:`crmmodels.kernels.bgnbd.conditional_probability_of_purchases`.
+
+        Examples
+        --------
+        >>> from crmmodels.clv import BGNBD
+        >>> m = BGNBD.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+        >>> m.conditional_probability_of_purchases([0, 1, 2], 39, 2, 30.43, 38.86).round(3)
+        array([0.445, 0.239, 0.144])
+        """
+        (n, t), x, tx, tt = self._history_args(
+            "conditional_probability_of_purchases",
+            (n, t, frequency, recency, T),
+            ("n", "t", "frequency", "recency", "T"),
+            lead=2,
+        )
+        nn, h, x, tx, tt = _broadcast(
+            {
+                "n": whole_numbers(n, "n", _COUNT_FIX),
+                "t": self._horizon(t),
+                "frequency": x,
+                "recency": tx,
+                "T": tt,
+            }
+        )
+        return _k.conditional_probability_of_purchases(
+            self._params_array(), nn, h, x, tx, tt, modified=self._modified
+        )
 
     def probability_alive(self, frequency: Any, recency: Any = None, T: Any = None) -> FloatArray:
         """Probability that each customer is still alive at the end of observation.
@@ -134,10 +183,7 @@ class _BetaGeometricModel(RFMModel):
         ndarray
         """
         params = self._params_array()
-        nn = as_float_array(n, "n")
-        if np.any(~np.isfinite(nn) | (nn < 0) | (nn != np.round(nn))):
-            raise DataError(f"'n' must hold integers >= 0; got {n!r}.")
-        nn, tt = _broadcast({"n": nn, "t": self._horizon(t)})
+        nn, tt = _broadcast({"n": whole_numbers(n, "n", _COUNT_FIX), "t": self._horizon(t)})
         return _kmb.beta_geometric_probability_of_purchases(params, nn, tt, modified=self._modified)
 
     def log_likelihood(self, frequency: Any, recency: Any = None, T: Any = None) -> FloatArray:

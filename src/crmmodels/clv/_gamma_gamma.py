@@ -8,25 +8,29 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 
-from crmmodels.clv._base import MLEModel, _broadcast, _check, as_float_array
+from crmmodels.clv._fitting import SummaryModel
+from crmmodels.clv._inputs import as_float_array
+from crmmodels.clv._inputs import broadcast as _broadcast
+from crmmodels.clv._inputs import check as _check
 from crmmodels.clv._limits import GAMMA_GAMMA_LIMITS, Limit
 from crmmodels.clv._predict import (
     AUTO_ID,
     check_predict_args,
     interval_columns,
+    prediction_customer_column,
     read_frame,
     result_frame,
     split_arguments,
     summary_frame,
 )
-from crmmodels.errors import CRMModelsWarning, DataError
+from crmmodels.errors import CRMModelsWarning, DataError, warn
 from crmmodels.kernels import gamma_gamma as _k
 from crmmodels.kernels._optim import FloatArray
 
 __all__ = ["GammaGamma"]
 
 
-class GammaGamma(MLEModel):
+class GammaGamma(SummaryModel):
     r"""Gamma-Gamma model of the mean transaction value.
 
     Each transaction value is :math:`\mathrm{Gamma}(p, \nu)`, with
@@ -113,142 +117,48 @@ class GammaGamma(MLEModel):
                 "predictions accept 0.",
             )
 
-    def _spend_inputs(
-        self,
-        summary: Any = None,
-        *,
-        frequency: Any = None,
-        monetary_value: Any = None,
-        weights: Any = None,
-        frequency_col: str = "frequency",
-        monetary_value_col: str = "monetary_value",
-        weights_col: str | None = None,
-        caller: str = "fit",
-    ) -> tuple[dict[str, FloatArray], FloatArray | None, int, int]:
-        """Validated rows the likelihood uses, and the counts of rows left out.
+    def _check_inputs(
+        self, data: dict[str, FloatArray], weights: FloatArray | None, where: str
+    ) -> tuple[dict[str, FloatArray], FloatArray | None, dict[str, int]]:
+        """The rows the likelihood uses, and the counts of rows left out.
 
-        Returns ``(data, weights, n_no_repeat, n_zero_spend)``: customers with
-        ``frequency == 0`` (or weight 0) carry no spend information; repeat buyers whose
-        mean spend is 0 have no Gamma-Gamma density. Both are left out; the second with a
-        :class:`~crmmodels.errors.CRMModelsWarning`.
+        Customers with ``frequency == 0`` (or weight 0) carry no spend information;
+        repeat buyers whose mean spend is 0 have no Gamma-Gamma density. Both are left
+        out; the second with a :class:`~crmmodels.errors.CRMModelsWarning`.
         """
-        data, w = self._gather(
-            summary,
-            {
-                "frequency": (frequency_col, frequency),
-                "monetary_value": (monetary_value_col, monetary_value),
-            },
-            weights,
-            weights_col,
-        )
         x, m = data["frequency"], data["monetary_value"]
         self._validate_spend(x, m)
         used = x > 0
-        if w is not None:
-            used &= w > 0
+        if weights is not None:
+            used &= weights > 0
         zero_spend = used & (m == 0)
         n_zero_spend = int(np.count_nonzero(zero_spend))
         keep = used & ~zero_spend
         n_no_repeat = int(np.count_nonzero(~used))
         if n_zero_spend:
             rows = "customer" if n_zero_spend == 1 else "customers"
-            warnings.warn(
-                f"GammaGamma.{caller}: left out {n_zero_spend} {rows} with frequency > 0 but "
+            warn(
+                f"{where}: left out {n_zero_spend} {rows} with frequency > 0 but "
                 "monetary_value 0 (the Gamma-Gamma likelihood needs a positive mean spend); "
                 "the count is in diagnostics_['n_zero_spend_excluded'] and n_excluded_. "
                 "conditional_expected_spend still predicts their spend. To silence this, "
                 "fit on summary[summary['monetary_value'] > 0].",
                 CRMModelsWarning,
-                stacklevel=3,
             )
         if not np.any(keep):
             raise DataError(
-                f"GammaGamma.{caller}: no customer with frequency >= 1, a positive "
+                f"{where}: no customer with frequency >= 1, a positive "
                 "monetary_value (and a positive weight); the spend model needs repeat "
                 "transactions."
             )
         kept = {"frequency": x[keep], "monetary_value": m[keep]}
-        return kept, None if w is None else w[keep], n_no_repeat, n_zero_spend
+        left_out = {"n_no_repeat_excluded": n_no_repeat, "n_zero_spend_excluded": n_zero_spend}
+        return kept, None if weights is None else weights[keep], left_out
 
-    def _inputs(
-        self, summary: Any = None, **kwargs: Any
-    ) -> tuple[dict[str, FloatArray], FloatArray | None]:
-        data, w, _, _ = self._spend_inputs(summary, caller="score", **kwargs)
-        return data, w
-
-    def fit(
-        self,
-        summary: Any = None,
-        y: Any = None,
-        *,
-        frequency: Any = None,
-        monetary_value: Any = None,
-        weights: Any = None,
-        frequency_col: str = "frequency",
-        monetary_value_col: str = "monetary_value",
-        weights_col: str | None = None,
-        customer_col: str | None = AUTO_ID,
-        time_unit: str | None = None,
-    ) -> Self:
-        """Fit the spend model by maximum likelihood.
-
-        Customers with ``frequency == 0`` carry no spend information and are left out.
-        Repeat buyers with a mean spend of exactly 0 have no Gamma-Gamma density: they
-        are left out too, with a :class:`~crmmodels.errors.CRMModelsWarning` naming
-        their number. Both are counted in ``n_excluded_`` and ``diagnostics_``
-        (``n_no_repeat_excluded``, ``n_zero_spend_excluded``).
-
-        Parameters
-        ----------
-        summary : DataFrame-like, optional
-            Customer summary with ``frequency_col`` and ``monetary_value_col`` (mean value
-            of the repeat transactions), any narwhals-supported frame.
-        y : None
-            Ignored; accepted so that scikit-learn pipelines can call ``fit(X, y)``.
-        frequency, monetary_value, weights : array_like, optional
-            Keyword arrays instead of a frame.
-        frequency_col, monetary_value_col, weights_col : str
-            Column names in ``summary``; remembered in ``columns_`` for the predictions
-            on frames.
-        customer_col : str or None, default "customer_id"
-            Id column of ``summary`` (used when present; must exist when named), the key
-            of :meth:`predict`.
-        time_unit : str, optional
-            Time unit of the summary, stored in ``time_unit_`` (default:
-            ``summary.attrs["time_unit"]`` of a pandas summary, else ``"unknown"``).
-
-        Returns
-        -------
-        self
-
-        Raises
-        ------
-        DataError
-            Bad values (NaN, negative, non-integer frequency), or no customer with
-            ``frequency >= 1`` and a positive ``monetary_value``.
-        """
-        meta = self._fit_meta(
-            summary,
-            {"frequency": frequency_col, "monetary_value": monetary_value_col},
-            customer_col,
-            time_unit,
-        )
-        data, w, n_no_repeat, n_zero_spend = self._spend_inputs(
-            summary,
-            frequency=frequency,
-            monetary_value=monetary_value,
-            weights=weights,
-            frequency_col=frequency_col,
-            monetary_value_col=monetary_value_col,
-            weights_col=weights_col,
-        )
-        self._fit_arrays(data, w)
-        self.n_excluded_ = n_no_repeat + n_zero_spend
+    def _record_left_out(self, left_out: Mapping[str, int]) -> None:
+        self.n_excluded_ = sum(left_out.values())
         self.diagnostics_["n_excluded"] = self.n_excluded_
-        self.diagnostics_["n_no_repeat_excluded"] = n_no_repeat
-        self.diagnostics_["n_zero_spend_excluded"] = n_zero_spend
-        self.columns_, self.time_unit_ = meta
-        return self
+        super()._record_left_out(left_out)
 
     @classmethod
     def from_params(cls, **params: float) -> Self:
@@ -381,7 +291,7 @@ class GammaGamma(MLEModel):
         self._check_fitted()
         frame = summary_frame(self, summary, "predict")
         level, draws, rng_seed = check_predict_args(interval, n_draws, seed)
-        id_col = self._customer_column(summary, customer_col)
+        id_col = prediction_customer_column(self, summary, customer_col)
         data, collected = read_frame(self, frame, id_col)
         x, m = data["frequency"], data["monetary_value"]
         columns = {"expected_spend": self.conditional_expected_spend(x, m)}

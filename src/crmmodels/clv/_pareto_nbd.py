@@ -13,9 +13,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from crmmodels.clv._base import RFMModel, _broadcast, _check, as_float_array
+from crmmodels.clv._inputs import broadcast as _broadcast
+from crmmodels.clv._inputs import discount_rate as _rate
+from crmmodels.clv._inputs import whole_numbers as _counts
 from crmmodels.clv._limits import PARETO_NBD_LIMITS, Limit
 from crmmodels.clv._predict import as_frame
+from crmmodels.clv._purchase import RFMModel
 from crmmodels.kernels import pareto_nbd as _k
 from crmmodels.kernels._optim import FloatArray
 
@@ -277,23 +280,3 @@ class ParetoNBD(RFMModel):
         params = self._params_array()
         delta = _rate(discount_rate)
         return _k.discounted_expected_residual_transactions(params, x, tx, big_t, delta)
-
-
-def _counts(n: Any, name: str) -> FloatArray:
-    arr = as_float_array(n, name)
-    _check(arr, ~np.isfinite(arr), name, "is not finite (NaN or inf)")
-    _check(arr, arr < 0, name, "is negative")
-    _check(arr, arr != np.round(arr), name, "is not an integer")
-    return arr
-
-
-def _rate(discount_rate: Any) -> float:
-    from crmmodels.errors import DataError
-
-    try:
-        delta = float(discount_rate)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"discount_rate must be a number > 0; got {discount_rate!r}.") from exc
-    if not np.isfinite(delta) or delta <= 0:
-        raise DataError(f"discount_rate must be a finite number > 0; got {discount_rate!r}.")
-    return delta

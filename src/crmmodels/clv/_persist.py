@@ -23,7 +23,7 @@ files written before they existed load with the unit ``"unknown"`` and the defau
 column names.
 
 The models call these functions through their ``to_dict``, ``to_json``, ``from_dict``,
-``from_json``, ``save`` and ``load`` methods.
+``from_json``, ``save`` and ``load`` methods, which :class:`Persistent` gives them.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 import numpy as np
 
@@ -49,6 +49,7 @@ __all__ = [
     "MAX_BYTES",
     "MAX_DEPTH",
     "SCHEMA_VERSION",
+    "Persistent",
     "check_covariance",
     "from_dict",
     "from_json",
@@ -455,3 +456,66 @@ def read_text(path: str | Path, where: str) -> str:
 def load(cls: type[M], path: str | Path) -> M:
     """Read a model written by :func:`save` (size-capped, validated; never pickle)."""
     return from_json(cls, read_text(path, f"{cls.__name__}.load"))
+
+
+class Persistent:
+    """The models' persistence methods (mixed into :class:`~crmmodels.clv._base.MLEModel`)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly dict: model name, schema version, params, fit results.
+
+        See :mod:`crmmodels.clv._persist` for the layout.
+        """
+        return to_dict(cast("MLEModel", self))
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """Serialise the fitted model to JSON text (never pickle).
+
+        Examples
+        --------
+        >>> from crmmodels.clv import BGNBD
+        >>> text = BGNBD.from_params(r=0.24, alpha=4.4, a=0.79, b=2.4).to_json()
+        >>> BGNBD.from_json(text).params_["alpha"]
+        4.4
+        """
+        return to_json(cast("MLEModel", self), indent)
+
+    @classmethod
+    def from_dict(cls, payload: Mapping[str, Any]) -> Self:
+        """Rebuild a model from :meth:`to_dict` output, validating every field.
+
+        Raises
+        ------
+        DataError
+            Naming the first invalid field (see :func:`from_dict`).
+        """
+        return cast(Self, from_dict(cast("type[MLEModel]", cls), payload))
+
+    @classmethod
+    def from_json(cls, text: str) -> Self:
+        """Rebuild a model from :meth:`to_json` text.
+
+        The text may be at most 10 MB (:data:`MAX_BYTES`).
+
+        Raises
+        ------
+        DataError
+            On text that is too large, too deeply nested or not valid JSON, a wrong
+            model name, an unknown schema version, or any invalid field.
+        """
+        return cast(Self, from_json(cast("type[MLEModel]", cls), text))
+
+    def save(self, path: str | Path) -> None:
+        """Write :meth:`to_json` to ``path`` (UTF-8)."""
+        save(cast("MLEModel", self), path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Self:
+        """Read a model written by :meth:`save` (at most 10 MB of UTF-8 JSON; never pickle).
+
+        Raises
+        ------
+        DataError
+            As :meth:`from_json`, and for a file that is larger than 10 MB or not UTF-8.
+        """
+        return cast(Self, load(cast("type[MLEModel]", cls), path))

@@ -22,9 +22,10 @@ import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
 
-from crmmodels._frames import check_columns, collect, to_narwhals
+from crmmodels._frames import to_narwhals
 from crmmodels._ingest.arguments import check_column_name, check_int, check_level
 from crmmodels._ingest.periods import check_period
+from crmmodels.clv._inputs import read_columns, unique_rows
 from crmmodels.errors import ArgumentError, SchemaError, missing_column_message
 from crmmodels.kernels._optim import FloatArray
 
@@ -115,6 +116,32 @@ def customer_column(summary: Any, customer_col: Any) -> str | None:
     )
 
 
+def fit_columns(
+    summary: Any, columns: Mapping[str, str], customer_col: Any, time_unit: Any
+) -> tuple[dict[str, str | None], str | int]:
+    """``columns_`` and ``time_unit_`` of a fit, validated before the fit runs.
+
+    Examples
+    --------
+    >>> fit_columns(None, {"frequency": "f"}, "customer_id", "weeks")
+    ({'frequency': 'f', 'customer': None}, 'W')
+    """
+    unit = resolve_time_unit(summary, time_unit)
+    cols: dict[str, str | None] = {k: str(v) for k, v in columns.items()}
+    cols["customer"] = customer_column(summary, customer_col)
+    return cols, unit
+
+
+def prediction_customer_column(model: Any, summary: Any, customer_col: Any) -> str | None:
+    """The id column of a prediction: as asked, else the one of the fit, else the default."""
+    fitted = model.columns_.get("customer")
+    if customer_col is AUTO_ID and fitted is not None:
+        names = summary_frame(model, summary, "predict").collect_schema().names()
+        if fitted in names:
+            return str(fitted)
+    return customer_column(summary, customer_col)
+
+
 def split_arguments(
     model: Any, method: str, args: Sequence[Any], names: Sequence[str], lead: int
 ) -> tuple[list[Any], list[Any]]:
@@ -168,17 +195,8 @@ def read_frame(
 
     Returns the float arrays by data name and the collected frame of the columns read.
     """
-    from crmmodels.clv._base import _check_column_values, as_float_array
-
-    cols = [str(model.columns_.get(k, k)) for k in model._data_names]
-    wanted = list(dict.fromkeys(([id_col] if id_col is not None else []) + cols))
-    check_columns(frame, wanted, what="summary")
-    df = collect(frame.select(wanted))
-    out: dict[str, FloatArray] = {}
-    for key, col in zip(model._data_names, cols, strict=True):
-        _check_column_values(df[col], col)
-        out[key] = as_float_array(df[col].to_numpy(), col)
-    return out, df
+    columns = {k: str(model.columns_.get(k, k)) for k in model._data_names}
+    return read_columns(frame, columns, [] if id_col is None else [id_col])
 
 
 def draw_models(model: Any, n_draws: int, rng: np.random.Generator) -> list[Any] | None:
@@ -216,8 +234,6 @@ def interval_columns(
     is evaluated once per draw on the distinct histories. Returns ``<name>_lower`` and
     ``<name>_upper`` per customer (NaN when the model has no covariance).
     """
-    from crmmodels.clv._base import unique_rows
-
     n = int(np.size(histories[0]))
     models = draw_models(model, n_draws, np.random.default_rng(seed)) if n_draws else None
     out: dict[str, FloatArray] = {}

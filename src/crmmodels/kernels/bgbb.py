@@ -32,8 +32,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import betaln, digamma, gammaln, logsumexp
 
+from crmmodels.kernels._optim import compress_rows
+
 __all__ = [
     "conditional_expected_purchases",
+    "conditional_probability_of_purchases",
     "discounted_expected_residual_transactions",
     "expected_purchases",
     "log_likelihood",
@@ -141,9 +144,10 @@ def log_likelihood(
     -5.0593
     """
     x, tx, n = _arrays(frequency, recency, n_periods)
-    shape = x.shape
-    out, _ = _loglik_rows(params, x.ravel(), tx.ravel(), n.ravel(), False)
-    return out.reshape(shape)
+    # once per distinct history: a base has few (x, t_x, n) patterns
+    (xu, txu, nu), _, inverse = compress_rows([x.ravel(), tx.ravel(), n.ravel()])
+    out, _ = _loglik_rows(params, xu, txu, nu, False)
+    return out[inverse].reshape(x.shape)
 
 
 def log_likelihood_grad(
@@ -265,6 +269,11 @@ def conditional_expected_purchases(
     return np.asarray(np.exp(log_front - log_l) * bracket)
 
 
+def _log_choose(top: FloatArray, k: FloatArray) -> FloatArray:
+    """``log C(top, k)`` for whole ``0 <= k <= top``."""
+    return np.asarray(gammaln(top + 1.0) - gammaln(k + 1.0) - gammaln(top - k + 1.0))
+
+
 def probability_of_purchases(params: Params, x: ArrayLike, n: ArrayLike) -> FloatArray:
     r"""Unconditional probability of exactly ``x`` transactions in ``n`` opportunities.
 
@@ -287,13 +296,10 @@ def probability_of_purchases(params: Params, x: ArrayLike, n: ArrayLike) -> Floa
     xf, nf = xx.ravel(), nn.ravel()
     base = betaln(a, b) + betaln(g, d)
 
-    def log_choose(top: FloatArray, k: FloatArray) -> FloatArray:
-        return np.asarray(gammaln(top + 1.0) - gammaln(k + 1.0) - gammaln(top - k + 1.0))
-
     with np.errstate(invalid="ignore"):
         t0 = np.where(
             xf <= nf,
-            log_choose(nf, xf) + betaln(a + xf, b + nf - xf) + betaln(g, d + nf) - base,
+            _log_choose(nf, xf) + betaln(a + xf, b + nf - xf) + betaln(g, d + nf) - base,
             -np.inf,
         )
     out = np.empty_like(xf)
@@ -304,7 +310,7 @@ def probability_of_purchases(params: Params, x: ArrayLike, n: ArrayLike) -> Floa
         mask = i <= nb - 1.0
         isafe = np.where(mask, i, xb)
         ti = (
-            log_choose(isafe, xb)
+            _log_choose(isafe, xb)
             + betaln(a + xb, b + isafe - xb)
             + betaln(g + 1.0, d + isafe)
             - base
@@ -313,6 +319,79 @@ def probability_of_purchases(params: Params, x: ArrayLike, n: ArrayLike) -> Floa
         allt = np.concatenate([t0[blk, None], ti], axis=1)
         out[blk] = np.exp(logsumexp(allt, axis=1))
     return out.reshape(shape)
+
+
+def conditional_probability_of_purchases(
+    params: Params,
+    x: ArrayLike,
+    m: ArrayLike,
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    n_periods: ArrayLike,
+) -> FloatArray:
+    r"""Probability of exactly ``x`` transactions in the next ``m`` opportunities.
+
+    Notes
+    -----
+    With the history :math:`(x_h, t_x, n)` and :math:`L` its likelihood (eq. 5),
+
+    $$ P(X(n, n+m) = x \mid x_h, t_x, n) = 1[x = 0]\,(1 - \pi)
+       + \frac{1}{L}\Big[\binom{m}{x}
+         \frac{B(\alpha+x_h+x, \beta+n-x_h+m-x)}{B(\alpha,\beta)}
+         \frac{B(\gamma, \delta+n+m)}{B(\gamma,\delta)}
+       + \sum_{i=x}^{m-1} \binom{i}{x}
+         \frac{B(\alpha+x_h+x, \beta+n-x_h+i-x)}{B(\alpha,\beta)}
+         \frac{B(\gamma+1, \delta+n+i)}{B(\gamma,\delta)}\Big], $$
+
+    where :math:`\pi = \frac{B(\alpha+x_h,\beta+n-x_h)}{B(\alpha,\beta)}
+    \frac{B(\gamma,\delta+n)}{B(\gamma,\delta)} / L` is the probability of being
+    alive through opportunity ``n``. It follows from Fader, Hardie & Shang (2010, eq. 7):
+    a customer alive through ``n`` transacts like a new customer with the posterior
+    :math:`p \sim \mathrm{Beta}(\alpha+x_h, \beta+n-x_h)`,
+    :math:`\theta \sim \mathrm{Beta}(\gamma, \delta+n)`; one gone transacts no more.
+    The sum is a masked log-sum-exp over ``i``, once per distinct input row; its mean
+    over ``x`` is :func:`conditional_expected_purchases`.
+
+    Examples
+    --------
+    >>> p = (1.204, 0.750, 0.657, 2.783)
+    >>> conditional_probability_of_purchases(p, [0, 1, 5], 5, 6, 6, 6).round(4).tolist()
+    [0.0768, 0.0668, 0.496]
+    """
+    a, b, g, d = _unpack(params)
+    arrays = _arrays(x, m, frequency, recency, n_periods)
+    shape = arrays[0].shape
+    (k, mm, xh, tx, n), _, inv = compress_rows([v.ravel() for v in arrays])
+    base = betaln(a, b) + betaln(g, d)
+    log_l = log_likelihood(params, xh, tx, n)
+    log_alive = betaln(a + xh, b + n - xh) + betaln(g, d + n) - base - log_l
+    with np.errstate(invalid="ignore"):
+        stay = np.where(
+            k <= mm,
+            _log_choose(mm, np.minimum(k, mm))
+            + betaln(a + xh + k, b + n - xh + mm - k)
+            + betaln(g, d + n + mm)
+            - base,
+            -np.inf,
+        )
+    out = np.empty_like(k)
+    width = int(np.max(mm - k, initial=0))
+    for blk in _blocks(k.shape[0], width):
+        kb, mb, xb, nb = k[blk, None], mm[blk, None], xh[blk, None], n[blk, None]
+        i = kb + np.arange(width, dtype=np.float64)[None, :]
+        mask = i <= mb - 1.0
+        isafe = np.where(mask, i, kb)
+        ti = (
+            _log_choose(isafe, kb)
+            + betaln(a + xb + kb, b + nb - xb + isafe - kb)
+            + betaln(g + 1.0, d + nb + isafe)
+            - base
+            + np.where(mask, 0.0, -np.inf)
+        )
+        allt = np.concatenate([stay[blk, None], ti], axis=1)
+        out[blk] = np.exp(logsumexp(allt, axis=1) - log_l[blk])
+    out = np.where(k == 0, out - np.expm1(log_alive), out)
+    return np.asarray(np.clip(out[inv], 0.0, 1.0).reshape(shape), dtype=np.float64)
 
 
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(16)
