@@ -281,3 +281,21 @@ def test_quadrants_accept_a_number_of_days_as_time_unit(log: pd.DataFrame) -> No
         weeks.to_frame()["potential_value"], days.to_frame()["potential_value"], rtol=1e-3
     )
     assert math.isfinite(weeks.potential_threshold)
+
+
+def test_the_quadrants_package_reexports_its_public_names() -> None:
+    import crmmodels
+    import crmmodels.quadrants as quadrants
+
+    assert set(quadrants.__all__) == {
+        "QUADRANTS",
+        "EmptyQuadrantWarning",
+        "QuadrantResult",
+        "clv_quadrants",
+        "clv_quadrants_from_transactions",
+    }
+    for name in ("QuadrantResult", "clv_quadrants", "clv_quadrants_from_transactions"):
+        assert getattr(crmmodels, name) is getattr(quadrants, name)
+    assert (
+        quadrants.clv_quadrants_from_transactions.__module__ == "crmmodels.quadrants._transactions"
+    )
