@@ -43,6 +43,8 @@ def plot_clv_concentration(result: CLVResult, *, ax: Axes | None = None, **kwarg
     ...                                                     discount_rate=0.0))
     >>> ax.get_ylabel()
     'share of total CLV'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
     ax = new_axes(ax, (6.0, 4.5))
     clv = np.sort(result.data["clv"].to_numpy(dtype=np.float64))[::-1]
@@ -82,8 +84,11 @@ def plot_equity_draws(result: EquityResult, *, ax: Axes | None = None, **kwargs:
     >>> s = load_cdnow_summary()
     >>> eq = customer_equity(BGNBD().fit(s), 10.0, s, horizon=52, discount_rate=0.0,
     ...                      n_draws=20)
-    >>> plot_equity_draws(eq).get_xlabel()
+    >>> ax = plot_equity_draws(eq)
+    >>> ax.get_xlabel()
     'customer equity'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
     ax = new_axes(ax, (6.0, 4.0))
     if result.draws:
