@@ -88,6 +88,8 @@ def plot_quadrants(
     >>> ax = plot_quadrants(clv_quadrants(df))
     >>> ax.get_xscale(), ax.get_yscale()
     ('symlog', 'log')
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
     if ax is None:
         import matplotlib.pyplot as plt

@@ -1,0 +1,18 @@
+"""Doctest setup for the package sources: figures drawn by examples are closed after each."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(autouse=True)
+def _close_figures() -> Iterator[None]:
+    yield None
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
