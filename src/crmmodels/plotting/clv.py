@@ -1,9 +1,11 @@
 """Plots for the CLV models (matplotlib; ``ax=`` in, Axes out).
 
-Every function takes a fitted transaction model (``BGNBD``, ``ParetoNBD``, ``MBGNBD``;
-anything with the prediction methods used) and returns the Axes it drew on. Nothing here
-calls ``plt.show()`` or changes global style. Model expectations are exact (computed from
-the model's probabilities), not simulated.
+The ``draw_*`` functions draw results of :mod:`crmmodels.clv._tracking` (their
+``.plot()`` calls them). The ``plot_*`` functions take a fitted transaction model
+(``BGNBD``, ``ParetoNBD``, ``MBGNBD``; anything with the prediction methods used); the
+tracking and P(alive) ones compute their result first and draw it. Every function returns
+the Axes it drew on; nothing here calls ``plt.show()`` or changes global style. Model
+expectations are exact (computed from the model's probabilities), not simulated.
 """
 
 from __future__ import annotations
@@ -19,7 +21,12 @@ from crmmodels.plotting._common import new_axes
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+    from crmmodels.clv._tracking import AliveHistoryResult, CumulativeTransactionsResult
+
 __all__ = [
+    "draw_actual_vs_model",
+    "draw_alive_history",
+    "draw_cumulative_transactions",
     "expected_cumulative_transactions",
     "plot_alive_history",
     "plot_calibration_vs_holdout",
@@ -164,15 +171,17 @@ def plot_calibration_vs_holdout(
         bucket, weights=_col(cal_holdout, "frequency_holdout"), minlength=max_frequency + 1
     )
     model_mean = np.bincount(bucket, weights=pred, minlength=max_frequency + 1)
-    x = np.arange(max_frequency + 1)[seen]
-    ax = _axes(ax)
-    ax.plot(x, actual[seen] / counts[seen], marker="o", label="actual", **kwargs)
-    ax.plot(x, model_mean[seen] / counts[seen], marker="s", label="model", **kwargs)
-    ax.set_xlabel("purchases in the calibration period")
-    ax.set_ylabel("mean purchases in the holdout period")
-    ax.set_title("Calibration vs holdout purchases")
-    ax.legend()
-    return ax
+    return draw_actual_vs_model(
+        np.arange(max_frequency + 1)[seen],
+        actual[seen] / counts[seen],
+        model_mean[seen] / counts[seen],
+        ax=ax,
+        markers=True,
+        title="Calibration vs holdout purchases",
+        xlabel="purchases in the calibration period",
+        ylabel="mean purchases in the holdout period",
+        **kwargs,
+    )
 
 
 def _matrix(
@@ -278,82 +287,123 @@ def plot_probability_alive_matrix(
     )
 
 
-def _tracking(
-    model: TransactionModel,
-    transactions: pd.DataFrame,
+def draw_actual_vs_model(
+    x: Any,
+    actual: Any,
+    model: Any,
     *,
-    customer_col: str,
-    date_col: str,
-    days_per_unit: float,
-    calibration_end: Any,
-    freq_days: int,
-) -> tuple[pd.DatetimeIndex, FloatArray, FloatArray, pd.Timestamp | None]:
-    """Actual and expected cumulative repeat transactions on a date grid.
-
-    Customers are grouped by their first purchase day (the only thing the unconditional
-    expectation depends on), so the work is (grid points) x (distinct first days).
-    """
-    tx = transactions[[customer_col, date_col]].copy()
-    tx[date_col] = pd.to_datetime(tx[date_col]).dt.normalize()
-    tx = tx.drop_duplicates()
-    first = tx.groupby(customer_col)[date_col].transform("min")
-    repeat_dates = tx.loc[tx[date_col] > first, date_col]
-    start = tx[date_col].min()
-    end = tx[date_col].max()
-    grid = pd.date_range(start, end, freq=f"{freq_days}D")
-    first_days = tx.groupby(customer_col)[date_col].min()
-    cohorts = first_days.value_counts()
-    age = (grid.to_numpy()[:, None] - cohorts.index.to_numpy()[None, :]) / np.timedelta64(1, "D")
-    age_units = np.clip(age, 0.0, None) / days_per_unit
-    expected_each = np.asarray(model.expected_purchases(age_units.ravel()), dtype=np.float64)
-    expected = (expected_each.reshape(age.shape) * cohorts.to_numpy()[None, :]).sum(axis=1)
-    actual = np.searchsorted(np.sort(repeat_dates.to_numpy()), grid.to_numpy(), side="right")
-    cal = None if calibration_end is None else pd.Timestamp(calibration_end)
-    return grid, actual.astype(np.float64), expected, cal
-
-
-def _draw_tracking(
-    model: TransactionModel,
-    transactions: pd.DataFrame,
-    *,
-    incremental: bool,
-    customer_col: str,
-    date_col: str,
-    days_per_unit: float,
-    calibration_end: Any,
-    freq_days: int,
-    ax: Axes | None,
+    ax: Axes | None = None,
+    labels: tuple[str, str] = ("actual", "model"),
+    markers: bool = False,
+    title: str = "",
+    xlabel: str = "",
+    ylabel: str = "",
     **kwargs: Any,
 ) -> Axes:
-    grid, actual, expected, cal = _tracking(
+    """Observed values and the model's as two lines over ``x``.
+
+    The one routine behind the calibration-vs-holdout and the tracking plots.
+
+    ``markers=True`` draws circles and squares (grouped data); otherwise the model line is
+    dashed (a time axis).
+
+    Examples
+    --------
+    >>> ax = draw_actual_vs_model([1, 2], [0.5, 1.0], [0.6, 0.9], title="t")
+    >>> [line.get_label() for line in ax.get_lines()]
+    ['actual', 'model']
+    """
+    ax = _axes(ax)
+    if markers:
+        ax.plot(x, actual, marker="o", label=labels[0], **kwargs)
+        ax.plot(x, model, marker="s", label=labels[1], **kwargs)
+    else:
+        ax.plot(x, actual, label=labels[0], **kwargs)
+        ax.plot(x, model, linestyle="--", label=labels[1], **kwargs)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend()
+    return ax
+
+
+def _unit_words(unit: str | int) -> str:
+    if isinstance(unit, str):
+        return {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}[unit]
+    return "day" if unit == 1 else f"{unit} days"
+
+
+def draw_cumulative_transactions(
+    result: CumulativeTransactionsResult,
+    *,
+    kind: str = "cumulative",
+    ax: Axes | None = None,
+    **kwargs: Any,
+) -> Axes:
+    """Draw a :class:`~crmmodels.clv.CumulativeTransactionsResult` (its ``.plot()``).
+
+    ``kind="cumulative"`` draws the running totals, ``"incremental"`` the transactions
+    per time unit; the calibration end, when known, is a dotted vertical line.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    frame = result.to_frame()
+    ylabel = (
+        "cumulative repeat transactions"
+        if kind == "cumulative"
+        else f"repeat transactions per {_unit_words(result.time_unit)}"
+    )
+    ax = draw_actual_vs_model(
+        frame["date"],
+        frame[f"actual_{kind}"],
+        frame[f"expected_{kind}"],
+        ax=ax,
+        title=f"Tracking {kind} transactions",
+        xlabel="date",
+        ylabel=ylabel,
+        **kwargs,
+    )
+    if result.calibration_end is not None:
+        import matplotlib.dates as mdates
+
+        x = float(mdates.date2num(result.calibration_end.to_pydatetime()))  # type: ignore[no-untyped-call]
+        ax.axvline(x, color="grey", linestyle=":", label="calibration end")
+        ax.legend()
+    return ax
+
+
+def _tracking_result(
+    model: TransactionModel,
+    transactions: pd.DataFrame,
+    *,
+    customer_col: str,
+    date_col: str,
+    days_per_unit: float,
+    calibration_end: Any,
+    freq_days: int,
+) -> CumulativeTransactionsResult:
+    """The old keywords (``days_per_unit``, ``freq_days``) mapped onto ``time_unit``."""
+    from crmmodels._ingest.arguments import check_int
+    from crmmodels.clv._tracking import cumulative_transactions
+
+    days = check_int(days_per_unit, "days_per_unit", low=1)
+    if check_int(freq_days, "freq_days", low=1) != days:
+        from crmmodels.errors import ArgumentError
+
+        raise ArgumentError(
+            f"freq_days ({freq_days}) must equal days_per_unit ({days_per_unit}): the rows are "
+            "one time unit apart. Use crmmodels.clv.cumulative_transactions(time_unit=...)."
+        )
+    return cumulative_transactions(
         model,
         transactions,
         customer_col=customer_col,
         date_col=date_col,
-        days_per_unit=days_per_unit,
         calibration_end=calibration_end,
-        freq_days=freq_days,
+        time_unit=days,
     )
-    if incremental:
-        grid, actual, expected = grid[1:], np.diff(actual), np.diff(expected)
-    ax = _axes(ax)
-    ax.plot(grid, actual, label="actual", **kwargs)
-    ax.plot(grid, expected, linestyle="--", label="model", **kwargs)
-    if cal is not None:
-        import matplotlib.dates as mdates
-
-        x = float(mdates.date2num(cal.to_pydatetime()))  # type: ignore[no-untyped-call]
-        ax.axvline(x, color="grey", linestyle=":", label="calibration end")
-    kind = "incremental" if incremental else "cumulative"
-    ylabel = (
-        f"repeat transactions per {freq_days} days"
-        if incremental
-        else "cumulative repeat transactions"
-    )
-    ax.set_ylabel(ylabel)
-    ax.set_title(f"Tracking {kind} transactions")
-    ax.legend()
-    return ax
 
 
 def plot_cumulative_transactions(
@@ -370,8 +420,8 @@ def plot_cumulative_transactions(
 ) -> Axes:
     """Cumulative repeat transactions over calendar time: actual against the model.
 
-    The model line sums, over customers, the unconditional expected repeat purchases
-    since each customer's first purchase.
+    Kept for existing code: ``crmmodels.clv.cumulative_transactions(model, transactions,
+    time_unit=days_per_unit, ...).plot()`` draws the same figure.
 
     Parameters
     ----------
@@ -379,12 +429,12 @@ def plot_cumulative_transactions(
     transactions : pandas.DataFrame
         The transaction log (one row per purchase).
     customer_col, date_col : str
-    days_per_unit : float, default 7
+    days_per_unit : int, default 7
         Days in one model time unit (7 for a model fitted in weeks).
     calibration_end : date-like, optional
         Drawn as a vertical line.
     freq_days : int, default 7
-        Spacing of the date grid.
+        Spacing of the rows; must equal ``days_per_unit``.
     ax : matplotlib Axes, optional
     **kwargs
         Passed to ``Axes.plot``.
@@ -393,18 +443,16 @@ def plot_cumulative_transactions(
     -------
     matplotlib.axes.Axes
     """
-    return _draw_tracking(
+    result = _tracking_result(
         model,
         transactions,
-        incremental=False,
         customer_col=customer_col,
         date_col=date_col,
         days_per_unit=days_per_unit,
         calibration_end=calibration_end,
         freq_days=freq_days,
-        ax=ax,
-        **kwargs,
     )
+    return draw_cumulative_transactions(result, kind="cumulative", ax=ax, **kwargs)
 
 
 def plot_incremental_transactions(
@@ -419,26 +467,25 @@ def plot_incremental_transactions(
     ax: Axes | None = None,
     **kwargs: Any,
 ) -> Axes:
-    """Repeat transactions per ``freq_days`` over calendar time: actual against the model.
+    """Repeat transactions per time unit over calendar time: actual against the model.
 
-    Parameters are those of :func:`plot_cumulative_transactions`.
+    Parameters are those of :func:`plot_cumulative_transactions`; the same figure is
+    ``cumulative_transactions(...).plot(kind="incremental")``.
 
     Returns
     -------
     matplotlib.axes.Axes
     """
-    return _draw_tracking(
+    result = _tracking_result(
         model,
         transactions,
-        incremental=True,
         customer_col=customer_col,
         date_col=date_col,
         days_per_unit=days_per_unit,
         calibration_end=calibration_end,
         freq_days=freq_days,
-        ax=ax,
-        **kwargs,
     )
+    return draw_cumulative_transactions(result, kind="incremental", ax=ax, **kwargs)
 
 
 def plot_heterogeneity(
@@ -497,6 +544,28 @@ def plot_heterogeneity(
     return ax
 
 
+def draw_alive_history(
+    result: AliveHistoryResult, *, ax: Axes | None = None, **kwargs: Any
+) -> Axes:
+    """Draw an :class:`~crmmodels.clv.AliveHistoryResult` (its ``.plot()``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    frame = result.to_frame()
+    ax = _axes(ax)
+    ax.plot(frame["age"], frame["p_alive"], **kwargs)
+    for t in result.purchase_times:
+        if t <= result.end:
+            ax.axvline(t, color="grey", alpha=0.4, linestyle=":")
+    ax.set_ylim(0.0, 1.05)
+    ax.set_xlabel("time since first purchase")
+    ax.set_ylabel("P(alive)")
+    ax.set_title("P(alive) history (dotted lines: purchases)")
+    return ax
+
+
 def plot_alive_history(
     model: TransactionModel,
     purchase_times: Any,
@@ -507,6 +576,9 @@ def plot_alive_history(
     **kwargs: Any,
 ) -> Axes:
     """P(alive) of one customer over time, from the first purchase to ``end``.
+
+    Kept for existing code: the same as ``crmmodels.clv.alive_history(model,
+    purchase_times, end=end, n_points=n_points).plot(ax=ax)``.
 
     Parameters
     ----------
@@ -525,22 +597,10 @@ def plot_alive_history(
     -------
     matplotlib.axes.Axes
     """
-    times = np.sort(np.asarray(purchase_times, dtype=np.float64))
-    times = times - times[0]
-    grid = np.unique(np.concatenate([np.linspace(0.0, end, n_points), times[times <= end]]))
-    n_before = np.searchsorted(times, grid, side="right")
-    frequency = (n_before - 1).astype(np.float64)
-    recency = times[n_before - 1]
-    alive = np.asarray(model.probability_alive(frequency, recency, grid), dtype=np.float64)
-    ax = _axes(ax)
-    ax.plot(grid, alive, **kwargs)
-    for t in times[times <= end]:
-        ax.axvline(t, color="grey", alpha=0.4, linestyle=":")
-    ax.set_ylim(0.0, 1.05)
-    ax.set_xlabel("time since first purchase")
-    ax.set_ylabel("P(alive)")
-    ax.set_title("P(alive) history (dotted lines: purchases)")
-    return ax
+    from crmmodels.clv._tracking import alive_history
+
+    result = alive_history(model, purchase_times, end=end, n_points=n_points)
+    return draw_alive_history(result, ax=ax, **kwargs)
 
 
 def expected_cumulative_transactions(
@@ -552,22 +612,17 @@ def expected_cumulative_transactions(
     days_per_unit: float = 7.0,
     freq_days: int = 7,
 ) -> pd.DataFrame:
-    """Actual and expected cumulative repeat transactions on a date grid.
+    """Actual and expected cumulative repeat transactions (kept for existing code).
 
-    Parameters
-    ----------
-    model : fitted transaction model
-    transactions : pandas.DataFrame
-    customer_col, date_col : str
-    days_per_unit : float, default 7
-    freq_days : int, default 7
+    Use :func:`crmmodels.clv.cumulative_transactions`, which this calls; ``date`` is the
+    last day of each row.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``date``, ``actual``, ``predicted``.
     """
-    grid, actual, expected, _ = _tracking(
+    frame = _tracking_result(
         model,
         transactions,
         customer_col=customer_col,
@@ -575,5 +630,11 @@ def expected_cumulative_transactions(
         days_per_unit=days_per_unit,
         calibration_end=None,
         freq_days=freq_days,
+    ).to_frame()
+    return pd.DataFrame(
+        {
+            "date": frame["date"],
+            "actual": frame["actual_cumulative"],
+            "predicted": frame["expected_cumulative"],
+        }
     )
-    return pd.DataFrame({"date": grid, "actual": actual, "predicted": expected})
