@@ -365,9 +365,12 @@ def draw_cumulative_transactions(
         ylabel=ylabel,
         **kwargs,
     )
-    if result.calibration_end is not None:
-        import matplotlib.dates as mdates
+    import matplotlib.dates as mdates
 
+    locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+    if result.calibration_end is not None:
         x = float(mdates.date2num(result.calibration_end.to_pydatetime()))  # type: ignore[no-untyped-call]
         ax.axvline(x, color="grey", linestyle=":", label="calibration end")
         ax.legend()
