@@ -275,3 +275,64 @@ def test_results_are_exported() -> None:
 
     assert {"cumulative_transactions", "alive_history"} <= set(clv.__all__)
     assert CumulativeTransactionsResult.__module__ == "crmmodels.clv._tracking"
+
+
+# ------------------------------------------------------------- holdout_comparison
+@pytest.fixture(scope="module")
+def cal_holdout() -> Any:
+    from crmmodels.datasets import load_cdnow_sample
+    from crmmodels.transactions import calibration_holdout
+
+    return calibration_holdout(
+        load_cdnow_sample(),
+        calibration_end="1997-09-30",
+        observation_end="1998-06-30",
+        time_unit="W",
+    )
+
+
+def test_holdout_comparison_by_hand(cal_holdout: Any) -> None:
+    from crmmodels.clv import HoldoutComparisonResult, holdout_comparison
+
+    frame = cal_holdout.to_frame()
+    res = holdout_comparison(BG_WEEKS, cal_holdout)  # the result itself is accepted
+    assert isinstance(res, HoldoutComparisonResult) and res.n_customers == len(frame)
+    pred = BG_WEEKS.conditional_expected_purchases(
+        frame["duration_holdout"], frame["frequency_cal"], frame["recency_cal"], frame["T_cal"]
+    )
+    ref = (
+        frame.assign(group=np.minimum(frame["frequency_cal"], 7), expected=np.asarray(pred))
+        .groupby("group")
+        .agg(customers=("T_cal", "size"), actual=("frequency_holdout", "mean"),
+             expected=("expected", "mean"))
+    )  # fmt: skip
+    out = res.to_frame()
+    assert list(out.columns) == ["frequency_cal", "customers", "actual", "expected"]
+    np.testing.assert_array_equal(out["frequency_cal"], ref.index.to_numpy(float))
+    np.testing.assert_array_equal(out["customers"], ref["customers"])
+    np.testing.assert_allclose(out["actual"], ref["actual"], rtol=1e-12)
+    np.testing.assert_allclose(out["expected"], ref["expected"], rtol=1e-12)
+    by_gap = holdout_comparison(BG_WEEKS, frame, by="time_since_last_purchase", max_group=None)
+    gaps = np.unique(frame["T_cal"] - frame["recency_cal"])
+    np.testing.assert_allclose(by_gap.to_frame()["time_since_last_purchase"], gaps)
+
+
+def test_holdout_comparison_plot_and_errors(cal_holdout: Any) -> None:
+    from matplotlib.axes import Axes
+
+    from crmmodels.clv import holdout_comparison
+    from crmmodels.errors import SchemaError
+
+    res = holdout_comparison(BG_WEEKS, cal_holdout, max_group=5)
+    ax = res.plot()
+    assert isinstance(ax, Axes) and len(ax.get_lines()) == 2
+    np.testing.assert_allclose(ax.get_lines()[1].get_ydata(), res.to_frame()["expected"])
+    frame = cal_holdout.to_frame()
+    with pytest.raises(SchemaError, match="duration_holdout"):
+        holdout_comparison(BG_WEEKS, frame.drop(columns="duration_holdout"))
+    with pytest.raises(ArgumentError, match="by"):
+        holdout_comparison(BG_WEEKS, frame, by="")
+    with pytest.raises(ArgumentError, match="max_group"):
+        holdout_comparison(BG_WEEKS, frame, max_group="7")  # type: ignore[arg-type]
+    with pytest.raises(ArgumentError, match="model"):
+        holdout_comparison(object(), frame)

@@ -12,8 +12,10 @@ from crmmodels.clv._pareto_nbd import ParetoNBD
 from crmmodels.clv._tracking import (
     AliveHistoryResult,
     CumulativeTransactionsResult,
+    HoldoutComparisonResult,
     alive_history,
     cumulative_transactions,
+    holdout_comparison,
 )
 from crmmodels.clv._value import CLVResult, EquityResult, customer_equity, customer_lifetime_value
 
@@ -26,9 +28,11 @@ __all__ = [
     "CumulativeTransactionsResult",
     "EquityResult",
     "GammaGamma",
+    "HoldoutComparisonResult",
     "ParetoNBD",
     "alive_history",
     "cumulative_transactions",
     "customer_equity",
     "customer_lifetime_value",
+    "holdout_comparison",
 ]

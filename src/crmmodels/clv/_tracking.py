@@ -1,10 +1,11 @@
-"""Tracking a fitted transaction model over time: cumulative transactions and P(alive) paths.
+"""Tracking a fitted transaction model against data: transactions over time, holdout, P(alive).
 
 :func:`cumulative_transactions` sets the repeat transactions of a whole customer base,
 period by period, against the model's expectation (Fader, Hardie & Lee 2005, figure 3).
-:func:`alive_history` follows the probability that one customer is alive from the first
-purchase on. Both return frozen results whose ``.plot()`` draws them
-(:mod:`crmmodels.plotting.clv`, imported when drawing).
+:func:`holdout_comparison` sets holdout purchases against the conditional expectations,
+by calibration group (figure 4). :func:`alive_history` follows the probability that one
+customer is alive from the first purchase on. Each returns a frozen result whose
+``.plot()`` draws it (:mod:`crmmodels.plotting.clv`, imported when drawing).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from crmmodels._activity import period_index, prepare_log
-from crmmodels._frames import collect
-from crmmodels._ingest.arguments import check_choice, check_int, check_number
+from crmmodels._frames import check_columns, collect, to_narwhals, to_pandas
+from crmmodels._ingest.arguments import check_choice, check_column_name, check_int, check_number
 from crmmodels._ingest.dates import to_timestamp
 from crmmodels._results import Result
 from crmmodels.errors import ArgumentError, DataError
@@ -31,8 +32,10 @@ if TYPE_CHECKING:
 __all__ = [
     "AliveHistoryResult",
     "CumulativeTransactionsResult",
+    "HoldoutComparisonResult",
     "alive_history",
     "cumulative_transactions",
+    "holdout_comparison",
 ]
 
 TimeUnit = Literal["D", "W", "M", "Q", "Y"] | int
@@ -43,6 +46,7 @@ _CODES = {"D": "D", "W": "W-SUN", "M": "M", "Q": "Q-DEC", "Y": "Y-DEC"}
 #: the words of a model's ``time_unit_`` and the codes they stand for
 _UNIT_WORDS = {"days": "D", "weeks": "W", "months": "M", "quarters": "Q", "years": "Y"}
 _UNIT_HINT = "'D', 'W', 'M', 'Q', 'Y' or a whole number of days (e.g. 7)"
+_SINCE_LAST = "time_since_last_purchase"
 
 
 # --------------------------------------------------------------------- arguments
@@ -431,3 +435,135 @@ def alive_history(
         {"age": grid, "frequency": frequency, "recency": recency, "p_alive": alive.reshape(-1)}
     )
     return AliveHistoryResult(table=table, purchase_times=tuple(float(t) for t in times), end=last)
+
+
+@dataclass(frozen=True, repr=False)
+class HoldoutComparisonResult(Result):
+    """Mean holdout purchases by calibration group, counted and expected.
+
+    From :func:`holdout_comparison`.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per group (see :meth:`to_frame`).
+    by : str
+        The grouping column of the calibration/holdout table.
+    max_group : float or None
+        Groups at or above it are pooled into one (None: no pooling).
+    n_customers : int
+        Customers compared.
+    """
+
+    table: pd.DataFrame
+    by: str
+    max_group: float | None
+    n_customers: int
+
+    def to_frame(self) -> pd.DataFrame:
+        """The table: the group (column ``by``), ``customers``, ``actual``, ``expected``.
+
+        ``actual`` is the mean number of holdout purchases of the group's customers and
+        ``expected`` the mean of the model's conditional expectations over each
+        customer's holdout duration.
+        """
+        return self.table.copy()
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Draw actual against expected holdout purchases by group and return the Axes."""
+        from crmmodels.plotting.clv import draw_holdout_comparison
+
+        return draw_holdout_comparison(self, ax=ax, **kwargs)
+
+
+_HOLDOUT_COLUMNS = (
+    "frequency_cal",
+    "recency_cal",
+    "T_cal",
+    "frequency_holdout",
+    "duration_holdout",
+)
+
+
+def holdout_comparison(
+    model: Any,
+    cal_holdout: Any,
+    *,
+    by: str = "frequency_cal",
+    max_group: float | None = 7,
+) -> HoldoutComparisonResult:
+    """Mean holdout purchases against the model's conditional expectations, by group.
+
+    The customers of a calibration/holdout table are grouped by ``by`` (a column, or
+    ``"time_since_last_purchase"``: ``T_cal - recency_cal``); in each group the mean of
+    ``frequency_holdout`` is set against the mean of
+    ``model.conditional_expected_purchases(duration_holdout, frequency_cal, recency_cal,
+    T_cal)`` (Fader, Hardie & Lee 2005, figure 4).
+
+    Parameters
+    ----------
+    model : fitted transaction model
+        Anything with ``conditional_expected_purchases(t, frequency, recency, T)``.
+    cal_holdout : CalibrationHoldout or DataFrame-like
+        The result of :func:`crmmodels.transactions.calibration_holdout` or its table
+        (``frequency_cal``, ``recency_cal``, ``T_cal``, ``frequency_holdout``,
+        ``duration_holdout``, in the model's time unit).
+    by : str, default "frequency_cal"
+        Grouping column, or ``"time_since_last_purchase"``.
+    max_group : float or None, default 7
+        Values at or above it form one group (labelled ``max_group``); None keeps every
+        value apart.
+
+    Returns
+    -------
+    HoldoutComparisonResult
+
+    Examples
+    --------
+    >>> from crmmodels.clv import BGNBD, holdout_comparison
+    >>> from crmmodels.datasets import load_cdnow_sample
+    >>> from crmmodels.transactions import calibration_holdout
+    >>> ch = calibration_holdout(load_cdnow_sample(), calibration_end="1997-09-30",
+    ...                          observation_end="1998-06-30", time_unit="W")
+    >>> model = BGNBD.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+    >>> holdout_comparison(model, ch).to_frame().round(2).head(3)
+       frequency_cal  customers  actual  expected
+    0            0.0       1411    0.24      0.23
+    1            1.0        439    0.70      0.52
+    2            2.0        214    1.39      1.04
+    """
+    _needs(model, "conditional_expected_purchases")
+    check_column_name(by, "by")
+    if max_group is not None:
+        max_group = check_number(max_group, "max_group")
+    frame = cal_holdout.to_frame() if isinstance(cal_holdout, Result) else cal_holdout
+    wanted = [*_HOLDOUT_COLUMNS, *([] if by in (*_HOLDOUT_COLUMNS, _SINCE_LAST) else [by])]
+    native = to_narwhals(frame, what="cal_holdout")
+    check_columns(native, wanted, what="cal_holdout")
+    table = to_pandas(native.select(wanted))
+    cols = {c: table[c].to_numpy(dtype=np.float64) for c in _HOLDOUT_COLUMNS}
+    if by == _SINCE_LAST:
+        key = cols["T_cal"] - cols["recency_cal"]
+    else:
+        key = table[by].to_numpy(dtype=np.float64)
+    if max_group is not None:
+        key = np.minimum(key, max_group)
+    expected = np.asarray(
+        model.conditional_expected_purchases(
+            cols["duration_holdout"], cols["frequency_cal"], cols["recency_cal"], cols["T_cal"]
+        ),
+        dtype=np.float64,
+    ).reshape(-1)
+    groups, members = np.unique(key, return_inverse=True)
+    counts = np.bincount(members, minlength=groups.size)
+    out = pd.DataFrame(
+        {
+            by: groups,
+            "customers": counts,
+            "actual": np.bincount(members, weights=cols["frequency_holdout"]) / counts,
+            "expected": np.bincount(members, weights=expected) / counts,
+        }
+    )
+    return HoldoutComparisonResult(
+        table=out, by=by, max_group=max_group, n_customers=int(counts.sum())
+    )

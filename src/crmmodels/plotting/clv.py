@@ -1,11 +1,12 @@
 """Plots for the CLV models (matplotlib; ``ax=`` in, Axes out).
 
-The ``draw_*`` functions draw results of :mod:`crmmodels.clv._tracking` (their
+The ``draw_*`` functions draw the results of :mod:`crmmodels.clv._tracking` (their
 ``.plot()`` calls them). The ``plot_*`` functions take a fitted transaction model
-(``BGNBD``, ``ParetoNBD``, ``MBGNBD``; anything with the prediction methods used); the
-tracking and P(alive) ones compute their result first and draw it. Every function returns
-the Axes it drew on; nothing here calls ``plt.show()`` or changes global style. Model
-expectations are exact (computed from the model's probabilities), not simulated.
+(``BGNBD``, ``ParetoNBD``, ``MBGNBD``; anything with the prediction methods used); those
+that compute a result first and draw it live in ``_clv_from_model`` and are re-exported
+here. Every function returns the Axes it drew on; nothing here calls ``plt.show()`` or
+changes global style. Model expectations are exact (computed from the model's
+probabilities), not simulated.
 """
 
 from __future__ import annotations
@@ -16,17 +17,29 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from crmmodels.plotting._clv_from_model import (
+    expected_cumulative_transactions,
+    plot_alive_history,
+    plot_calibration_vs_holdout,
+    plot_cumulative_transactions,
+    plot_incremental_transactions,
+)
 from crmmodels.plotting._common import new_axes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from crmmodels.clv._tracking import AliveHistoryResult, CumulativeTransactionsResult
+    from crmmodels.clv._tracking import (
+        AliveHistoryResult,
+        CumulativeTransactionsResult,
+        HoldoutComparisonResult,
+    )
 
 __all__ = [
     "draw_actual_vs_model",
     "draw_alive_history",
     "draw_cumulative_transactions",
+    "draw_holdout_comparison",
     "expected_cumulative_transactions",
     "plot_alive_history",
     "plot_calibration_vs_holdout",
@@ -128,57 +141,26 @@ def plot_period_transactions(
     return ax
 
 
-def plot_calibration_vs_holdout(
-    model: TransactionModel,
-    cal_holdout: pd.DataFrame,
-    *,
-    max_frequency: int = 7,
-    ax: Axes | None = None,
-    **kwargs: Any,
+def draw_holdout_comparison(
+    result: HoldoutComparisonResult, *, ax: Axes | None = None, **kwargs: Any
 ) -> Axes:
-    """Mean holdout purchases by calibration frequency: actual against conditional expectation.
-
-    Parameters
-    ----------
-    model : fitted transaction model
-    cal_holdout : pandas.DataFrame
-        ``CalibrationHoldout.to_frame()``: ``frequency_cal``, ``recency_cal``, ``T_cal``,
-        ``frequency_holdout``, ``duration_holdout`` (in the model's time unit).
-    max_frequency : int, default 7
-        Customers with more calibration purchases are pooled in the last point.
-    ax : matplotlib Axes, optional
-    **kwargs
-        Passed to ``Axes.plot``.
+    """Draw a :class:`~crmmodels.clv.HoldoutComparisonResult` (its ``.plot()``).
 
     Returns
     -------
     matplotlib.axes.Axes
     """
-    f = _col(cal_holdout, "frequency_cal")
-    pred = np.asarray(
-        model.conditional_expected_purchases(
-            _col(cal_holdout, "duration_holdout"),
-            f,
-            _col(cal_holdout, "recency_cal"),
-            _col(cal_holdout, "T_cal"),
-        ),
-        dtype=np.float64,
-    )
-    bucket = np.minimum(f.astype(np.int64), max_frequency)
-    counts = np.bincount(bucket, minlength=max_frequency + 1)
-    seen = counts > 0
-    actual = np.bincount(
-        bucket, weights=_col(cal_holdout, "frequency_holdout"), minlength=max_frequency + 1
-    )
-    model_mean = np.bincount(bucket, weights=pred, minlength=max_frequency + 1)
+    frame = result.to_frame()
+    by = result.by
+    xlabel = "purchases in the calibration period" if by == "frequency_cal" else by
     return draw_actual_vs_model(
-        np.arange(max_frequency + 1)[seen],
-        actual[seen] / counts[seen],
-        model_mean[seen] / counts[seen],
+        frame[by],
+        frame["actual"],
+        frame["expected"],
         ax=ax,
         markers=True,
         title="Calibration vs holdout purchases",
-        xlabel="purchases in the calibration period",
+        xlabel=xlabel,
         ylabel="mean purchases in the holdout period",
         **kwargs,
     )
@@ -377,120 +359,6 @@ def draw_cumulative_transactions(
     return ax
 
 
-def _tracking_result(
-    model: TransactionModel,
-    transactions: pd.DataFrame,
-    *,
-    customer_col: str,
-    date_col: str,
-    days_per_unit: float,
-    calibration_end: Any,
-    freq_days: int,
-) -> CumulativeTransactionsResult:
-    """The old keywords (``days_per_unit``, ``freq_days``) mapped onto ``time_unit``."""
-    from crmmodels._ingest.arguments import check_int
-    from crmmodels.clv._tracking import cumulative_transactions
-
-    days = check_int(days_per_unit, "days_per_unit", low=1)
-    if check_int(freq_days, "freq_days", low=1) != days:
-        from crmmodels.errors import ArgumentError
-
-        raise ArgumentError(
-            f"freq_days ({freq_days}) must equal days_per_unit ({days_per_unit}): the rows are "
-            "one time unit apart. Use crmmodels.clv.cumulative_transactions(time_unit=...)."
-        )
-    return cumulative_transactions(
-        model,
-        transactions,
-        customer_col=customer_col,
-        date_col=date_col,
-        calibration_end=calibration_end,
-        time_unit=days,
-    )
-
-
-def plot_cumulative_transactions(
-    model: TransactionModel,
-    transactions: pd.DataFrame,
-    *,
-    customer_col: str = "customer_id",
-    date_col: str = "date",
-    days_per_unit: float = 7.0,
-    calibration_end: Any = None,
-    freq_days: int = 7,
-    ax: Axes | None = None,
-    **kwargs: Any,
-) -> Axes:
-    """Cumulative repeat transactions over calendar time: actual against the model.
-
-    Kept for existing code: ``crmmodels.clv.cumulative_transactions(model, transactions,
-    time_unit=days_per_unit, ...).plot()`` draws the same figure.
-
-    Parameters
-    ----------
-    model : fitted transaction model
-    transactions : pandas.DataFrame
-        The transaction log (one row per purchase).
-    customer_col, date_col : str
-    days_per_unit : int, default 7
-        Days in one model time unit (7 for a model fitted in weeks).
-    calibration_end : date-like, optional
-        Drawn as a vertical line.
-    freq_days : int, default 7
-        Spacing of the rows; must equal ``days_per_unit``.
-    ax : matplotlib Axes, optional
-    **kwargs
-        Passed to ``Axes.plot``.
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-    """
-    result = _tracking_result(
-        model,
-        transactions,
-        customer_col=customer_col,
-        date_col=date_col,
-        days_per_unit=days_per_unit,
-        calibration_end=calibration_end,
-        freq_days=freq_days,
-    )
-    return draw_cumulative_transactions(result, kind="cumulative", ax=ax, **kwargs)
-
-
-def plot_incremental_transactions(
-    model: TransactionModel,
-    transactions: pd.DataFrame,
-    *,
-    customer_col: str = "customer_id",
-    date_col: str = "date",
-    days_per_unit: float = 7.0,
-    calibration_end: Any = None,
-    freq_days: int = 7,
-    ax: Axes | None = None,
-    **kwargs: Any,
-) -> Axes:
-    """Repeat transactions per time unit over calendar time: actual against the model.
-
-    Parameters are those of :func:`plot_cumulative_transactions`; the same figure is
-    ``cumulative_transactions(...).plot(kind="incremental")``.
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-    """
-    result = _tracking_result(
-        model,
-        transactions,
-        customer_col=customer_col,
-        date_col=date_col,
-        days_per_unit=days_per_unit,
-        calibration_end=calibration_end,
-        freq_days=freq_days,
-    )
-    return draw_cumulative_transactions(result, kind="incremental", ax=ax, **kwargs)
-
-
 def plot_heterogeneity(
     model: TransactionModel,
     *,
@@ -567,77 +435,3 @@ def draw_alive_history(
     ax.set_ylabel("P(alive)")
     ax.set_title("P(alive) history (dotted lines: purchases)")
     return ax
-
-
-def plot_alive_history(
-    model: TransactionModel,
-    purchase_times: Any,
-    *,
-    end: float,
-    n_points: int = 200,
-    ax: Axes | None = None,
-    **kwargs: Any,
-) -> Axes:
-    """P(alive) of one customer over time, from the first purchase to ``end``.
-
-    Kept for existing code: the same as ``crmmodels.clv.alive_history(model,
-    purchase_times, end=end, n_points=n_points).plot(ax=ax)``.
-
-    Parameters
-    ----------
-    model : fitted transaction model
-    purchase_times : array-like of float
-        The customer's purchase times in model units since the first purchase (the first
-        is 0); purchases in one period should already be merged.
-    end : float
-        Age at which the history stops.
-    n_points : int, default 200
-    ax : matplotlib Axes, optional
-    **kwargs
-        Passed to ``Axes.plot``.
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-    """
-    from crmmodels.clv._tracking import alive_history
-
-    result = alive_history(model, purchase_times, end=end, n_points=n_points)
-    return draw_alive_history(result, ax=ax, **kwargs)
-
-
-def expected_cumulative_transactions(
-    model: TransactionModel,
-    transactions: pd.DataFrame,
-    *,
-    customer_col: str = "customer_id",
-    date_col: str = "date",
-    days_per_unit: float = 7.0,
-    freq_days: int = 7,
-) -> pd.DataFrame:
-    """Actual and expected cumulative repeat transactions (kept for existing code).
-
-    Use :func:`crmmodels.clv.cumulative_transactions`, which this calls; ``date`` is the
-    last day of each row.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``date``, ``actual``, ``predicted``.
-    """
-    frame = _tracking_result(
-        model,
-        transactions,
-        customer_col=customer_col,
-        date_col=date_col,
-        days_per_unit=days_per_unit,
-        calibration_end=None,
-        freq_days=freq_days,
-    ).to_frame()
-    return pd.DataFrame(
-        {
-            "date": frame["date"],
-            "actual": frame["actual_cumulative"],
-            "predicted": frame["expected_cumulative"],
-        }
-    )

@@ -14,7 +14,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmmodels.compat.lifetimes.utils import calculate_alive_path, expected_cumulative_transactions
+from crmmodels.clv._tracking import holdout_comparison
+from crmmodels.compat.lifetimes.utils import (
+    _PerPeriod,
+    calculate_alive_path,
+    expected_cumulative_transactions,
+)
 from crmmodels.plotting.clv import draw_actual_vs_model
 
 __all__ = [
@@ -91,30 +96,14 @@ def plot_calibration_purchases_vs_holdout_purchases(
     ``"time_since_last_purchase"`` (``T_cal - recency_cal``); the first ``n`` groups are
     drawn.
     """
-    frame = calibration_holdout_matrix
-    duration = float(frame["duration_holdout"].iloc[0])
-    predicted = model.conditional_expected_number_of_purchases_up_to_time(
-        duration,
-        frame["frequency_cal"].to_numpy(),
-        frame["recency_cal"].to_numpy(),
-        frame["T_cal"].to_numpy(),
+    comparison = holdout_comparison(
+        _PerPeriod(model), calibration_holdout_matrix, by=kind, max_group=None
     )
-    if kind == "time_since_last_purchase":
-        key = (frame["T_cal"] - frame["recency_cal"]).to_numpy()
-    else:
-        key = frame[kind].to_numpy()
-    table = pd.DataFrame(
-        {
-            kind: key,
-            "frequency_holdout": frame["frequency_holdout"].to_numpy(),
-            "model_predictions": np.asarray(predicted, dtype=np.float64),
-        }
-    )
-    means = table.groupby(kind)[["frequency_holdout", "model_predictions"]].mean().iloc[:n]
+    means = comparison.to_frame().iloc[:n]
     return draw_actual_vs_model(
-        means.index,
-        means["frequency_holdout"],
-        means["model_predictions"],
+        means[kind],
+        means["actual"],
+        means["expected"],
         ax=kwargs.pop("ax", None),
         labels=("frequency_holdout", "model_predictions"),
         markers=True,

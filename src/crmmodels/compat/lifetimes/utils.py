@@ -331,6 +331,11 @@ class _PerPeriod:
     def probability_alive(self, frequency: Any, recency: Any, T: Any) -> Any:
         return self._fitter.conditional_probability_alive(frequency, recency, T)
 
+    def conditional_expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> Any:
+        ages = np.asarray(t, dtype=np.float64) / self._per_unit
+        predict = self._fitter.conditional_expected_number_of_purchases_up_to_time
+        return predict(ages, frequency, recency, T)
+
 
 def _tracking_freq(freq: str) -> str:
     if freq not in _TRACKING_FREQ:
