@@ -66,8 +66,10 @@ def _resolve_unit(time_unit: Any, model: Any) -> tuple[str, int, TimeUnit]:
     if time_unit is None:
         remembered = getattr(model, "time_unit_", None)
         days = re.fullmatch(r"(\d+)-day periods", str(remembered))
-        if remembered in _UNIT_WORDS:
-            time_unit = _UNIT_WORDS[str(remembered)]
+        if remembered in _CODES or remembered in _UNIT_WORDS:
+            time_unit = remembered
+        elif isinstance(remembered, (int, np.integer)) and not isinstance(remembered, bool):
+            time_unit = int(remembered)
         elif days:
             time_unit = int(days.group(1))
         else:
@@ -77,9 +79,10 @@ def _resolve_unit(time_unit: Any, model: Any) -> tuple[str, int, TimeUnit]:
                 f"{_UNIT_HINT}."
             )
     if isinstance(time_unit, str):
+        time_unit = _UNIT_WORDS.get(time_unit, time_unit)  # "weeks" is read as "W"
         if time_unit not in _CODES:
             raise ArgumentError(f"time_unit must be {_UNIT_HINT}; got {time_unit!r}.")
-        return time_unit, 1, time_unit  # type: ignore[return-value]
+        return time_unit, 1, time_unit
     if isinstance(time_unit, (bool, np.bool_)) or not isinstance(
         time_unit, (int, np.integer, float)
     ):
@@ -259,7 +262,8 @@ def cumulative_transactions(
     time_unit : {"D", "W", "M", "Q", "Y"} or int, optional
         The model's time unit: a calendar day, week (Monday to Sunday), month, quarter or
         year, or a whole number of days (rows every ``time_unit`` days, purchases merged
-        per day). Defaults to the model's remembered ``time_unit_``.
+        per day); the plural words (``"weeks"``) are read as the codes. Defaults to the
+        model's remembered ``time_unit_``.
     date_format : str, optional
         strftime layout of text dates.
 
