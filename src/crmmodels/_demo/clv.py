@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from crmmodels._demo.clv_figures import bgnbd_figure, diagnostics_figure
 from crmmodels.clv import BGNBD, GammaGamma
 from crmmodels.datasets import load_cdnow_summary
 
@@ -15,8 +16,6 @@ _NOTE = {"p": 6.25, "q": 3.74, "v": 15.44}
 
 def run(out_dir: Path) -> list[str]:
     """Fit BG/NBD and Gamma-Gamma on CDNOW, compare with the papers, rank customers."""
-    import matplotlib.pyplot as plt
-
     summary = load_cdnow_summary()
     bg = BGNBD().fit(summary)
     gg = GammaGamma().fit(summary)
@@ -35,17 +34,8 @@ def run(out_dir: Path) -> list[str]:
     )
     top = scored.sort_values("expected_39w", ascending=False).head(10).round(3)
     cols = ["customer_id", "frequency", "recency", "T", "p_alive", "expected_39w"]
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    grid = bg.probability_alive_matrix(max_frequency=25, max_recency=39, T=38.86)
-    im = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis", vmin=0, vmax=1)
-    ax.set_xlabel("recency t_x (weeks)")
-    ax.set_ylabel("frequency x")
-    ax.set_title("CDNOW: BG/NBD P(alive) at T = 38.86 weeks")
-    fig.colorbar(im, ax=ax)
-    fig.tight_layout()
-    path = out_dir / "clv_bgnbd_p_alive.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    figure = bgnbd_figure(out_dir, bg, dpi=100)
+    diagnostics = diagnostics_figure(out_dir, bg, dpi=100)
     example = float(bg.conditional_expected_purchases(39.0, 2, 30.43, 38.86))
     return [
         f"BG/NBD on CDNOW ({bg.n_customers_:,.0f} customers): log-likelihood "
@@ -57,5 +47,5 @@ def run(out_dir: Path) -> list[str]:
         f"{example:.3f} (paper: 1.226).",
         "Top 10 customers by expected purchases in the next 39 weeks:\n"
         + top[[*cols, "expected_spend"]].to_string(index=False),
-        f"figure: {path}",
+        f"figures: {figure}, {diagnostics}",
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from crmmodels.datasets._crm import simulate_crm
 from crmmodels.idic import (
@@ -25,10 +26,25 @@ RULES = [
 ]  # fmt: skip
 
 
-def run(out_dir: Path) -> list[str]:
-    """Resolve simulated records, cross value tiers with needs, profile contacts, assign actions."""
+def save_figures(
+    out_dir: Path, ident: Any, diff: Any, inter: Any, actions: Any, dpi: int = 100
+) -> tuple[Path, Path]:
+    """Draw the two IDIC figures (also those of docs/idic.md) and return their paths."""
     import matplotlib.pyplot as plt
 
+    paths = (out_dir / "idic_identify_differentiate.png", out_dir / "idic_interact_customize.png")
+    for path, (left, right) in zip(paths, ((ident, diff), (inter, actions)), strict=True):
+        fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+        left.plot(ax=axes[0])
+        right.plot(ax=axes[1])
+        fig.tight_layout()
+        fig.savefig(path, dpi=dpi)
+        plt.close(fig)
+    return paths
+
+
+def run(out_dir: Path) -> list[str]:
+    """Resolve simulated records, cross value tiers with needs, profile contacts, assign actions."""
     from crmmodels.portfolio import pareto_analysis
 
     crm = simulate_crm(600, seed=7)
@@ -64,20 +80,7 @@ def run(out_dir: Path) -> list[str]:
     table["preferred_channel"] = table["preferred_channel"].fillna("none")
     actions = customize(table, RULES)
 
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    ident.plot(ax=axes[0])
-    diff.plot(ax=axes[1])
-    fig.tight_layout()
-    path1 = out_dir / "idic_identify_differentiate.png"
-    fig.savefig(path1, dpi=100)
-    plt.close(fig)
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    inter.plot(ax=axes[0])
-    actions.plot(ax=axes[1])
-    fig.tight_layout()
-    path2 = out_dir / "idic_interact_customize.png"
-    fig.savefig(path2, dpi=100)
-    plt.close(fig)
+    path1, path2 = save_figures(out_dir, ident, diff, inter, actions)
 
     report = ident.report.sort_values("n_records", ascending=False).head(5)
     return [

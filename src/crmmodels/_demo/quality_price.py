@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -13,12 +14,53 @@ from crmmodels.quality import relationship_quality
 from crmmodels.scorecard import kpi_scorecard
 
 
-def run(out_dir: Path) -> list[str]:
-    """Run the quality, pricing and scorecard models; save two figures; return text blocks."""
+def _save(fig: Any, path: Path, dpi: int) -> Path:
     import matplotlib.pyplot as plt
 
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
+
+
+def relationship_quality_figure(out_dir: Path, rq: Any, dpi: int = 80) -> Path:
+    """``relationship_quality.png``: construct profile and dyadic gaps (docs/quality.md)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+    rq.plot(ax=axes[0], kind="profile")
+    rq.plot(ax=axes[1], kind="gap")
+    return _save(fig, out_dir / "relationship_quality.png", dpi)
+
+
+def item_diagnostics_figure(out_dir: Path, rq: Any, dpi: int = 80) -> Path:
+    """``item_diagnostics.png``: item loadings and reliability (docs/quality.md)."""
+    ax = rq.plot(kind="items")
+    return _save(ax.figure, out_dir / "item_diagnostics.png", dpi)
+
+
+def van_westendorp_figure(out_dir: Path, vw: Any, dpi: int = 80) -> Path:
+    """``van_westendorp.png``: the price sensitivity meter (docs/pricing.md)."""
+    return _save(vw.plot().figure, out_dir / "van_westendorp.png", dpi)
+
+
+def demand_curves_figure(out_dir: Path, el: Any, transactions: Any, dpi: int = 80) -> Path:
+    """``demand_curves.png``: fitted demand curves over the data (docs/pricing.md)."""
     from crmmodels.plotting.pricing import plot_demand_curves
 
+    ax = plot_demand_curves(el, data=transactions, group_col="product", max_points=600)
+    return _save(ax.figure, out_dir / "demand_curves.png", dpi)
+
+
+def kpi_scorecard_figure(out_dir: Path, sc: Any, dpi: int = 80) -> Path:
+    """``kpi_scorecard.png``: the KPI scorecard by channel (docs/scorecard.md)."""
+    kpis = ["revenue", "active_customers", "retention", "satisfaction",
+            "interactions_per_customer", "engaged_share"]  # fmt: skip
+    return _save(sc.plot(kpis=kpis).figure, out_dir / "kpi_scorecard.png", dpi)
+
+
+def run(out_dir: Path) -> list[str]:
+    """Run the quality, pricing and scorecard models; save their figures; return text blocks."""
     crm = simulate_crm(300, seed=0)
     sim = simulate_survey(300, seed=0, missing_rate=0.03)
     rq = relationship_quality(
@@ -54,22 +96,13 @@ def run(out_dir: Path) -> list[str]:
         satisfaction=sat,
     )
 
-    fig, axes = plt.subplots(2, 2, figsize=(13, 9))
-    rq.plot(ax=axes[0, 0], kind="profile")
-    rq.plot(ax=axes[0, 1], kind="gap")
-    vw.plot(ax=axes[1, 0])
-    plot_demand_curves(
-        el, data=demand.transactions, group_col="product", ax=axes[1, 1], max_points=600
-    )
-    fig.tight_layout()
-    path1 = out_dir / "quality_price.png"
-    fig.savefig(path1, dpi=90)
-    plt.close(fig)
-    ax = sc.plot(kpis=["revenue", "active_customers", "retention", "satisfaction",
-                       "interactions_per_customer", "engaged_share"])  # fmt: skip
-    path2 = out_dir / "kpi_scorecard.png"
-    ax.get_figure(root=True).savefig(path2, dpi=90)  # type: ignore[union-attr]
-    plt.close("all")
+    paths = [
+        relationship_quality_figure(out_dir, rq),
+        item_diagnostics_figure(out_dir, rq),
+        van_westendorp_figure(out_dir, vw),
+        demand_curves_figure(out_dir, el, demand.transactions),
+        kpi_scorecard_figure(out_dir, sc),
+    ]
 
     rel = rq.reliability[
         ["alpha", "alpha_ci_low", "alpha_ci_high", "omega", "composite_reliability", "ave"]
@@ -100,5 +133,5 @@ def run(out_dir: Path) -> list[str]:
         "KPI scorecard, last month by channel:\n" + last.to_string(index=False),
         "Channel consistency (coefficient of variation across channels):\n"
         + sc.consistency_summary().round(3).to_string(),
-        f"figures: {path1}, {path2}",
+        "figures: " + ", ".join(str(p) for p in paths),
     ]

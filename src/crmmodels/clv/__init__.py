@@ -9,16 +9,30 @@ from crmmodels.clv._bgnbd import BGNBD
 from crmmodels.clv._gamma_gamma import GammaGamma
 from crmmodels.clv._mbgnbd import MBGNBD
 from crmmodels.clv._pareto_nbd import ParetoNBD
+from crmmodels.clv._tracking import (
+    AliveHistoryResult,
+    CumulativeTransactionsResult,
+    HoldoutComparisonResult,
+    alive_history,
+    cumulative_transactions,
+    holdout_comparison,
+)
 from crmmodels.clv._value import CLVResult, EquityResult, customer_equity, customer_lifetime_value
 
 __all__ = [
     "BGBB",
     "BGNBD",
     "MBGNBD",
+    "AliveHistoryResult",
     "CLVResult",
+    "CumulativeTransactionsResult",
     "EquityResult",
     "GammaGamma",
+    "HoldoutComparisonResult",
     "ParetoNBD",
+    "alive_history",
+    "cumulative_transactions",
     "customer_equity",
     "customer_lifetime_value",
+    "holdout_comparison",
 ]

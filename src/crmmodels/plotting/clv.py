@@ -1,9 +1,12 @@
 """Plots for the CLV models (matplotlib; ``ax=`` in, Axes out).
 
-Every function takes a fitted transaction model (``BGNBD``, ``ParetoNBD``, ``MBGNBD``;
-anything with the prediction methods used) and returns the Axes it drew on. Nothing here
-calls ``plt.show()`` or changes global style. Model expectations are exact (computed from
-the model's probabilities), not simulated.
+The ``draw_*`` functions draw the results of :mod:`crmmodels.clv._tracking` (their
+``.plot()`` calls them). The ``plot_*`` functions take a fitted transaction model
+(``BGNBD``, ``ParetoNBD``, ``MBGNBD``; anything with the prediction methods used); those
+that compute a result first and draw it live in ``_clv_from_model`` and are re-exported
+here. Every function returns the Axes it drew on; nothing here calls ``plt.show()`` or
+changes global style. Model expectations are exact (computed from the model's
+probabilities), not simulated.
 """
 
 from __future__ import annotations
@@ -14,12 +17,29 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from crmmodels.plotting._clv_from_model import (
+    expected_cumulative_transactions,
+    plot_alive_history,
+    plot_calibration_vs_holdout,
+    plot_cumulative_transactions,
+    plot_incremental_transactions,
+)
 from crmmodels.plotting._common import new_axes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+    from crmmodels.clv._tracking import (
+        AliveHistoryResult,
+        CumulativeTransactionsResult,
+        HoldoutComparisonResult,
+    )
+
 __all__ = [
+    "draw_actual_vs_model",
+    "draw_alive_history",
+    "draw_cumulative_transactions",
+    "draw_holdout_comparison",
     "expected_cumulative_transactions",
     "plot_alive_history",
     "plot_calibration_vs_holdout",
@@ -121,58 +141,29 @@ def plot_period_transactions(
     return ax
 
 
-def plot_calibration_vs_holdout(
-    model: TransactionModel,
-    cal_holdout: pd.DataFrame,
-    *,
-    max_frequency: int = 7,
-    ax: Axes | None = None,
-    **kwargs: Any,
+def draw_holdout_comparison(
+    result: HoldoutComparisonResult, *, ax: Axes | None = None, **kwargs: Any
 ) -> Axes:
-    """Mean holdout purchases by calibration frequency: actual against conditional expectation.
-
-    Parameters
-    ----------
-    model : fitted transaction model
-    cal_holdout : pandas.DataFrame
-        ``CalibrationHoldout.to_frame()``: ``frequency_cal``, ``recency_cal``, ``T_cal``,
-        ``frequency_holdout``, ``duration_holdout`` (in the model's time unit).
-    max_frequency : int, default 7
-        Customers with more calibration purchases are pooled in the last point.
-    ax : matplotlib Axes, optional
-    **kwargs
-        Passed to ``Axes.plot``.
+    """Draw a :class:`~crmmodels.clv.HoldoutComparisonResult` (its ``.plot()``).
 
     Returns
     -------
     matplotlib.axes.Axes
     """
-    f = _col(cal_holdout, "frequency_cal")
-    pred = np.asarray(
-        model.conditional_expected_purchases(
-            _col(cal_holdout, "duration_holdout"),
-            f,
-            _col(cal_holdout, "recency_cal"),
-            _col(cal_holdout, "T_cal"),
-        ),
-        dtype=np.float64,
+    frame = result.to_frame()
+    by = result.by
+    xlabel = "purchases in the calibration period" if by == "frequency_cal" else by
+    return draw_actual_vs_model(
+        frame[by],
+        frame["actual"],
+        frame["expected"],
+        ax=ax,
+        markers=True,
+        title="Calibration vs holdout purchases",
+        xlabel=xlabel,
+        ylabel="mean purchases in the holdout period",
+        **kwargs,
     )
-    bucket = np.minimum(f.astype(np.int64), max_frequency)
-    counts = np.bincount(bucket, minlength=max_frequency + 1)
-    seen = counts > 0
-    actual = np.bincount(
-        bucket, weights=_col(cal_holdout, "frequency_holdout"), minlength=max_frequency + 1
-    )
-    model_mean = np.bincount(bucket, weights=pred, minlength=max_frequency + 1)
-    x = np.arange(max_frequency + 1)[seen]
-    ax = _axes(ax)
-    ax.plot(x, actual[seen] / counts[seen], marker="o", label="actual", **kwargs)
-    ax.plot(x, model_mean[seen] / counts[seen], marker="s", label="model", **kwargs)
-    ax.set_xlabel("purchases in the calibration period")
-    ax.set_ylabel("mean purchases in the holdout period")
-    ax.set_title("Calibration vs holdout purchases")
-    ax.legend()
-    return ax
 
 
 def _matrix(
@@ -278,167 +269,94 @@ def plot_probability_alive_matrix(
     )
 
 
-def _tracking(
-    model: TransactionModel,
-    transactions: pd.DataFrame,
+def draw_actual_vs_model(
+    x: Any,
+    actual: Any,
+    model: Any,
     *,
-    customer_col: str,
-    date_col: str,
-    days_per_unit: float,
-    calibration_end: Any,
-    freq_days: int,
-) -> tuple[pd.DatetimeIndex, FloatArray, FloatArray, pd.Timestamp | None]:
-    """Actual and expected cumulative repeat transactions on a date grid.
-
-    Customers are grouped by their first purchase day (the only thing the unconditional
-    expectation depends on), so the work is (grid points) x (distinct first days).
-    """
-    tx = transactions[[customer_col, date_col]].copy()
-    tx[date_col] = pd.to_datetime(tx[date_col]).dt.normalize()
-    tx = tx.drop_duplicates()
-    first = tx.groupby(customer_col)[date_col].transform("min")
-    repeat_dates = tx.loc[tx[date_col] > first, date_col]
-    start = tx[date_col].min()
-    end = tx[date_col].max()
-    grid = pd.date_range(start, end, freq=f"{freq_days}D")
-    first_days = tx.groupby(customer_col)[date_col].min()
-    cohorts = first_days.value_counts()
-    age = (grid.to_numpy()[:, None] - cohorts.index.to_numpy()[None, :]) / np.timedelta64(1, "D")
-    age_units = np.clip(age, 0.0, None) / days_per_unit
-    expected_each = np.asarray(model.expected_purchases(age_units.ravel()), dtype=np.float64)
-    expected = (expected_each.reshape(age.shape) * cohorts.to_numpy()[None, :]).sum(axis=1)
-    actual = np.searchsorted(np.sort(repeat_dates.to_numpy()), grid.to_numpy(), side="right")
-    cal = None if calibration_end is None else pd.Timestamp(calibration_end)
-    return grid, actual.astype(np.float64), expected, cal
-
-
-def _draw_tracking(
-    model: TransactionModel,
-    transactions: pd.DataFrame,
-    *,
-    incremental: bool,
-    customer_col: str,
-    date_col: str,
-    days_per_unit: float,
-    calibration_end: Any,
-    freq_days: int,
-    ax: Axes | None,
+    ax: Axes | None = None,
+    labels: tuple[str, str] = ("actual", "model"),
+    markers: bool = False,
+    title: str = "",
+    xlabel: str = "",
+    ylabel: str = "",
     **kwargs: Any,
 ) -> Axes:
-    grid, actual, expected, cal = _tracking(
-        model,
-        transactions,
-        customer_col=customer_col,
-        date_col=date_col,
-        days_per_unit=days_per_unit,
-        calibration_end=calibration_end,
-        freq_days=freq_days,
-    )
-    if incremental:
-        grid, actual, expected = grid[1:], np.diff(actual), np.diff(expected)
-    ax = _axes(ax)
-    ax.plot(grid, actual, label="actual", **kwargs)
-    ax.plot(grid, expected, linestyle="--", label="model", **kwargs)
-    if cal is not None:
-        import matplotlib.dates as mdates
+    """Observed values and the model's as two lines over ``x``.
 
-        x = float(mdates.date2num(cal.to_pydatetime()))  # type: ignore[no-untyped-call]
-        ax.axvline(x, color="grey", linestyle=":", label="calibration end")
-    kind = "incremental" if incremental else "cumulative"
-    ylabel = (
-        f"repeat transactions per {freq_days} days"
-        if incremental
-        else "cumulative repeat transactions"
-    )
+    The one routine behind the calibration-vs-holdout and the tracking plots.
+
+    ``markers=True`` draws circles and squares (grouped data); otherwise the model line is
+    dashed (a time axis).
+
+    Examples
+    --------
+    >>> ax = draw_actual_vs_model([1, 2], [0.5, 1.0], [0.6, 0.9], title="t")
+    >>> [line.get_label() for line in ax.get_lines()]
+    ['actual', 'model']
+    """
+    ax = _axes(ax)
+    if markers:
+        ax.plot(x, actual, marker="o", label=labels[0], **kwargs)
+        ax.plot(x, model, marker="s", label=labels[1], **kwargs)
+    else:
+        ax.plot(x, actual, label=labels[0], **kwargs)
+        ax.plot(x, model, linestyle="--", label=labels[1], **kwargs)
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_title(f"Tracking {kind} transactions")
+    ax.set_title(title)
     ax.legend()
     return ax
 
 
-def plot_cumulative_transactions(
-    model: TransactionModel,
-    transactions: pd.DataFrame,
+def _unit_words(unit: str | int) -> str:
+    if isinstance(unit, str):
+        return {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}[unit]
+    return "day" if unit == 1 else f"{unit} days"
+
+
+def draw_cumulative_transactions(
+    result: CumulativeTransactionsResult,
     *,
-    customer_col: str = "customer_id",
-    date_col: str = "date",
-    days_per_unit: float = 7.0,
-    calibration_end: Any = None,
-    freq_days: int = 7,
+    kind: str = "cumulative",
     ax: Axes | None = None,
     **kwargs: Any,
 ) -> Axes:
-    """Cumulative repeat transactions over calendar time: actual against the model.
+    """Draw a :class:`~crmmodels.clv.CumulativeTransactionsResult` (its ``.plot()``).
 
-    The model line sums, over customers, the unconditional expected repeat purchases
-    since each customer's first purchase.
-
-    Parameters
-    ----------
-    model : fitted transaction model
-    transactions : pandas.DataFrame
-        The transaction log (one row per purchase).
-    customer_col, date_col : str
-    days_per_unit : float, default 7
-        Days in one model time unit (7 for a model fitted in weeks).
-    calibration_end : date-like, optional
-        Drawn as a vertical line.
-    freq_days : int, default 7
-        Spacing of the date grid.
-    ax : matplotlib Axes, optional
-    **kwargs
-        Passed to ``Axes.plot``.
+    ``kind="cumulative"`` draws the running totals, ``"incremental"`` the transactions
+    per time unit; the calibration end, when known, is a dotted vertical line.
 
     Returns
     -------
     matplotlib.axes.Axes
     """
-    return _draw_tracking(
-        model,
-        transactions,
-        incremental=False,
-        customer_col=customer_col,
-        date_col=date_col,
-        days_per_unit=days_per_unit,
-        calibration_end=calibration_end,
-        freq_days=freq_days,
+    frame = result.to_frame()
+    ylabel = (
+        "cumulative repeat transactions"
+        if kind == "cumulative"
+        else f"repeat transactions per {_unit_words(result.time_unit)}"
+    )
+    ax = draw_actual_vs_model(
+        frame["date"],
+        frame[f"actual_{kind}"],
+        frame[f"expected_{kind}"],
         ax=ax,
+        title=f"Tracking {kind} transactions",
+        xlabel="date",
+        ylabel=ylabel,
         **kwargs,
     )
+    import matplotlib.dates as mdates
 
-
-def plot_incremental_transactions(
-    model: TransactionModel,
-    transactions: pd.DataFrame,
-    *,
-    customer_col: str = "customer_id",
-    date_col: str = "date",
-    days_per_unit: float = 7.0,
-    calibration_end: Any = None,
-    freq_days: int = 7,
-    ax: Axes | None = None,
-    **kwargs: Any,
-) -> Axes:
-    """Repeat transactions per ``freq_days`` over calendar time: actual against the model.
-
-    Parameters are those of :func:`plot_cumulative_transactions`.
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-    """
-    return _draw_tracking(
-        model,
-        transactions,
-        incremental=True,
-        customer_col=customer_col,
-        date_col=date_col,
-        days_per_unit=days_per_unit,
-        calibration_end=calibration_end,
-        freq_days=freq_days,
-        ax=ax,
-        **kwargs,
-    )
+    locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+    if result.calibration_end is not None:
+        x = float(mdates.date2num(result.calibration_end.to_pydatetime()))  # type: ignore[no-untyped-call]
+        ax.axvline(x, color="grey", linestyle=":", label="calibration end")
+        ax.legend()
+    return ax
 
 
 def plot_heterogeneity(
@@ -497,83 +415,23 @@ def plot_heterogeneity(
     return ax
 
 
-def plot_alive_history(
-    model: TransactionModel,
-    purchase_times: Any,
-    *,
-    end: float,
-    n_points: int = 200,
-    ax: Axes | None = None,
-    **kwargs: Any,
+def draw_alive_history(
+    result: AliveHistoryResult, *, ax: Axes | None = None, **kwargs: Any
 ) -> Axes:
-    """P(alive) of one customer over time, from the first purchase to ``end``.
-
-    Parameters
-    ----------
-    model : fitted transaction model
-    purchase_times : array-like of float
-        The customer's purchase times in model units since the first purchase (the first
-        is 0); purchases in one period should already be merged.
-    end : float
-        Age at which the history stops.
-    n_points : int, default 200
-    ax : matplotlib Axes, optional
-    **kwargs
-        Passed to ``Axes.plot``.
+    """Draw an :class:`~crmmodels.clv.AliveHistoryResult` (its ``.plot()``).
 
     Returns
     -------
     matplotlib.axes.Axes
     """
-    times = np.sort(np.asarray(purchase_times, dtype=np.float64))
-    times = times - times[0]
-    grid = np.unique(np.concatenate([np.linspace(0.0, end, n_points), times[times <= end]]))
-    n_before = np.searchsorted(times, grid, side="right")
-    frequency = (n_before - 1).astype(np.float64)
-    recency = times[n_before - 1]
-    alive = np.asarray(model.probability_alive(frequency, recency, grid), dtype=np.float64)
+    frame = result.to_frame()
     ax = _axes(ax)
-    ax.plot(grid, alive, **kwargs)
-    for t in times[times <= end]:
-        ax.axvline(t, color="grey", alpha=0.4, linestyle=":")
+    ax.plot(frame["age"], frame["p_alive"], **kwargs)
+    for t in result.purchase_times:
+        if t <= result.end:
+            ax.axvline(t, color="grey", alpha=0.4, linestyle=":")
     ax.set_ylim(0.0, 1.05)
     ax.set_xlabel("time since first purchase")
     ax.set_ylabel("P(alive)")
     ax.set_title("P(alive) history (dotted lines: purchases)")
     return ax
-
-
-def expected_cumulative_transactions(
-    model: TransactionModel,
-    transactions: pd.DataFrame,
-    *,
-    customer_col: str = "customer_id",
-    date_col: str = "date",
-    days_per_unit: float = 7.0,
-    freq_days: int = 7,
-) -> pd.DataFrame:
-    """Actual and expected cumulative repeat transactions on a date grid.
-
-    Parameters
-    ----------
-    model : fitted transaction model
-    transactions : pandas.DataFrame
-    customer_col, date_col : str
-    days_per_unit : float, default 7
-    freq_days : int, default 7
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``date``, ``actual``, ``predicted``.
-    """
-    grid, actual, expected, _ = _tracking(
-        model,
-        transactions,
-        customer_col=customer_col,
-        date_col=date_col,
-        days_per_unit=days_per_unit,
-        calibration_end=None,
-        freq_days=freq_days,
-    )
-    return pd.DataFrame({"date": grid, "actual": actual, "predicted": expected})

@@ -2,8 +2,9 @@
 
 Same names and arguments as ``lifetimes.plotting``; each returns the matplotlib Axes.
 ``plot_period_transactions`` draws the model's exact expected counts (lifetimes draws
-one simulated data set) using :func:`crmmodels.plotting.clv.plot_period_transactions`.
-matplotlib is imported inside the functions.
+one simulated data set) using :func:`crmmodels.plotting.clv.plot_period_transactions`;
+the calibration-vs-holdout and tracking plots adapt lifetimes' arguments to
+:func:`crmmodels.plotting.clv.draw_actual_vs_model`. matplotlib is imported when drawing.
 """
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmmodels.compat.lifetimes.utils import calculate_alive_path, expected_cumulative_transactions
+from crmmodels.clv._tracking import holdout_comparison
+from crmmodels.compat.lifetimes.utils import (
+    _PerPeriod,
+    calculate_alive_path,
+    expected_cumulative_transactions,
+)
+from crmmodels.plotting.clv import draw_actual_vs_model
 
 __all__ = [
     "plot_calibration_purchases_vs_holdout_purchases",
@@ -89,38 +96,22 @@ def plot_calibration_purchases_vs_holdout_purchases(
     ``"time_since_last_purchase"`` (``T_cal - recency_cal``); the first ``n`` groups are
     drawn.
     """
-    frame = calibration_holdout_matrix
-    duration = float(frame["duration_holdout"].iloc[0])
-    predicted = model.conditional_expected_number_of_purchases_up_to_time(
-        duration,
-        frame["frequency_cal"].to_numpy(),
-        frame["recency_cal"].to_numpy(),
-        frame["T_cal"].to_numpy(),
+    comparison = holdout_comparison(
+        _PerPeriod(model), calibration_holdout_matrix, by=kind, max_group=None
     )
-    if kind == "time_since_last_purchase":
-        key = (frame["T_cal"] - frame["recency_cal"]).to_numpy()
-    else:
-        key = frame[kind].to_numpy()
-    table = pd.DataFrame(
-        {
-            kind: key,
-            "frequency_holdout": frame["frequency_holdout"].to_numpy(),
-            "model_predictions": np.asarray(predicted, dtype=np.float64),
-        }
+    means = comparison.to_frame().iloc[:n]
+    return draw_actual_vs_model(
+        means[kind],
+        means["actual"],
+        means["expected"],
+        ax=kwargs.pop("ax", None),
+        labels=("frequency_holdout", "model_predictions"),
+        markers=True,
+        title="Actual Purchases in Holdout Period vs Predicted Purchases",
+        xlabel="Purchases in calibration period" if kind == "frequency_cal" else kind,
+        ylabel="Average of Purchases in Holdout Period",
+        **kwargs,
     )
-    means = table.groupby(kind)[["frequency_holdout", "model_predictions"]].mean().iloc[:n]
-    ax = _new_axes(kwargs.pop("ax", None))
-    ax.plot(
-        means.index, means["frequency_holdout"], marker="o", label="frequency_holdout", **kwargs
-    )
-    ax.plot(
-        means.index, means["model_predictions"], marker="s", label="model_predictions", **kwargs
-    )
-    ax.set_title("Actual Purchases in Holdout Period vs Predicted Purchases")
-    ax.set_xlabel("Purchases in calibration period" if kind == "frequency_cal" else kind)
-    ax.set_ylabel("Average of Purchases in Holdout Period")
-    ax.legend()
-    return ax
 
 
 def _matrix_plot(z: Any, title: str, xlabel: str, ylabel: str, ax: Any, **kwargs: Any) -> Any:
@@ -227,18 +218,22 @@ def plot_history_alive(
 def _tracking_plot(
     frame: pd.DataFrame, t_cal: Any, title: str, xlabel: str, ylabel: str, ax: Any, **kwargs: Any
 ) -> Any:
-    ax = _new_axes(ax)
     index = frame.index.to_timestamp() if isinstance(frame.index, pd.PeriodIndex) else frame.index
-    ax.plot(index, frame["actual"], label="actual", **kwargs)
-    ax.plot(index, frame["predicted"], label="predicted", linestyle="--", **kwargs)
+    ax = draw_actual_vs_model(
+        index,
+        frame["actual"],
+        frame["predicted"],
+        ax=ax,
+        labels=("actual", "predicted"),
+        title=title,
+        xlabel=xlabel,
+        ylabel=ylabel,
+        **kwargs,
+    )
     if isinstance(frame.index, pd.PeriodIndex):
         ax.axvline(frame.index[0].to_timestamp() + pd.Timedelta(days=int(t_cal)), color="k", ls=":")
     else:
         ax.axvline(t_cal, color="k", linestyle=":")
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.legend()
     return ax
 
 

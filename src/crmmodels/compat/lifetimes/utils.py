@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from crmmodels._frames import to_narwhals, to_pandas
-from crmmodels._ingest.arguments import check_number
+from crmmodels._ingest.arguments import check_int, check_number
 from crmmodels._ingest.dates import to_timestamp
 from crmmodels.errors import ArgumentError, DataError
 from crmmodels.errors import ConvergenceError as ConvergenceError
@@ -30,6 +30,7 @@ __all__ = [
 ]
 
 _PERIODS = ("D", "W", "M")
+_TRACKING_FREQ = ("D", "W", "M", "Q", "Y")
 _CLV_FACTOR = {"W": 4.345, "M": 1.0, "D": 30.0, "H": 30.0 * 24.0}
 
 
@@ -312,6 +313,39 @@ def _period_ordinals(values: Any, freq: str, datetime_format: str | None) -> Any
     return dates, pd.PeriodIndex(dates.dt.to_period(freq)).asi8
 
 
+class _PerPeriod:
+    """A lifetimes fitter seen through the crmmodels model interface, ages in periods.
+
+    lifetimes measures ages in periods of ``freq`` divided by ``freq_multiplier``; the
+    crmmodels tracking functions pass ages in periods.
+    """
+
+    def __init__(self, fitter: Any, freq_multiplier: float = 1.0) -> None:
+        self._fitter = fitter
+        self._per_unit = float(freq_multiplier)
+
+    def expected_purchases(self, t: Any) -> Any:
+        ages = np.asarray(t, dtype=np.float64) / self._per_unit
+        return self._fitter.expected_number_of_purchases_up_to_time(ages)
+
+    def probability_alive(self, frequency: Any, recency: Any, T: Any) -> Any:
+        return self._fitter.conditional_probability_alive(frequency, recency, T)
+
+    def conditional_expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> Any:
+        ages = np.asarray(t, dtype=np.float64) / self._per_unit
+        predict = self._fitter.conditional_expected_number_of_purchases_up_to_time
+        return predict(ages, frequency, recency, T)
+
+
+def _tracking_freq(freq: str) -> str:
+    if freq not in _TRACKING_FREQ:
+        raise ArgumentError(
+            f"freq must be one of {list(_TRACKING_FREQ)} (day, week, month, quarter, year) "
+            f"for the crmmodels tracking functions; got {freq!r}."
+        )
+    return freq
+
+
 def expected_cumulative_transactions(
     model: Any,
     transactions: pd.DataFrame,
@@ -327,7 +361,8 @@ def expected_cumulative_transactions(
 
     Each cohort of customers with a first purchase in period ``k`` contributes its size
     times ``model.expected_number_of_purchases_up_to_time`` of its age; actual repeat
-    transactions count distinct customer-periods after the first.
+    transactions count distinct customer-periods after the first. Computed by
+    :func:`crmmodels.clv.cumulative_transactions` on the first ``t`` periods.
 
     Returns
     -------
@@ -344,38 +379,50 @@ def expected_cumulative_transactions(
     >>> expected_cumulative_transactions(bgf, tx, "date", "id", 3)["actual"].tolist()
     [0, 0, 1]
     """
-    check_number(freq_multiplier, "freq_multiplier", low=0, low_open=True)
-    dates, ords = _period_ordinals(transactions[datetime_col], freq, datetime_format)
-    start = int(ords.min())
-    offset = ords - start
-    ids = pd.Series(np.asarray(transactions[customer_id_col])).to_numpy()
-    keep = offset <= t
-    rows = pd.DataFrame({"id": ids[keep], "k": offset[keep]}).drop_duplicates()
-    first = rows.groupby("id")["k"].transform("min").to_numpy()
-    is_first = rows["k"].to_numpy() == first
-    cohort = np.bincount(rows["k"].to_numpy()[is_first], minlength=t + 1)[: t + 1]
-    repeat = np.bincount(rows["k"].to_numpy()[~is_first], minlength=t + 1)[: t + 1]
-    ages = np.arange(1, t + 1, dtype=np.float64) / freq_multiplier
-    expected = np.concatenate(
-        [[0.0], np.asarray(model.expected_number_of_purchases_up_to_time(ages), dtype=float)]
+    from crmmodels.clv._tracking import cumulative_transactions
+
+    step = check_int(freq_multiplier, "freq_multiplier", low=1)
+    periods = check_int(t, "t", low=1)
+    dates, ords = _period_ordinals(
+        transactions[datetime_col], _tracking_freq(freq), datetime_format
     )
-    # predicted[i] = sum_{k < i} cohort[k] * E(i - k): a convolution
-    conv = np.convolve(cohort.astype(np.float64), expected)[: t + 1]
-    steps = np.arange(1, t // freq_multiplier + 1) * freq_multiplier
-    predicted = conv[steps]
-    actual = np.cumsum(repeat)[steps - 1]
+    start = int(ords.min())
+    keep = np.asarray(ords - start < periods)
+    log = pd.DataFrame(
+        {
+            "id": np.asarray(transactions[customer_id_col])[keep],
+            "date": dates.loc[keep].reset_index(drop=True),
+        }
+    )
+    last_day = pd.Period(ordinal=start + periods - 1, freq=freq).end_time.normalize()
+    table = cumulative_transactions(
+        _PerPeriod(model, step),
+        log,
+        customer_col="id",
+        date_col="date",
+        observation_end=last_day,
+        time_unit=freq,  # type: ignore[arg-type]
+    ).to_frame()
+    rows = table.iloc[step - 1 : (periods // step) * step : step]
     if set_index_date:
-        periods = pd.period_range(dates.min(), periods=t + 1, freq=freq)
-        index: Any = periods[freq_multiplier - 1 : -1 : freq_multiplier]
+        index: Any = pd.PeriodIndex(rows["date"], freq=freq)
     else:
-        index = range(0, t // freq_multiplier)
-    return pd.DataFrame({"actual": actual, "predicted": predicted}, index=index)
+        index = range(0, periods // step)
+    return pd.DataFrame(
+        {
+            "actual": rows["actual_cumulative"].to_numpy().astype(np.int64),
+            "predicted": rows["expected_cumulative"].to_numpy(),
+        },
+        index=index,
+    )
 
 
 def calculate_alive_path(
     model: Any, transactions: pd.DataFrame, datetime_col: str, t: int, freq: str = "D"
 ) -> pd.Series:
     """P(alive) of one customer at each age ``0..t`` (periods since the first purchase).
+
+    Computed by :func:`crmmodels.clv.alive_history` on the customer's purchase periods.
 
     Parameters
     ----------
@@ -403,12 +450,10 @@ def calculate_alive_path(
     >>> calculate_alive_path(bgf, tx, "date", 4).round(3).tolist()
     [1.0, 1.0, 0.755, 0.72, 0.687]
     """
+    from crmmodels.clv._tracking import alive_history
+
     _, ords = _period_ordinals(transactions[datetime_col], freq, None)
-    offset = ords - ords.min()
+    offset = np.unique(ords - ords.min()).astype(np.float64)
     length = max(int(offset.max()) + 1, int(t) + 1)
-    bought = np.bincount(offset, minlength=length) > 0
-    age = np.arange(length, dtype=np.float64)
-    frequency = np.cumsum(bought) - 1.0
-    last = np.maximum.accumulate(np.where(bought, np.arange(length), 0)).astype(np.float64)
-    alive = model.conditional_probability_alive(frequency, last, age)
-    return pd.Series(np.asarray(alive, dtype=np.float64).ravel(), index=range(length))
+    path = alive_history(_PerPeriod(model), offset, ages=np.arange(length, dtype=np.float64))
+    return pd.Series(path.to_frame()["p_alive"].to_numpy(), index=range(length))
