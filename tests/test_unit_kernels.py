@@ -282,6 +282,24 @@ def test_compress_rows_against_groupby(rows: list[tuple[int, int]], weighted: bo
     assert np.all(np.diff(ua) >= 0)  # the first column is sorted
 
 
+@pytest.mark.parametrize("distinct", [5, 3000])
+def test_both_compression_paths_agree_with_groupby(distinct: int) -> None:
+    """Few values per column take the counting path, many the sorting path; same rows."""
+    rng = np.random.default_rng(distinct)
+    n = 5000
+    cols = [rng.integers(0, 4, n) / 1.0] + [rng.integers(0, distinct, n) / 7.0 for _ in range(2)]
+    w = rng.integers(0, 3, n).astype(float)
+    unique, counts, inverse = _optim.compress_rows(cols, w)
+    frame = pd.DataFrame({"a": cols[0], "b": cols[1], "c": cols[2], "w": w})
+    sums = frame.groupby(["a", "b", "c"])["w"].sum()
+    sums = sums[sums > 0]
+    assert list(zip(*(u.tolist() for u in unique), strict=True)) == list(sums.index)
+    np.testing.assert_array_equal(counts, sums.to_numpy())
+    kept = inverse >= 0
+    for u, c in zip(unique, cols, strict=True):
+        np.testing.assert_array_equal(u[inverse[kept]], c[kept])
+
+
 def test_compress_rows_of_nothing() -> None:
     unique, counts, inverse = _optim.compress_rows([np.zeros(0), np.zeros(0)])
     assert [u.size for u in unique] == [0, 0] and counts.size == 0 and inverse.size == 0

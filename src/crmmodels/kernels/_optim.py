@@ -11,6 +11,7 @@ a function returning the summed log-likelihood and its gradient in natural param
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,24 +96,23 @@ def compress_rows(
     ([[0.0, 1.0], [0.0, 2.0]], [1.0, 2.0], [1, 0, 1])
     """
     n = len(columns[0])
-    order = np.lexsort(tuple(reversed([np.asarray(c) for c in columns])))
     if n == 0:
         empty = [np.asarray(c, dtype=np.float64)[:0] for c in columns]
         return empty, np.zeros(0), np.zeros(0, dtype=np.int64)
-    new = np.zeros(n, dtype=bool)
-    new[0] = True
-    for c in columns:
-        sc = np.asarray(c)[order]
-        new[1:] |= sc[1:] != sc[:-1]
-    group_sorted = (np.cumsum(new) - 1).astype(np.int64)
-    starts = order[new]
-    unique = [np.asarray(c, dtype=np.float64)[starts] for c in columns]
-    w_sorted = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)[order]
-    counts = np.bincount(group_sorted, weights=w_sorted, minlength=int(new.sum())).astype(
-        np.float64
-    )
-    inverse = np.empty(n, dtype=np.int64)
-    inverse[order] = group_sorted
+    cols = [np.asarray(c, dtype=np.float64) for c in columns]
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+    limit = max(4 * n, 1 << 22)  # cells of the dense path: a few times the rows at most
+    levels: list[tuple[FloatArray, IntArray]] = []
+    cells = 1
+    for c in cols:  # stop as soon as the cells would outgrow the rows (continuous data)
+        levels.append(np.unique(c, return_inverse=True))
+        cells *= levels[-1][0].size
+        if cells > limit:
+            break
+    if cells <= limit:
+        unique, counts, inverse = _compress_dense(levels, [u.size for u, _ in levels], w)
+    else:
+        unique, counts, inverse = _compress_sorted(cols, w)
     keep = counts > 0
     if not keep.all():
         remap = (np.cumsum(keep) - 1).astype(np.int64)
@@ -121,6 +121,51 @@ def compress_rows(
         counts = counts[keep]
         inverse = remap[inverse]
     return unique, counts, inverse
+
+
+def _compress_dense(
+    levels: Sequence[tuple[FloatArray, IntArray]], sizes: Sequence[int], w: FloatArray
+) -> tuple[list[FloatArray], FloatArray, IntArray]:
+    """Few distinct values per column: a mixed-radix cell number and one bincount, O(n).
+
+    The first column is the most significant digit, so cells in increasing order are the
+    rows in lexicographic order.
+    """
+    cells = math.prod(sizes)
+    key = levels[0][1].astype(np.int64)
+    for (_, codes), size in zip(levels[1:], sizes[1:], strict=True):
+        key *= size
+        key += codes
+    occupied = np.flatnonzero(np.bincount(key, minlength=cells))
+    counts = np.bincount(key, weights=w, minlength=cells)[occupied].astype(np.float64)
+    position = np.empty(cells, dtype=np.int64)
+    position[occupied] = np.arange(occupied.size, dtype=np.int64)
+    digits = []
+    rest = occupied
+    for size in reversed(sizes):
+        digits.append(rest % size)
+        rest = rest // size
+    unique = [u[d] for (u, _), d in zip(levels, reversed(digits), strict=True)]
+    return unique, counts, position[key]
+
+
+def _compress_sorted(
+    cols: Sequence[FloatArray], w: FloatArray
+) -> tuple[list[FloatArray], FloatArray, IntArray]:
+    """Many distinct values: a lexicographic sort of the rows, O(n log n)."""
+    n = cols[0].size
+    order = np.lexsort(tuple(reversed(cols)))
+    new = np.zeros(n, dtype=bool)
+    new[0] = True
+    for c in cols:
+        sc = c[order]
+        new[1:] |= sc[1:] != sc[:-1]
+    group_sorted = (np.cumsum(new) - 1).astype(np.int64)
+    unique = [c[order[new]] for c in cols]
+    counts = np.bincount(group_sorted, weights=w[order], minlength=int(new.sum()))
+    inverse = np.empty(n, dtype=np.int64)
+    inverse[order] = group_sorted
+    return unique, counts.astype(np.float64), inverse
 
 
 def distinct(x: FloatArray) -> tuple[FloatArray, IntArray]:
