@@ -204,24 +204,24 @@ def test_customer_col_named_explicitly_must_exist() -> None:
 # ------------------------------------------------------------ intervals
 def test_predict_interval_from_parameter_uncertainty(fitted_bg: BGNBD) -> None:
     s = _summary()
-    out = fitted_bg.predict(s, horizon=39, interval=0.9, n_draws=50)
+    out = fitted_bg.predict(s, horizon=39, level=0.9, n_draws=50)
     for col in ("p_alive", "expected_purchases"):
-        lo, hi = out[f"{col}_lower"], out[f"{col}_upper"]
+        lo, hi = out[f"{col}_low"], out[f"{col}_high"]
         assert np.all(np.isfinite(lo)) and np.all(lo <= hi)
         assert np.all(hi - lo > 0) or col == "p_alive"  # P(alive) is 1 for x = 0
-    again = fitted_bg.predict(s, horizon=39, interval=0.9, n_draws=50)
+    again = fitted_bg.predict(s, horizon=39, level=0.9, n_draws=50)
     pd.testing.assert_frame_equal(out, again)  # seeded
     gg = GammaGamma().fit(load_cdnow_summary().query("frequency > 0"))
-    spend = gg.predict(s, interval=0.9, n_draws=30)
-    assert np.all(spend["expected_spend_lower"] < spend["expected_spend_upper"])
+    spend = gg.predict(s, level=0.9, n_draws=30)
+    assert np.all(spend["expected_spend_low"] < spend["expected_spend_high"])
 
 
 def test_interval_is_nan_without_covariance_and_checks_its_level() -> None:
     m = BGNBD.from_params(**BG_PARAMS)
-    out = m.predict(_summary(), horizon=5, interval=0.8)
-    assert out["expected_purchases_lower"].isna().all()
-    with pytest.raises(ArgumentError, match="interval"):
-        m.predict(_summary(), horizon=5, interval=1.5)
+    out = m.predict(_summary(), horizon=5, level=0.8)
+    assert out["expected_purchases_low"].isna().all()
+    with pytest.raises(ArgumentError, match="level"):
+        m.predict(_summary(), horizon=5, level=1.5)
 
 
 # ------------------------------------------------------------ every customer comes out
@@ -380,3 +380,12 @@ def test_score_reads_the_columns_of_the_fit() -> None:
     s = load_cdnow_summary().rename(columns={"T": "age"})
     m = BGNBD().fit(s, T_col="age")
     assert m.score(s) == pytest.approx(m.log_likelihood_ / len(s), rel=1e-12)
+
+
+def test_old_interval_argument_warns_and_gives_the_same_columns(fitted_bg: BGNBD) -> None:
+    s = load_cdnow_summary().head(20)
+    new = fitted_bg.predict(s, horizon=10, level=0.8, n_draws=20)
+    with pytest.warns(FutureWarning, match="'interval' is now called 'level'"):
+        old = fitted_bg.predict(s, horizon=10, interval=0.8, n_draws=20)
+    pd.testing.assert_frame_equal(old, new)
+    assert {"p_alive_low", "p_alive_high", "expected_purchases_low"} <= set(new.columns)

@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 
+from crmmodels._ingest.renames import renamed_arguments
 from crmmodels.clv._fitting import SummaryModel
 from crmmodels.clv._inputs import as_float_array
 from crmmodels.clv._inputs import broadcast as _broadcast
@@ -246,11 +247,12 @@ class GammaGamma(SummaryModel):
             )
         return out
 
+    @renamed_arguments(interval="level")
     def predict(
         self,
         summary: Any,
         *,
-        interval: float | None = None,
+        level: float | None = None,
         customer_col: str | None = AUTO_ID,
         n_draws: int = 200,
         seed: int = 0,
@@ -261,15 +263,15 @@ class GammaGamma(SummaryModel):
         ----------
         summary : DataFrame-like
             Customer summary on any engine with the columns of the fit (``columns_``).
-        interval : float, optional
+        level : float, optional
             Level of per-customer intervals from parameter uncertainty:
-            ``expected_spend_lower`` and ``expected_spend_upper`` (NaN when the model
+            ``expected_spend_low`` and ``expected_spend_high`` (NaN when the model
             has no covariance, e.g. built with ``from_params``).
         customer_col : str or None, default "customer_id"
             Key column carried into the result (as in
             :meth:`crmmodels.clv.BGNBD.predict`).
         n_draws, seed : int
-            Parameter draws for ``interval`` and their seed.
+            Parameter draws for ``level`` and their seed.
 
         Returns
         -------
@@ -290,7 +292,7 @@ class GammaGamma(SummaryModel):
         """
         self._check_fitted()
         frame = summary_frame(self, summary, "predict")
-        level, draws, rng_seed = check_predict_args(interval, n_draws, seed)
+        level, draws, rng_seed = check_predict_args(level, n_draws, seed)
         id_col = prediction_customer_column(self, summary, customer_col)
         data, collected = read_frame(self, frame, id_col)
         x, m = data["frequency"], data["monetary_value"]

@@ -231,16 +231,16 @@ def interval_columns(
     """Per-customer percentile intervals of predictions under parameter draws.
 
     ``predictions`` maps an output name to ``fn(draw_model, *distinct_histories)``; each
-    is evaluated once per draw on the distinct histories. Returns ``<name>_lower`` and
-    ``<name>_upper`` per customer (NaN when the model has no covariance).
+    is evaluated once per draw on the distinct histories. Returns ``<name>_low`` and
+    ``<name>_high`` per customer (NaN when the model has no covariance).
     """
     n = int(np.size(histories[0]))
     models = draw_models(model, n_draws, np.random.default_rng(seed)) if n_draws else None
     out: dict[str, FloatArray] = {}
     if not models or n == 0:
         for name in predictions:
-            out[f"{name}_lower"] = np.full(n, np.nan)
-            out[f"{name}_upper"] = np.full(n, np.nan)
+            out[f"{name}_low"] = np.full(n, np.nan)
+            out[f"{name}_high"] = np.full(n, np.nan)
         return out
     distinct, inverse = unique_rows(list(histories))
     tail = (1.0 - level) / 2.0
@@ -249,14 +249,14 @@ def interval_columns(
         for i, m in enumerate(models):  # a loop over parameter draws, not customers
             values[i] = np.asarray(fn(m, *distinct), dtype=np.float64)
         low, high = np.quantile(values, [tail, 1.0 - tail], axis=0)
-        out[f"{name}_lower"] = np.asarray(low[inverse], dtype=np.float64)
-        out[f"{name}_upper"] = np.asarray(high[inverse], dtype=np.float64)
+        out[f"{name}_low"] = np.asarray(low[inverse], dtype=np.float64)
+        out[f"{name}_high"] = np.asarray(high[inverse], dtype=np.float64)
     return out
 
 
-def check_predict_args(interval: Any, n_draws: Any, seed: Any) -> tuple[float | None, int, int]:
-    """Validate ``interval`` (a level or None), ``n_draws`` and ``seed``."""
-    level = None if interval is None else check_level(interval, "interval")
+def check_predict_args(level: Any, n_draws: Any, seed: Any) -> tuple[float | None, int, int]:
+    """Validate ``level`` (of an interval, or None), ``n_draws`` and ``seed``."""
+    level = None if level is None else check_level(level, "level")
     return level, check_int(n_draws, "n_draws", low=1), check_int(seed, "seed", low=0)
 
 

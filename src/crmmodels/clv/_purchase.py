@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 
 from crmmodels._ingest.arguments import check_int, check_number
+from crmmodels._ingest.renames import renamed_arguments
 from crmmodels.clv._fitting import SummaryModel
 from crmmodels.clv._inputs import as_float_array, broadcast, check, nonnegative, unique_rows
 from crmmodels.clv._predict import (
@@ -58,13 +59,14 @@ class PurchaseModel(SummaryModel):
         x, tx, tt = self._validated_history(frequency, recency, age)
         return leading, x, tx, tt
 
+    @renamed_arguments(interval="level")
     def predict(
         self,
         summary: Any,
         *,
         horizon: float,
         pmf: int | None = None,
-        interval: float | None = None,
+        level: float | None = None,
         customer_col: str | None = AUTO_ID,
         n_draws: int = 200,
         seed: int = 0,
@@ -82,9 +84,9 @@ class PurchaseModel(SummaryModel):
         pmf : int, optional
             Also give ``p_0`` ... ``p_<pmf>``: the probability of exactly k purchases
             over the horizon (``conditional_probability_of_purchases``).
-        interval : float, optional
+        level : float, optional
             Level (e.g. 0.9) of per-customer intervals from parameter uncertainty:
-            adds ``<column>_lower`` and ``<column>_upper`` for ``p_alive`` and
+            adds ``<column>_low`` and ``<column>_high`` for ``p_alive`` and
             ``expected_purchases`` (NaN when the model has no covariance, e.g. built
             with ``from_params``).
         customer_col : str or None, default "customer_id"
@@ -92,7 +94,7 @@ class PurchaseModel(SummaryModel):
             summary has it, else ``"customer_id"`` when present; a column named
             explicitly must exist; None: no key.
         n_draws, seed : int
-            Parameter draws for ``interval`` and their seed.
+            Parameter draws for ``level`` and their seed.
 
         Returns
         -------
@@ -105,7 +107,7 @@ class PurchaseModel(SummaryModel):
         Raises
         ------
         ArgumentError
-            A non-frame ``summary``, or a bad ``horizon``, ``pmf``, ``interval``,
+            A non-frame ``summary``, or a bad ``horizon``, ``pmf``, ``level``,
             ``n_draws`` or ``seed``.
         SchemaError
             Missing columns.
@@ -128,7 +130,7 @@ class PurchaseModel(SummaryModel):
         frame = summary_frame(self, summary, "predict")
         h = self._check_horizon(horizon)
         k = None if pmf is None else check_int(pmf, "pmf", low=0, high=1000)
-        level, draws, rng_seed = check_predict_args(interval, n_draws, seed)
+        level, draws, rng_seed = check_predict_args(level, n_draws, seed)
         id_col = prediction_customer_column(self, summary, customer_col)
         data, collected = read_frame(self, frame, id_col)
         hist = [data[name] for name in self._data_names]
