@@ -293,7 +293,7 @@ def test_pareto_trend_with_huge_values() -> None:
         {"customer_id": [1, 2, 1, 2], "period": [1, 1, 2, 2], "value": [1e308, 1e308, 3.0, 1.0]}
     )
     r = crm.pareto_analysis(
-        data, value_col="value", customer_col="customer_id", period_col="period"
+        data, amount_col="value", customer_col="customer_id", period_col="period"
     )
     assert r.trend is not None
     assert r.trend["gini"].tolist() == [0.0, 0.25]

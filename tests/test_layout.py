@@ -24,7 +24,6 @@ TOO_LONG_ALLOWED = {
     "crmmodels.quadrants": "issue 12: split pending",
     "crmmodels.quality": "issue 12: split pending",
     "crmmodels.retention": "issue 12: split pending",
-    "crmmodels.portfolio": "issue 12: split pending",
     "crmmodels.idic._identify": "issue 12: split pending",
 }
 

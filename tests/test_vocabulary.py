@@ -27,7 +27,6 @@ PENDING: dict[str, str] = {
     "as_of": "lifecycle, funnel and idic renames in progress",
     "n_after_as_of": "idic rename in progress",
     "time_col": "funnel and idic renames in progress",
-    "value_col": "portfolio rename in progress",
     "freq_days": "clv tracking plots rework in progress",
     "days_per_unit": "clv tracking plots rework in progress",
 }
