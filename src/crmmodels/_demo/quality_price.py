@@ -17,8 +17,6 @@ def run(out_dir: Path) -> list[str]:
     """Run the quality, pricing and scorecard models; save two figures; return text blocks."""
     import matplotlib.pyplot as plt
 
-    from crmmodels.plotting.pricing import plot_demand_curves
-
     crm = simulate_crm(300, seed=0)
     sim = simulate_survey(300, seed=0, missing_rate=0.03)
     rq = relationship_quality(
@@ -58,9 +56,7 @@ def run(out_dir: Path) -> list[str]:
     rq.plot(ax=axes[0, 0], kind="profile")
     rq.plot(ax=axes[0, 1], kind="gap")
     vw.plot(ax=axes[1, 0])
-    plot_demand_curves(
-        el, data=demand.transactions, group_col="product", ax=axes[1, 1], max_points=600
-    )
+    el.plot(ax=axes[1, 1], data=demand.transactions, max_points=600)
     fig.tight_layout()
     path1 = out_dir / "quality_price.png"
     fig.savefig(path1, dpi=90)
@@ -85,7 +81,8 @@ def run(out_dir: Path) -> list[str]:
         }
     )
     truth = pd.Series(demand.elasticities, name="true")
-    el_tab = el.set_index("product")[["elasticity", "ci_low", "ci_high", "n"]].join(truth)
+    el_tab = el.to_frame().set_index("product")[["elasticity", "ci_low", "ci_high", "n"]]
+    el_tab = el_tab.join(truth)
     last = sc.kpis[sc.kpis["period"] == sc.kpis["period"].max()].drop(columns="satisfaction_n")
     last = last.assign(period=last["period"].astype(str)).round(3)
     return [
