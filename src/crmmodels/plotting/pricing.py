@@ -142,7 +142,7 @@ def plot_demand_curves(
         table = elasticities.elasticities
         price_col = price_col or elasticities.price_col
         quantity_col = quantity_col or elasticities.quantity_col
-        group_col = elasticities.group_cols if group_col is None else group_col
+        group_col = elasticities.group_col if group_col is None else group_col
     groups = [group_col] if isinstance(group_col, str) else list(group_col or [])
     ax = new_axes(ax, _SIZE)
     import matplotlib.pyplot as plt

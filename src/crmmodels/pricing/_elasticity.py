@@ -40,7 +40,7 @@ class ElasticityResult(Result):
         ``price_max`` and ``note``.
     price_col, quantity_col : str
         The price and quantity columns of the transactions.
-    group_cols : tuple of str
+    group_col : tuple of str
         The group columns (empty for one overall elasticity).
     ci_level : float
         Confidence level of ``ci_low`` / ``ci_high``.
@@ -66,7 +66,7 @@ class ElasticityResult(Result):
     elasticities: pd.DataFrame
     price_col: str
     quantity_col: str
-    group_cols: tuple[str, ...]
+    group_col: tuple[str, ...]
     ci_level: float
     n_groups: int
     n_without_elasticity: int
@@ -178,7 +178,7 @@ def price_elasticity(
         elasticities=out,
         price_col=price_col,
         quantity_col=quantity_col,
-        group_cols=tuple(groups),
+        group_col=tuple(groups),
         ci_level=float(ci),
         n_groups=len(out),
         n_without_elasticity=int(out["elasticity"].isna().sum()),
