@@ -343,3 +343,47 @@ def test_functions_read_as_named_steps(path: Path) -> None:
                 long[node.name] = lines
     assert not long, f"split these functions into named steps: {long}"
     assert len(path.read_text(encoding="utf-8").splitlines()) <= 600
+
+
+# ------------------------------------------------------------------ one numeric-column rule
+
+
+def test_text_numbers_are_refused_with_the_same_hint_everywhere() -> None:
+    from crmmodels.errors import SchemaError
+    from crmmodels.pricing import price_elasticity
+    from crmmodels.scorecard import kpi_scorecard
+
+    hint = "Convert the text to numbers first"
+    with pytest.raises(SchemaError, match=hint):
+        pareto_analysis(_tx().assign(v=["$1"] * 5), amount_col="v", customer_col="c")
+    with pytest.raises(SchemaError, match=hint):
+        price_elasticity(_prices().assign(q=["1"] * 8), price_col="p", quantity_col="q")
+    sales = pd.DataFrame({"customer_id": [1], "date": ["2024-01-05"], "amount": [1.0]})
+    scores = pd.DataFrame({"customer_id": [1], "satisfaction": ["5"]})
+    with pytest.raises(SchemaError, match=hint):
+        kpi_scorecard(sales, satisfaction=scores)
+
+
+def test_decimal_amounts_and_prices_are_read_as_floats() -> None:
+    from decimal import Decimal
+
+    import pyarrow as pa
+
+    from crmmodels.pricing import price_elasticity
+
+    tx = pa.table(
+        {
+            "c": [1, 2, 3],
+            "v": pa.array([Decimal("10.50"), Decimal("5.25"), Decimal("1")], pa.decimal128(9, 2)),
+        }
+    )
+    r = pareto_analysis(tx, amount_col="v", customer_col="c")
+    assert r.total_value == pytest.approx(16.75)
+    prices = pa.table(
+        {
+            "p": pa.array([Decimal("1.00"), Decimal("2.00"), Decimal("4.00")], pa.decimal128(9, 2)),
+            "q": [16.0, 4.0, 1.0],
+        }
+    )
+    res = price_elasticity(prices, price_col="p", quantity_col="q")
+    assert res.to_frame()["elasticity"].iloc[0] == pytest.approx(-2.0)

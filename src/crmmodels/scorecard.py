@@ -34,7 +34,13 @@ import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
 
-from crmmodels._frames import check_columns, check_not_null, to_narwhals, to_pandas
+from crmmodels._frames import (
+    check_columns,
+    check_not_null,
+    numeric_amounts,
+    to_narwhals,
+    to_pandas,
+)
 from crmmodels._ingest.amounts import check_amounts
 from crmmodels._ingest.arguments import check_bool, check_column_name
 from crmmodels._ingest.dates import parse_dates
@@ -133,12 +139,6 @@ class ScorecardResult(Result):
 
 def _with_dates(frame: Any, date_col: str, what: str, date_format: str | None) -> Any:
     return parse_dates(frame, date_col, date_format=date_format, what=what)
-
-
-def _check_numeric(frame: Any, col: str, what: str) -> None:
-    dtype = frame.collect_schema()[col]
-    if not dtype.is_numeric() or dtype == nw.Boolean:
-        raise SchemaError(f"{what}: column '{col}' must be numeric; its type is {dtype}.")
 
 
 def kpi_scorecard(
@@ -506,7 +506,7 @@ def _satisfaction(
     frame = to_narwhals(data, what="satisfaction")
     cols = [s_customer, score_col] + ([date_col] if date_col else [])
     check_columns(frame, cols, what="satisfaction")
-    _check_numeric(frame, score_col, "satisfaction")
+    frame = numeric_amounts(frame, score_col, what="satisfaction")
     missing = nw.col(score_col).is_null()
     if frame.collect_schema()[score_col].is_float():  # NaN is a missing score on every engine
         missing = missing | nw.col(score_col).is_nan()

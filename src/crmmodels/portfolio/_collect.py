@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +15,7 @@ from crmmodels._frames import (
     check_not_null,
     collect,
     is_lazy,
+    numeric_amounts,
     python_scalar,
     to_narwhals,
     to_pandas,
@@ -59,17 +59,6 @@ def _numeric_array(raw: Any, name: str, what: str) -> npt.NDArray[np.float64]:
         ) from exc
 
 
-def _check_numeric_schema(frame: Any, cols: Sequence[str], what: str) -> None:
-    schema = frame.collect_schema()
-    for c in cols:
-        dtype = schema[c]
-        if not dtype.is_numeric():
-            raise SchemaError(
-                f"{what}: column '{c}' must be numeric; got {dtype}. "
-                "Cast it (e.g. to float) before the call."
-            )
-
-
 def _values_from_array(
     data: Any, customer_col: str | None, amount_col: str | None, what: str
 ) -> _Values:
@@ -102,8 +91,8 @@ def _frame_values(
     amount_col: str | None,
     customer_col: str | None,
     what: str,
-) -> str:
-    """Validate a narwhals frame; return the (checked) value column name."""
+) -> tuple[Any, str]:
+    """Validate a narwhals frame; return it (decimal amounts as floats) and its value column."""
     if amount_col is None:
         raise SchemaError(
             f"{what} is a dataframe: pass amount_col= naming its value column "
@@ -111,9 +100,9 @@ def _frame_values(
         )
     cols = [amount_col] + ([customer_col] if customer_col else [])
     check_columns(frame, cols, what=what)
-    _check_numeric_schema(frame, [amount_col], what)
+    frame = numeric_amounts(frame, amount_col, what=what)
     check_not_null(frame, cols, what=what, id_col=customer_col)
-    return amount_col
+    return frame, amount_col
 
 
 def _collect_customer_values(
@@ -148,7 +137,9 @@ def _collect_customer_values(
     check_columns(frame, extra, what=what)
     if period_col:
         check_not_null(frame, [period_col], what=what, id_col=customer_col)
-    amount_col = _frame_values(frame, amount_col=amount_col, customer_col=customer_col, what=what)
+    frame, amount_col = _frame_values(
+        frame, amount_col=amount_col, customer_col=customer_col, what=what
+    )
     per_period: pd.DataFrame | None = None
     if customer_col is None:
         if is_lazy(frame):

@@ -16,13 +16,14 @@ from crmmodels._frames import (
     check_not_null,
     collect,
     count_true,
+    numeric_amounts,
     python_scalar,
     to_narwhals,
     to_pandas,
 )
 from crmmodels._ingest.arguments import check_column_name, check_level
 from crmmodels._results import Result
-from crmmodels.errors import ArgumentError, DataError, SchemaError, bad_rows_message
+from crmmodels.errors import ArgumentError, DataError, bad_rows_message
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -190,12 +191,8 @@ def _read_prices(transactions: Any, price_col: str, quantity_col: str, groups: l
     frame = to_narwhals(transactions, what="transactions")
     cols = [price_col, quantity_col]
     check_columns(frame, [*groups, *cols], what="transactions")
-    schema = frame.collect_schema()
-    for c in cols:
-        if not schema[c].is_numeric() or schema[c] == nw.Boolean:
-            raise SchemaError(
-                f"transactions: column '{c}' must be numeric; its type is {schema[c]}."
-            )
+    for c in cols:  # decimals become floats; text is refused with the conversion hint
+        frame = numeric_amounts(frame, c, what="transactions")
     check_not_null(frame, [*groups, *cols], what="transactions")
     bad_counts = collect(
         frame.select(
