@@ -32,6 +32,15 @@ def _table(rules: RulesResult | pd.DataFrame) -> pd.DataFrame:
     return rules if isinstance(rules, pd.DataFrame) else rules.rules
 
 
+def _bars(ax: Axes | None, values: pd.Series, labels: list[str], **kwargs: Any) -> Axes:
+    """Horizontal bars, the first value on top, on ``ax`` or a figure sized to the bars."""
+    ax = new_axes(ax, (7.0, 0.35 * max(len(values), 1) + 1.5))
+    y = np.arange(len(values))[::-1]
+    ax.barh(y, values.to_numpy(float), **kwargs)
+    ax.set_yticks(y, labels)
+    return ax
+
+
 def plot_itemsets(
     result: ItemsetsResult,
     *,
@@ -74,10 +83,7 @@ def plot_itemsets(
     table = result.itemsets
     sizes = table["itemsets"].map(len)
     top = table[sizes >= min_size].sort_values("support", ascending=False, kind="stable").head(n)
-    ax = new_axes(ax, (7.0, 0.35 * max(len(top), 1) + 1.5))
-    y = np.arange(len(top))[::-1]
-    ax.barh(y, top["support"].to_numpy(float), **kwargs)
-    ax.set_yticks(y, [_label(s) for s in top["itemsets"]])
+    ax = _bars(ax, top["support"], [_label(s) for s in top["itemsets"]], **kwargs)
     ax.set_xlabel("support (share of baskets)")
     ax.set_title(f"Most frequent itemsets (top {len(top)} of {result.n_baskets:,} baskets)")
     return ax
@@ -154,16 +160,12 @@ def plot_top_rules(
     >>> plot_top_rules(r).get_xlabel()
     'lift'
     """
-    rules = _table(rules)
-    ax = new_axes(ax, (7.0, 0.35 * min(n, max(len(rules), 1)) + 1.5))
-    top = rules.sort_values(metric, ascending=False, kind="stable").head(n)
+    top = _table(rules).sort_values(metric, ascending=False, kind="stable").head(n)
     labels = [
         f"{_label(a)} → {_label(c)}"
         for a, c in zip(top["antecedents"], top["consequents"], strict=True)
     ]
-    y = np.arange(len(top))[::-1]
-    ax.barh(y, top[metric].to_numpy(float), **kwargs)
-    ax.set_yticks(y, labels)
+    ax = _bars(ax, top[metric], labels, **kwargs)
     ax.set_xlabel(metric)
     ax.set_title(f"Top {len(top)} rules by {metric}")
     return ax
@@ -204,10 +206,8 @@ def plot_bundles(
     >>> plt.close(ax.figure)
     """
     frame = result.bundles.head(n)
-    ax = new_axes(ax, (7.0, 0.35 * max(len(frame), 1) + 1.5))
+    ax = _bars(ax, frame["score"], [_label(s) for s in frame["itemsets"]], **kwargs)
     y = np.arange(len(frame))[::-1]
-    ax.barh(y, frame["score"].to_numpy(float), **kwargs)
-    ax.set_yticks(y, [_label(s) for s in frame["itemsets"]])
     for yy, score, lift in zip(y, frame["score"], frame["lift"], strict=True):
         ax.annotate(
             f"lift {lift:.2f}",
