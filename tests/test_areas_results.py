@@ -387,3 +387,13 @@ def test_decimal_amounts_and_prices_are_read_as_floats() -> None:
     )
     res = price_elasticity(prices, price_col="p", quantity_col="q")
     assert res.to_frame()["elasticity"].iloc[0] == pytest.approx(-2.0)
+
+
+def test_log_columns_with_an_itemsets_result_are_refused() -> None:
+    from crmmodels.basket import association_rules, bundle_candidates, frequent_itemsets
+
+    fi = frequent_itemsets(_log(), basket_col="order", item_col="item", min_support=0.2)
+    with pytest.raises(ArgumentError, match="mined already"):
+        association_rules(fi, basket_col="order", item_col="item")
+    with pytest.raises(ArgumentError, match="mined already"):
+        bundle_candidates(fi, item_col="item")

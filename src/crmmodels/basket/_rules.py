@@ -47,6 +47,11 @@ def _resolve(
 ) -> _Mined:
     """Frequent itemsets from an :class:`ItemsetsResult`, its frame, or a log to mine."""
     if isinstance(data, ItemsetsResult):
+        if basket_col is not None or item_col is not None:
+            raise ArgumentError(
+                f"{what}: basket_col and item_col name the columns of a transaction log; "
+                "an ItemsetsResult is mined already. Leave them out."
+            )
         return data._mined if data._mined is not None else _from_itemsets_frame(data.to_frame())
     is_itemsets = (
         isinstance(data, pd.DataFrame)

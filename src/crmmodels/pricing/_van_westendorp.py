@@ -277,9 +277,7 @@ def van_westendorp(
     n = len(answers)
     w = np.ones(n) if weights is None else _as_array(weights, "weights", native, n)
     _check_weights(w)
-    complete = np.asarray(np.isfinite(answers).all(axis=1), dtype=np.bool_)
-    steps = np.diff(np.where(complete[:, None], answers, 0.0), axis=1)
-    ordered = np.asarray(complete & (steps > 0).all(axis=1), dtype=np.bool_)
+    complete, ordered = _complete_and_ordered(answers)
     n_invalid = int((~ordered).sum())
     use = ordered if validate else complete
     if not use.any() or w[use].sum() <= 0:
@@ -347,6 +345,16 @@ def _read_answers(questions: tuple[Any, ...], native: pd.DataFrame | None) -> Fl
                 bad_rows_message(q, "is negative or infinite", int(bad.sum()), float(col[bad][0]))
             )
     return np.asarray(answers, dtype=np.float64)
+
+
+def _complete_and_ordered(
+    answers: FloatArray,
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Respondents with all four answers, and those whose answers strictly increase."""
+    complete = np.asarray(np.isfinite(answers).all(axis=1), dtype=np.bool_)
+    steps = np.diff(np.where(complete[:, None], answers, 0.0), axis=1)
+    ordered = np.asarray(complete & (steps > 0).all(axis=1), dtype=np.bool_)
+    return complete, ordered
 
 
 def _check_weights(w: FloatArray) -> None:
