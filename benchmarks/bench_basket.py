@@ -82,8 +82,11 @@ def _pipeline(tool: str, log: object, n_baskets: int, min_support: float, min_co
     if tool == "crmmodels":
         from crmmodels.basket import association_rules, frequent_itemsets
 
-        fi = frequent_itemsets(log, basket_col="basket", item_col="item", min_support=min_support)
-        rules = association_rules(fi, metric="confidence", min_threshold=min_conf)
+        result = frequent_itemsets(
+            log, basket_col="basket", item_col="item", min_support=min_support
+        )
+        fi = result.to_frame()
+        rules = association_rules(result, metric="confidence", min_threshold=min_conf).to_frame()
     else:
         from mlxtend.frequent_patterns import association_rules as mlx_rules
         from mlxtend.frequent_patterns import fpgrowth

@@ -111,7 +111,7 @@ def _call(tool: str, frame: object, df: pd.DataFrame) -> int:
         r = pareto_analysis(df["value"].to_numpy())
         rows = len(r.classes)
     elif tool.startswith("pareto-crmmodels"):
-        r = pareto_analysis(frame, value_col="value", customer_col="customer_id")
+        r = pareto_analysis(frame, amount_col="value", customer_col="customer_id")
         rows = len(r.classes)  # the classes frame is built on first access: include it
     elif tool == "pareto-pandas":
         rows = len(pandas_pareto(df))

@@ -51,7 +51,9 @@ def onehot(log: pd.DataFrame, basket: str = "basket", item: str = "item") -> pd.
 
 
 def compare_with_mlxtend(log: pd.DataFrame, min_support: float, basket: str, item: str) -> None:
-    ours = frequent_itemsets(log, basket_col=basket, item_col=item, min_support=min_support)
+    ours = frequent_itemsets(
+        log, basket_col=basket, item_col=item, min_support=min_support
+    ).to_frame()
     oh = onehot(log, basket, item)
     ref = fpgrowth(oh, min_support=min_support, use_colnames=True)
     a = dict(zip(ours["itemsets"], ours["support"], strict=True))
@@ -59,14 +61,14 @@ def compare_with_mlxtend(log: pd.DataFrame, min_support: float, basket: str, ite
     assert a.keys() == b.keys()
     assert len(a) > 5
     assert max(abs(a[k] - b[k]) for k in a) <= 1e-12
-    rules = association_rules(ours, metric="confidence", min_threshold=0.0)
+    rules = association_rules(ours, metric="confidence", min_threshold=0.0).to_frame()
     ref_rules = mlx_rules(ref, num_itemsets=len(oh), metric="confidence", min_threshold=0.0)
     ref_rules.columns = [c.replace(" ", "_") for c in ref_rules.columns]
     assert len(rules) == len(ref_rules) > 0
     merged = rules.merge(ref_rules, on=["antecedents", "consequents"], suffixes=("", "_ref"))
     assert len(merged) == len(rules)
     # mlxtend's own itemsets frame (no basket count attached) gives the same rules
-    from_ref = association_rules(ref, metric="confidence", min_threshold=0.0)
+    from_ref = association_rules(ref, metric="confidence", min_threshold=0.0).to_frame()
     merged = merged.merge(from_ref, on=["antecedents", "consequents"], suffixes=("", "_from_ref"))
     assert len(merged) == len(rules)
     for m in METRICS:
@@ -96,7 +98,9 @@ def test_matches_mlxtend_on_simulated_data() -> None:
 
 def test_conviction_is_inf_when_confidence_is_one() -> None:
     log = pd.DataFrame({"b": [1, 1, 2, 2, 3], "i": ["x", "y", "x", "y", "y"]})
-    rules = association_rules(log, basket_col="b", item_col="i", min_support=0.1, min_threshold=0)
+    rules = association_rules(
+        log, basket_col="b", item_col="i", min_support=0.1, min_threshold=0
+    ).to_frame()
     x_to_y = rules[rules["antecedents"] == frozenset({"x"})].iloc[0]
     assert x_to_y["confidence"] == 1.0 and math.isinf(x_to_y["conviction"])
     # hand-computed: s(x)=2/3, s(y)=1, s(xy)=2/3
@@ -115,7 +119,7 @@ def test_hand_computed_itemsets_and_order() -> None:
             "sku": ["a", "b", "c", "a", "b", "a", "c", "b"],
         }
     )
-    fi = frequent_itemsets(log, basket_col="order", item_col="sku", min_support=0.5)
+    fi = frequent_itemsets(log, basket_col="order", item_col="sku", min_support=0.5).to_frame()
     got = [(tuple(sorted(s)), v) for s, v in zip(fi["itemsets"], fi["support"], strict=True)]
     assert got == [
         (("a",), 0.75),
@@ -124,31 +128,35 @@ def test_hand_computed_itemsets_and_order() -> None:
         (("a", "b"), 0.5),
         (("a", "c"), 0.5),
     ]
-    fi1 = frequent_itemsets(log, basket_col="order", item_col="sku", min_support=0.5, max_len=1)
+    fi1 = frequent_itemsets(
+        log, basket_col="order", item_col="sku", min_support=0.5, max_len=1
+    ).to_frame()
     assert len(fi1) == 3
 
 
 def test_min_support_boundary_is_inclusive() -> None:
     # 7 of 100 baskets hold "x": 0.07 * 100 is 7.000000000000001 in floating point
     log = pd.DataFrame({"b": np.arange(100), "i": ["x"] * 7 + ["y"] * 93})
-    fi = frequent_itemsets(log, basket_col="b", item_col="i", min_support=0.07)
+    fi = frequent_itemsets(log, basket_col="b", item_col="i", min_support=0.07).to_frame()
     assert frozenset({"x"}) in set(fi["itemsets"])
 
 
 def test_onehot_input_dense_and_sparse_match_log() -> None:
     log = random_log(5, 300, 9, 0.4)
-    expect = frequent_itemsets(log, basket_col="basket", item_col="item", min_support=0.03)
+    expect = frequent_itemsets(
+        log, basket_col="basket", item_col="item", min_support=0.03
+    ).to_frame()
     oh = onehot(log)
-    dense = frequent_itemsets(oh, min_support=0.03)
-    sparse = frequent_itemsets(oh.astype(pd.SparseDtype(bool, False)), min_support=0.03)
-    ints = frequent_itemsets(oh.astype(int), min_support=0.03)
+    dense = frequent_itemsets(oh, min_support=0.03).to_frame()
+    sparse = frequent_itemsets(oh.astype(pd.SparseDtype(bool, False)), min_support=0.03).to_frame()
+    ints = frequent_itemsets(oh.astype(int), min_support=0.03).to_frame()
     for got in (dense, sparse, ints):
         pd.testing.assert_frame_equal(got, expect)
 
 
 def test_onehot_counts_empty_rows_as_baskets() -> None:
     oh = pd.DataFrame({"x": [True, True, False, False], "y": [True, False, False, False]})
-    fi = frequent_itemsets(oh, min_support=0.25)
+    fi = frequent_itemsets(oh, min_support=0.25).to_frame()
     assert dict(zip(fi["itemsets"], fi["support"], strict=True)) == {
         frozenset({"x"}): 0.5,
         frozenset({"y"}): 0.25,
@@ -158,8 +166,8 @@ def test_onehot_counts_empty_rows_as_baskets() -> None:
 
 def test_rules_from_log_equal_rules_from_itemsets_and_filters() -> None:
     log = random_log(3, 400, 10, 0.5)
-    fi = frequent_itemsets(log, basket_col="basket", item_col="item", min_support=0.05)
-    a = association_rules(fi, metric="lift", min_threshold=1.05)
+    fi = frequent_itemsets(log, basket_col="basket", item_col="item", min_support=0.05).to_frame()
+    a = association_rules(fi, metric="lift", min_threshold=1.05).to_frame()
     b = association_rules(
         log,
         basket_col="basket",
@@ -167,12 +175,12 @@ def test_rules_from_log_equal_rules_from_itemsets_and_filters() -> None:
         min_support=0.05,
         metric="lift",
         min_threshold=1.05,
-    )
+    ).to_frame()
     pd.testing.assert_frame_equal(a, b)
     assert (a["lift"] >= 1.05).all() and a["lift"].is_monotonic_decreasing
     f = association_rules(
         fi, metric="lift", min_threshold=1.05, filters={"support": (0.06, 0.1), "confidence": 0.3}
-    )
+    ).to_frame()
     expect = a[(a["support"] >= 0.06) & (a["support"] <= 0.1) & (a["confidence"] >= 0.3)]
     assert 0 < len(f) < len(a)
     pd.testing.assert_frame_equal(f, expect.reset_index(drop=True))
@@ -187,13 +195,16 @@ logs = st.lists(
 @given(rows=logs, min_support=st.floats(0.05, 1.0), seed=st.integers(0, 2**16))
 def test_properties(rows, min_support, seed) -> None:
     log = pd.DataFrame(rows, columns=["b", "i"])
-    fi = frequent_itemsets(log, basket_col="b", item_col="i", min_support=min_support)
+    fi = frequent_itemsets(log, basket_col="b", item_col="i", min_support=min_support).to_frame()
     # row order does not matter
     shuffled = log.sample(frac=1.0, random_state=seed).reset_index(drop=True)
-    fi2 = frequent_itemsets(shuffled, basket_col="b", item_col="i", min_support=min_support)
+    fi2 = frequent_itemsets(
+        shuffled, basket_col="b", item_col="i", min_support=min_support
+    ).to_frame()
     pd.testing.assert_frame_equal(fi, fi2)
     pd.testing.assert_frame_equal(
-        association_rules(fi, min_threshold=0.0), association_rules(fi2, min_threshold=0.0)
+        association_rules(fi, min_threshold=0.0).to_frame(),
+        association_rules(fi2, min_threshold=0.0).to_frame(),
     )
     # supports in [0, 1] and downward closed
     support = dict(zip(fi["itemsets"], fi["support"], strict=True))
@@ -202,7 +213,7 @@ def test_properties(rows, min_support, seed) -> None:
         for k in range(1, len(s)):
             for sub in itertools.combinations(sorted(s), k):
                 assert support[frozenset(sub)] >= v
-    rules = association_rules(fi, min_threshold=0.0)
+    rules = association_rules(fi, min_threshold=0.0).to_frame()
     assert rules["support"].between(0, 1).all()
     assert rules["confidence"].between(0, 1 + 1e-15).all()
     singles = rules[(rules["antecedents"].map(len) == 1) & (rules["consequents"].map(len) == 1)]
@@ -227,7 +238,7 @@ def test_planted_rules_recovered() -> None:
         min_support=0.0005,
         metric="lift",
         min_threshold=1.0,
-    )
+    ).to_frame()
     for a, c, expected in zip(
         sim.planted["antecedents"],
         sim.planted["consequents"],
@@ -270,7 +281,7 @@ def test_bundle_candidates_hand_computed_and_planted() -> None:
     sim = simulate_baskets(20_000, 150, seed=2, n_rules=4)
     fi = frequent_itemsets(
         sim.transactions, basket_col="basket_id", item_col="item", min_support=0.003
-    )
+    ).to_frame()
     bc = bundle_candidates(fi, min_lift=1.5, top_n=10)
     assert bc.bundles["score"].is_monotonic_decreasing
     assert (bc.bundles["lift"] >= 1.5).all()
@@ -311,7 +322,7 @@ def test_cross_sell_matches_brute_force() -> None:
         min_support=0.004,
         metric="lift",
         min_threshold=1.2,
-    )
+    ).to_frame()
     before = tx.copy()
     cs = cross_sell(tx, rules, customer_col="customer_id", item_col="item", top_n=3)
     pd.testing.assert_frame_equal(tx, before)
@@ -379,12 +390,12 @@ def test_rules_by_segment_equal_per_segment_mining() -> None:
         item_col="item",
         min_support=0.1,
         min_threshold=0.5,
-    )
+    ).to_frame()
     for seg in ("even", "odd"):
         part = log[log["seg"] == seg]
         expect = association_rules(
             part, basket_col="basket", item_col="item", min_support=0.1, min_threshold=0.5
-        )
+        ).to_frame()
         got = r[r["seg"] == seg].drop(columns="seg").reset_index(drop=True)
         pd.testing.assert_frame_equal(got, expect)
 
@@ -422,10 +433,10 @@ def test_bad_input() -> None:
         association_rules(log, basket_col="b", item_col="i", min_support=0.5, filters={"x": 1})
     with pytest.raises(DataError, match="min_support"):
         association_rules(log, basket_col="b", item_col="i")
-    fi = frequent_itemsets(log, basket_col="b", item_col="i", min_support=0.1)
+    fi = frequent_itemsets(log, basket_col="b", item_col="i", min_support=0.1).to_frame()
     with pytest.raises(DataError, match="closed under subsets"):
         association_rules(fi[fi["itemsets"].map(len) > 1].reset_index(drop=True), min_threshold=0)
-    rules = association_rules(fi, min_threshold=0)
+    rules = association_rules(fi, min_threshold=0).to_frame()
     with pytest.raises(DataError, match="top_n"):
         cross_sell(log, rules, customer_col="b", item_col="i", top_n=0)
     with pytest.raises(SchemaError, match="rules has no column 'lift'"):
@@ -449,7 +460,7 @@ def test_results_repr_and_plots() -> None:
         min_support=0.005,
         metric="lift",
         min_threshold=1.5,
-    )
+    ).to_frame()
     cs = cross_sell(sim.transactions, rules)
     assert "CrossSellResult(n_customers=200" in repr(cs)
     assert cs.to_dict()["top_n"] == 5
@@ -461,7 +472,7 @@ def test_results_repr_and_plots() -> None:
     assert ax.collections[0].get_offsets().shape == (len(rules), 2)
     fi = frequent_itemsets(
         sim.transactions, basket_col="basket_id", item_col="item", min_support=0.005
-    )
+    ).to_frame()
     b = bundle_candidates(fi, top_n=4)
     assert len(b.plot().patches) == len(b.bundles) == 4
 
@@ -469,12 +480,14 @@ def test_results_repr_and_plots() -> None:
 # ------------------------------------------------------------------ engines
 def test_engines(engine: str) -> None:
     log = random_log(4, 120, 6, 0.5).assign(customer=lambda d: d["basket"] % 13)
-    expect = frequent_itemsets(log, basket_col="basket", item_col="item", min_support=0.1)
+    expect = frequent_itemsets(
+        log, basket_col="basket", item_col="item", min_support=0.1
+    ).to_frame()
     got = frequent_itemsets(
         to_engine(log, engine), basket_col="basket", item_col="item", min_support=0.1
-    )
+    ).to_frame()
     pd.testing.assert_frame_equal(got, expect)
-    rules = association_rules(expect, min_threshold=0.5)
+    rules = association_rules(expect, min_threshold=0.5).to_frame()
     cs_expect = cross_sell(log, rules, customer_col="customer", item_col="item")
     cs_got = cross_sell(to_engine(log, engine), rules, customer_col="customer", item_col="item")
     pd.testing.assert_frame_equal(
@@ -487,9 +500,9 @@ def test_engines(engine: str) -> None:
 def test_no_pairs_gives_empty_rules_bundles_and_suggestions() -> None:
     log = pd.DataFrame({"b": [1, 2, 3, 4], "i": ["x", "y", "x", "z"], "c": [1, 1, 2, 2]})
     before = log.copy()
-    fi = frequent_itemsets(log, basket_col="b", item_col="i", min_support=0.2)
+    fi = frequent_itemsets(log, basket_col="b", item_col="i", min_support=0.2).to_frame()
     assert fi["itemsets"].map(len).max() == 1
-    rules = association_rules(fi, min_threshold=0.0)
+    rules = association_rules(fi, min_threshold=0.0).to_frame()
     assert len(rules) == 0
     assert list(rules.columns) == ["antecedents", "consequents", *METRICS]
     assert bundle_candidates(fi).n_bundles == 0
@@ -501,10 +514,10 @@ def test_no_pairs_gives_empty_rules_bundles_and_suggestions() -> None:
 def test_integer_items_and_onehot_not_mutated() -> None:
     log = random_log(8, 150, 6, 0.5)
     log["item"] = log["item"].str[1:].astype(int) * 10 + 5  # integer ids, sparse range
-    fi = frequent_itemsets(log, basket_col="basket", item_col="item", min_support=0.05)
+    fi = frequent_itemsets(log, basket_col="basket", item_col="item", min_support=0.05).to_frame()
     oh = onehot(log)
     before = oh.copy()
-    fi_oh = frequent_itemsets(oh, min_support=0.05)
+    fi_oh = frequent_itemsets(oh, min_support=0.05).to_frame()
     pd.testing.assert_frame_equal(oh, before)
     assert dict(zip(fi["itemsets"], fi["support"], strict=True)) == dict(
         zip(fi_oh["itemsets"], fi_oh["support"], strict=True)
@@ -525,13 +538,13 @@ def test_matches_mlxtend_property(data, n_baskets, n_items, density) -> None:
     )
     count = data.draw(st.integers(0, n_baskets - 1))
     min_support = (count + 0.5) / n_baskets  # away from the rounding boundary
-    ours = frequent_itemsets(oh, min_support=min_support)
+    ours = frequent_itemsets(oh, min_support=min_support).to_frame()
     ref = fpgrowth(oh, min_support=min_support, use_colnames=True)
     a = dict(zip(ours["itemsets"], ours["support"], strict=True))
     b = dict(zip(ref["itemsets"], ref["support"], strict=True))
     assert a == b
     if len(ref) and ref["itemsets"].map(len).max() > 1:
-        r = association_rules(ours, min_threshold=0.0)
+        r = association_rules(ours, min_threshold=0.0).to_frame()
         with warnings.catch_warnings():  # mlxtend divides by zero in metrics we do not use
             warnings.simplefilter("ignore", RuntimeWarning)
             m = mlx_rules(ref, num_itemsets=n_baskets, min_threshold=0.0)

@@ -41,9 +41,9 @@ def test_association_rules_reads_itemsets_back_from_csv(as_int: bool) -> None:
     if as_int:
         b = b.assign(item=b["item"].str[5:].astype(int))
     fi = crm.frequent_itemsets(b, basket_col="basket_id", item_col="item", min_support=0.02)
-    back = pd.read_csv(io.StringIO(fi.to_csv(index=False)))
-    got = _rules_by_pair(crm.association_rules(back, min_threshold=0))
-    want = _rules_by_pair(crm.association_rules(fi, min_threshold=0))
+    back = pd.read_csv(io.StringIO(fi.to_frame().to_csv(index=False)))
+    got = _rules_by_pair(crm.association_rules(back, min_threshold=0).to_frame())
+    want = _rules_by_pair(crm.association_rules(fi, min_threshold=0).to_frame())
     assert len(got) == len(want) > 0
     assert got["antecedents"].tolist() == want["antecedents"].tolist()
     assert got["consequents"].tolist() == want["consequents"].tolist()
@@ -62,8 +62,8 @@ def test_association_rules_csv_round_trip_under_a_memory_cap() -> None:
         b = simulate_baskets(300, 20, seed=0).transactions
         fi = crm.frequent_itemsets(b, basket_col="basket_id", item_col="item",
                                    min_support=0.02)
-        back = pd.read_csv(io.StringIO(fi.to_csv(index=False)))
-        print(len(crm.association_rules(back, min_threshold=0)))
+        back = pd.read_csv(io.StringIO(fi.to_frame().to_csv(index=False)))
+        print(crm.association_rules(back, min_threshold=0).n_rules)
         """
     )
     env = {**os.environ, "PYTHONPATH": SRC}
@@ -85,7 +85,7 @@ def test_itemset_text_with_numpy_scalars_is_parsed() -> None:
             "support": [0.5, 0.5, 0.5],
         }
     )
-    rules = crm.association_rules(fi, min_threshold=0)
+    rules = crm.association_rules(fi, min_threshold=0).to_frame()
     assert rules["antecedents"].tolist() == [frozenset({1}), frozenset({2})]
 
 
@@ -112,7 +112,7 @@ def test_cross_sell_reads_rules_back_from_csv() -> None:
     rules = crm.association_rules(
         b, basket_col="basket_id", item_col="item", min_support=0.02, min_threshold=0.1
     )
-    back = pd.read_csv(io.StringIO(rules.to_csv(index=False)))
+    back = pd.read_csv(io.StringIO(rules.to_frame().to_csv(index=False)))
     got = crm.cross_sell(b, back).suggestions
     want = crm.cross_sell(b, rules).suggestions
     pd.testing.assert_frame_equal(got, want)
@@ -293,7 +293,7 @@ def test_pareto_trend_with_huge_values() -> None:
         {"customer_id": [1, 2, 1, 2], "period": [1, 1, 2, 2], "value": [1e308, 1e308, 3.0, 1.0]}
     )
     r = crm.pareto_analysis(
-        data, value_col="value", customer_col="customer_id", period_col="period"
+        data, amount_col="value", customer_col="customer_id", period_col="period"
     )
     assert r.trend is not None
     assert r.trend["gini"].tolist() == [0.0, 0.25]

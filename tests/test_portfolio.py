@@ -98,14 +98,14 @@ def test_sample_gini_and_options() -> None:
 def test_series_ids_and_names() -> None:
     s = pd.Series([10.0, 30.0, 60.0], index=pd.Index(["x", "y", "z"], name="cust"), name="rev")
     r = pareto_analysis(s)
-    assert r.customer_col == "cust" and r.value_col == "rev"
+    assert r.customer_col == "cust" and r.amount_col == "rev"
     assert r.classes["cust"].tolist() == ["z", "y", "x"]
     # a Series with repeated ids is a transaction log: summed
     import polars as pl
 
     rp = pareto_analysis(pl.Series("rev", [1.0, 3.0, 2.0]))
     assert rp.classes["customer_id"].tolist() == [1, 2, 0]
-    assert rp.value_col == "rev"
+    assert rp.amount_col == "rev"
     s2 = pd.Series([10.0, 5.0, 7.0], index=["a", "b", "a"])
     r2 = pareto_analysis(s2)
     assert dict(zip(r2.classes["customer_id"], r2.classes["value"], strict=True)) == {
@@ -116,7 +116,7 @@ def test_series_ids_and_names() -> None:
 
 def test_negative_values_kept_ranked_last() -> None:
     df = pd.DataFrame({"id": [1, 2, 3, 4, 5], "margin": [-3.0, 6.0, 0.0, 8.0, -1.0]})
-    r = pareto_analysis(df, value_col="margin", customer_col="id")
+    r = pareto_analysis(df, amount_col="margin", customer_col="id")
     assert r.n_customers == 5
     assert r.n_negative == 2
     assert r.negative_value == -4.0
@@ -133,7 +133,7 @@ def test_negative_values_kept_ranked_last() -> None:
 
 
 def test_transaction_log_against_pandas(tx: pd.DataFrame) -> None:
-    r = pareto_analysis(tx, value_col="amount", customer_col="customer")
+    r = pareto_analysis(tx, amount_col="amount", customer_col="customer")
     ref, gini, hhi = _pandas_reference(tx, "customer", "amount")
     cl = r.classes
     assert cl["customer"].tolist() == ref["customer"].tolist()
@@ -156,7 +156,7 @@ def test_large_random_against_numpy() -> None:
     n = 300_000
     ids = rng.permutation(n)
     vals = np.round(rng.pareto(1.5, n) * 10, 0)  # many ties
-    r = pareto_analysis(pd.DataFrame({"c": ids, "v": vals}), value_col="v", customer_col="c")
+    r = pareto_analysis(pd.DataFrame({"c": ids, "v": vals}), amount_col="v", customer_col="c")
     order = np.lexsort((ids, -vals))
     xs = vals[order]
     cum = np.cumsum(xs) / xs.sum()
@@ -169,15 +169,15 @@ def test_large_random_against_numpy() -> None:
 
 
 def test_period_trend(tx: pd.DataFrame) -> None:
-    r = pareto_analysis(tx, value_col="amount", customer_col="customer", period_col="month")
-    overall = pareto_analysis(tx, value_col="amount", customer_col="customer")
+    r = pareto_analysis(tx, amount_col="amount", customer_col="customer", period_col="month")
+    overall = pareto_analysis(tx, amount_col="amount", customer_col="customer")
     assert r.gini == pytest.approx(overall.gini)
     t = r.trend
     assert t is not None
     assert t["month"].tolist() == [1, 2, 3]
     for _, row in t.iterrows():
         sub = tx[tx["month"] == row["month"]]
-        one = pareto_analysis(sub, value_col="amount", customer_col="customer")
+        one = pareto_analysis(sub, amount_col="amount", customer_col="customer")
         assert row["gini"] == pytest.approx(one.gini)
         assert row["top_share"] == pytest.approx(one.top_share)
         assert row["hhi"] == pytest.approx(one.hhi)
@@ -189,7 +189,7 @@ def test_period_trend(tx: pd.DataFrame) -> None:
 
 def test_period_with_non_positive_total_gives_nan() -> None:
     df = pd.DataFrame({"c": [1, 2, 1, 2], "v": [5.0, 1.0, -2.0, 1.0], "p": ["a", "a", "b", "b"]})
-    r = pareto_analysis(df, value_col="v", customer_col="c", period_col="p")
+    r = pareto_analysis(df, amount_col="v", customer_col="c", period_col="p")
     assert r.trend is not None
     assert np.isnan(r.trend.loc[1, "gini"])
     assert r.trend.loc[1, "total_value"] == -1.0
@@ -234,8 +234,8 @@ def portfolios(draw: st.DrawFn) -> pd.DataFrame:
 @given(portfolios())
 def test_row_order_independent(df: pd.DataFrame) -> None:
     perm = df.sample(frac=1.0, random_state=np.random.default_rng(len(df))).reset_index(drop=True)
-    a = pareto_analysis(df, value_col="v", customer_col="cid")
-    b = pareto_analysis(perm, value_col="v", customer_col="cid")
+    a = pareto_analysis(df, amount_col="v", customer_col="cid")
+    b = pareto_analysis(perm, amount_col="v", customer_col="cid")
     pd.testing.assert_frame_equal(a.classes, b.classes)
     assert a.gini == pytest.approx(b.gini, abs=1e-12)
     assert a.top_share == pytest.approx(b.top_share, abs=1e-12)
@@ -243,9 +243,9 @@ def test_row_order_independent(df: pd.DataFrame) -> None:
 
 @given(portfolios(), st.floats(0.01, 1000))
 def test_scaling_changes_only_totals(df: pd.DataFrame, k: float) -> None:
-    a = pareto_analysis(df, value_col="v", customer_col="cid")
+    a = pareto_analysis(df, amount_col="v", customer_col="cid")
     scaled = df.assign(v=df["v"] * k)
-    b = pareto_analysis(scaled, value_col="v", customer_col="cid")
+    b = pareto_analysis(scaled, amount_col="v", customer_col="cid")
     assert b.total_value == pytest.approx(a.total_value * k)
     assert b.negative_value == pytest.approx(a.negative_value * k)
     for name in ("gini", "hhi", "top_share", "customer_share_for_value"):
@@ -256,7 +256,7 @@ def test_scaling_changes_only_totals(df: pd.DataFrame, k: float) -> None:
 
 @given(portfolios())
 def test_each_customer_exactly_one_class(df: pd.DataFrame) -> None:
-    r = pareto_analysis(df, value_col="v", customer_col="cid")
+    r = pareto_analysis(df, amount_col="v", customer_col="cid")
     cl = r.classes
     assert sorted(cl["cid"]) == sorted(df["cid"])
     assert cl["class"].notna().all()
@@ -273,14 +273,14 @@ def test_each_customer_exactly_one_class(df: pd.DataFrame) -> None:
 
 def test_bad_input() -> None:
     df = pd.DataFrame({"customer_id": [1, 2], "value": [1.0, 2.0]})
-    with pytest.raises(SchemaError, match="value_col"):
+    with pytest.raises(SchemaError, match="amount_col"):
         pareto_analysis(df)
     with pytest.raises(SchemaError, match="Did you mean 'value'"):
-        pareto_analysis(df, value_col="valeu")
+        pareto_analysis(df, amount_col="valeu")
     with pytest.raises(SchemaError, match="customer_idd"):
-        pareto_analysis(df, value_col="value", customer_col="customer_idd")
+        pareto_analysis(df, amount_col="value", customer_col="customer_idd")
     with pytest.raises(SchemaError, match="numeric"):
-        pareto_analysis(df.assign(value=["a", "b"]), value_col="value")
+        pareto_analysis(df.assign(value=["a", "b"]), amount_col="value")
     with pytest.raises(SchemaError, match="numeric"):
         pareto_analysis(np.array(["a", "b"]))
     with pytest.raises(SchemaError, match="one-dimensional"):
@@ -288,7 +288,7 @@ def test_bad_input() -> None:
     with pytest.raises(DataError, match=r"is null in 1 row \(first example: 'customer_id=2'\)"):
         pareto_analysis(
             pd.DataFrame({"customer_id": [1, 2], "value": [1.0, None]}),
-            value_col="value",
+            amount_col="value",
             customer_col="customer_id",
         )
     with pytest.raises(DataError, match="is null"):
@@ -298,7 +298,7 @@ def test_bad_input() -> None:
     with pytest.raises(DataError, match="empty"):
         pareto_analysis(np.array([], dtype=float))
     with pytest.raises(DataError, match="empty"):
-        pareto_analysis(df.iloc[:0], value_col="value", customer_col="customer_id")
+        pareto_analysis(df.iloc[:0], amount_col="value", customer_col="customer_id")
     with pytest.raises(DataError, match="positive total"):
         pareto_analysis(np.array([1.0, -2.0]))
     with pytest.raises(DataError, match="positive total"):
@@ -329,15 +329,15 @@ def test_lazy_frame_needs_customer_col() -> None:
 
     lf = pl.DataFrame({"v": [1.0, 2.0]}).lazy()
     with pytest.raises(SchemaError, match="customer_col"):
-        pareto_analysis(lf, value_col="v")
+        pareto_analysis(lf, amount_col="v")
     # an eager frame without customer_col: rows are customers
-    r = pareto_analysis(pl.DataFrame({"v": [1.0, 3.0]}), value_col="v")
+    r = pareto_analysis(pl.DataFrame({"v": [1.0, 3.0]}), amount_col="v")
     assert r.classes["customer_id"].tolist() == [1, 0]
 
 
 def test_input_not_mutated(tx: pd.DataFrame) -> None:
     before = tx.copy()
-    pareto_analysis(tx, value_col="amount", customer_col="customer", period_col="month")
+    pareto_analysis(tx, amount_col="amount", customer_col="customer", period_col="month")
     pd.testing.assert_frame_equal(tx, before)
 
 
@@ -346,9 +346,9 @@ def test_input_not_mutated(tx: pd.DataFrame) -> None:
 
 def test_engines_agree(engine: str, tx: pd.DataFrame) -> None:
     small = tx.iloc[:600]
-    ref = pareto_analysis(small, value_col="amount", customer_col="customer", period_col="month")
+    ref = pareto_analysis(small, amount_col="amount", customer_col="customer", period_col="month")
     got = pareto_analysis(
-        to_engine(small, engine), value_col="amount", customer_col="customer", period_col="month"
+        to_engine(small, engine), amount_col="amount", customer_col="customer", period_col="month"
     )
     pd.testing.assert_frame_equal(got.classes, ref.classes, check_dtype=False)
     assert got.gini == pytest.approx(ref.gini)
@@ -362,7 +362,7 @@ def test_engines_agree(engine: str, tx: pd.DataFrame) -> None:
 def test_plots_and_repr(tx: pd.DataFrame) -> None:
     import matplotlib.axes
 
-    r = pareto_analysis(tx, value_col="amount", customer_col="customer", period_col="month")
+    r = pareto_analysis(tx, amount_col="amount", customer_col="customer", period_col="month")
     ax = r.plot()
     assert isinstance(ax, matplotlib.axes.Axes)
     assert len(ax.patches) == 50  # binned bars

@@ -210,7 +210,7 @@ def _lstsq(sub: pd.DataFrame) -> tuple[float, float, float]:
 
 def test_elasticity_matches_numpy_lstsq() -> None:
     tx = simulate_demand(1500, seed=1).transactions
-    out = price_elasticity(tx, group_col="product").set_index("product")
+    out = price_elasticity(tx, group_col="product").to_frame().set_index("product")
     for g, sub in tx.groupby("product"):
         slope, se, icpt = _lstsq(sub)
         row = out.loc[g]
@@ -226,11 +226,12 @@ def test_elasticity_matches_numpy_lstsq() -> None:
 
 def test_elasticity_recovers_truth() -> None:
     sim = simulate_demand(6000, seed=2)
-    out = price_elasticity(sim.transactions, group_col="product", ci=0.99).set_index("product")
+    out = price_elasticity(sim.transactions, group_col="product", ci=0.99).to_frame()
+    out = out.set_index("product")
     for g, truth in sim.elasticities.items():
         assert out.loc[g, "elasticity"] == pytest.approx(truth, abs=0.06)
         assert out.loc[g, "ci_low"] < truth < out.loc[g, "ci_high"]
-    overall = price_elasticity(sim.transactions)
+    overall = price_elasticity(sim.transactions).to_frame()
     assert len(overall) == 1 and overall["n"].iloc[0] == 6000
 
 
@@ -242,7 +243,7 @@ def test_minimum_variation_checks() -> None:
             "quantity": [5.0, 6.0, 7.0, 4.0, 1.0, 9.0, 1.0],
         }
     )
-    out = price_elasticity(tx, group_col="g").set_index("g")
+    out = price_elasticity(tx, group_col="g").to_frame().set_index("g")
     assert np.isnan(out.loc["a", "elasticity"])
     assert out.loc["a", "note"] == "fewer than 2 distinct prices"
     assert out.loc["b", "elasticity"] == pytest.approx(-2.0)
@@ -254,8 +255,8 @@ def test_minimum_variation_checks() -> None:
 def test_elasticity_row_order_and_no_mutation() -> None:
     tx = simulate_demand(500, seed=3).transactions
     before = tx.copy()
-    a = price_elasticity(tx, group_col="product")
-    b = price_elasticity(tx.sample(frac=1.0, random_state=0), group_col="product")
+    a = price_elasticity(tx, group_col="product").to_frame()
+    b = price_elasticity(tx.sample(frac=1.0, random_state=0), group_col="product").to_frame()
     pd.testing.assert_frame_equal(a, b, atol=1e-10)
     pd.testing.assert_frame_equal(tx, before)
 
@@ -288,8 +289,8 @@ def test_demand_plot() -> None:
 
 def test_pricing_engines(engine: str) -> None:
     sim = simulate_demand(200, seed=6)
-    ref = price_elasticity(sim.transactions, group_col="product")
-    got = price_elasticity(to_engine(sim.transactions, engine), group_col="product")
+    ref = price_elasticity(sim.transactions, group_col="product").to_frame()
+    got = price_elasticity(to_engine(sim.transactions, engine), group_col="product").to_frame()
     pd.testing.assert_frame_equal(got, ref, check_dtype=False, atol=1e-9)
     survey = simulate_price_survey(80, seed=6).answers
     vref = van_westendorp("too_cheap", "cheap", "expensive", "too_expensive", data=survey)

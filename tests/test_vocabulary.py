@@ -25,7 +25,6 @@ NAMES_PAGE = Path(__file__).resolve().parents[1] / "docs" / "names.md"
 #: old names still present until their rename lands; the test fails on a stale entry
 PENDING: dict[str, str] = {
     "as_of": "lifecycle, funnel and idic renames in progress",
-    "value_col": "portfolio rename in progress",
     "freq_days": "clv tracking plots rework in progress",
     "days_per_unit": "clv tracking plots rework in progress",
 }

@@ -34,7 +34,13 @@ import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
 
-from crmmodels._frames import check_columns, check_not_null, to_narwhals, to_pandas
+from crmmodels._frames import (
+    check_columns,
+    check_not_null,
+    numeric_amounts,
+    to_narwhals,
+    to_pandas,
+)
 from crmmodels._ingest.amounts import check_amounts
 from crmmodels._ingest.arguments import check_bool, check_column_name
 from crmmodels._ingest.dates import parse_dates
@@ -135,12 +141,6 @@ def _with_dates(frame: Any, date_col: str, what: str, date_format: str | None) -
     return parse_dates(frame, date_col, date_format=date_format, what=what)
 
 
-def _check_numeric(frame: Any, col: str, what: str) -> None:
-    dtype = frame.collect_schema()[col]
-    if not dtype.is_numeric() or dtype == nw.Boolean:
-        raise SchemaError(f"{what}: column '{col}' must be numeric; its type is {dtype}.")
-
-
 def kpi_scorecard(
     transactions: Any,
     *,
@@ -231,28 +231,119 @@ def kpi_scorecard(
     period = check_period_code(period)
     allow_negative = check_bool(allow_negative, "allow_negative")
     groups = [by] if isinstance(by, str) else list(by or [])
-    names = {
-        "customer_col": customer_col,
-        "date_col": date_col,
-        "amount_col": amount_col,
-        "satisfaction_col": satisfaction_col,
-        **{f"by[{i}]": g for i, g in enumerate(groups)},
-    }
-    optional = {
-        "order_col": order_col,
-        "channel_col": channel_col,
-        "interaction_customer_col": interaction_customer_col,
-        "interaction_date_col": interaction_date_col,
-        "satisfaction_customer_col": satisfaction_customer_col,
-        "satisfaction_date_col": satisfaction_date_col,
-    }
-    names.update({k: v for k, v in optional.items() if v is not None})
-    for arg, value in names.items():
-        check_column_name(value, arg)
+    _check_column_arguments(
+        groups,
+        customer_col=customer_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        satisfaction_col=satisfaction_col,
+        order_col=order_col,
+        channel_col=channel_col,
+        interaction_customer_col=interaction_customer_col,
+        interaction_date_col=interaction_date_col,
+        satisfaction_customer_col=satisfaction_customer_col,
+        satisfaction_date_col=satisfaction_date_col,
+    )
+    channel_col = _channel(channel_col, groups)
+    tx = _read_transactions(
+        transactions,
+        customer_col=customer_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        groups=groups,
+        order_col=order_col,
+        period=period,
+        date_format=date_format,
+        allow_negative=allow_negative,
+    )
+    key = [*groups, _P]
+    act = tx.select(*key, customer_col).unique()  # active customers per cell
+    table = _sales_kpis(tx, act, groups, customer_col, amount_col, order_col)
+    kpi_names = list(_SALES_KPIS)
+    if satisfaction is not None:
+        sat = _satisfaction(
+            satisfaction,
+            act,
+            key,
+            customer_col,
+            satisfaction_customer_col or customer_col,
+            satisfaction_col,
+            satisfaction_date_col,
+            period,
+            date_format,
+        )
+        table = _merge(table, sat, key, "satisfaction", fill=None)
+        table = _merge(table, sat, key, "satisfaction_n", fill=0)
+        kpi_names += ["satisfaction", "satisfaction_n"]
+    if interactions is not None:
+        inter = _interactions(
+            interactions,
+            act,
+            key,
+            customer_col,
+            interaction_customer_col or customer_col,
+            interaction_date_col or date_col,
+            period,
+            date_format,
+        )
+        table = _engagement_kpis(table, inter, key)
+        kpi_names += ["interactions", "interactions_per_customer", "engaged_share"]
+    out = _kpi_frame(table, groups, kpi_names, period)
+    consistency = _consistency(out, groups, channel_col, kpi_names) if channel_col else None
+    return ScorecardResult(
+        kpis=out,
+        consistency=consistency,
+        kpi_names=tuple(kpi_names),
+        by=tuple(groups),
+        channel_col=channel_col,
+        period=period,
+        n_periods=int(np.unique(table[_P].to_numpy(dtype=np.int64)).size),
+        n_cells=len(out),
+    )
+
+
+#: KPIs every scorecard has, from the transactions alone.
+_SALES_KPIS = (
+    "revenue",
+    "revenue_growth",
+    "orders",
+    "average_order_value",
+    "active_customers",
+    "new_customers",
+    "retention",
+)
+
+
+def _check_column_arguments(groups: Sequence[str], **columns: str | None) -> None:
+    """Every column-name argument given (and every ``by`` column) is non-empty text."""
+    named = {**columns, **{f"by[{i}]": g for i, g in enumerate(groups)}}
+    for arg, value in named.items():
+        if value is not None:
+            check_column_name(value, arg)
+
+
+def _channel(channel_col: str | None, groups: list[str]) -> str | None:
+    """The ``by`` column compared across channels (``by`` itself when it is one column)."""
     if channel_col is None and len(groups) == 1:
         channel_col = groups[0]
     if channel_col is not None and channel_col not in groups:
         raise SchemaError(f"channel_col '{channel_col}' must be one of the by columns {groups}.")
+    return channel_col
+
+
+def _read_transactions(
+    transactions: Any,
+    *,
+    customer_col: str,
+    date_col: str,
+    amount_col: str,
+    groups: list[str],
+    order_col: str | None,
+    period: str,
+    date_format: str | None,
+    allow_negative: bool,
+) -> Any:
+    """The checked log with its period index (``_P``), on the caller's engine."""
     frame = to_narwhals(transactions, what="transactions")
     cols = [customer_col, date_col, amount_col, *groups] + ([order_col] if order_col else [])
     check_columns(frame, cols, what="transactions")
@@ -266,14 +357,24 @@ def kpi_scorecard(
     frame = _with_dates(frame, date_col, "transactions", date_format)
     check_not_null(frame, [customer_col], what="transactions", nan_is_null=True)
     check_not_null(frame, cols, what="transactions", id_col=customer_col)
-    key = [*groups, _P]
     extra = [order_col] if order_col else []
-    tx = frame.select(
+    return frame.select(
         *[nw.col(c) for c in dict.fromkeys([customer_col, amount_col, *groups, *extra])],
         period_index(nw.col(date_col), period).alias(_P),
     )
+
+
+def _sales_kpis(
+    tx: Any,
+    act: Any,
+    groups: list[str],
+    customer_col: str,
+    amount_col: str,
+    order_col: str | None,
+) -> pd.DataFrame:
+    """Revenue, orders, active, new and retained customers per cell, on the full grid."""
+    key = [*groups, _P]
     # distinct counts by unique + count (a grouped n_unique is unreliable on some engines)
-    act = tx.select(*key, customer_col).unique()
     revenue = tx.group_by(key).agg(
         nw.col(amount_col).sum().alias("revenue"), nw.len().alias("__rows")
     )
@@ -305,6 +406,11 @@ def kpi_scorecard(
     table = _merge(table, new, key, "new_customers", fill=0)
     table = _merge(table, kept, key, "__retained", fill=0)
     table = table.sort_values(key, kind="stable").reset_index(drop=True)
+    return _ratios(table, groups)
+
+
+def _ratios(table: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
+    """Growth, average order value and retention against the segment's previous period."""
     grouped = table.groupby(groups, sort=False) if groups else None
     prev_rev = grouped["revenue"].shift(1) if grouped is not None else table["revenue"].shift(1)
     prev_act = (
@@ -318,50 +424,26 @@ def kpi_scorecard(
             table["orders"] > 0, table["revenue"] / table["orders"], np.nan
         )
         table["retention"] = np.where(prev_act > 0, table["__retained"] / prev_act, np.nan)
-    kpi_names = [
-        "revenue",
-        "revenue_growth",
-        "orders",
-        "average_order_value",
-        "active_customers",
-        "new_customers",
-        "retention",
-    ]
-    if satisfaction is not None:
-        sat = _satisfaction(
-            satisfaction,
-            act,
-            key,
-            customer_col,
-            satisfaction_customer_col or customer_col,
-            satisfaction_col,
-            satisfaction_date_col,
-            period,
-            date_format,
+    return table
+
+
+def _engagement_kpis(table: pd.DataFrame, inter: pd.DataFrame, key: list[str]) -> pd.DataFrame:
+    """Interactions, interactions per active customer and the engaged share."""
+    table = _merge(table, inter, key, "interactions", fill=0)
+    table = _merge(table, inter, key, "__engaged", fill=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        active = table["active_customers"].to_numpy(dtype=np.float64)
+        table["interactions_per_customer"] = np.where(
+            active > 0, table["interactions"] / active, np.nan
         )
-        table = _merge(table, sat, key, "satisfaction", fill=None)
-        table = _merge(table, sat, key, "satisfaction_n", fill=0)
-        kpi_names += ["satisfaction", "satisfaction_n"]
-    if interactions is not None:
-        inter = _interactions(
-            interactions,
-            act,
-            key,
-            customer_col,
-            interaction_customer_col or customer_col,
-            interaction_date_col or date_col,
-            period,
-            date_format,
-        )
-        table = _merge(table, inter, key, "interactions", fill=0)
-        table = _merge(table, inter, key, "__engaged", fill=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            active = table["active_customers"].to_numpy(dtype=np.float64)
-            table["interactions_per_customer"] = np.where(
-                active > 0, table["interactions"] / active, np.nan
-            )
-            table["engaged_share"] = np.where(active > 0, table["__engaged"] / active, np.nan)
-        kpi_names += ["interactions", "interactions_per_customer", "engaged_share"]
+        table["engaged_share"] = np.where(active > 0, table["__engaged"] / active, np.nan)
+    return table
+
+
+def _kpi_frame(
+    table: pd.DataFrame, groups: list[str], kpi_names: list[str], period: str
+) -> pd.DataFrame:
+    """The public KPI table: ``period`` labels, the ``by`` columns and the KPIs."""
     periods = table[_P].to_numpy(dtype=np.int64)
     out = pd.DataFrame({"period": period_labels(periods, period)})
     for g in groups:
@@ -371,17 +453,7 @@ def kpi_scorecard(
     for k in ("orders", "active_customers", "new_customers", "satisfaction_n", "interactions"):
         if k in out.columns:
             out[k] = out[k].astype(np.int64)
-    consistency = _consistency(out, groups, channel_col, kpi_names) if channel_col else None
-    return ScorecardResult(
-        kpis=out,
-        consistency=consistency,
-        kpi_names=tuple(kpi_names),
-        by=tuple(groups),
-        channel_col=channel_col,
-        period=period,
-        n_periods=int(np.unique(periods).size),
-        n_cells=len(out),
-    )
+    return out
 
 
 def _plain(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
@@ -434,7 +506,7 @@ def _satisfaction(
     frame = to_narwhals(data, what="satisfaction")
     cols = [s_customer, score_col] + ([date_col] if date_col else [])
     check_columns(frame, cols, what="satisfaction")
-    _check_numeric(frame, score_col, "satisfaction")
+    frame = numeric_amounts(frame, score_col, what="satisfaction")
     missing = nw.col(score_col).is_null()
     if frame.collect_schema()[score_col].is_float():  # NaN is a missing score on every engine
         missing = missing | nw.col(score_col).is_nan()

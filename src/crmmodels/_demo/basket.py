@@ -35,8 +35,6 @@ def run(out_dir: pathlib.Path) -> list[str]:
     """
     import matplotlib.pyplot as plt
 
-    from crmmodels.plotting.basket import plot_rules, plot_top_rules
-
     out_dir.mkdir(parents=True, exist_ok=True)
     sim = simulate_baskets(20_000, 200, seed=7, n_customers=4_000)
     tx = sim.transactions
@@ -46,8 +44,8 @@ def run(out_dir: pathlib.Path) -> list[str]:
     suggestions = cross_sell(tx, rules, customer_col="customer_id", item_col="item", top_n=3)
 
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
-    plot_rules(rules, ax=axes[0])
-    plot_top_rules(rules, n=10, ax=axes[1])
+    rules.plot(ax=axes[0])
+    rules.plot(ax=axes[1], kind="top", n=10)
     fig.tight_layout()
     path = out_dir / "basket_rules.png"
     fig.savefig(path, dpi=100)
@@ -55,10 +53,10 @@ def run(out_dir: pathlib.Path) -> list[str]:
 
     cols = ["antecedents", "consequents", "support", "confidence", "lift"]
     return [
-        f"Market baskets: {tx['basket_id'].nunique():,} baskets, {len(itemsets):,} frequent "
-        f"itemsets, {len(rules):,} rules with lift >= 1.5",
+        f"Market baskets: {tx['basket_id'].nunique():,} baskets, {itemsets.n_itemsets:,} "
+        f"frequent itemsets, {rules.n_rules:,} rules with lift >= 1.5",
         "Planted rules:\n" + _fmt(sim.planted).to_string(index=False),
-        "Top rules by lift:\n" + _fmt(rules[cols].head(8)).to_string(index=False),
+        "Top rules by lift:\n" + _fmt(rules.to_frame()[cols].head(8)).to_string(index=False),
         "Bundle candidates:\n" + _fmt(bundles.to_frame()).to_string(index=False),
         f"Cross-sell ({suggestions.n_without_suggestions:,} of {suggestions.n_customers:,} "
         "customers without a suggestion):\n"

@@ -61,7 +61,7 @@ def run(out_dir: Path) -> list[str]:
     )
     q = linkage_quality(ident.records["customer_key"], crm.records["true_customer_id"])
 
-    classes = pareto_analysis(crm.purchases, value_col="amount", customer_col="customer_id")
+    classes = pareto_analysis(crm.purchases, amount_col="amount", customer_col="customer_id")
     tiers = classes.classes[["customer_id", "class"]]
     diff = differentiate(
         crm.purchases, category_col="category", channel_col="channel", tiers=tiers,

@@ -17,7 +17,7 @@ def run(out_dir: Path) -> list[str]:
 
     tx = load_cdnow()
     tx["quarter"] = tx["date"].dt.to_period("Q").astype(str)
-    r = pareto_analysis(tx, value_col="amount", customer_col="customer_id", period_col="quarter")
+    r = pareto_analysis(tx, amount_col="amount", customer_col="customer_id", period_col="quarter")
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     r.plot(ax=axes[0], kind="pareto")
     r.plot(ax=axes[1], kind="lorenz")

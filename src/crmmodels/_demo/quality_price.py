@@ -46,9 +46,7 @@ def van_westendorp_figure(out_dir: Path, vw: Any, dpi: int = 80) -> Path:
 
 def demand_curves_figure(out_dir: Path, el: Any, transactions: Any, dpi: int = 80) -> Path:
     """``demand_curves.png``: fitted demand curves over the data (docs/pricing.md)."""
-    from crmmodels.plotting.pricing import plot_demand_curves
-
-    ax = plot_demand_curves(el, data=transactions, group_col="product", max_points=600)
+    ax = el.plot(data=transactions, max_points=600)
     return _save(ax.figure, out_dir / "demand_curves.png", dpi)
 
 
@@ -118,7 +116,8 @@ def run(out_dir: Path) -> list[str]:
         }
     )
     truth = pd.Series(demand.elasticities, name="true")
-    el_tab = el.set_index("product")[["elasticity", "ci_low", "ci_high", "n"]].join(truth)
+    el_tab = el.to_frame().set_index("product")[["elasticity", "ci_low", "ci_high", "n"]]
+    el_tab = el_tab.join(truth)
     last = sc.kpis[sc.kpis["period"] == sc.kpis["period"].max()].drop(columns="satisfaction_n")
     last = last.assign(period=last["period"].astype(str)).round(3)
     return [

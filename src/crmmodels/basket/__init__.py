@@ -16,21 +16,32 @@ Definitions, for a rule :math:`A \Rightarrow C` over :math:`N` baskets, with
   s(A)(s(C) - s(A \cup C))\}`, 0 when the denominator is 0.
 
 These are the definitions used by mlxtend, whose results the tests reproduce exactly.
+
+Every function returns a frozen result with ``to_frame()`` and ``plot()``:
+:class:`ItemsetsResult`, :class:`RulesResult` (by segment too),
+:class:`BundleCandidatesResult` (``BundleCandidates`` is its old name) and
+:class:`CrossSellResult`. Functions that take itemsets or rules accept the result or its
+table.
 """
 
 from crmmodels.basket._mine import frequent_itemsets
-from crmmodels.basket._recommend import (
-    BundleCandidates,
+from crmmodels.basket._recommend import bundle_candidates, cross_sell
+from crmmodels.basket._results import (
+    BundleCandidatesResult,
     CrossSellResult,
-    bundle_candidates,
-    cross_sell,
+    ItemsetsResult,
+    RulesResult,
 )
+from crmmodels.basket._results import BundleCandidatesResult as BundleCandidates
 from crmmodels.basket._rules import RULE_METRICS, association_rules, association_rules_by_segment
 
 __all__ = [
     "RULE_METRICS",
     "BundleCandidates",
+    "BundleCandidatesResult",
     "CrossSellResult",
+    "ItemsetsResult",
+    "RulesResult",
     "association_rules",
     "association_rules_by_segment",
     "bundle_candidates",

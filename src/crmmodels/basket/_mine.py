@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 from crmmodels._frames import check_columns, check_not_null, collect, to_narwhals
 from crmmodels._ingest.arguments import check_column_name, check_int, check_number
 from crmmodels._progress import Progress
+from crmmodels.basket._results import ItemsetsResult
 from crmmodels.errors import DataError, SchemaError, bad_rows_message
 from crmmodels.kernels.itemsets import mine_itemsets_owned
 
@@ -42,6 +43,17 @@ class _Mined:
         if self.n_baskets is not None:
             out.attrs["n_baskets"] = self.n_baskets
         return out
+
+    def result(self, min_support: float, max_len: int | None) -> ItemsetsResult:
+        """The public result of mining a log (``n_baskets`` is known then)."""
+        return ItemsetsResult(
+            itemsets=self.frame(),
+            min_support=min_support,
+            max_len=max_len,
+            n_baskets=int(self.n_baskets or 0),
+            n_items=len(self.labels),
+            _mined=self,
+        )
 
 
 def _check_min_support(min_support: Any) -> float:
@@ -308,7 +320,7 @@ def frequent_itemsets(
     min_support: float,
     max_len: int | None = None,
     progress: bool = False,
-) -> pd.DataFrame:
+) -> ItemsetsResult:
     """Itemsets found in at least a share ``min_support`` of the baskets.
 
     Parameters
@@ -333,8 +345,9 @@ def frequent_itemsets(
 
     Returns
     -------
-    pandas.DataFrame
-        Columns ``itemsets`` (frozenset of item labels) and ``support`` (float), sorted by
+    ItemsetsResult
+        Its table (``to_frame()``) has the columns ``itemsets`` (frozenset of item
+        labels) and ``support`` (float), sorted by
         itemset size (ascending), then support (descending), then the items in their
         sorted order; the index is a fresh RangeIndex. The order does not depend on the
         row order of the input. ``attrs["n_baskets"]`` holds the number of baskets, which
@@ -362,8 +375,10 @@ def frequent_itemsets(
     ...     {"order": [1, 1, 2, 2, 2, 3], "item": ["milk", "bread", "milk", "bread", "jam", "milk"]}
     ... )
     >>> fi = frequent_itemsets(tx, basket_col="order", item_col="item", min_support=0.5)
-    >>> [(sorted(s), round(v, 3)) for s, v in zip(fi["itemsets"], fi["support"])]
+    >>> table = fi.to_frame()
+    >>> [(sorted(s), round(v, 3)) for s, v in zip(table["itemsets"], table["support"])]
     [(['milk'], 1.0), (['bread'], 0.667), (['bread', 'milk'], 0.667)]
     """
     with Progress("frequent_itemsets", enabled=progress, logger=__name__) as report:
-        return _mine(transactions, basket_col, item_col, min_support, max_len, report).frame()
+        mined = _mine(transactions, basket_col, item_col, min_support, max_len, report)
+    return mined.result(_check_min_support(min_support), _check_max_len(max_len))

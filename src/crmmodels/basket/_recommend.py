@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import narwhals.stable.v2 as nw
 import numpy as np
@@ -15,7 +14,6 @@ from numpy.typing import NDArray
 
 from crmmodels._frames import check_columns
 from crmmodels._ingest.arguments import check_int, check_number
-from crmmodels._results import Result
 from crmmodels.basket._mine import (
     FloatArray,
     IntArray,
@@ -25,64 +23,12 @@ from crmmodels.basket._mine import (
     _factorize_items,
 )
 from crmmodels.basket._parse import _itemset_values
+from crmmodels.basket._results import BundleCandidatesResult, CrossSellResult, RulesResult
 from crmmodels.basket._rules import _resolve
 from crmmodels.errors import DataError, SchemaError, bad_rows_message
 
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-
-
-@dataclass(frozen=True, repr=False)
-class BundleCandidates(Result):
-    """Itemsets whose items are bought together more often than independence predicts.
-
-    Attributes
-    ----------
-    bundles : pandas.DataFrame
-        One row per candidate: ``itemsets``, ``size``, ``support``, ``expected_support``
-        (product of the item supports), ``lift`` (support / expected support),
-        ``all_confidence`` (support / largest item support) and ``score`` (support minus
-        expected support), sorted by score.
-    min_lift, min_support : float
-        Thresholds applied.
-    n_considered : int
-        Frequent itemsets of size >= ``min_size`` examined.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> tx = pd.DataFrame(
-    ...     {"order": [1, 1, 2, 2, 3, 4], "item": ["tea", "cake", "tea", "cake", "tea", "pen"]}
-    ... )
-    >>> b = bundle_candidates(tx, basket_col="order", item_col="item", min_support=0.25)
-    >>> [sorted(s) for s in b.to_frame()["itemsets"]]
-    [['cake', 'tea']]
-    >>> ax = b.plot()
-    >>> type(ax).__name__
-    'Axes'
-    >>> import matplotlib.pyplot as plt
-    >>> plt.close(ax.figure)
-    """
-
-    bundles: pd.DataFrame
-    min_lift: float
-    min_support: float
-    n_considered: int
-
-    @property
-    def n_bundles(self) -> int:
-        """Number of candidate bundles."""
-        return len(self.bundles)
-
-    def to_frame(self) -> pd.DataFrame:
-        """Return the bundle table (a copy)."""
-        return self.bundles.copy()
-
-    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
-        """Bar chart of the top bundles by score, labelled with their lift."""
-        from crmmodels.plotting.basket import plot_bundles
-
-        return plot_bundles(self, ax=ax, **kwargs)
+#: rules as :func:`~crmmodels.basket.association_rules` returns them, or as a plain frame
+RulesLike = RulesResult | pd.DataFrame
 
 
 def bundle_candidates(
@@ -95,14 +41,14 @@ def bundle_candidates(
     basket_col: str | None = None,
     item_col: str | None = None,
     max_len: int | None = None,
-) -> BundleCandidates:
+) -> BundleCandidatesResult:
     r"""Bundle candidates: frequent itemsets with high lift and support, ranked by a score.
 
     Parameters
     ----------
-    itemsets_or_transactions : DataFrame-like
-        Output of :func:`frequent_itemsets`, or a log / one-hot frame (``min_support``
-        then required).
+    itemsets_or_transactions : ItemsetsResult or DataFrame-like
+        Output of :func:`frequent_itemsets` (or its ``to_frame()``), or a log / one-hot
+        frame (``min_support`` then required).
     min_lift : float, default 1.2
         Keep itemsets whose lift (support over the product of item supports) is at least
         this.
@@ -117,7 +63,7 @@ def bundle_candidates(
 
     Returns
     -------
-    BundleCandidates
+    BundleCandidatesResult
 
     Notes
     -----
@@ -192,87 +138,22 @@ def bundle_candidates(
             "score": score[sel],
         }
     )
-    return BundleCandidates(
+    return BundleCandidatesResult(
         bundles=frame, min_lift=float(min_lift), min_support=floor, n_considered=len(gid)
     )
 
 
-@dataclass(frozen=True, repr=False)
-class CrossSellResult(Result):
-    """Per-customer cross-sell suggestions.
-
-    Attributes
-    ----------
-    suggestions : pandas.DataFrame
-        One row per customer and suggested item: the customer column (and the segment
-        column when given), ``rank`` (1 = best), the item (named like ``item_col``),
-        ``score``, and the best matching rule's ``confidence``, ``lift`` and
-        ``antecedents``; sorted by customer, then rank.
-    rules : pandas.DataFrame
-        The rules used.
-    n_customers : int
-        Customers in the transactions.
-    n_without_suggestions : int
-        Customers for whom no rule fired (they have no rows in ``suggestions``).
-    top_n : int
-        Suggestions kept per customer.
-
-    Examples
-    --------
-    >>> from crmmodels.basket import association_rules
-    >>> import pandas as pd
-    >>> tx = pd.DataFrame(
-    ...     {"order": [1, 1, 2, 2, 3, 4], "item": ["tea", "cake", "tea", "cake", "tea", "pen"]}
-    ... )
-    >>> rules = association_rules(tx, basket_col="order", item_col="item", min_support=0.25,
-    ...                           min_threshold=0.5)
-    >>> hist = pd.DataFrame({"customer_id": [7], "item": ["cake"]})
-    >>> cs = cross_sell(hist, rules)
-    >>> cs.to_frame()[["customer_id", "item"]].values.tolist()
-    [[7, 'tea']]
-    >>> ax = cs.plot()
-    >>> type(ax).__name__
-    'Axes'
-    >>> import matplotlib.pyplot as plt
-    >>> plt.close(ax.figure)
-    """
-
-    suggestions: pd.DataFrame
-    rules: pd.DataFrame
-    n_customers: int
-    n_without_suggestions: int
-    top_n: int
-
-    def to_frame(self) -> pd.DataFrame:
-        """Return the suggestions table (a copy)."""
-        return self.suggestions.copy()
-
-    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
-        """Scatter of the rules used: support vs confidence, coloured by lift."""
-        from crmmodels.plotting.basket import plot_rules
-
-        return plot_rules(self.rules, ax=ax, **kwargs)
-
-
-def _rules_as_sets(
-    rules: pd.DataFrame | Mapping[Any, pd.DataFrame],
-) -> pd.DataFrame | Mapping[Any, pd.DataFrame]:
+def _rules_as_sets(frame: pd.DataFrame) -> pd.DataFrame:
     """Rules whose antecedents / consequents are frozensets (text read from CSV parsed)."""
-
-    def one(frame: pd.DataFrame) -> pd.DataFrame:
-        parsed = {}
-        for col in ("antecedents", "consequents"):
-            values = frame[col]
-            if all(isinstance(v, frozenset) for v in values):
-                continue
-            sets = np.empty(len(values), dtype=object)
-            sets[:] = _itemset_values(values, col, "rules")
-            parsed[col] = sets
-        return frame.assign(**parsed) if parsed else frame
-
-    if isinstance(rules, Mapping):
-        return {key: one(frame) for key, frame in rules.items()}
-    return one(rules)
+    parsed = {}
+    for col in ("antecedents", "consequents"):
+        values = frame[col]
+        if all(isinstance(v, frozenset) for v in values):
+            continue
+        sets = np.empty(len(values), dtype=object)
+        sets[:] = _itemset_values(values, col, "rules")
+        parsed[col] = sets
+    return frame.assign(**parsed) if parsed else frame
 
 
 def _explode(sets: pd.Series, universe: pd.Index) -> tuple[IntArray, IntArray]:
@@ -336,15 +217,13 @@ def _suggest(
     s_cust, s_item, s_rule, s_score = s_cust[first], s_item[first], s_rule[first], s_score[first]
     order = np.lexsort((s_item, -s_score, s_cust))
     s_cust, s_item, s_rule, s_score = s_cust[order], s_item[order], s_rule[order], s_score[order]
-    starts = np.flatnonzero(np.concatenate([[True], s_cust[1:] != s_cust[:-1]]))
-    rank = np.arange(len(s_cust)) - np.repeat(starts, np.diff(np.append(starts, len(s_cust))))
-    top = rank < top_n
+    top = _rank_within(s_cust) < top_n
     return s_cust[top], s_item[top], s_rule[top], s_score[top]
 
 
 def cross_sell(
     transactions: Any,
-    rules: pd.DataFrame | Mapping[Any, pd.DataFrame],
+    rules: RulesLike | Mapping[Any, RulesLike],
     *,
     customer_col: str = "customer_id",
     item_col: str = "item",
@@ -360,11 +239,11 @@ def cross_sell(
     ----------
     transactions : DataFrame-like
         Purchase history on any engine, one row per customer and item (repeats ignored).
-    rules : pandas.DataFrame or mapping
-        Output of :func:`association_rules` (needs ``antecedents``, ``consequents``,
-        ``confidence`` and ``lift``). With ``segment_col``: either a mapping from segment
-        to its rules, or one frame with a ``segment_col`` column (as returned by
-        :func:`association_rules_by_segment`).
+    rules : RulesResult, pandas.DataFrame or mapping
+        Output of :func:`association_rules`, or a frame with its columns (needs
+        ``antecedents``, ``consequents``, ``confidence`` and ``lift``). With
+        ``segment_col``: either a mapping from segment to its rules, or one table with a
+        ``segment_col`` column (as returned by :func:`association_rules_by_segment`).
     customer_col, item_col : str
         Customer id and item columns.
     top_n : int, default 5
@@ -417,108 +296,153 @@ def cross_sell(
     _check_cols(customer_col=customer_col, item_col=item_col, segment_col=segment_col)
     cols = [customer_col, item_col] + ([segment_col] if segment_col else [])
     pairs = _distinct_pairs(transactions, cols)
-    frames = rules.values() if isinstance(rules, Mapping) else [rules]
-    for frame in frames:
-        if not isinstance(frame, pd.DataFrame):
-            raise SchemaError(f"rules must be a pandas DataFrame; got {type(frame).__name__}.")
-        need = ["antecedents", "consequents", "confidence", "lift"]
-        if segment_col and not isinstance(rules, Mapping):
-            need.append(segment_col)
-        check_columns(nw.from_native(frame), need, what="rules")
-    rules = _rules_as_sets(rules)
-    frames = rules.values() if isinstance(rules, Mapping) else [rules]
+    tables = _rule_tables(rules, segment_col)
     cust, customers = pd.factorize(pairs[customer_col].to_numpy())
-    cust = np.asarray(cust, dtype=np.int64)
-    n_customers = len(customers)
-    rule_sets = list(frames)
-    rule_items = [
-        x for fr in rule_sets for col in ("antecedents", "consequents") for s in fr[col] for x in s
-    ]
-    _, tx_labels = _factorize_items(pairs[item_col].to_numpy())
-    universe = pd.Index(
-        pd.unique(np.concatenate([tx_labels, np.asarray(rule_items, dtype=object)]))
+    universe = _item_universe(pairs[item_col], tables)
+    item = np.asarray(
+        universe.get_indexer(pd.Index(pairs[item_col].to_numpy(), dtype=object)), dtype=np.int64
     )
-    item = np.asarray(universe.get_indexer(pairs[item_col].to_numpy()), dtype=np.int64)
-
-    if segment_col is None:
-        if isinstance(rules, Mapping):
-            raise SchemaError("rules given per segment (a mapping) need segment_col.")
-        groups: list[tuple[Any, NDArray[np.bool_], pd.DataFrame]] = [
-            (None, np.ones(len(pairs), dtype=bool), rules)
-        ]
-    else:
-        seg_per_cust = pairs.groupby(customer_col, sort=False)[segment_col].nunique()
-        bad = seg_per_cust[seg_per_cust > 1]
-        if len(bad):
-            raise DataError(
-                "transactions: "
-                + bad_rows_message(segment_col, "varies within a customer", len(bad), bad.index[0])
-            )
-        seg_values = pairs[segment_col].to_numpy()
-        groups = []
-        for segment in pd.unique(seg_values):
-            if isinstance(rules, Mapping):
-                seg_rules = rules.get(segment, rules.get(str(segment)))
-                if seg_rules is None:
-                    seg_rules = pd.DataFrame(
-                        columns=["antecedents", "consequents", "confidence", "lift"]
-                    )
-            else:
-                seg_rules = rules[rules[segment_col] == segment]
-            groups.append((segment, seg_values == segment, seg_rules.reset_index(drop=True)))
-
-    out_c: list[IntArray] = []
-    out_i: list[IntArray] = []
-    out_s: list[FloatArray] = []
-    out_conf: list[FloatArray] = []
-    out_lift: list[FloatArray] = []
-    out_ant: list[NDArray[np.object_]] = []
-    out_seg: list[NDArray[np.object_]] = []
-    for segment, rows, seg_rules in groups:
-        c, j, r, s = _suggest(cust[rows], item[rows], n_customers, seg_rules, universe, top_n)
-        out_c.append(c)
-        out_i.append(j)
-        out_s.append(s)
-        out_conf.append(seg_rules["confidence"].to_numpy(float)[r])
-        out_lift.append(seg_rules["lift"].to_numpy(float)[r])
-        ant = np.empty(len(seg_rules), dtype=object)
-        ant[:] = list(seg_rules["antecedents"])
-        out_ant.append(ant[r])
-        seg = np.empty(len(c), dtype=object)
-        seg[:] = segment
-        out_seg.append(seg)
-    c_all = np.concatenate(out_c)
-    i_all = np.concatenate(out_i)
-    s_all = np.concatenate(out_s)
-    order = np.lexsort((i_all, -s_all, c_all))
-    c_all, i_all, s_all = c_all[order], i_all[order], s_all[order]
-    starts = (
-        np.flatnonzero(np.concatenate([[True], c_all[1:] != c_all[:-1]]))
-        if len(c_all)
-        else np.zeros(0, int)
+    groups = _segment_groups(pairs, tables, customer_col, segment_col)
+    frame, n_suggested = _suggestions(
+        groups,
+        np.asarray(cust, dtype=np.int64),
+        item,
+        pd.Series(customers).to_numpy(),
+        universe,
+        top_n,
+        (customer_col, item_col, segment_col),
     )
-    rank = np.arange(len(c_all)) - np.repeat(starts, np.diff(np.append(starts, len(c_all))))
-    labels = np.asarray(universe, dtype=object)
-    frame = pd.DataFrame({customer_col: np.asarray(customers, dtype=object)[c_all]})
-    if segment_col is not None:
-        frame[segment_col] = np.concatenate(out_seg)[order]
-    frame["rank"] = rank + 1
-    frame[item_col] = labels[i_all]
-    frame["score"] = s_all
-    frame["confidence"] = np.concatenate(out_conf)[order]
-    frame["lift"] = np.concatenate(out_lift)[order]
-    frame["antecedents"] = np.concatenate(out_ant)[order]
-    # customer ids keep their dtype
-    frame[customer_col] = pd.Series(customers).to_numpy()[c_all]
-    with contextlib.suppress(TypeError):  # ids that do not sort keep first-seen order
-        frame = frame.sort_values([customer_col, "rank"], kind="stable", ignore_index=True)
     used = (
-        pd.concat(list(rules.values()), ignore_index=True) if isinstance(rules, Mapping) else rules
+        pd.concat(list(tables.values()), ignore_index=True)
+        if isinstance(tables, Mapping)
+        else tables
     )
     return CrossSellResult(
         suggestions=frame,
         rules=used.reset_index(drop=True),
-        n_customers=n_customers,
-        n_without_suggestions=n_customers - len(np.unique(c_all)),
+        n_customers=len(customers),
+        n_without_suggestions=len(customers) - n_suggested,
         top_n=int(top_n),
     )
+
+
+_RULE_COLUMNS = ["antecedents", "consequents", "confidence", "lift"]
+_Group = tuple[Any, NDArray[np.bool_], pd.DataFrame]
+
+
+def _rule_tables(
+    rules: RulesLike | Mapping[Any, RulesLike], segment_col: str | None
+) -> pd.DataFrame | dict[Any, pd.DataFrame]:
+    """The rules as checked frames of frozensets (a :class:`RulesResult` gives its table)."""
+    per_segment = isinstance(rules, Mapping)
+
+    def table(r: Any) -> pd.DataFrame:
+        frame = r.rules if isinstance(r, RulesResult) else r
+        if not isinstance(frame, pd.DataFrame):
+            raise SchemaError(
+                "rules must be the RulesResult of association_rules or a pandas DataFrame; "
+                f"got {type(frame).__name__}."
+            )
+        need = _RULE_COLUMNS + ([segment_col] if segment_col and not per_segment else [])
+        check_columns(nw.from_native(frame), need, what="rules")
+        return frame
+
+    if isinstance(rules, Mapping):
+        return {key: _rules_as_sets(table(r)) for key, r in rules.items()}
+    return _rules_as_sets(table(rules))
+
+
+def _item_universe(items: pd.Series, tables: pd.DataFrame | Mapping[Any, pd.DataFrame]) -> pd.Index:
+    """Every item of the log (in sorted order) and then those only the rules name."""
+    frames = tables.values() if isinstance(tables, Mapping) else [tables]
+    rule_items = [
+        x for fr in frames for col in ("antecedents", "consequents") for s in fr[col] for x in s
+    ]
+    _, tx_labels = _factorize_items(items.to_numpy())
+    labels = np.concatenate([tx_labels, np.asarray(rule_items, dtype=object)])
+    universe: pd.Index = pd.Index(pd.unique(labels))
+    return universe
+
+
+def _segment_groups(
+    pairs: pd.DataFrame,
+    tables: pd.DataFrame | Mapping[Any, pd.DataFrame],
+    customer_col: str,
+    segment_col: str | None,
+) -> list[_Group]:
+    """(segment, its rows of ``pairs``, its rules) for each segment (one group without)."""
+    if segment_col is None:
+        if isinstance(tables, Mapping):
+            raise SchemaError("rules given per segment (a mapping) need segment_col.")
+        return [(None, np.ones(len(pairs), dtype=bool), tables)]
+    seg_per_cust = pairs.groupby(customer_col, sort=False)[segment_col].nunique()
+    bad = seg_per_cust[seg_per_cust > 1]
+    if len(bad):
+        raise DataError(
+            "transactions: "
+            + bad_rows_message(segment_col, "varies within a customer", len(bad), bad.index[0])
+        )
+    seg_values = pairs[segment_col].to_numpy()
+    groups: list[_Group] = []
+    for segment in pd.unique(seg_values):  # one pass per segment (a handful)
+        if isinstance(tables, Mapping):
+            seg_rules = tables.get(segment, tables.get(str(segment)))
+            if seg_rules is None:
+                seg_rules = pd.DataFrame(columns=_RULE_COLUMNS)
+        else:
+            seg_rules = tables[tables[segment_col] == segment]
+        groups.append((segment, seg_values == segment, seg_rules.reset_index(drop=True)))
+    return groups
+
+
+def _suggestions(
+    groups: list[_Group],
+    cust: IntArray,
+    item: IntArray,
+    customers: NDArray[Any],
+    universe: pd.Index,
+    top_n: int,
+    names: tuple[str, str, str | None],
+) -> tuple[pd.DataFrame, int]:
+    """The best ``top_n`` items per customer over the segments, and the customers served."""
+    customer_col, item_col, segment_col = names
+    parts: list[dict[str, Any]] = []
+    for segment, rows, seg_rules in groups:
+        c, j, r, s = _suggest(cust[rows], item[rows], len(customers), seg_rules, universe, top_n)
+        ant = np.empty(len(seg_rules), dtype=object)
+        ant[:] = list(seg_rules["antecedents"])
+        seg = np.empty(len(c), dtype=object)
+        seg[:] = segment
+        parts.append(
+            {
+                "c": c,
+                "i": j,
+                "s": s,
+                "seg": seg,
+                "confidence": seg_rules["confidence"].to_numpy(float)[r],
+                "lift": seg_rules["lift"].to_numpy(float)[r],
+                "antecedents": ant[r],
+            }
+        )
+    cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    order = np.lexsort((cols["i"], -cols["s"], cols["c"]))
+    cols = {k: v[order] for k, v in cols.items()}
+    frame = pd.DataFrame({customer_col: customers[cols["c"]]})  # ids keep their dtype
+    if segment_col is not None:
+        frame[segment_col] = cols["seg"]
+    frame["rank"] = _rank_within(cols["c"]) + 1
+    frame[item_col] = np.asarray(universe, dtype=object)[cols["i"]]
+    frame["score"] = cols["s"]
+    for k in ("confidence", "lift", "antecedents"):
+        frame[k] = cols[k]
+    with contextlib.suppress(TypeError):  # ids that do not sort keep first-seen order
+        frame = frame.sort_values([customer_col, "rank"], kind="stable", ignore_index=True)
+    return frame, len(np.unique(cols["c"]))
+
+
+def _rank_within(keys: IntArray) -> IntArray:
+    """0-based position of each row within its run of equal (sorted) ``keys``."""
+    if len(keys) == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+    return np.arange(len(keys)) - np.repeat(starts, np.diff(np.append(starts, len(keys))))

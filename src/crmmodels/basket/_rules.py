@@ -20,6 +20,7 @@ from crmmodels.basket._mine import (
     _Mined,
 )
 from crmmodels.basket._parse import _from_itemsets_frame
+from crmmodels.basket._results import ItemsetsResult, RulesResult
 from crmmodels.errors import ArgumentError, DataError, bad_rows_message
 from crmmodels.kernels.itemsets import enumerate_rules
 
@@ -44,6 +45,14 @@ def _resolve(
     *,
     what: str,
 ) -> _Mined:
+    """Frequent itemsets from an :class:`ItemsetsResult`, its frame, or a log to mine."""
+    if isinstance(data, ItemsetsResult):
+        if basket_col is not None or item_col is not None:
+            raise ArgumentError(
+                f"{what}: basket_col and item_col name the columns of a transaction log; "
+                "an ItemsetsResult is mined already. Leave them out."
+            )
+        return data._mined if data._mined is not None else _from_itemsets_frame(data.to_frame())
     is_itemsets = (
         isinstance(data, pd.DataFrame)
         and {"itemsets", "support"} <= set(map(str, data.columns))
@@ -142,7 +151,7 @@ def association_rules(
     min_support: float | None = None,
     max_len: int | None = None,
     filters: Mapping[str, float | tuple[float | None, float | None]] | None = None,
-) -> pd.DataFrame:
+) -> RulesResult:
     """Association rules ``A -> C`` from frequent itemsets, with their strength metrics.
 
     Every frequent itemset of size two or more yields one rule per non-empty proper
@@ -150,10 +159,11 @@ def association_rules(
 
     Parameters
     ----------
-    itemsets_or_transactions : DataFrame-like
-        The output of :func:`frequent_itemsets` (a pandas frame with ``itemsets`` and
-        ``support``), or a transaction log / one-hot frame as accepted by
-        :func:`frequent_itemsets` (then ``min_support`` is required).
+    itemsets_or_transactions : ItemsetsResult or DataFrame-like
+        The output of :func:`frequent_itemsets` (or its ``to_frame()``: a pandas frame
+        with ``itemsets`` and ``support``, e.g. read back from CSV or made by mlxtend),
+        or a transaction log / one-hot frame as accepted by :func:`frequent_itemsets`
+        (then ``min_support`` is required).
     metric : str, default "confidence"
         Metric that must reach ``min_threshold``; one of :data:`RULE_METRICS`.
     min_threshold : float, default 0.8
@@ -166,8 +176,9 @@ def association_rules(
 
     Returns
     -------
-    pandas.DataFrame
-        Columns ``antecedents``, ``consequents`` (frozensets) and the metrics
+    RulesResult
+        Its table (``to_frame()``) has the columns ``antecedents``, ``consequents``
+        (frozensets) and the metrics
         ``antecedent_support``, ``consequent_support``, ``support``, ``confidence``,
         ``lift``, ``leverage``, ``conviction`` (``inf`` when the confidence is 1) and
         ``zhangs_metric`` (0 when its denominator is 0), sorted by ``metric`` (descending),
@@ -194,7 +205,8 @@ def association_rules(
     >>> rules = association_rules(
     ...     tx, basket_col="order", item_col="item", min_support=0.5, min_threshold=0.6
     ... )
-    >>> for a, c, conf in zip(rules["antecedents"], rules["consequents"], rules["confidence"]):
+    >>> table = rules.to_frame()
+    >>> for a, c, conf in zip(table["antecedents"], table["consequents"], table["confidence"]):
     ...     print(sorted(a), "->", sorted(c), round(conf, 3))
     ['bread'] -> ['milk'] 1.0
     ['milk'] -> ['bread'] 0.667
@@ -225,7 +237,7 @@ def association_rules(
         "consequents": mined.sets[con[order]],
     }
     out.update({k: v[order] for k, v in kept.items()})
-    return pd.DataFrame(out)
+    return RulesResult(rules=pd.DataFrame(out), metric=metric, min_threshold=float(min_threshold))
 
 
 def association_rules_by_segment(
@@ -239,7 +251,7 @@ def association_rules_by_segment(
     metric: str = "confidence",
     min_threshold: float = 0.8,
     filters: Mapping[str, float | tuple[float | None, float | None]] | None = None,
-) -> pd.DataFrame:
+) -> RulesResult:
     """Association rules mined separately within each segment.
 
     Parameters
@@ -253,9 +265,10 @@ def association_rules_by_segment(
 
     Returns
     -------
-    pandas.DataFrame
-        The columns of :func:`association_rules` preceded by ``segment_col``; segments in
-        sorted order. A segment with no rule contributes no rows.
+    RulesResult
+        With ``segment_col`` set; its table has the columns of
+        :func:`association_rules` preceded by ``segment_col``, segments in sorted order.
+        A segment with no rule contributes no rows.
 
     Examples
     --------
@@ -270,11 +283,13 @@ def association_rules_by_segment(
     >>> r = association_rules_by_segment(
     ...     tx, segment_col="seg", basket_col="order", item_col="item", min_support=0.5
     ... )
-    >>> [(s, sorted(a), sorted(c)) for s, a, c in zip(r["seg"], r["antecedents"], r["consequents"])]
+    >>> t = r.to_frame()
+    >>> [(s, sorted(a), sorted(c)) for s, a, c in zip(t["seg"], t["antecedents"], t["consequents"])]
     [('a', ['x'], ['y']), ('a', ['y'], ['x']), ('b', ['x'], ['z']), ('b', ['z'], ['x'])]
     """
     _check_cols(segment_col=segment_col, basket_col=basket_col, item_col=item_col)
-    _check_bounds(_check_metric(metric, "metric"), min_threshold, filters)
+    metric = _check_metric(metric, "metric")
+    _check_bounds(metric, min_threshold, filters)
     _check_min_support(min_support)
     _check_max_len(max_len)
     pairs = _distinct_pairs(transactions, [segment_col, basket_col, item_col])
@@ -296,7 +311,12 @@ def association_rules_by_segment(
             metric=metric,
             min_threshold=min_threshold,
             filters=filters,
-        )
+        ).rules
         rules.insert(0, segment_col, segment)
         parts.append(rules)
-    return pd.concat(parts, ignore_index=True)
+    return RulesResult(
+        rules=pd.concat(parts, ignore_index=True),
+        metric=metric,
+        min_threshold=float(min_threshold),
+        segment_col=segment_col,
+    )

@@ -1,4 +1,4 @@
-"""Plots for market-basket analysis: rules scatter, top-rules bars, bundle bars.
+"""Plots for market-basket analysis: itemset bars, rules scatter, top-rules bars, bundle bars.
 
 matplotlib is imported inside the functions, so importing this module stays cheap.
 """
@@ -15,9 +15,9 @@ from crmmodels.plotting._common import new_axes
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from crmmodels.basket import BundleCandidates
+    from crmmodels.basket import BundleCandidatesResult, ItemsetsResult, RulesResult
 
-__all__ = ["plot_bundles", "plot_rules", "plot_top_rules"]
+__all__ = ["plot_bundles", "plot_itemsets", "plot_rules", "plot_top_rules"]
 
 
 def _label(items: Any) -> str:
@@ -27,13 +27,75 @@ def _label(items: Any) -> str:
 _SIZE = (6.0, 4.0)  # default figure size (inches)
 
 
-def plot_rules(rules: pd.DataFrame, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+def _table(rules: RulesResult | pd.DataFrame) -> pd.DataFrame:
+    """The rules table of a :class:`~crmmodels.basket.RulesResult`, or the frame itself."""
+    return rules if isinstance(rules, pd.DataFrame) else rules.rules
+
+
+def _bars(ax: Axes | None, values: pd.Series, labels: list[str], **kwargs: Any) -> Axes:
+    """Horizontal bars, the first value on top, on ``ax`` or a figure sized to the bars."""
+    ax = new_axes(ax, (7.0, 0.35 * max(len(values), 1) + 1.5))
+    y = np.arange(len(values))[::-1]
+    ax.barh(y, values.to_numpy(float), **kwargs)
+    ax.set_yticks(y, labels)
+    return ax
+
+
+def plot_itemsets(
+    result: ItemsetsResult,
+    *,
+    n: int = 15,
+    min_size: int = 1,
+    ax: Axes | None = None,
+    **kwargs: Any,
+) -> Axes:
+    """Horizontal bars of the ``n`` most frequent itemsets of at least ``min_size`` items.
+
+    Parameters
+    ----------
+    result : ItemsetsResult
+        Output of :func:`crmmodels.basket.frequent_itemsets`.
+    n : int, default 15
+        Number of itemsets shown.
+    min_size : int, default 1
+        Smallest itemset size shown (2 leaves out the single items).
+    ax : matplotlib Axes, optional
+        Where to draw.
+    **kwargs
+        Passed to ``Axes.barh``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crmmodels.basket import frequent_itemsets
+    >>> tx = pd.DataFrame({"order": [1, 1, 2, 2, 3], "item": ["a", "b", "a", "b", "a"]})
+    >>> fi = frequent_itemsets(tx, basket_col="order", item_col="item", min_support=0.5)
+    >>> ax = plot_itemsets(fi, min_size=2)
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['a, b']
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
+    """
+    table = result.itemsets
+    sizes = table["itemsets"].map(len)
+    top = table[sizes >= min_size].sort_values("support", ascending=False, kind="stable").head(n)
+    ax = _bars(ax, top["support"], [_label(s) for s in top["itemsets"]], **kwargs)
+    ax.set_xlabel("support (share of baskets)")
+    ax.set_title(f"Most frequent itemsets (top {len(top)} of {result.n_baskets:,} baskets)")
+    return ax
+
+
+def plot_rules(rules: RulesResult | pd.DataFrame, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
     """Scatter of association rules: support vs confidence, coloured by lift.
 
     Parameters
     ----------
-    rules : pandas.DataFrame
-        Output of :func:`crmmodels.basket.association_rules`.
+    rules : RulesResult or pandas.DataFrame
+        Output of :func:`crmmodels.basket.association_rules` (or its table).
     ax : matplotlib Axes, optional
         Where to draw (a new figure when None).
     **kwargs
@@ -50,6 +112,7 @@ def plot_rules(rules: pd.DataFrame, *, ax: Axes | None = None, **kwargs: Any) ->
     >>> plot_rules(r).get_xlabel()
     'support'
     """
+    rules = _table(rules)
     ax = new_axes(ax, _SIZE)
     opts: dict[str, Any] = {"cmap": "viridis", "s": 18, "alpha": 0.8}
     opts.update(kwargs)
@@ -62,7 +125,7 @@ def plot_rules(rules: pd.DataFrame, *, ax: Axes | None = None, **kwargs: Any) ->
 
 
 def plot_top_rules(
-    rules: pd.DataFrame,
+    rules: RulesResult | pd.DataFrame,
     *,
     n: int = 15,
     metric: str = "lift",
@@ -73,8 +136,8 @@ def plot_top_rules(
 
     Parameters
     ----------
-    rules : pandas.DataFrame
-        Output of :func:`crmmodels.basket.association_rules`.
+    rules : RulesResult or pandas.DataFrame
+        Output of :func:`crmmodels.basket.association_rules` (or its table).
     n : int, default 15
         Number of rules shown.
     metric : str, default "lift"
@@ -97,28 +160,25 @@ def plot_top_rules(
     >>> plot_top_rules(r).get_xlabel()
     'lift'
     """
-    ax = new_axes(ax, (7.0, 0.35 * min(n, max(len(rules), 1)) + 1.5))
-    top = rules.sort_values(metric, ascending=False, kind="stable").head(n)
+    top = _table(rules).sort_values(metric, ascending=False, kind="stable").head(n)
     labels = [
         f"{_label(a)} → {_label(c)}"
         for a, c in zip(top["antecedents"], top["consequents"], strict=True)
     ]
-    y = np.arange(len(top))[::-1]
-    ax.barh(y, top[metric].to_numpy(float), **kwargs)
-    ax.set_yticks(y, labels)
+    ax = _bars(ax, top[metric], labels, **kwargs)
     ax.set_xlabel(metric)
     ax.set_title(f"Top {len(top)} rules by {metric}")
     return ax
 
 
 def plot_bundles(
-    result: BundleCandidates, *, n: int = 15, ax: Axes | None = None, **kwargs: Any
+    result: BundleCandidatesResult, *, n: int = 15, ax: Axes | None = None, **kwargs: Any
 ) -> Axes:
     """Horizontal bars of the best bundle candidates by score, annotated with lift.
 
     Parameters
     ----------
-    result : BundleCandidates
+    result : BundleCandidatesResult
         Output of :func:`crmmodels.basket.bundle_candidates`.
     n : int, default 15
         Number of bundles shown.
@@ -146,10 +206,8 @@ def plot_bundles(
     >>> plt.close(ax.figure)
     """
     frame = result.bundles.head(n)
-    ax = new_axes(ax, (7.0, 0.35 * max(len(frame), 1) + 1.5))
+    ax = _bars(ax, frame["score"], [_label(s) for s in frame["itemsets"]], **kwargs)
     y = np.arange(len(frame))[::-1]
-    ax.barh(y, frame["score"].to_numpy(float), **kwargs)
-    ax.set_yticks(y, [_label(s) for s in frame["itemsets"]])
     for yy, score, lift in zip(y, frame["score"], frame["lift"], strict=True):
         ax.annotate(
             f"lift {lift:.2f}",

@@ -210,7 +210,7 @@ def plot_concentration_trend(
     >>> import pandas as pd
     >>> from crmmodels.portfolio import pareto_analysis
     >>> df = pd.DataFrame({"c": [1, 2, 1, 2], "v": [3.0, 1.0, 2.0, 2.0], "p": [1, 1, 2, 2]})
-    >>> r = pareto_analysis(df, value_col="v", customer_col="c", period_col="p")
+    >>> r = pareto_analysis(df, amount_col="v", customer_col="c", period_col="p")
     >>> plot_concentration_trend(r).get_ylabel()
     'share'
     """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -12,7 +13,7 @@ from crmmodels.plotting._common import new_axes
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from crmmodels.pricing import VanWestendorpResult
+    from crmmodels.pricing import ElasticityResult, VanWestendorpResult
 
 __all__ = ["plot_demand_curves", "plot_van_westendorp"]
 
@@ -89,12 +90,12 @@ def plot_van_westendorp(
 
 
 def plot_demand_curves(
-    elasticities: pd.DataFrame,
+    elasticities: ElasticityResult | pd.DataFrame,
     *,
     data: pd.DataFrame | None = None,
-    price_col: str = "price",
-    quantity_col: str = "quantity",
-    group_col: str | None = None,
+    price_col: str | None = None,
+    quantity_col: str | None = None,
+    group_col: str | Sequence[str] | None = None,
     ax: Axes | None = None,
     max_points: int = 2000,
     **kwargs: Any,
@@ -103,18 +104,21 @@ def plot_demand_curves(
 
     Parameters
     ----------
-    elasticities : pandas.DataFrame
-        Output of :func:`crmmodels.price_elasticity`.
+    elasticities : ElasticityResult or pandas.DataFrame
+        Output of :func:`crmmodels.price_elasticity` (or its ``to_frame()``).
     data : pandas.DataFrame, optional
-        The transactions, drawn as points (at most ``max_points``, a regular subsample).
-    price_col, quantity_col : str
-        Columns of ``data``.
-    group_col : str, optional
-        The group column used for ``elasticities`` (one curve per group).
+        The transactions, drawn as points (at most ``max_points`` per group, a regular
+        subsample).
+    price_col, quantity_col : str, optional
+        Columns of ``data``; default: those of the result, or ``"price"`` and
+        ``"quantity"`` for a frame.
+    group_col : str or list of str, optional
+        The group column(s) of ``elasticities`` (one curve per group); default: those
+        of the result, or none for a frame.
     ax : matplotlib Axes, optional
         Where to draw.
     max_points : int
-        Largest number of points drawn.
+        Largest number of points drawn per group.
     **kwargs
         Passed to each curve's ``ax.plot``.
 
@@ -130,16 +134,27 @@ def plot_demand_curves(
     >>> plot_demand_curves(price_elasticity(tx), data=tx).get_xscale()
     'log'
     """
+    if isinstance(elasticities, pd.DataFrame):
+        table = elasticities
+        price_col = price_col or "price"
+        quantity_col = quantity_col or "quantity"
+    else:
+        table = elasticities.elasticities
+        price_col = price_col or elasticities.price_col
+        quantity_col = quantity_col or elasticities.quantity_col
+        group_col = elasticities.group_col if group_col is None else group_col
+    groups = [group_col] if isinstance(group_col, str) else list(group_col or [])
     ax = new_axes(ax, _SIZE)
     import matplotlib.pyplot as plt
 
     colors = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])
-    rows = list(elasticities.iterrows())
-    for i, (_, row) in enumerate(rows):
+    for i, (_, row) in enumerate(table.iterrows()):  # one curve per group (a handful)
         color = colors[i % len(colors)]
-        label = str(row[group_col]) if group_col else "all"
+        label = ", ".join(str(row[g]) for g in groups) if groups else "all"
         if data is not None:
-            sub = data if group_col is None else data[data[group_col] == row[group_col]]
+            sub = data
+            for g in groups:
+                sub = sub[sub[g] == row[g]]
             if len(sub) > max_points:
                 sub = sub.iloc[np.linspace(0, len(sub) - 1, max_points).astype(int)]
             ax.scatter(sub[price_col], sub[quantity_col], s=6, alpha=0.25, color=color)
