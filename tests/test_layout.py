@@ -23,7 +23,6 @@ TOO_LONG_ALLOWED = {
     "crmmodels.lifecycle": "issue 12: split pending",
     "crmmodels.quadrants": "issue 12: split pending",
     "crmmodels.quality": "issue 12: split pending",
-    "crmmodels.retention": "issue 12: split pending",
     "crmmodels.portfolio": "issue 12: split pending",
     "crmmodels.idic._identify": "issue 12: split pending",
 }
