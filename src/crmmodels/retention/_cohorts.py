@@ -11,6 +11,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from crmmodels._frames import collect
+from crmmodels._ingest.arguments import check_choice
 from crmmodels._ingest.periods import (
     PeriodCode,
     check_period_code,
@@ -256,9 +257,15 @@ class CohortRetentionResult(Result):
     def plot(
         self, ax: Axes | None = None, kind: Literal["heatmap", "curves"] = "heatmap", **kwargs: Any
     ) -> Axes:
-        """Retention heatmap (``kind="heatmap"``) or retention curves (``"curves"``)."""
+        """Retention heatmap (``kind="heatmap"``) or retention curves (``"curves"``).
+
+        ``kind="heatmap"`` draws :func:`crmmodels.plotting.retention.plot_retention_heatmap`,
+        ``kind="curves"`` :func:`crmmodels.plotting.retention.plot_retention_curves`;
+        ``kwargs`` go to that function.
+        """
         from crmmodels.plotting.retention import plot_retention_curves, plot_retention_heatmap
 
+        check_choice(kind, "kind", ["heatmap", "curves"])
         if kind == "curves":
             return plot_retention_curves(self, ax=ax, **kwargs)
         return plot_retention_heatmap(self, ax=ax, **kwargs)

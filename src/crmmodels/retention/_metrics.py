@@ -127,7 +127,10 @@ class RetentionMetricsResult(Result):
         return self.table.reset_index()
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
-        """Retention and churn rate per period, with active customers as bars."""
+        """Retention and churn rate per period, with active customers as bars.
+
+        Draws :func:`crmmodels.plotting.retention.plot_retention_metrics`; ``kwargs`` go to it.
+        """
         from crmmodels.plotting.retention import plot_retention_metrics
 
         return plot_retention_metrics(self, ax=ax, **kwargs)
