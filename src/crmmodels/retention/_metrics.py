@@ -282,12 +282,25 @@ def retention_metrics(
         date_format=date_format,
     )
     per, fs = _activity_engine(frame, customer_col, date_col, amount_col, per_code)
+    per = _on_the_full_grid(per, scalar_period_index(end, per_code))
+    seconds = fs.set_index("p")["n"].reindex(per.index, fill_value=0)
+    tab = _period_table(per, seconds, per_code, amount_col)
+    return _pooled_result(tab, seconds, per_code, n_late)
+
+
+def _on_the_full_grid(per: pd.DataFrame, end_p: int) -> pd.DataFrame:
+    """Per-period aggregates on every period from the first to the observation end."""
     per = per.rename(columns={PERIOD: "p"}).set_index("p").sort_index()
     lo = int(per.index.min())  # every customer's first period is active
-    hi = max(int(per.index.max()), scalar_period_index(end, per_code))
-    grid = np.arange(lo, hi + 1, dtype=np.int64)
-    per = per.reindex(grid, fill_value=0)
-    tab = pd.DataFrame(index=period_labels(grid, per_code))
+    hi = max(int(per.index.max()), end_p)
+    return per.reindex(np.arange(lo, hi + 1, dtype=np.int64), fill_value=0)
+
+
+def _period_table(
+    per: pd.DataFrame, seconds: pd.Series, per_code: str, amount_col: str | None
+) -> pd.DataFrame:
+    """The per-period table: counts, rates, repeat rates and (with amounts) revenue."""
+    tab = pd.DataFrame(index=period_labels(per.index.to_numpy(np.int64), per_code))
     tab.index.name = "period"
     for col in ("transactions", "active", "new", "retained"):
         tab[col] = per[col].to_numpy(np.int64)
@@ -301,9 +314,7 @@ def retention_metrics(
         tab["retention_rate"] = retention
         tab["churn_rate"] = 1.0 - retention
         tab["repeat_rate"] = tab["returning"].to_numpy() / active
-        firsts = tab["new"]
-        seconds = fs.set_index("p")["n"].reindex(grid, fill_value=0)
-        acquired = np.cumsum(firsts.to_numpy(np.float64))
+        acquired = np.cumsum(tab["new"].to_numpy(np.float64))
         tab["cumulative_repeat_rate"] = np.cumsum(seconds.to_numpy(np.float64)) / acquired
         if amount_col:
             revenue = per["revenue"].to_numpy(np.float64)
@@ -314,11 +325,20 @@ def retention_metrics(
             tab["revenue_existing"] = revenue - revenue_new
             tab["existing_revenue_share"] = (revenue - revenue_new) / revenue
         tab["expected_lifetime"] = 1.0 / (1.0 - retention)
+    return tab
+
+
+def _pooled_result(
+    tab: pd.DataFrame, seconds: pd.Series, per_code: str, n_late: int
+) -> RetentionMetricsResult:
+    """Pool the retention over the periods and wrap the table in the result."""
+    active = tab["active"].to_numpy(np.float64)
+    prev_active = np.r_[np.nan, active[:-1]]
     valid = prev_active > 0
     den = float(prev_active[valid].sum())
     pooled = float(tab["retained"].to_numpy()[valid].sum()) / den if den > 0 else float("nan")
     churn = 1.0 - pooled
-    n_customers = int(firsts.sum())
+    n_customers = int(tab["new"].sum())
     return RetentionMetricsResult(
         table=tab,
         period=per_code,
