@@ -11,18 +11,14 @@ import pandas as pd
 
 from crmmodels._activity import local_log
 from crmmodels._frames import collect, day_number, to_narwhals
+from crmmodels._ingest.periods import scalar_period_index
 from crmmodels.errors import DataError, SchemaError, bad_rows_message, missing_column_message
-from crmmodels.lifecycle._classify import EPOCH, Alive, classify
+from crmmodels.lifecycle._classify import Alive, classify
 from crmmodels.lifecycle._rules import Settings
 
-__all__ = ["DAY", "Log", "StagesAt", "customer_list", "day_of", "purchase_days", "stages_at"]
+__all__ = ["DAY", "Log", "StagesAt", "customer_list", "purchase_days", "stages_at"]
 
 DAY = "__day"
-
-
-def day_of(ts: pd.Timestamp) -> int:
-    """Days since 1970-01-01 of a timestamp's calendar day."""
-    return int((ts.normalize() - EPOCH).days)
 
 
 @dataclass(frozen=True)
@@ -99,7 +95,7 @@ def stages_at(
     known: pd.Series | None,
 ) -> StagesAt:
     """One row per customer with its stage and the features the rules used."""
-    a = day_of(observation_end)
+    a = scalar_period_index(observation_end, "D")
     before = days.filter(nw.col(DAY) <= a)
     feats = _buyer_features(before, customer_col)
     prospects, n_excluded = _prospects(days, feats[customer_col], customer_col, s, known)

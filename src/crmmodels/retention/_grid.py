@@ -17,9 +17,7 @@ import pandas as pd
 from crmmodels._activity import customer_codes, local_log
 from crmmodels._frames import collect, count_true, day_number
 from crmmodels._ingest.dates import to_timestamp
-from crmmodels._ingest.periods import (
-    numpy_period_index,
-)
+from crmmodels._ingest.periods import numpy_period_index, scalar_period_index
 from crmmodels.errors import DataError
 
 __all__ = ["PERIOD", "Pairs", "is_eager", "numpy_pairs", "validated_log"]
@@ -27,7 +25,6 @@ __all__ = ["PERIOD", "Pairs", "is_eager", "numpy_pairs", "validated_log"]
 # dense customer x period grids up to this many cells use a boolean scatter instead of a sort
 _DENSE_CELLS = 200_000_000
 PERIOD = "__period"
-_EPOCH = pd.Timestamp("1970-01-01")
 
 
 def validated_log(
@@ -54,7 +51,7 @@ def validated_log(
     if observation_end is None:  # nothing after the last purchase: no second pass
         return frame, last, 0
     end = to_timestamp(observation_end, "observation_end", tz)
-    late_expr = day_number(nw.col(date_col)) > int((end.normalize() - _EPOCH).days)
+    late_expr = day_number(nw.col(date_col)) > scalar_period_index(end, "D")
     stats = collect(frame.select(nw.len().alias("n"), count_true(late_expr).alias("late")))
     n, late = int(stats["n"].item(0)), int(stats["late"].item(0) or 0)
     if late:
