@@ -74,7 +74,7 @@ def test_date_format_reaches_every_log_reader() -> None:
     for call in (
         lambda **kw: crm.cohort_retention(log, **kw),
         lambda **kw: crm.retention_metrics(log, **kw),
-        lambda **kw: crm.lifecycle_stages(log, as_of="2024-03-01", **kw),
+        lambda **kw: crm.lifecycle_stages(log, observation_end="2024-03-01", **kw),
         lambda **kw: crm.calibration_holdout(log, calibration_end="2024-01-31", **kw),
         lambda **kw: crm.kpi_scorecard(log, **kw),
         lambda **kw: interaction_profile(log.assign(channel="email"), date_col="date", **kw),
@@ -141,7 +141,7 @@ def test_nan_customer_id_is_missing_in_every_reader(kind: str) -> None:
         lambda: crm.calibration_holdout(log, calibration_end="2024-02-01"),
         lambda: crm.cohort_retention(log),
         lambda: crm.retention_metrics(log),
-        lambda: crm.lifecycle_stages(log, as_of="2024-03-03"),
+        lambda: crm.lifecycle_stages(log, observation_end="2024-03-03"),
         lambda: interaction_profile(log, date_col="date", channel_col="amount"),
         lambda: crm.kpi_scorecard(log),
     ):
@@ -274,7 +274,7 @@ def test_date_objects_and_date_types_are_dates() -> None:
     assert crm.summarize_transactions(polars_dates)["T"].to_list() == expected
     for log in (objects, polars_dates):
         assert crm.cohort_retention(log).n_customers == 2
-        assert len(crm.lifecycle_stages(log, as_of="2024-02-01").stages) == 2
+        assert len(crm.lifecycle_stages(log, observation_end="2024-02-01").stages) == 2
         assert interaction_profile(log, date_col="date", channel_col="amount").n_customers == 2
 
 

@@ -17,6 +17,7 @@ from crmmodels.errors import DataError, SchemaError
 from crmmodels.lifecycle import (
     NOT_YET_CUSTOMER,
     PURCHASE_STAGES,
+    LifecycleRules,
     lifecycle_stages,
     lifecycle_transitions,
 )
@@ -69,7 +70,11 @@ def test_purchase_scheme_matches_reference(seed: int, churn: int) -> None:
     df = random_log(seed)
     extra = [1000, 1001]
     res = lifecycle_stages(
-        df, as_of="2022-06-15", churn_after_days=churn, customers=extra, amount_col="amount"
+        df,
+        observation_end="2022-06-15",
+        rules=LifecycleRules(churn_after_days=churn),
+        customers=extra,
+        amount_col="amount",
     )
     got = res.to_frame().set_index("customer_id")["stage"].sort_index()
     ref = ref_purchase_stages(df, "2022-06-15", churn, extra)
@@ -101,7 +106,12 @@ def test_edge_cases_on_as_of_and_churn_boundary() -> None:
             ),
         }
     )
-    res = lifecycle_stages(tx, as_of="2024-06-30", churn_after_days=10, customers=["lead"])
+    res = lifecycle_stages(
+        tx,
+        observation_end="2024-06-30",
+        rules=LifecycleRules(churn_after_days=10),
+        customers=["lead"],
+    )
     stages = res.to_frame().set_index("customer_id")["stage"].to_dict()
     assert stages == {
         "on_as_of": "first_time",
@@ -115,7 +125,12 @@ def test_edge_cases_on_as_of_and_churn_boundary() -> None:
     assert frame.loc["edge", "days_since_last"] == 10
     assert frame.loc["on_as_of", "days_since_last"] == 0
     assert res.n_prospects == 2
-    excl = lifecycle_stages(tx, as_of="2024-06-30", churn_after_days=10, future_customers="exclude")
+    excl = lifecycle_stages(
+        tx,
+        observation_end="2024-06-30",
+        rules=LifecycleRules(churn_after_days=10),
+        future_customers="exclude",
+    )
     assert "fut" not in set(excl.to_frame()["customer_id"]) and excl.n_excluded == 1
 
 
@@ -128,7 +143,7 @@ def test_churned_whatever_the_count_and_loyal() -> None:
             ),
         }
     )
-    res = lifecycle_stages(tx, as_of="2024-06-30")
+    res = lifecycle_stages(tx, observation_end="2024-06-30")
     assert res.to_frame()["stage"].tolist() == ["churned", "loyal"]
 
 
@@ -153,7 +168,9 @@ def test_model_based_churn_with_stub_model() -> None:
         }
     )
     model = StubModel()
-    res = lifecycle_stages(tx, as_of="2024-06-30", model=model, alive_threshold=0.5)
+    res = lifecycle_stages(
+        tx, observation_end="2024-06-30", model=model, rules=LifecycleRules(alive_threshold=0.5)
+    )
     freq, rec, T = model.calls[0]
     np.testing.assert_allclose(freq, [1, 0, 2])
     np.testing.assert_allclose(rec, [2.0, 0.0, 152 / 7])  # weeks
@@ -164,7 +181,7 @@ def test_model_based_churn_with_stub_model() -> None:
     # -> p = exp(-29/28) ~ 0.355 -> churned, although the days rule would call it loyal
     assert frame["stage"].tolist() == ["churned", "first_time", "churned"]
     days = StubModel()
-    lifecycle_stages(tx, as_of="2024-06-30", model=days, time_unit="D")
+    lifecycle_stages(tx, observation_end="2024-06-30", model=days, time_unit="D")
     np.testing.assert_allclose(days.calls[0][2], [181, 14, 181])
 
 
@@ -186,7 +203,12 @@ def test_relationship_scheme_hand_built() -> None:
         + [("once", pd.Timestamp("2024-01-01"))]
     )
     tx = pd.DataFrame(rows, columns=["customer_id", "date"])
-    res = lifecycle_stages(tx, as_of="2024-06-30", scheme="relationship", customers=["lead"])
+    res = lifecycle_stages(
+        tx,
+        observation_end="2024-06-30",
+        rules=LifecycleRules(scheme="relationship"),
+        customers=["lead"],
+    )
     frame = res.to_frame().set_index("customer_id")
     assert frame["stage"].to_dict() == {
         "declining": "decline",
@@ -202,7 +224,9 @@ def test_relationship_scheme_hand_built() -> None:
     assert frame.loc["declining", "trend"] == 0.0
     assert np.isnan(frame.loc["fresh", "trend"])
     stricter = lifecycle_stages(
-        tx, as_of="2024-06-30", scheme="relationship", stability_min_purchases=20
+        tx,
+        observation_end="2024-06-30",
+        rules=LifecycleRules(scheme="relationship", stability_min_purchases=20),
     )
     assert stricter.to_frame().set_index("customer_id").loc["stable", "stage"] == "formation"
     assert list(res.summary.index) == [
@@ -244,7 +268,12 @@ def ref_relationship_stages(df: pd.DataFrame, as_of: str, w: int = 90) -> pd.Dat
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_relationship_scheme_matches_reference(seed: int) -> None:
     df = random_log(seed, n=600, customers=40)
-    res = lifecycle_stages(df, as_of="2022-12-31", scheme="relationship", amount_col="amount")
+    res = lifecycle_stages(
+        df,
+        observation_end="2022-12-31",
+        rules=LifecycleRules(scheme="relationship"),
+        amount_col="amount",
+    )
     got = res.to_frame().set_index("customer_id").sort_index()
     ref = ref_relationship_stages(df, "2022-12-31")
     assert got["stage"].tolist() == ref["stage"].tolist()
@@ -262,7 +291,7 @@ def test_relationship_scheme_matches_reference(seed: int) -> None:
 def test_transitions_match_snapshots_and_reference() -> None:
     df = random_log(3)
     snaps = ["2021-06-30", "2021-12-31", "2022-06-30", "2022-12-31"]
-    res = lifecycle_transitions(df, snapshots=snaps, churn_after_days=120)
+    res = lifecycle_transitions(df, snapshots=snaps, rules=LifecycleRules(churn_after_days=120))
     everyone = sorted(df["customer_id"].unique())
     assert list(res.stages.index) == everyone
     ref_cols = []
@@ -308,7 +337,9 @@ def test_time_in_stage_spells() -> None:
         }
     )
     snaps = pd.date_range("2024-01-31", periods=5, freq="ME")
-    res = lifecycle_transitions(tx, snapshots=list(snaps), churn_after_days=60)
+    res = lifecycle_transitions(
+        tx, snapshots=list(snaps), rules=LifecycleRules(churn_after_days=60)
+    )
     assert res.stages.loc[1].tolist() == ["first_time", "first_time", "churned", "loyal", "loyal"]
     assert res.stages.loc[2].tolist() == [
         NOT_YET_CUSTOMER,
@@ -351,16 +382,22 @@ def test_each_customer_once_per_snapshot_and_order_free(
     df: pd.DataFrame, scheme: str, seed: int
 ) -> None:
     snaps = ["2022-03-01", "2022-09-01", "2023-03-01", "2023-12-31"]
-    res = lifecycle_transitions(df, snapshots=snaps, scheme=scheme, amount_col="amount")  # type: ignore[arg-type]
+    res = lifecycle_transitions(
+        df, snapshots=snaps, rules=LifecycleRules(scheme=scheme), amount_col="amount"
+    )  # type: ignore[arg-type]
     n = df["customer_id"].nunique()
     assert res.n_customers == n
     assert (res.stage_counts.sum(axis=1) == n).all()
     assert res.stages.index.is_unique
     assert res.counts.to_numpy().sum() == n * (len(snaps) - 1)
     shuffled = df.sample(frac=1.0, random_state=seed)
-    again = lifecycle_transitions(shuffled, snapshots=snaps, scheme=scheme, amount_col="amount")  # type: ignore[arg-type]
+    again = lifecycle_transitions(
+        shuffled, snapshots=snaps, rules=LifecycleRules(scheme=scheme), amount_col="amount"
+    )  # type: ignore[arg-type]
     pd.testing.assert_frame_equal(res.stages, again.stages)
-    one = lifecycle_stages(df, as_of="2023-12-31", scheme=scheme, amount_col="amount")  # type: ignore[arg-type]
+    one = lifecycle_stages(
+        df, observation_end="2023-12-31", rules=LifecycleRules(scheme=scheme), amount_col="amount"
+    )  # type: ignore[arg-type]
     assert one.to_frame()["customer_id"].is_unique and len(one.to_frame()) == n
 
 
@@ -371,9 +408,17 @@ def test_each_customer_once_per_snapshot_and_order_free(
 
 def test_engines_give_the_same_tables(engine: str) -> None:
     df = random_log(5, n=120, customers=25)
-    ref = lifecycle_stages(df, as_of="2022-06-30", scheme="relationship", amount_col="amount")
+    ref = lifecycle_stages(
+        df,
+        observation_end="2022-06-30",
+        rules=LifecycleRules(scheme="relationship"),
+        amount_col="amount",
+    )
     got = lifecycle_stages(
-        to_engine(df, engine), as_of="2022-06-30", scheme="relationship", amount_col="amount"
+        to_engine(df, engine),
+        observation_end="2022-06-30",
+        rules=LifecycleRules(scheme="relationship"),
+        amount_col="amount",
     )
     pd.testing.assert_frame_equal(ref.to_frame(), got.to_frame(), check_dtype=False)
     pd.testing.assert_frame_equal(ref.summary, got.summary, check_dtype=False)
@@ -382,36 +427,38 @@ def test_engines_give_the_same_tables(engine: str) -> None:
 def test_input_not_mutated() -> None:
     df = random_log(6)
     before = df.copy()
-    lifecycle_stages(df, as_of="2022-01-01", amount_col="amount")
+    lifecycle_stages(df, observation_end="2022-01-01", amount_col="amount")
     lifecycle_transitions(df, snapshots=["2021-06-01", "2022-01-01"])
     pd.testing.assert_frame_equal(df, before)
 
 
 def test_customers_argument_kinds() -> None:
     df = random_log(7)
-    as_list = lifecycle_stages(df, as_of="2022-01-01", customers=[500, 501])
-    as_series = lifecycle_stages(df, as_of="2022-01-01", customers=pd.Series([501, 500, 500]))
+    as_list = lifecycle_stages(df, observation_end="2022-01-01", customers=[500, 501])
+    as_series = lifecycle_stages(
+        df, observation_end="2022-01-01", customers=pd.Series([501, 500, 500])
+    )
     as_frame = lifecycle_stages(
-        df, as_of="2022-01-01", customers=pd.DataFrame({"customer_id": [500, 501]})
+        df, observation_end="2022-01-01", customers=pd.DataFrame({"customer_id": [500, 501]})
     )
     for res in (as_series, as_frame):
         pd.testing.assert_frame_equal(as_list.to_frame(), res.to_frame())
     with pytest.raises(SchemaError, match="customers has no column"):
-        lifecycle_stages(df, as_of="2022-01-01", customers=pd.DataFrame({"id": [1]}))
+        lifecycle_stages(df, observation_end="2022-01-01", customers=pd.DataFrame({"id": [1]}))
     with pytest.raises(DataError, match="customers"):
-        lifecycle_stages(df, as_of="2022-01-01", customers=pd.Series([1.0, np.nan]))
+        lifecycle_stages(df, observation_end="2022-01-01", customers=pd.Series([1.0, np.nan]))
 
 
 def test_bad_inputs() -> None:
     df = random_log(8)
     with pytest.raises(SchemaError, match="date"):
-        lifecycle_stages(df.drop(columns="date"), as_of="2022-01-01")
+        lifecycle_stages(df.drop(columns="date"), observation_end="2022-01-01")
     with pytest.raises(SchemaError, match="amount"):
-        lifecycle_stages(df, as_of="2022-01-01", amount_col="value")
+        lifecycle_stages(df, observation_end="2022-01-01", amount_col="value")
     bad = df.astype({"customer_id": "float"})
     bad.loc[0, "customer_id"] = np.nan
     with pytest.raises(DataError, match="null"):
-        lifecycle_stages(bad, as_of="2022-01-01")
+        lifecycle_stages(bad, observation_end="2022-01-01")
     bad = df.copy()
     bad.loc[0, "date"] = pd.NaT
     with pytest.raises(DataError, match="null"):
@@ -419,25 +466,31 @@ def test_bad_inputs() -> None:
     strings = df.assign(date=df["date"].dt.strftime("%Y-%m-%d"))
     strings.loc[4, "date"] = "31/31/2021"
     with pytest.raises(DataError, match="not an ISO 8601 date"):
-        lifecycle_stages(strings, as_of="2022-01-01")
+        lifecycle_stages(strings, observation_end="2022-01-01")
     with pytest.raises(DataError, match="empty"):
-        lifecycle_stages(df.iloc[:0], as_of="2022-01-01")
+        lifecycle_stages(df.iloc[:0], observation_end="2022-01-01")
     with pytest.raises(DataError, match="before the first purchase"):
-        lifecycle_stages(df, as_of="1999-01-01")
-    with pytest.raises(DataError, match="as_of must be a date"):
-        lifecycle_stages(df, as_of="yesterday-ish")
+        lifecycle_stages(df, observation_end="1999-01-01")
+    with pytest.raises(DataError, match="observation_end must be a date"):
+        lifecycle_stages(df, observation_end="yesterday-ish")
     with pytest.raises(DataError, match="scheme"):
-        lifecycle_stages(df, as_of="2022-01-01", scheme="rfm")  # type: ignore[arg-type]
+        lifecycle_stages(df, observation_end="2022-01-01", rules=LifecycleRules(scheme="rfm"))  # type: ignore[arg-type]
     with pytest.raises(DataError, match="churn_after_days"):
-        lifecycle_stages(df, as_of="2022-01-01", churn_after_days=0)
+        lifecycle_stages(df, observation_end="2022-01-01", rules=LifecycleRules(churn_after_days=0))
     with pytest.raises(DataError, match="probability_alive"):
-        lifecycle_stages(df, as_of="2022-01-01", model=object())  # type: ignore[arg-type]
+        lifecycle_stages(df, observation_end="2022-01-01", model=object())  # type: ignore[arg-type]
     with pytest.raises(DataError, match="alive_threshold"):
-        lifecycle_stages(df, as_of="2022-01-01", alive_threshold=2.0)
+        lifecycle_stages(
+            df, observation_end="2022-01-01", rules=LifecycleRules(alive_threshold=2.0)
+        )
     with pytest.raises(DataError, match="time_unit"):
-        lifecycle_stages(df, as_of="2022-01-01", time_unit="M")  # type: ignore[arg-type]
+        lifecycle_stages(df, observation_end="2022-01-01", time_unit="M")  # type: ignore[arg-type]
     with pytest.raises(DataError, match="decline_ratio"):
-        lifecycle_stages(df, as_of="2022-01-01", decline_ratio=2.0, growth_ratio=1.0)
+        lifecycle_stages(
+            df,
+            observation_end="2022-01-01",
+            rules=LifecycleRules(decline_ratio=2.0, growth_ratio=1.0),
+        )
     with pytest.raises(DataError, match="at least two"):
         lifecycle_transitions(df, snapshots=["2022-01-01"])
     with pytest.raises(DataError, match="strictly increasing"):
@@ -451,7 +504,7 @@ def test_plots_and_repr() -> None:
     from matplotlib.axes import Axes
 
     df = random_log(9)
-    one = lifecycle_stages(df, as_of="2022-01-01", amount_col="amount")
+    one = lifecycle_stages(df, observation_end="2022-01-01", amount_col="amount")
     assert isinstance(one.plot(), Axes)
     res = lifecycle_transitions(
         df, snapshots=list(pd.date_range("2021-03-31", periods=6, freq="QE"))
@@ -460,7 +513,7 @@ def test_plots_and_repr() -> None:
     assert isinstance(res.plot(kind="heatmap"), Axes)
     assert isinstance(res.plot(kind="heatmap", pair=0), Axes)
     assert isinstance(res.plot(share=False, include_not_yet=True), Axes)
-    assert "LifecycleTransitions(" in repr(res) and "<table>" in one._repr_html_()
+    assert "LifecycleTransitionsResult(" in repr(res) and "<table>" in one._repr_html_()
     assert res.to_dict()["snapshots"][0] == "2021-03-31"
     assert res.matrix(1, normalize=True).shape == res.rates.shape
 
@@ -469,14 +522,14 @@ def test_timezone_aware_as_of_is_read_in_the_data_time_zone() -> None:
     # Purchases at 23:30 on Jan 31 and 00:30 on Feb 1, Paris time: two local days.
     paris = pd.to_datetime(["2024-01-31 23:30", "2024-02-01 00:30"]).tz_localize("Europe/Paris")
     tx = pd.DataFrame({"customer_id": [1, 1], "date": paris})
-    naive = lifecycle_stages(tx, as_of="2024-02-01")
-    same_instant = lifecycle_stages(tx, as_of=pd.Timestamp("2024-01-31 23:00", tz="UTC"))
-    paris_day = lifecycle_stages(tx, as_of=pd.Timestamp("2024-02-01", tz="Europe/Paris"))
-    earlier = lifecycle_stages(tx, as_of=pd.Timestamp("2024-01-31 22:00", tz="UTC"))
+    naive = lifecycle_stages(tx, observation_end="2024-02-01")
+    same_instant = lifecycle_stages(tx, observation_end=pd.Timestamp("2024-01-31 23:00", tz="UTC"))
+    paris_day = lifecycle_stages(tx, observation_end=pd.Timestamp("2024-02-01", tz="Europe/Paris"))
+    earlier = lifecycle_stages(tx, observation_end=pd.Timestamp("2024-01-31 22:00", tz="UTC"))
     for res in (naive, same_instant, paris_day):
-        assert res.as_of == "2024-02-01"
+        assert res.observation_end == "2024-02-01"
         assert res.to_frame()["stage"].tolist() == ["loyal"]
-    assert earlier.as_of == "2024-01-31"
+    assert earlier.observation_end == "2024-01-31"
     assert earlier.to_frame()["stage"].tolist() == ["first_time"]
     moves = lifecycle_transitions(
         tx,
@@ -500,7 +553,12 @@ def test_relationship_trend_with_non_positive_history() -> None:
             "amount": [0.0, 0.0, 0.0, -5.0, 5.0, 0.0, 0.0, 2.0, -4.0],
         }
     )
-    res = lifecycle_stages(tx, as_of="2024-01-01", scheme="relationship", amount_col="amount")
+    res = lifecycle_stages(
+        tx,
+        observation_end="2024-01-01",
+        rules=LifecycleRules(scheme="relationship"),
+        amount_col="amount",
+    )
     f = res.to_frame().set_index("customer_id")
     assert f.loc[1, "trend"] == 1.0  # flat: nothing before, nothing now
     assert f.loc[1, "stage"] == "formation"  # three purchase days < stability_min_purchases

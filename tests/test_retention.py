@@ -388,6 +388,6 @@ def test_plots_and_repr() -> None:
     assert isinstance(res.plot(recurring=True, annotate=True, max_periods=6), Axes)
     m = retention_metrics(df, amount_col="amount")
     assert isinstance(m.plot(), Axes)
-    assert "CohortRetention(" in repr(res) and "<table>" in res._repr_html_()
+    assert "CohortRetentionResult(" in repr(res) and "<table>" in res._repr_html_()
     assert m.to_dict()["n_customers"] == df["customer_id"].nunique()
     assert m.to_frame().columns[0] == "period"

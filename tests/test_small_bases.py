@@ -23,6 +23,7 @@ from crmmodels.errors import (
     DataError,
     SkippedStepWarning,
 )
+from crmmodels.lifecycle import LifecycleRules
 from crmmodels.quadrants import QUADRANTS, EmptyQuadrantWarning, clv_quadrants_from_transactions
 
 END = "2024-06-30"
@@ -220,7 +221,7 @@ def _stages(tx: pd.DataFrame, **kwargs: Any) -> tuple[Any, list[warnings.Warning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = lifecycle_stages(tx.drop(columns="amount"), as_of=END, **kwargs)
+        res = lifecycle_stages(tx.drop(columns="amount"), observation_end=END, **kwargs)
     return res, list(caught)
 
 
@@ -250,10 +251,10 @@ def test_lifecycle_with_fitted_p_alive_never_fails(n_customers: int) -> None:
 def test_lifecycle_skips_p_alive_when_the_fit_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(BGNBD, "fit", _fail("no interior maximum on this data."))
     tx = _log(6)
-    res, caught = _stages(tx, model="bgnbd", churn_after_days=200)
+    res, caught = _stages(tx, model="bgnbd", rules=LifecycleRules(churn_after_days=200))
     (message,) = _of(caught, SkippedStepWarning)
     assert re.search(r"P\(alive\) skipped.* 6 customers.*days rule", message)
-    by_days, _ = _stages(tx, churn_after_days=200)
+    by_days, _ = _stages(tx, rules=LifecycleRules(churn_after_days=200))
     assert res.alive_model is None and "no interior maximum on this data." in res.notes[0]
     assert "churn_after_days=200" in res.notes[0]
     pd.testing.assert_series_equal(res.to_frame()["stage"], by_days.to_frame()["stage"])
@@ -283,7 +284,7 @@ def test_lifecycle_p_alive_not_a_number_uses_the_days_rule() -> None:
             return p
 
     tx = _log(6)
-    res, caught = _stages(tx, model=PartlyUndefined(), churn_after_days=200)
+    res, caught = _stages(tx, model=PartlyUndefined(), rules=LifecycleRules(churn_after_days=200))
     (message,) = _of(caught, SkippedStepWarning)
     assert "P(alive) is not a number for 2 customers" in message
     f = res.to_frame().set_index("customer_id")
@@ -308,7 +309,7 @@ def test_lifecycle_boundary_warning_passes_through(monkeypatch: pytest.MonkeyPat
     from crmmodels.lifecycle import lifecycle_stages
 
     with pytest.warns(BoundaryWarning, match="no heterogeneity"):
-        res = lifecycle_stages(tx, as_of="1998-06-30", model="bgnbd")
+        res = lifecycle_stages(tx, observation_end="1998-06-30", model="bgnbd")
     assert res.alive_model is not None and res.notes == ()
 
 
@@ -317,4 +318,4 @@ def test_lifecycle_model_name_is_checked() -> None:
     from crmmodels.lifecycle import lifecycle_stages
 
     with pytest.raises(ArgumentError, match="model must be one of \\['bgnbd'\\]"):
-        lifecycle_stages(_log(3), as_of=END, model="pareto")  # type: ignore[arg-type]
+        lifecycle_stages(_log(3), observation_end=END, model="pareto")  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from crmmodels.datasets import load_cdnow
-from crmmodels.lifecycle import lifecycle_stages, lifecycle_transitions
+from crmmodels.lifecycle import LifecycleRules, lifecycle_stages, lifecycle_transitions
 from crmmodels.retention import cohort_retention, retention_metrics
 
 
@@ -16,12 +16,18 @@ def run(out_dir: Path) -> list[str]:
     import matplotlib.pyplot as plt
 
     tx = load_cdnow()
-    stages = lifecycle_stages(tx, as_of="1998-06-30", amount_col="amount", churn_after_days=180)
+    half_year = LifecycleRules(churn_after_days=180)
+    stages = lifecycle_stages(
+        tx, observation_end="1998-06-30", amount_col="amount", rules=half_year
+    )
     relationship = lifecycle_stages(
-        tx, as_of="1998-06-30", scheme="relationship", amount_col="amount"
+        tx,
+        observation_end="1998-06-30",
+        rules=LifecycleRules(scheme="relationship"),
+        amount_col="amount",
     )
     snapshots = list(pd.date_range("1997-03-31", "1998-06-30", freq="QE"))
-    moves = lifecycle_transitions(tx, snapshots=snapshots, churn_after_days=180)
+    moves = lifecycle_transitions(tx, snapshots=snapshots, rules=half_year)
     cohorts = cohort_retention(tx, period="M")
     metrics = retention_metrics(tx, period="Q", amount_col="amount")
 

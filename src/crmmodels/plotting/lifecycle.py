@@ -11,7 +11,7 @@ from crmmodels.plotting._common import new_axes
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from crmmodels.lifecycle import LifecycleStages, LifecycleTransitions
+    from crmmodels.lifecycle import LifecycleStagesResult, LifecycleTransitionsResult
 
 __all__ = ["plot_stage_counts", "plot_stage_mix", "plot_transition_heatmap"]
 
@@ -19,7 +19,9 @@ __all__ = ["plot_stage_counts", "plot_stage_mix", "plot_transition_heatmap"]
 _SIZE = (8.0, 4.5)  # default figure size (inches)
 
 
-def plot_stage_counts(result: LifecycleStages, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+def plot_stage_counts(
+    result: LifecycleStagesResult, *, ax: Axes | None = None, **kwargs: Any
+) -> Axes:
     """Horizontal bars: customers per stage at the snapshot date.
 
     Returns
@@ -34,7 +36,7 @@ def plot_stage_counts(result: LifecycleStages, *, ax: Axes | None = None, **kwar
     ...     "customer_id": [1, 2, 2, 3],
     ...     "date": pd.to_datetime(["2024-03-01", "2024-01-05", "2024-03-10", "2022-06-01"]),
     ... })
-    >>> ax = plot_stage_counts(lifecycle_stages(tx, as_of="2024-03-31"))
+    >>> ax = plot_stage_counts(lifecycle_stages(tx, observation_end="2024-03-31"))
     >>> type(ax).__name__
     'Axes'
     >>> import matplotlib.pyplot as plt
@@ -49,12 +51,12 @@ def plot_stage_counts(result: LifecycleStages, *, ax: Axes | None = None, **kwar
     for i, v in enumerate(counts.to_numpy()):  # a handful of stages
         ax.text(v, i, f" {v:,}", va="center", fontsize=8)
     ax.set_xlabel("customers")
-    ax.set_title(f"Lifecycle stages ({result.scheme} scheme) at {result.as_of}")
+    ax.set_title(f"Lifecycle stages ({result.scheme} scheme) at {result.observation_end}")
     return ax
 
 
 def plot_stage_mix(
-    result: LifecycleTransitions,
+    result: LifecycleTransitionsResult,
     *,
     ax: Axes | None = None,
     share: bool = True,
@@ -65,7 +67,7 @@ def plot_stage_mix(
 
     Parameters
     ----------
-    result : LifecycleTransitions
+    result : LifecycleTransitionsResult
         Output of :func:`crmmodels.lifecycle.lifecycle_transitions`.
     ax : matplotlib Axes, optional
         Axes to draw on.
@@ -119,7 +121,7 @@ def plot_stage_mix(
 
 
 def plot_transition_heatmap(
-    result: LifecycleTransitions,
+    result: LifecycleTransitionsResult,
     *,
     ax: Axes | None = None,
     pair: int | None = None,
@@ -132,7 +134,7 @@ def plot_transition_heatmap(
 
     Parameters
     ----------
-    result : LifecycleTransitions
+    result : LifecycleTransitionsResult
         Output of :func:`crmmodels.lifecycle.lifecycle_transitions`.
     ax : matplotlib Axes, optional
         Axes to draw on.

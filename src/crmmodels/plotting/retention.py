@@ -11,7 +11,7 @@ from crmmodels.plotting._common import new_axes
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from crmmodels.retention import CohortRetention, RetentionMetrics
+    from crmmodels.retention import CohortRetentionResult, RetentionMetricsResult
 
 __all__ = ["plot_retention_curves", "plot_retention_heatmap", "plot_retention_metrics"]
 
@@ -20,7 +20,7 @@ _SIZE = (8.0, 5.0)  # default figure size (inches)
 
 
 def plot_retention_heatmap(
-    result: CohortRetention,
+    result: CohortRetentionResult,
     *,
     ax: Axes | None = None,
     recurring: bool = False,
@@ -36,7 +36,7 @@ def plot_retention_heatmap(
 
     Parameters
     ----------
-    result : CohortRetention
+    result : CohortRetentionResult
         Output of :func:`crmmodels.retention.cohort_retention`.
     ax : matplotlib Axes, optional
         Axes to draw on (a new figure when None).
@@ -121,7 +121,7 @@ def _with_grey_for_missing(cmap: Any) -> Any:
 
 
 def plot_retention_curves(
-    result: CohortRetention,
+    result: CohortRetentionResult,
     *,
     ax: Axes | None = None,
     cohorts: int | None = 8,
@@ -131,7 +131,7 @@ def plot_retention_curves(
 
     Parameters
     ----------
-    result : CohortRetention
+    result : CohortRetentionResult
         Output of :func:`crmmodels.retention.cohort_retention`.
     ax : matplotlib Axes, optional
         Axes to draw on.
@@ -176,7 +176,7 @@ def plot_retention_curves(
 
 
 def plot_retention_metrics(
-    result: RetentionMetrics, *, ax: Axes | None = None, **kwargs: Any
+    result: RetentionMetricsResult, *, ax: Axes | None = None, **kwargs: Any
 ) -> Axes:
     """Retention and churn rate per period (lines) over active customers (bars, right axis).
 
