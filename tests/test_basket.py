@@ -13,7 +13,7 @@ from mlxtend.frequent_patterns import association_rules as mlx_rules
 from mlxtend.frequent_patterns import fpgrowth
 
 from crmmodels.basket import (
-    BundleCandidates,
+    BundleCandidatesResult,
     CrossSellResult,
     association_rules,
     association_rules_by_segment,
@@ -269,7 +269,7 @@ def test_planted_rules_recovered() -> None:
 def test_bundle_candidates_hand_computed_and_planted() -> None:
     log = pd.DataFrame({"o": [1, 1, 2, 2, 3, 4], "i": ["tea", "cake", "tea", "cake", "tea", "pen"]})
     b = bundle_candidates(log, basket_col="o", item_col="i", min_support=0.25, min_lift=1.0)
-    assert isinstance(b, BundleCandidates)
+    assert isinstance(b, BundleCandidatesResult)
     row = b.bundles.iloc[0]
     assert row["itemsets"] == frozenset({"tea", "cake"})
     assert row["support"] == 0.5

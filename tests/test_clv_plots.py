@@ -43,8 +43,13 @@ def test_calibration_vs_holdout(sample: pd.DataFrame) -> None:
 
 def test_tracking_plots_follow_actual_transactions(sample: pd.DataFrame) -> None:
     cal = sample[sample["date"] <= "1997-09-30"]
-    table = P.expected_cumulative_transactions(BG, sample)
-    assert list(table.columns) == ["date", "actual", "predicted"]
+    from crmmodels.clv import cumulative_transactions
+
+    table = (
+        cumulative_transactions(BG, sample, time_unit="W")
+        .to_frame()
+        .rename(columns={"actual_cumulative": "actual", "expected_cumulative": "predicted"})
+    )
     end_cal = table[table["date"] <= "1997-09-30"].iloc[-1]
     assert abs(end_cal["predicted"] / end_cal["actual"] - 1) < 0.05
     final = table.iloc[-1]

@@ -208,15 +208,16 @@ def test_lazy_engine_gives_the_same_table(log: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(a, b)
 
 
-def test_old_plotting_names_delegate(log: pd.DataFrame) -> None:
+def test_old_plotting_keywords_warn_and_map_onto_time_unit(log: pd.DataFrame) -> None:
     from crmmodels.plotting import clv as P
 
-    old = P.expected_cumulative_transactions(BG_WEEKS, log)
-    new = cumulative_transactions(BG_WEEKS, log, time_unit=7).to_frame()
-    np.testing.assert_allclose(old["predicted"], new["expected_cumulative"])
-    np.testing.assert_allclose(old["actual"], new["actual_cumulative"])
-    with pytest.raises(ArgumentError, match="freq_days"):
-        P.plot_cumulative_transactions(BG_WEEKS, log, freq_days=1)
+    new = P.plot_cumulative_transactions(BG_WEEKS, log, time_unit=7)
+    with pytest.warns(FutureWarning, match="now one argument, time_unit"):
+        old = P.plot_cumulative_transactions(BG_WEEKS, log, days_per_unit=7, freq_days=7)
+    np.testing.assert_allclose(old.lines[0].get_ydata(), new.lines[0].get_ydata())
+    with pytest.warns(FutureWarning), pytest.raises(ArgumentError, match="freq_days"):
+        P.plot_cumulative_transactions(BG_WEEKS, log, days_per_unit=7, freq_days=1)
+    assert not hasattr(P, "expected_cumulative_transactions")
 
 
 def test_compat_refuses_an_unsupported_freq(log: pd.DataFrame) -> None:

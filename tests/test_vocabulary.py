@@ -23,11 +23,7 @@ import crmmodels
 NAMES_PAGE = Path(__file__).resolve().parents[1] / "docs" / "names.md"
 
 #: old names still present until their rename lands; the test fails on a stale entry
-PENDING: dict[str, str] = {
-    "as_of": "lifecycle, funnel and idic renames in progress",
-    "freq_days": "clv tracking plots rework in progress",
-    "days_per_unit": "clv tracking plots rework in progress",
-}
+PENDING: dict[str, str] = {}
 
 
 def _table_rows() -> Iterator[tuple[list[str], list[str]]]:

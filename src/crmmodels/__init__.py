@@ -10,9 +10,10 @@ Examples
 """
 
 from crmmodels import clv, datasets, errors, idic
+from crmmodels._ingest.renames import renamed_attributes
 from crmmodels._version import __version__
 from crmmodels.basket import (
-    BundleCandidates,
+    BundleCandidatesResult,
     CrossSellResult,
     association_rules,
     association_rules_by_segment,
@@ -22,18 +23,18 @@ from crmmodels.basket import (
 )
 from crmmodels.funnel import (
     DEFAULT_STAGES,
-    ForecastBacktest,
+    ForecastBacktestResult,
     FunnelResult,
-    PipelineForecast,
-    SalesVelocity,
+    PipelineForecastResult,
+    SalesVelocityResult,
     forecast_backtest,
     funnel_metrics,
     pipeline_forecast,
     sales_velocity,
 )
 from crmmodels.lifecycle import (
-    LifecycleStages,
-    LifecycleTransitions,
+    LifecycleStagesResult,
+    LifecycleTransitionsResult,
     lifecycle_stages,
     lifecycle_transitions,
 )
@@ -47,14 +48,14 @@ from crmmodels.quality import (
     relationship_quality,
 )
 from crmmodels.retention import (
-    CohortRetention,
-    RetentionMetrics,
+    CohortRetentionResult,
+    RetentionMetricsResult,
     cohort_retention,
     retention_metrics,
 )
 from crmmodels.scorecard import ScorecardResult, kpi_scorecard
 from crmmodels.transactions import (
-    CalibrationHoldout,
+    CalibrationHoldoutResult,
     RFMRule,
     calibration_holdout,
     rfm_scores,
@@ -64,22 +65,22 @@ from crmmodels.transactions import (
 
 __all__ = [
     "DEFAULT_STAGES",
-    "BundleCandidates",
-    "CalibrationHoldout",
-    "CohortRetention",
+    "BundleCandidatesResult",
+    "CalibrationHoldoutResult",
+    "CohortRetentionResult",
     "CronbachAlphaResult",
     "CrossSellResult",
-    "ForecastBacktest",
+    "ForecastBacktestResult",
     "FunnelResult",
-    "LifecycleStages",
-    "LifecycleTransitions",
+    "LifecycleStagesResult",
+    "LifecycleTransitionsResult",
     "ParetoResult",
-    "PipelineForecast",
+    "PipelineForecastResult",
     "QuadrantResult",
     "RFMRule",
     "RelationshipQualityResult",
-    "RetentionMetrics",
-    "SalesVelocity",
+    "RetentionMetricsResult",
+    "SalesVelocityResult",
     "ScorecardResult",
     "VanWestendorpResult",
     "__version__",
@@ -113,3 +114,21 @@ __all__ = [
     "summarize_transactions",
     "van_westendorp",
 ]
+
+#: names of 0.1, served with a FutureWarning until 1.0
+__getattr__ = renamed_attributes(
+    __name__,
+    globals(),
+    {
+        "BundleCandidates": "BundleCandidatesResult",
+        "CalibrationHoldout": "CalibrationHoldoutResult",
+        "CohortRetention": "CohortRetentionResult",
+        "ForecastBacktest": "ForecastBacktestResult",
+        "InteractionProfile": "InteractionProfileResult",
+        "LifecycleStages": "LifecycleStagesResult",
+        "LifecycleTransitions": "LifecycleTransitionsResult",
+        "PipelineForecast": "PipelineForecastResult",
+        "RetentionMetrics": "RetentionMetricsResult",
+        "SalesVelocity": "SalesVelocityResult",
+    },
+)

@@ -19,11 +19,12 @@ These are the definitions used by mlxtend, whose results the tests reproduce exa
 
 Every function returns a frozen result with ``to_frame()`` and ``plot()``:
 :class:`ItemsetsResult`, :class:`RulesResult` (by segment too),
-:class:`BundleCandidatesResult` (``BundleCandidates`` is its old name) and
+:class:`BundleCandidatesResult` (``BundleCandidatesResult`` is its old name) and
 :class:`CrossSellResult`. Functions that take itemsets or rules accept the result or its
 table.
 """
 
+from crmmodels._ingest.renames import renamed_attributes
 from crmmodels.basket._mine import frequent_itemsets
 from crmmodels.basket._recommend import bundle_candidates, cross_sell
 from crmmodels.basket._results import (
@@ -32,12 +33,10 @@ from crmmodels.basket._results import (
     ItemsetsResult,
     RulesResult,
 )
-from crmmodels.basket._results import BundleCandidatesResult as BundleCandidates
 from crmmodels.basket._rules import RULE_METRICS, association_rules, association_rules_by_segment
 
 __all__ = [
     "RULE_METRICS",
-    "BundleCandidates",
     "BundleCandidatesResult",
     "CrossSellResult",
     "ItemsetsResult",
@@ -48,3 +47,12 @@ __all__ = [
     "cross_sell",
     "frequent_itemsets",
 ]
+
+#: names of 0.1, served with a FutureWarning until 1.0
+__getattr__ = renamed_attributes(
+    __name__,
+    globals(),
+    {
+        "BundleCandidates": "BundleCandidatesResult",
+    },
+)

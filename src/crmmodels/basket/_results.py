@@ -167,7 +167,7 @@ class RulesResult(Result):
 class BundleCandidatesResult(Result):
     """Itemsets whose items are bought together more often than independence predicts.
 
-    Returned by :func:`~crmmodels.basket.bundle_candidates` (called ``BundleCandidates``
+    Returned by :func:`~crmmodels.basket.bundle_candidates` (called ``BundleCandidatesResult``
     before; that name still works).
 
     Attributes

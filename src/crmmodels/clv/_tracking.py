@@ -507,7 +507,7 @@ def holdout_comparison(
     ----------
     model : fitted transaction model
         Anything with ``conditional_expected_purchases(t, frequency, recency, T)``.
-    cal_holdout : CalibrationHoldout or DataFrame-like
+    cal_holdout : CalibrationHoldoutResult or DataFrame-like
         The result of :func:`crmmodels.transactions.calibration_holdout` or its table
         (``frequency_cal``, ``recency_cal``, ``T_cal``, ``frequency_holdout``,
         ``duration_holdout``, in the model's time unit).

@@ -13,6 +13,7 @@ times, amount) runs on the caller's engine; only that aggregate is collected. Se
 :mod:`crmmodels.kernels.stage_history` for the counting rules.
 """
 
+from crmmodels._ingest.renames import renamed_attributes
 from crmmodels.funnel._forecast import (
     ForecastBacktestResult,
     PipelineForecastResult,
@@ -37,6 +38,15 @@ __all__ = [
 ]
 
 # old names of the result classes, kept for now
-PipelineForecast = PipelineForecastResult
-ForecastBacktest = ForecastBacktestResult
-SalesVelocity = SalesVelocityResult
+ForecastBacktestResult = ForecastBacktestResult
+
+#: names of 0.1, served with a FutureWarning until 1.0
+__getattr__ = renamed_attributes(
+    __name__,
+    globals(),
+    {
+        "PipelineForecast": "PipelineForecastResult",
+        "ForecastBacktest": "ForecastBacktestResult",
+        "SalesVelocity": "SalesVelocityResult",
+    },
+)

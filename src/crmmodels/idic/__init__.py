@@ -8,6 +8,7 @@
 * :func:`customize` maps customers to one action each through a validated rule table.
 """
 
+from crmmodels._ingest.renames import renamed_attributes
 from crmmodels.idic._customize import (
     NO_RULE_MATCHED,
     CustomizationResult,
@@ -50,4 +51,12 @@ __all__ = [
 ]
 
 # old name of the result class, kept for now
-InteractionProfile = InteractionProfileResult
+
+#: names of 0.1, served with a FutureWarning until 1.0
+__getattr__ = renamed_attributes(
+    __name__,
+    globals(),
+    {
+        "InteractionProfile": "InteractionProfileResult",
+    },
+)

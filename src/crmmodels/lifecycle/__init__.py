@@ -20,6 +20,7 @@ The package reads as its steps: ``_rules`` (the rules and the settings checks),
 ``_stages`` and ``_transitions`` (the two public functions) and ``_results``.
 """
 
+from crmmodels._ingest.renames import renamed_attributes
 from crmmodels.lifecycle._results import LifecycleStagesResult, LifecycleTransitionsResult
 from crmmodels.lifecycle._rules import (
     NOT_YET_CUSTOMER,
@@ -32,8 +33,7 @@ from crmmodels.lifecycle._stages import lifecycle_stages
 from crmmodels.lifecycle._transitions import lifecycle_transitions
 
 #: the names before 0.x (results now end in ``Result``)
-LifecycleStages = LifecycleStagesResult
-LifecycleTransitions = LifecycleTransitionsResult
+LifecycleTransitionsResult = LifecycleTransitionsResult
 
 __all__ = [
     "NOT_YET_CUSTOMER",
@@ -41,10 +41,18 @@ __all__ = [
     "RELATIONSHIP_STAGES",
     "AliveModel",
     "LifecycleRules",
-    "LifecycleStages",
     "LifecycleStagesResult",
-    "LifecycleTransitions",
     "LifecycleTransitionsResult",
     "lifecycle_stages",
     "lifecycle_transitions",
 ]
+
+#: names of 0.1, served with a FutureWarning until 1.0
+__getattr__ = renamed_attributes(
+    __name__,
+    globals(),
+    {
+        "LifecycleStages": "LifecycleStagesResult",
+        "LifecycleTransitions": "LifecycleTransitionsResult",
+    },
+)

@@ -7,6 +7,7 @@ imported when called).
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
     from crmmodels.plotting.clv import TransactionModel
 
 __all__ = [
-    "expected_cumulative_transactions",
     "plot_alive_history",
     "plot_calibration_vs_holdout",
     "plot_cumulative_transactions",
@@ -46,7 +46,7 @@ def plot_calibration_vs_holdout(
     ----------
     model : fitted transaction model
     cal_holdout : pandas.DataFrame
-        ``CalibrationHoldout.to_frame()``: ``frequency_cal``, ``recency_cal``, ``T_cal``,
+        ``CalibrationHoldoutResult.to_frame()``: ``frequency_cal``, ``recency_cal``, ``T_cal``,
         ``frequency_holdout``, ``duration_holdout`` (in the model's time unit).
     max_frequency : int, default 7
         Customers with more calibration purchases are pooled in the last point.
@@ -71,26 +71,43 @@ def _tracking_result(
     *,
     customer_col: str,
     date_col: str,
-    days_per_unit: float,
+    time_unit: Any,
     calibration_end: Any,
-    freq_days: int,
+    old: dict[str, Any],
 ) -> CumulativeTransactionsResult:
-    """The old keywords (``days_per_unit``, ``freq_days``) mapped onto ``time_unit``."""
+    """The tracking result; ``old`` holds the 0.1 keywords ``days_per_unit``/``freq_days``."""
     from crmmodels.clv._tracking import cumulative_transactions
 
-    days = check_int(days_per_unit, "days_per_unit", low=1)
-    if check_int(freq_days, "freq_days", low=1) != days:
-        raise ArgumentError(
-            f"freq_days ({freq_days}) must equal days_per_unit ({days_per_unit}): the rows are "
-            "one time unit apart. Use crmmodels.clv.cumulative_transactions(time_unit=...)."
+    unknown = set(old) - {"days_per_unit", "freq_days"}
+    if unknown:
+        raise ArgumentError(f"unexpected keyword arguments: {sorted(unknown)}.")
+    if old:
+        warnings.warn(
+            "days_per_unit and freq_days are now one argument, time_unit (a period code "
+            "such as 'W' or a whole number of days); the old names stop working in "
+            "crmmodels 1.0.",
+            FutureWarning,
+            stacklevel=3,
         )
+        days = [check_int(v, k, low=1) for k, v in sorted(old.items())]
+        if len(set(days)) > 1:
+            raise ArgumentError(
+                f"freq_days ({old['freq_days']}) must equal days_per_unit "
+                f"({old['days_per_unit']}): the rows are one time unit apart."
+            )
+        if time_unit is not None:
+            raise ArgumentError("give time_unit only; days_per_unit is its old name.")
+        time_unit = days[0]
+    if time_unit is None:
+        known = getattr(model, "time_unit_", "unknown")
+        time_unit = 7 if known == "unknown" else known
     return cumulative_transactions(
         model,
         transactions,
         customer_col=customer_col,
         date_col=date_col,
         calibration_end=calibration_end,
-        time_unit=days,
+        time_unit=time_unit,
     )
 
 
@@ -100,16 +117,15 @@ def plot_cumulative_transactions(
     *,
     customer_col: str = "customer_id",
     date_col: str = "date",
-    days_per_unit: float = 7.0,
+    time_unit: Any = None,
     calibration_end: Any = None,
-    freq_days: int = 7,
     ax: Axes | None = None,
     **kwargs: Any,
 ) -> Axes:
     """Cumulative repeat transactions over calendar time: actual against the model.
 
-    Kept for existing code: ``crmmodels.clv.cumulative_transactions(model, transactions,
-    time_unit=days_per_unit, ...).plot()`` draws the same figure.
+    The same figure as ``crmmodels.clv.cumulative_transactions(model, transactions,
+    time_unit=..., ...).plot()``.
 
     Parameters
     ----------
@@ -117,12 +133,11 @@ def plot_cumulative_transactions(
     transactions : pandas.DataFrame
         The transaction log (one row per purchase).
     customer_col, date_col : str
-    days_per_unit : int, default 7
-        Days in one model time unit (7 for a model fitted in weeks).
+    time_unit : str or int, optional
+        The model's time unit: a period code (``"W"``) or a whole number of days. By
+        default the unit the model remembers, else weeks.
     calibration_end : date-like, optional
         Drawn as a vertical line.
-    freq_days : int, default 7
-        Spacing of the rows; must equal ``days_per_unit``.
     ax : matplotlib Axes, optional
     **kwargs
         Passed to ``Axes.plot``.
@@ -131,14 +146,15 @@ def plot_cumulative_transactions(
     -------
     matplotlib.axes.Axes
     """
+    old: dict[str, Any] = {k: kwargs.pop(k) for k in ("days_per_unit", "freq_days") if k in kwargs}
     result = _tracking_result(
         model,
         transactions,
         customer_col=customer_col,
         date_col=date_col,
-        days_per_unit=days_per_unit,
+        time_unit=time_unit,
         calibration_end=calibration_end,
-        freq_days=freq_days,
+        old=old,
     )
     from crmmodels.plotting.clv import draw_cumulative_transactions
 
@@ -151,9 +167,8 @@ def plot_incremental_transactions(
     *,
     customer_col: str = "customer_id",
     date_col: str = "date",
-    days_per_unit: float = 7.0,
+    time_unit: Any = None,
     calibration_end: Any = None,
-    freq_days: int = 7,
     ax: Axes | None = None,
     **kwargs: Any,
 ) -> Axes:
@@ -166,14 +181,15 @@ def plot_incremental_transactions(
     -------
     matplotlib.axes.Axes
     """
+    old: dict[str, Any] = {k: kwargs.pop(k) for k in ("days_per_unit", "freq_days") if k in kwargs}
     result = _tracking_result(
         model,
         transactions,
         customer_col=customer_col,
         date_col=date_col,
-        days_per_unit=days_per_unit,
+        time_unit=time_unit,
         calibration_end=calibration_end,
-        freq_days=freq_days,
+        old=old,
     )
     from crmmodels.plotting.clv import draw_cumulative_transactions
 
@@ -216,40 +232,3 @@ def plot_alive_history(
 
     result = alive_history(model, purchase_times, end=end, n_points=n_points)
     return draw_alive_history(result, ax=ax, **kwargs)
-
-
-def expected_cumulative_transactions(
-    model: TransactionModel,
-    transactions: pd.DataFrame,
-    *,
-    customer_col: str = "customer_id",
-    date_col: str = "date",
-    days_per_unit: float = 7.0,
-    freq_days: int = 7,
-) -> pd.DataFrame:
-    """Actual and expected cumulative repeat transactions (kept for existing code).
-
-    Use :func:`crmmodels.clv.cumulative_transactions`, which this calls; ``date`` is the
-    last day of each row.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``date``, ``actual``, ``predicted``.
-    """
-    frame = _tracking_result(
-        model,
-        transactions,
-        customer_col=customer_col,
-        date_col=date_col,
-        days_per_unit=days_per_unit,
-        calibration_end=None,
-        freq_days=freq_days,
-    ).to_frame()
-    return pd.DataFrame(
-        {
-            "date": frame["date"],
-            "actual": frame["actual_cumulative"],
-            "predicted": frame["expected_cumulative"],
-        }
-    )

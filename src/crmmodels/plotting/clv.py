@@ -18,7 +18,6 @@ import numpy.typing as npt
 import pandas as pd
 
 from crmmodels.plotting._clv_from_model import (
-    expected_cumulative_transactions,
     plot_alive_history,
     plot_calibration_vs_holdout,
     plot_cumulative_transactions,
@@ -40,7 +39,6 @@ __all__ = [
     "draw_alive_history",
     "draw_cumulative_transactions",
     "draw_holdout_comparison",
-    "expected_cumulative_transactions",
     "plot_alive_history",
     "plot_calibration_vs_holdout",
     "plot_cumulative_transactions",

@@ -15,18 +15,26 @@ path that gives the same numbers faster).
 Weeks run Monday to Sunday; months and quarters are calendar ones.
 """
 
+from crmmodels._ingest.renames import renamed_attributes
 from crmmodels.retention._cohorts import CohortRetentionResult, cohort_retention
 from crmmodels.retention._metrics import RetentionMetricsResult, retention_metrics
 
 #: the names before 0.x (results now end in ``Result``)
-CohortRetention = CohortRetentionResult
-RetentionMetrics = RetentionMetricsResult
+RetentionMetricsResult = RetentionMetricsResult
 
 __all__ = [
-    "CohortRetention",
     "CohortRetentionResult",
-    "RetentionMetrics",
     "RetentionMetricsResult",
     "cohort_retention",
     "retention_metrics",
 ]
+
+#: names of 0.1, served with a FutureWarning until 1.0
+__getattr__ = renamed_attributes(
+    __name__,
+    globals(),
+    {
+        "CohortRetention": "CohortRetentionResult",
+        "RetentionMetrics": "RetentionMetricsResult",
+    },
+)

@@ -19,16 +19,26 @@ grid and the unit are two different ideas: the published CDNOW summary is a *day
 expressed in *weeks*.
 """
 
-from crmmodels.transactions._calibration import CalibrationHoldout, calibration_holdout
+from crmmodels._ingest.renames import renamed_attributes
+from crmmodels.transactions._calibration import CalibrationHoldoutResult, calibration_holdout
 from crmmodels.transactions._rfm import DEFAULT_RFM_RULES, RFMRule, rfm_scores, rfm_segments
 from crmmodels.transactions._summary import summarize_transactions
 
 __all__ = [
     "DEFAULT_RFM_RULES",
-    "CalibrationHoldout",
+    "CalibrationHoldoutResult",
     "RFMRule",
     "calibration_holdout",
     "rfm_scores",
     "rfm_segments",
     "summarize_transactions",
 ]
+
+#: names of 0.1, served with a FutureWarning until 1.0
+__getattr__ = renamed_attributes(
+    __name__,
+    globals(),
+    {
+        "CalibrationHoldout": "CalibrationHoldoutResult",
+    },
+)

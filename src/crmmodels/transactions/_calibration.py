@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, repr=False)
-class CalibrationHoldout(Result):
+class CalibrationHoldoutResult(Result):
     """Calibration summary with holdout outcomes, from :func:`calibration_holdout`.
 
     Attributes
@@ -76,7 +76,7 @@ def calibration_holdout(
     time_unit: Period | None = None,
     date_format: str | None = None,
     allow_negative: bool = False,
-) -> CalibrationHoldout:
+) -> CalibrationHoldoutResult:
     """Split a transaction log at a date into a calibration summary and holdout outcomes.
 
     Parameters
@@ -92,7 +92,7 @@ def calibration_holdout(
 
     Returns
     -------
-    CalibrationHoldout
+    CalibrationHoldoutResult
         ``.data`` holds, per customer first seen on or before ``calibration_end``:
         ``frequency_cal``, ``recency_cal``, ``T_cal``, ``monetary_value_cal`` (with
         amounts), ``frequency_holdout`` (purchase periods in the holdout window),
@@ -189,7 +189,7 @@ def calibration_holdout(
     data = _native(out)
     if isinstance(data, pd.DataFrame):
         data.attrs["time_unit"] = unit
-    return CalibrationHoldout(
+    return CalibrationHoldoutResult(
         data=data,
         calibration_end=cal_end,
         observation_end=end,
