@@ -46,7 +46,7 @@ def test_tracking_plots_follow_actual_transactions(sample: pd.DataFrame) -> None
     from crmmodels.clv import cumulative_transactions
 
     table = (
-        cumulative_transactions(BG, sample, time_unit="W")
+        cumulative_transactions(BG, sample, time_unit=7)
         .to_frame()
         .rename(columns={"actual_cumulative": "actual", "expected_cumulative": "predicted"})
     )
