@@ -244,7 +244,8 @@ def test_bundle_candidates_result_and_its_old_name() -> None:
         _log(), basket_col="order", item_col="item", min_support=0.2, min_lift=1.0
     )
     assert type(b) is basket.BundleCandidatesResult
-    assert basket.BundleCandidatesResult is basket.BundleCandidatesResult
+    with pytest.warns(FutureWarning, match="now called BundleCandidatesResult"):
+        assert basket.BundleCandidates is basket.BundleCandidatesResult
     assert "BundleCandidatesResult" in basket.__all__
     _assert_result(b, b.n_bundles)
     assert len(b.plot().patches) == b.n_bundles

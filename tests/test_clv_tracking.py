@@ -135,7 +135,7 @@ def test_to_frame_columns_and_increments(log: pd.DataFrame) -> None:
     assert res.n_customers == log["customer_id"].nunique()
     assert res.calibration_end == pd.Timestamp("1997-09-30")
     text = repr(res)
-    assert text.startswith("CumulativeTransactionsResult(time_unit=7, rows=") and "\n" not in text
+    assert text.startswith("CumulativeTransactionsResult(time_unit=7, rows=")
     frame.loc[0, "actual_cumulative"] = -1.0  # to_frame is a copy
     assert res.to_frame().loc[0, "actual_cumulative"] >= 0
 

@@ -117,21 +117,21 @@ def test_interaction_profile_old_names_warn_and_give_the_same_result() -> None:
 
 
 def test_result_classes_end_in_result_and_old_names_remain() -> None:
-    assert funnel.PipelineForecastResult is PipelineForecastResult
-    assert funnel.ForecastBacktestResult is ForecastBacktestResult
-    assert funnel.SalesVelocityResult is SalesVelocityResult
-    assert idic.InteractionProfileResult is InteractionProfileResult
+    with pytest.warns(FutureWarning, match="now called"):
+        assert funnel.PipelineForecast is PipelineForecastResult
+    with pytest.warns(FutureWarning, match="now called"):
+        assert funnel.ForecastBacktest is ForecastBacktestResult
+    with pytest.warns(FutureWarning, match="now called"):
+        assert funnel.SalesVelocity is SalesVelocityResult
+    with pytest.warns(FutureWarning, match="now called"):
+        assert idic.InteractionProfile is InteractionProfileResult
     for package in (funnel, idic):
         classes = [
             n for n in package.__all__ if n[0].isupper() and isinstance(getattr(package, n), type)
         ]
         results = [n for n in classes if n.endswith("Result")]
-        assert not {
-            "PipelineForecastResult",
-            "ForecastBacktestResult",
-            "SalesVelocityResult",
-        } & set(classes)
-        assert "InteractionProfileResult" not in classes
+        assert not {"PipelineForecast", "ForecastBacktest", "SalesVelocity"} & set(classes)
+        assert "InteractionProfile" not in classes
         assert results
 
 

@@ -251,12 +251,16 @@ def test_results_end_in_result_and_old_names_still_import() -> None:
     assert type(lifecycle_transitions(df, snapshots=SNAPSHOTS)) is LifecycleTransitionsResult
     assert type(cohort_retention(df)) is CohortRetentionResult
     assert type(retention_metrics(df)) is RetentionMetricsResult
-    assert crmmodels.lifecycle.LifecycleStagesResult is LifecycleStagesResult
-    assert crmmodels.lifecycle.LifecycleTransitionsResult is LifecycleTransitionsResult
-    assert crmmodels.retention.CohortRetentionResult is CohortRetentionResult
-    assert crmmodels.retention.RetentionMetricsResult is RetentionMetricsResult
-    assert crmmodels.LifecycleStagesResult is LifecycleStagesResult
-    assert crmmodels.CohortRetentionResult is CohortRetentionResult
+    for module, old, new in (
+        (crmmodels.lifecycle, "LifecycleStages", LifecycleStagesResult),
+        (crmmodels.lifecycle, "LifecycleTransitions", LifecycleTransitionsResult),
+        (crmmodels.retention, "CohortRetention", CohortRetentionResult),
+        (crmmodels.retention, "RetentionMetrics", RetentionMetricsResult),
+        (crmmodels, "LifecycleStages", LifecycleStagesResult),
+        (crmmodels, "CohortRetention", CohortRetentionResult),
+    ):
+        with pytest.warns(FutureWarning, match=f"{old} is now called {new.__name__}"):
+            assert getattr(module, old) is new
     for cls in (
         LifecycleStagesResult,
         LifecycleTransitionsResult,

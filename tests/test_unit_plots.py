@@ -42,6 +42,7 @@ from crmmodels.plotting import (
     quality,
     retention,
     scorecard,
+    value,
 )
 
 
@@ -105,6 +106,19 @@ def _demand_curves(ax: Axes | None) -> Axes:
 PlotCall = Callable[[Axes | None], Axes]
 
 CASES: dict[str, PlotCall] = {
+    "draw_actual_vs_model": lambda ax: clv.draw_actual_vs_model(
+        [0, 1, 2], [1.0, 2.0, 4.0], [1.1, 2.2, 3.9], ax=ax
+    ),
+    "draw_alive_history": lambda ax: clv.draw_alive_history(result("AliveHistoryResult"), ax=ax),
+    "draw_cumulative_transactions": lambda ax: clv.draw_cumulative_transactions(
+        result("CumulativeTransactionsResult"), ax=ax
+    ),
+    "draw_holdout_comparison": lambda ax: clv.draw_holdout_comparison(
+        result("HoldoutComparisonResult"), ax=ax
+    ),
+    "plot_clv_concentration": lambda ax: value.plot_clv_concentration(result("CLVResult"), ax=ax),
+    "plot_equity_draws": lambda ax: value.plot_equity_draws(result("EquityResult"), ax=ax),
+    "plot_itemsets": lambda ax: basket.plot_itemsets(result("ItemsetsResult"), ax=ax),
     "plot_bundles": lambda ax: basket.plot_bundles(result("BundleCandidatesResult"), ax=ax),
     "plot_rules": lambda ax: basket.plot_rules(_rules(), ax=ax),
     "plot_top_rules": lambda ax: basket.plot_top_rules(_rules(), n=5, ax=ax),
@@ -147,7 +161,7 @@ CASES: dict[str, PlotCall] = {
     "plot_concentration_trend": lambda ax: portfolio.plot_concentration_trend(
         crmmodels.pareto_analysis(
             _transactions().assign(quarter=_transactions()["date"].dt.quarter),
-            value_col="amount",
+            amount_col="amount",
             customer_col="customer_id",
             period_col="quarter",
         ),

@@ -247,13 +247,13 @@ BUILDERS: dict[str, Callable[[], Any]] = {
     "ForecastBacktestResult": lambda: crmmodels.forecast_backtest(_funnel(), "2024-10-01"),
     "FunnelResult": _funnel,
     "LifecycleStagesResult": lambda: crmmodels.lifecycle_stages(
-        _transactions(), as_of="1997-10-01"
+        _transactions(), observation_end="1997-10-01"
     ),
     "LifecycleTransitionsResult": lambda: crmmodels.lifecycle_transitions(
         _transactions(), snapshots=["1997-04-30", "1997-07-31", "1997-09-30"]
     ),
     "ParetoResult": lambda: crmmodels.pareto_analysis(
-        _transactions(), value_col="amount", customer_col="customer_id"
+        _transactions(), amount_col="amount", customer_col="customer_id"
     ),
     "PipelineForecastResult": lambda: crmmodels.pipeline_forecast(_funnel()),
     "QuadrantResult": _quadrants,
@@ -278,6 +278,25 @@ BUILDERS: dict[str, Callable[[], Any]] = {
     "DifferentiationResult": lambda: crmmodels.idic.differentiate(_crm().purchases, k_range=(2, 3)),
     "InteractionProfileResult": lambda: crmmodels.idic.interaction_profile(_crm().interactions),
     "CustomizationResult": _customize,
+    "ItemsetsResult": lambda: _baskets()[1],
+    "RulesResult": lambda: crmmodels.association_rules(
+        _baskets()[1], metric="lift", min_threshold=1.0
+    ),
+    "ElasticityResult": lambda: crmmodels.price_elasticity(
+        datasets.simulate_demand(seed=1).transactions, group_col="product"
+    ),
+    "CumulativeTransactionsResult": lambda: crmmodels.clv.cumulative_transactions(
+        _clv_models()[0], _transactions(), time_unit="W"
+    ),
+    "AliveHistoryResult": lambda: crmmodels.clv.alive_history(
+        _clv_models()[0], [0.0, 2.0, 5.0], end=20.0
+    ),
+    "HoldoutComparisonResult": lambda: crmmodels.clv.holdout_comparison(
+        _clv_models()[0],
+        crmmodels.calibration_holdout(
+            _transactions(), calibration_end="1997-07-01", period="W"
+        ).to_frame(),
+    ),
 }
 
 

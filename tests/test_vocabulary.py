@@ -159,3 +159,34 @@ def test_an_invalid_configuration_object_is_an_argument_error_not_pydantics() ->
         with pytest.raises(ArgumentError, match=r"RFMRule \(segment .*\) is not valid") as info:
             make()
         assert not isinstance(info.value, ValidationError)
+
+
+OLD_CLASS_NAMES = {
+    "BundleCandidates": "BundleCandidatesResult",
+    "CalibrationHoldout": "CalibrationHoldoutResult",
+    "CohortRetention": "CohortRetentionResult",
+    "ForecastBacktest": "ForecastBacktestResult",
+    "LifecycleStages": "LifecycleStagesResult",
+    "LifecycleTransitions": "LifecycleTransitionsResult",
+    "PipelineForecast": "PipelineForecastResult",
+    "RetentionMetrics": "RetentionMetricsResult",
+    "SalesVelocity": "SalesVelocityResult",
+}
+
+
+@pytest.mark.parametrize("old", sorted(OLD_CLASS_NAMES))
+def test_old_result_names_warn_and_give_the_new_class(old: str) -> None:
+    new = OLD_CLASS_NAMES[old]
+    with pytest.warns(FutureWarning, match=f"crmmodels.{old} is now called {new}"):
+        assert getattr(crmmodels, old) is getattr(crmmodels, new)
+    assert old not in crmmodels.__all__ and new in crmmodels.__all__
+    with pytest.raises(AttributeError):
+        crmmodels.NoSuchName  # noqa: B018
+
+
+def test_every_public_result_class_ends_in_result() -> None:
+    from crmmodels._results import Result
+
+    for qual, obj in CALLABLES.items():
+        if inspect.isclass(obj) and issubclass(obj, Result):
+            assert obj.__name__.endswith("Result"), qual

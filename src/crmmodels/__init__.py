@@ -15,6 +15,8 @@ from crmmodels._version import __version__
 from crmmodels.basket import (
     BundleCandidatesResult,
     CrossSellResult,
+    ItemsetsResult,
+    RulesResult,
     association_rules,
     association_rules_by_segment,
     bundle_candidates,
@@ -33,13 +35,19 @@ from crmmodels.funnel import (
     sales_velocity,
 )
 from crmmodels.lifecycle import (
+    LifecycleRules,
     LifecycleStagesResult,
     LifecycleTransitionsResult,
     lifecycle_stages,
     lifecycle_transitions,
 )
 from crmmodels.portfolio import ParetoResult, pareto_analysis
-from crmmodels.pricing import VanWestendorpResult, price_elasticity, van_westendorp
+from crmmodels.pricing import (
+    ElasticityResult,
+    VanWestendorpResult,
+    price_elasticity,
+    van_westendorp,
+)
 from crmmodels.quadrants import QuadrantResult, clv_quadrants, clv_quadrants_from_transactions
 from crmmodels.quality import (
     CronbachAlphaResult,
@@ -70,8 +78,11 @@ __all__ = [
     "CohortRetentionResult",
     "CronbachAlphaResult",
     "CrossSellResult",
+    "ElasticityResult",
     "ForecastBacktestResult",
     "FunnelResult",
+    "ItemsetsResult",
+    "LifecycleRules",
     "LifecycleStagesResult",
     "LifecycleTransitionsResult",
     "ParetoResult",
@@ -80,6 +91,7 @@ __all__ = [
     "RFMRule",
     "RelationshipQualityResult",
     "RetentionMetricsResult",
+    "RulesResult",
     "SalesVelocityResult",
     "ScorecardResult",
     "VanWestendorpResult",

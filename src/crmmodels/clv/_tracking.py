@@ -190,8 +190,9 @@ class CumulativeTransactionsResult(Result):
 
     def __repr__(self) -> str:
         return (
-            f"CumulativeTransactionsResult(time_unit={self.time_unit!r}, rows={len(self.table)}, "
-            f"n_customers={self.n_customers}, total_actual={self.total_actual:.0f}, "
+            f"CumulativeTransactionsResult(time_unit={self.time_unit!r}, "
+            f"rows={len(self.table)}, n_customers={self.n_customers},\n"
+            f"                             total_actual={self.total_actual:.0f}, "
             f"total_expected={self.total_expected:.1f})"
         )
 
