@@ -1,4 +1,4 @@
-"""Doctest setup for the package sources: figures drawn by examples are closed after each."""
+"""Shared pytest setup for the tests, the doctests of the sources and the notebooks: figures are closed after each test."""
 
 from __future__ import annotations
 
