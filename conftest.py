@@ -1,4 +1,4 @@
-"""Shared pytest setup for the tests, the doctests of the sources and the notebooks: figures are closed after each test."""
+"""Pytest setup shared by the tests, the doctests and the notebooks: figures are closed."""
 
 from __future__ import annotations
 

@@ -58,8 +58,9 @@ class ElasticityResult(Result):
     ...                    "price": [1.0, 2.0, 4.0, 1.0, 2.0, 4.0],
     ...                    "quantity": [16.0, 4.0, 1.0, 8.0, 4.0, 2.0]})
     >>> res = price_elasticity(tx, group_col="sku")
-    >>> res  # doctest: +ELLIPSIS
-    ElasticityResult(price_col=price, ..., n_groups=2, n_without_elasticity=0, rows=2)
+    >>> res  # doctest: +NORMALIZE_WHITESPACE
+    ElasticityResult(price_col=price, quantity_col=quantity, group_col=['sku'], ci_level=0.95,
+                     n_groups=2, n_without_elasticity=0, rows=2)
     >>> res.to_frame()["elasticity"].round(2).tolist()
     [-2.0, -1.0]
     """
