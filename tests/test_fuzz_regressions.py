@@ -576,7 +576,7 @@ def test_funnel_stage_name_strings_are_not_split_into_characters() -> None:
 
 
 def test_scorecard_amounts_follow_the_summary_type_rule() -> None:
-    # one rule for amount types (crmmodels._frames.numeric_amounts): decimals are read as
+    # one rule for amount types (crmmodels._ingest.frames.numeric_amounts): decimals are read as
     # floats, text is refused with a conversion hint, as in summarize_transactions
     import decimal
 

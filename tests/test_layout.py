@@ -20,8 +20,8 @@ TOO_LONG_ALLOWED = {}
 
 #: the bottom layer: shared building blocks that the analyses import, never the reverse
 BASE_LAYER = (
-    "crmmodels._activity",
-    "crmmodels._frames",
+    "crmmodels._ingest.log",
+    "crmmodels._ingest.frames",
     "crmmodels._ingest",
     "crmmodels._progress",
     "crmmodels._results",
@@ -219,3 +219,18 @@ def test_base_layer_imports_point_down(module: str) -> None:
     """The shared building blocks never import an analysis, not even inside a function."""
     upward = sorted(m for m in _imports(module, lazy=True) if not _in(m, BASE_LAYER))
     assert not upward, f"{module} imports {upward}, which build on it."
+
+
+TESTS = Path(__file__).resolve().parent
+
+
+def test_tests_mirror_the_packages() -> None:
+    """Each package of crmmodels has a test folder of the same name, and the reverse."""
+    packages = {
+        p.name.lstrip("_")
+        for p in PACKAGE.iterdir()
+        if (p / "__init__.py").exists() and p.name not in ("_demo",)
+    }
+    folders = {p.name for p in TESTS.iterdir() if p.is_dir() and list(p.glob("test_*.py"))}
+    assert folders <= packages, f"test folders without a package: {sorted(folders - packages)}"
+    assert packages <= folders, f"packages without a test folder: {sorted(packages - folders)}"

@@ -34,16 +34,16 @@ import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
 
-from crmmodels._frames import (
+from crmmodels._ingest.amounts import check_amounts
+from crmmodels._ingest.arguments import check_bool, check_column_name
+from crmmodels._ingest.dates import parse_dates
+from crmmodels._ingest.frames import (
     check_columns,
     check_not_null,
     numeric_amounts,
     to_narwhals,
     to_pandas,
 )
-from crmmodels._ingest.amounts import check_amounts
-from crmmodels._ingest.arguments import check_bool, check_column_name
-from crmmodels._ingest.dates import parse_dates
 from crmmodels._ingest.periods import check_period_code, period_index, period_labels
 from crmmodels._results import Result
 from crmmodels.errors import DataError, SchemaError

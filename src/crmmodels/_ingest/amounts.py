@@ -25,7 +25,7 @@ from typing import Any
 
 import narwhals.stable.v2 as nw
 
-from crmmodels._frames import (
+from crmmodels._ingest.frames import (
     collect,
     count_true,
     missing,
@@ -61,7 +61,7 @@ def check_amounts(
 ) -> Any:
     """Check an amount column; raise :class:`DataError` for missing, infinite or negative amounts.
 
-    The column's type is checked by :func:`crmmodels._frames.numeric_amounts`, the same
+    The column's type is checked by :func:`crmmodels._ingest.frames.numeric_amounts`, the same
     rule as the customer summary's: decimals become floats, text is refused with a
     conversion hint.
 

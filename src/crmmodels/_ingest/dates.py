@@ -16,7 +16,7 @@ import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
 
-from crmmodels._frames import (
+from crmmodels._ingest.frames import (
     _first_line,
     _first_value,
     collect,
@@ -107,7 +107,7 @@ def parse_dates(
     Examples
     --------
     >>> import pandas as pd
-    >>> from crmmodels._frames import to_narwhals
+    >>> from crmmodels._ingest.frames import to_narwhals
     >>> f = to_narwhals(pd.DataFrame({"d": ["2024-01-05", "2024-02-03"]}))
     >>> parse_dates(f, "d")["d"].to_list()
     [Timestamp('2024-01-05 00:00:00'), Timestamp('2024-02-03 00:00:00')]

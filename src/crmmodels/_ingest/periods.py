@@ -26,7 +26,7 @@ Periods are numbered by integers so that consecutive periods differ by one:
 * ``"Q"``: ``year * 4 + quarter - 1``;
 * ``"Y"``: the year.
 
-All dates are read on the data's local calendar (see :mod:`crmmodels._activity`).
+All dates are read on the data's local calendar (see :mod:`crmmodels._ingest.log`).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmmodels._frames import day_number
+from crmmodels._ingest.frames import day_number
 from crmmodels.errors import ArgumentError
 
 __all__ = [

@@ -4,7 +4,7 @@ Cross-selling after Kamakura et al. (2003), with the association rules of Agrawa
 Imielinski & Swami (1993). A transaction log (one row per basket and
 item, on any engine) is reduced engine-side to its distinct ``(basket, item)`` pairs; the
 pairs are factorised into integer ids and mined on a sparse incidence by
-:func:`crmmodels.kernels.itemsets.mine_itemsets` (never a dense one-hot frame).
+:func:`crmmodels.kernels.basket.mine_itemsets` (never a dense one-hot frame).
 
 Definitions, for a rule :math:`A \Rightarrow C` over :math:`N` baskets, with
 :math:`s(X)` the share of baskets that hold every item of :math:`X`:

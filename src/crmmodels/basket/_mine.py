@@ -13,12 +13,12 @@ import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from crmmodels._frames import check_columns, check_not_null, collect, to_narwhals
 from crmmodels._ingest.arguments import check_column_name, check_int, check_number
+from crmmodels._ingest.frames import check_columns, check_not_null, collect, to_narwhals
 from crmmodels._progress import Progress
 from crmmodels.basket._results import ItemsetsResult
 from crmmodels.errors import DataError, SchemaError, bad_rows_message
-from crmmodels.kernels.itemsets import mine_itemsets_owned
+from crmmodels.kernels.basket import mine_itemsets_owned
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -366,7 +366,7 @@ def frequent_itemsets(
     collected: they are the sparse incidence itself. Mining is level-wise (Apriori
     candidate generation with subset pruning) with a sparse Gram matrix for pairs and
     packed bitsets with popcount for larger itemsets, see
-    :mod:`crmmodels.kernels.itemsets`.
+    :mod:`crmmodels.kernels.basket`.
 
     Examples
     --------

@@ -12,8 +12,8 @@ import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from crmmodels._frames import check_columns
 from crmmodels._ingest.arguments import check_int, check_number
+from crmmodels._ingest.frames import check_columns
 from crmmodels.basket._mine import (
     FloatArray,
     IntArray,

@@ -22,7 +22,7 @@ from crmmodels.basket._mine import (
 from crmmodels.basket._parse import _from_itemsets_frame
 from crmmodels.basket._results import ItemsetsResult, RulesResult
 from crmmodels.errors import ArgumentError, DataError, bad_rows_message
-from crmmodels.kernels.itemsets import enumerate_rules
+from crmmodels.kernels.basket import enumerate_rules
 
 RULE_METRICS = (
     "antecedent_support",

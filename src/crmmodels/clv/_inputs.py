@@ -19,7 +19,7 @@ from typing import Any
 import narwhals.stable.v2 as nw
 import numpy as np
 
-from crmmodels._frames import check_columns, collect, to_narwhals
+from crmmodels._ingest.frames import check_columns, collect, to_narwhals
 from crmmodels.errors import ArgumentError, DataError, bad_rows_message
 from crmmodels.kernels._optim import FloatArray, IntArray, compress_rows
 

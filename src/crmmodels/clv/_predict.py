@@ -22,8 +22,8 @@ import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
 
-from crmmodels._frames import to_narwhals
 from crmmodels._ingest.arguments import check_column_name, check_int, check_level
+from crmmodels._ingest.frames import to_narwhals
 from crmmodels._ingest.periods import check_period
 from crmmodels.clv._inputs import read_columns, unique_rows
 from crmmodels.errors import ArgumentError, SchemaError, missing_column_message

@@ -19,10 +19,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmmodels._activity import prepare_log
-from crmmodels._frames import check_columns, collect, to_narwhals, to_pandas
 from crmmodels._ingest.arguments import check_choice, check_column_name, check_int, check_number
 from crmmodels._ingest.dates import to_timestamp
+from crmmodels._ingest.frames import check_columns, collect, to_narwhals, to_pandas
+from crmmodels._ingest.log import prepare_log
 from crmmodels._ingest.periods import period_index
 from crmmodels._results import Result
 from crmmodels.errors import ArgumentError, DataError

@@ -17,8 +17,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmmodels._frames import check_columns, to_narwhals, to_pandas
 from crmmodels._ingest.arguments import check_column_name, check_int, check_number
+from crmmodels._ingest.frames import check_columns, to_narwhals, to_pandas
 from crmmodels._ingest.periods import check_period, unit_name
 from crmmodels.clv._bgbb import BGBB
 from crmmodels.clv._bgnbd import BGNBD

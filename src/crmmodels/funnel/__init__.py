@@ -10,7 +10,7 @@ result into a weighted pipeline forecast and the sales velocity.
 
 The per-(entity, stage) aggregation (first entry, number of events, distinct entry
 times, amount) runs on the caller's engine; only that aggregate is collected. See
-:mod:`crmmodels.kernels.stage_history` for the counting rules.
+:mod:`crmmodels.kernels.funnel` for the counting rules.
 """
 
 from crmmodels._ingest.renames import renamed_attributes

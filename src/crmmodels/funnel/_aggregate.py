@@ -1,7 +1,7 @@
 """The per-(entity, stage) aggregate of a stage-history log.
 
 One rule, the customer summary's: an eager frame (pandas, polars, pyarrow) is viewed as
-numpy arrays and aggregated by :func:`crmmodels.kernels.stage_history.aggregate_events`;
+numpy arrays and aggregated by :func:`crmmodels.kernels.funnel.aggregate_events`;
 a lazy frame (polars lazy, DuckDB, Dask, PySpark) is aggregated on its engine and only the
 aggregate is collected. Timezone-aware dates are first moved to their local wall time, so
 days are those of the data's own calendar.
@@ -17,8 +17,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmmodels._activity import ticks_per_day, time_zone
-from crmmodels._frames import (
+from crmmodels._ingest.amounts import check_amounts
+from crmmodels._ingest.dates import parse_dates
+from crmmodels._ingest.frames import (
     check_columns,
     check_not_null,
     collect,
@@ -28,11 +29,10 @@ from crmmodels._frames import (
     to_narwhals,
     to_pandas,
 )
-from crmmodels._ingest.amounts import check_amounts
-from crmmodels._ingest.dates import parse_dates
+from crmmodels._ingest.log import ticks_per_day, time_zone
 from crmmodels.errors import DataError, SchemaError
 from crmmodels.funnel._result import FloatArray
-from crmmodels.kernels import stage_history as kf
+from crmmodels.kernels import funnel as kf
 
 
 @dataclass(frozen=True)

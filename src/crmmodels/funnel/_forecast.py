@@ -12,7 +12,7 @@ import pandas as pd
 from crmmodels._results import Result
 from crmmodels.errors import DataError
 from crmmodels.funnel._result import FloatArray, FunnelResult, _days_to_label, _scalar_days
-from crmmodels.kernels import stage_history as kf
+from crmmodels.kernels import funnel as kf
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -9,8 +9,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmmodels._frames import python_scalar
 from crmmodels._ingest.arguments import check_choice, check_column_name
+from crmmodels._ingest.frames import python_scalar
 from crmmodels._ingest.periods import check_period_code
 from crmmodels._ingest.renames import renamed_arguments
 from crmmodels.errors import ArgumentError, DataError, SchemaError
@@ -26,7 +26,7 @@ from crmmodels.funnel._result import (
     _scalar_days,
     _stage_table,
 )
-from crmmodels.kernels import stage_history as kf
+from crmmodels.kernels import funnel as kf
 
 
 def _names(values: Any, name: str) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ from crmmodels._ingest.periods import check_period_code, numpy_period_index, per
 from crmmodels._ingest.renames import REMOVED_IN
 from crmmodels._results import Result
 from crmmodels.errors import SchemaError
-from crmmodels.kernels import stage_history as kf
+from crmmodels.kernels import funnel as kf
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -11,7 +11,7 @@ import pandas as pd
 from crmmodels._results import Result
 from crmmodels.funnel._forecast import _open_deals, _state_at
 from crmmodels.funnel._result import FunnelResult
-from crmmodels.kernels import stage_history as kf
+from crmmodels.kernels import funnel as kf
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

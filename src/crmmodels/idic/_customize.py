@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 
-from crmmodels._frames import check_columns, check_not_null, to_narwhals, to_pandas
 from crmmodels._ingest.arguments import check_bool, check_column_name
+from crmmodels._ingest.frames import check_columns, check_not_null, to_narwhals, to_pandas
 from crmmodels._results import Result
 from crmmodels.errors import DataError, SchemaError, bad_rows_message
 

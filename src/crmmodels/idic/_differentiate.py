@@ -17,9 +17,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmmodels._frames import check_columns, check_not_null, collect, to_narwhals, to_pandas
 from crmmodels._ingest.amounts import check_amounts
 from crmmodels._ingest.arguments import check_bool, check_column_name, check_int
+from crmmodels._ingest.frames import check_columns, check_not_null, collect, to_narwhals, to_pandas
 from crmmodels._results import Result
 from crmmodels.errors import ArgumentError, DataError, SchemaError
 

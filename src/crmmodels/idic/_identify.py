@@ -3,7 +3,7 @@
 Records are linked when they share a normalised exact key (email, phone, any column in
 ``exact_cols``, or the full name together with the address); linking is transitive and
 computed as connected components of the record-key graph (see
-:mod:`crmmodels.kernels.unionfind`). Optionally, records whose names (and addresses)
+:mod:`crmmodels.kernels.identity`). Optionally, records whose names (and addresses)
 are similar are linked too, comparing only pairs inside blocks.
 
 The steps live in their own modules: the exact keys (:mod:`._identity_keys`), the
@@ -20,20 +20,20 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from crmmodels._frames import (
-    check_columns,
-    check_not_null,
-    is_lazy,
-    python_scalar,
-    to_narwhals,
-    to_pandas,
-)
 from crmmodels._ingest.arguments import (
     check_bool,
     check_choice,
     check_column_name,
     check_int,
     check_number,
+)
+from crmmodels._ingest.frames import (
+    check_columns,
+    check_not_null,
+    is_lazy,
+    python_scalar,
+    to_narwhals,
+    to_pandas,
 )
 from crmmodels._progress import Progress
 from crmmodels._results import Result
@@ -53,7 +53,7 @@ from crmmodels.idic._identity_keys import (
     normalized_fields,
 )
 from crmmodels.idic._identity_report import linkage_quality, links_table, merge_report
-from crmmodels.kernels.unionfind import components
+from crmmodels.kernels.identity import components
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

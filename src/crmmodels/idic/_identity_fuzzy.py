@@ -17,7 +17,7 @@ import pandas as pd
 
 from crmmodels.idic._identity_keys import Fields
 from crmmodels.idic._normalize import normalize_name
-from crmmodels.kernels.unionfind import within_block_pairs
+from crmmodels.kernels.identity import within_block_pairs
 
 _SOUNDEX_FROM = "abcdefghijklmnopqrstuvwxyz"
 _SOUNDEX_TO = "01230120022455012623010202"

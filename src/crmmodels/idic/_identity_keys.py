@@ -3,7 +3,7 @@
 Every email column shares one key space, so does every phone column; each column of
 ``exact_cols`` is its own key space, and so is the full name together with the address.
 The keys become *incidences*: (record position, key code, key space) triples that
-:func:`crmmodels.kernels.unionfind.components` turns into clusters.
+:func:`crmmodels.kernels.identity.components` turns into clusters.
 """
 
 from __future__ import annotations

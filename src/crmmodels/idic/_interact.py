@@ -11,8 +11,9 @@ import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
 
-from crmmodels._activity import time_zone
-from crmmodels._frames import (
+from crmmodels._ingest.arguments import check_column_name, check_int
+from crmmodels._ingest.dates import parse_dates, to_timestamp
+from crmmodels._ingest.frames import (
     check_columns,
     check_ids,
     check_not_null,
@@ -25,8 +26,7 @@ from crmmodels._frames import (
     to_narwhals,
     to_pandas,
 )
-from crmmodels._ingest.arguments import check_column_name, check_int
-from crmmodels._ingest.dates import parse_dates, to_timestamp
+from crmmodels._ingest.log import time_zone
 from crmmodels._ingest.renames import REMOVED_IN, renamed_arguments
 from crmmodels._results import Result
 from crmmodels.errors import ArgumentError, DataError, SchemaError, bad_rows_message

@@ -9,8 +9,8 @@ import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
 
-from crmmodels._activity import local_log
-from crmmodels._frames import collect, day_number, to_narwhals
+from crmmodels._ingest.frames import collect, day_number, to_narwhals
+from crmmodels._ingest.log import local_log
 from crmmodels._ingest.periods import scalar_period_index
 from crmmodels.errors import DataError, SchemaError, bad_rows_message, missing_column_message
 from crmmodels.lifecycle._classify import Alive, classify

@@ -7,8 +7,8 @@ from typing import Any, Literal
 import narwhals.stable.v2 as nw
 import pandas as pd
 
-from crmmodels._frames import collect
 from crmmodels._ingest.dates import to_timestamp
+from crmmodels._ingest.frames import collect
 from crmmodels._ingest.renames import renamed_arguments
 from crmmodels.errors import DataError, SkippedStepWarning, warn
 from crmmodels.lifecycle._classify import EPOCH, stage_summary

@@ -4,7 +4,7 @@ Sort customers by value (revenue, margin or CLV; negative values allowed), then 
 the concentration of value off the cumulative share curve: the share held by the top
 20% of customers, the smallest share of customers holding 80% of the value, the Gini
 and Herfindahl indices, ABC classes and the list of strategic (class A) customers.
-See :mod:`crmmodels.kernels.concentration` for the formulas.
+See :mod:`crmmodels.kernels.portfolio` for the formulas.
 
 The steps live in private modules: ``_collect`` (values per customer from any input),
 ``_concentration`` (the curve and its indices, overall and per period), ``_result``

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmmodels._frames import (
+from crmmodels._ingest.frames import (
     check_columns,
     check_not_null,
     collect,

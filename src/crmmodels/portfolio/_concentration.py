@@ -9,9 +9,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmmodels._frames import python_scalar
+from crmmodels._ingest.frames import python_scalar
 from crmmodels.errors import DataError
-from crmmodels.kernels import concentration as kc
+from crmmodels.kernels import portfolio as kc
 from crmmodels.portfolio._collect import _numeric_array
 
 

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from crmmodels._frames import (
+from crmmodels._ingest.arguments import check_column_name, check_level
+from crmmodels._ingest.frames import (
     check_columns,
     check_not_null,
     collect,
@@ -21,7 +22,6 @@ from crmmodels._frames import (
     to_narwhals,
     to_pandas,
 )
-from crmmodels._ingest.arguments import check_column_name, check_level
 from crmmodels._results import Result
 from crmmodels.errors import ArgumentError, DataError, bad_rows_message
 

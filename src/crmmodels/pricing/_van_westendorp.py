@@ -9,8 +9,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmmodels._frames import check_columns, to_narwhals, to_pandas
 from crmmodels._ingest.arguments import check_bool
+from crmmodels._ingest.frames import check_columns, to_narwhals, to_pandas
 from crmmodels._results import Result
 from crmmodels.errors import DataError, SchemaError, bad_rows_message
 

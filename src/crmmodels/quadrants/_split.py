@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmmodels._frames import check_columns, collect, count_true, python_scalar, to_narwhals
+from crmmodels._ingest.frames import check_columns, collect, count_true, python_scalar, to_narwhals
 from crmmodels.errors import DataError, SchemaError, bad_rows_message
 from crmmodels.quadrants._result import QUADRANTS, EmptyQuadrantWarning, QuadrantResult
 

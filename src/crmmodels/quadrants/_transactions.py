@@ -12,10 +12,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmmodels._activity import local_log
-from crmmodels._frames import day_number, to_narwhals, to_pandas
 from crmmodels._ingest.arguments import check_number
 from crmmodels._ingest.dates import to_timestamp
+from crmmodels._ingest.frames import day_number, to_narwhals, to_pandas
+from crmmodels._ingest.log import local_log
 from crmmodels._ingest.periods import Period, check_period, is_calendar, unit_name
 from crmmodels.errors import ArgumentError, ConvergenceError, DataError, SkippedStepWarning
 from crmmodels.quadrants._result import QuadrantResult

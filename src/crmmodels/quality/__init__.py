@@ -19,7 +19,7 @@ Rules, in order:
    pairwise (each pair of items on the respondents who answered both) or listwise (only
    respondents who answered every item of the construct; for HTMT every item).
 
-See :mod:`crmmodels.kernels.reliability` for the formulas (Cronbach's alpha and Feldt's
+See :mod:`crmmodels.kernels.quality` for the formulas (Cronbach's alpha and Feldt's
 interval, corrected item-total correlation, alpha if item deleted, the one-factor
 minimum-residual fit behind McDonald's omega, composite reliability and AVE, HTMT).
 The steps live in private modules: ``_items`` (answers as a matrix and the scale

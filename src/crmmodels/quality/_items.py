@@ -10,10 +10,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmmodels._frames import python_scalar, to_narwhals, to_pandas
 from crmmodels._ingest.arguments import check_choice, check_level
+from crmmodels._ingest.frames import python_scalar, to_narwhals, to_pandas
 from crmmodels.errors import DataError, SchemaError
-from crmmodels.kernels import reliability as kr
+from crmmodels.kernels import quality as kr
 
 #: Construct names looked up by prefix when ``constructs`` is not given.
 DEFAULT_CONSTRUCTS: tuple[str, ...] = ("trust", "satisfaction", "commitment")

@@ -11,7 +11,7 @@ import pandas as pd
 
 from crmmodels._ingest.arguments import check_number
 from crmmodels.errors import DataError, bad_rows_message
-from crmmodels.kernels import reliability as kr
+from crmmodels.kernels import quality as kr
 from crmmodels.quality._items import (
     FloatArray,
     NanPolicy,
@@ -96,7 +96,7 @@ def relationship_quality(
     :math:`|A_{ic}| \ge \text{min\_answered}\,|I_c|`; index
     :math:`RQ_i = \sum_c w_c s_{ic}`. Omega, composite reliability and AVE use the
     standardised loadings of a one-factor minimum-residual fit per construct
-    (:func:`crmmodels.kernels.reliability.one_factor`).
+    (:func:`crmmodels.kernels.quality.one_factor`).
 
     References
     ----------

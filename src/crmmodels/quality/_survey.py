@@ -10,8 +10,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmmodels._frames import check_columns, python_scalar, to_narwhals, to_pandas
 from crmmodels._ingest.arguments import check_column_name, check_number
+from crmmodels._ingest.frames import check_columns, python_scalar, to_narwhals, to_pandas
 from crmmodels.errors import ArgumentError, DataError, SchemaError, bad_rows_message
 from crmmodels.quality._items import FloatArray, _numeric_matrix
 

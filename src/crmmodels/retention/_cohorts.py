@@ -10,8 +10,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmmodels._frames import collect
 from crmmodels._ingest.arguments import check_choice
+from crmmodels._ingest.frames import collect
 from crmmodels._ingest.periods import (
     PeriodCode,
     check_period_code,

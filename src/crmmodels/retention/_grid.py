@@ -14,9 +14,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from crmmodels._activity import customer_codes, local_log
-from crmmodels._frames import collect, count_true, day_number
 from crmmodels._ingest.dates import to_timestamp
+from crmmodels._ingest.frames import collect, count_true, day_number
+from crmmodels._ingest.log import customer_codes, local_log
 from crmmodels._ingest.periods import numpy_period_index, scalar_period_index
 from crmmodels.errors import DataError
 

@@ -9,7 +9,7 @@ import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
 
-from crmmodels._frames import collect
+from crmmodels._ingest.frames import collect
 from crmmodels._ingest.periods import (
     PeriodCode,
     check_period_code,

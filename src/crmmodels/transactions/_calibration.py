@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 import narwhals.stable.v2 as nw
 import pandas as pd
 
-from crmmodels._activity import prepare_log
-from crmmodels._frames import collect, count_true, to_narwhals, to_pandas
 from crmmodels._ingest.dates import to_timestamp
+from crmmodels._ingest.frames import collect, count_true, to_narwhals, to_pandas
+from crmmodels._ingest.log import prepare_log
 from crmmodels._ingest.periods import Period, period_index, scalar_period_index
 from crmmodels._results import Result
 from crmmodels.errors import DataError

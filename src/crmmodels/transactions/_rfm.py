@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from crmmodels._frames import check_columns, python_scalar, to_narwhals, to_pandas
 from crmmodels._ingest.arguments import check_column_name, check_int, validation_message
+from crmmodels._ingest.frames import check_columns, python_scalar, to_narwhals, to_pandas
 from crmmodels._ingest.renames import renamed_arguments
 from crmmodels.errors import ArgumentError, DataError, SchemaError, bad_rows_message
 

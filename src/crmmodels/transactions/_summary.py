@@ -9,8 +9,8 @@ import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
 
-from crmmodels._activity import customer_codes, prepare_log, ticks_per_day
 from crmmodels._ingest.dates import to_timestamp
+from crmmodels._ingest.log import customer_codes, prepare_log, ticks_per_day
 from crmmodels._ingest.periods import (
     Period,
     check_period,

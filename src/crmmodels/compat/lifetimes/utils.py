@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmmodels._frames import to_narwhals, to_pandas
 from crmmodels._ingest.arguments import check_int, check_number
 from crmmodels._ingest.dates import to_timestamp
+from crmmodels._ingest.frames import to_narwhals, to_pandas
 from crmmodels.errors import ArgumentError, DataError
 from crmmodels.errors import ConvergenceError as ConvergenceError
 from crmmodels.transactions import calibration_holdout, summarize_transactions

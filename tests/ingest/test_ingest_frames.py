@@ -1,4 +1,4 @@
-"""``crmmodels._frames``: the frame boundary on pandas, polars, pyarrow and DuckDB.
+"""``crmmodels._ingest.frames``: the frame boundary on pandas, polars, pyarrow and DuckDB.
 
 Each helper is checked against what its docstring promises, on eager and lazy engines,
 with independent references (pandas' own date arithmetic, numpy counts).
@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmmodels._frames import (
+from crmmodels._ingest.frames import (
     check_columns,
     check_ids,
     check_not_null,

@@ -20,7 +20,9 @@ from crmmodels.errors import DataError
 from crmmodels.kernels import bgnbd
 from crmmodels.kernels.bgnbd import _closed_form, _quadrature, alive_expected_purchases
 
-REF = json.loads((Path(__file__).parent / "reference" / "clv_bgnbd_cdnow.json").read_text())
+REF = json.loads(
+    (Path(__file__).resolve().parents[1] / "reference" / "clv_bgnbd_cdnow.json").read_text()
+)
 PAPER = (0.243, 4.414, 0.793, 2.426)
 
 

@@ -1,4 +1,4 @@
-"""``crmmodels._activity`` (log validation, customer codes) and ``crmmodels._ingest.periods``.
+"""``crmmodels._ingest.log`` (log validation, customer codes) and ``crmmodels._ingest.periods``.
 
 Period numbers are checked three ways against each other (engine expression, numpy
 array, scalar) and against pandas' own ``Period`` ordinals, on random dates 1900..2200.
@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmmodels._activity import customer_codes, local_log, prepare_log, ticks_per_day, time_zone
-from crmmodels._frames import collect, to_narwhals
+from crmmodels._ingest.frames import collect, to_narwhals
+from crmmodels._ingest.log import customer_codes, local_log, prepare_log, ticks_per_day, time_zone
 from crmmodels._ingest.periods import (
     MAX_PERIOD_DAYS,
     check_period,

@@ -16,7 +16,9 @@ import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
 
-from crmmodels._frames import (
+from crmmodels._ingest.arguments import check_column_name
+from crmmodels._ingest.dates import parse_dates, to_timestamp
+from crmmodels._ingest.frames import (
     check_columns,
     check_ids,
     check_not_null,
@@ -29,8 +31,6 @@ from crmmodels._frames import (
     python_scalar,
     to_narwhals,
 )
-from crmmodels._ingest.arguments import check_column_name
-from crmmodels._ingest.dates import parse_dates, to_timestamp
 from crmmodels.errors import DataError, bad_rows_message
 
 __all__ = [

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from crmmodels.kernels import concentration as kc
+from crmmodels.kernels import portfolio as kc
 
 # ---------------------------------------------------------------- plain references
 

@@ -21,9 +21,9 @@ from crmmodels.idic import (
     phonetic_key,
     resolve_identities,
 )
-from crmmodels.kernels.unionfind import canonical_labels, components, within_block_pairs
+from crmmodels.kernels.identity import canonical_labels, components, within_block_pairs
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 
 # -- normalisation -------------------------------------------------------------------------

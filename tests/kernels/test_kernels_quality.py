@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import stats
 
-from crmmodels.kernels import reliability as kr
+from crmmodels.kernels import quality as kr
 
 
 def _likert(n: int, k: int, seed: int, nan_share: float = 0.0) -> np.ndarray:

@@ -16,8 +16,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmmodels.kernels import _optim, stage_history, unionfind
-from crmmodels.kernels.stage_history import DROPPED, FINAL, LEFT_PATH, NOT_IN_FUNNEL, OPEN
+from crmmodels.kernels import _optim
+from crmmodels.kernels import funnel as funnel_kernel
+from crmmodels.kernels import identity as identity_kernel
+from crmmodels.kernels.funnel import DROPPED, FINAL, LEFT_PATH, NOT_IN_FUNNEL, OPEN
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
@@ -61,7 +63,7 @@ def _state_of_one(row: FloatArray, exit_time: float, mode: str) -> tuple[int, in
 @pytest.mark.parametrize("seed", range(5))
 def test_funnel_state_matches_a_per_entity_reading(mode: str, seed: int) -> None:
     first, exit_time = _random_history(seed)
-    state = stage_history.funnel_state(first, exit_time, mode)
+    state = funnel_kernel.funnel_state(first, exit_time, mode)
     rows = [_state_of_one(r, e, mode) for r, e in zip(first, exit_time, strict=True)]
     assert state.n.tolist() == [r[0] for r in rows]
     assert state.outcome.tolist() == [r[1] for r in rows]
@@ -75,8 +77,8 @@ def test_stage_counts_against_pandas(mode: str, seed: int) -> None:
     first, exit_time = _random_history(seed)
     n_ent, k = first.shape
     group = np.random.default_rng(seed).integers(0, 3, n_ent)
-    state = stage_history.funnel_state(first, exit_time, mode)
-    counts = stage_history.stage_counts(state, k, group, 3)
+    state = funnel_kernel.funnel_state(first, exit_time, mode)
+    counts = funnel_kernel.stage_counts(state, k, group, 3)
     table = pd.DataFrame({"g": group, "n": state.n, "outcome": state.outcome})
     table["last"] = table["n"] - 1
     for g in range(3):
@@ -97,7 +99,7 @@ def test_stage_counts_against_pandas(mode: str, seed: int) -> None:
         # the docstring's balance: entered = advanced + dropped + open (not the last stage)
         balance = counts["advanced"][g] + counts["dropped"][g] + counts["open"][g]
         assert counts["entered"][g][:-1].tolist() == balance[:-1].tolist()
-    ungrouped = stage_history.stage_counts(state, k)
+    ungrouped = funnel_kernel.stage_counts(state, k)
     assert ungrouped["entered"][0].tolist() == counts["entered"].sum(axis=0).tolist()
 
 
@@ -108,8 +110,8 @@ def test_backwards_mask_and_later_entry(seed: int) -> None:
     for i, row in enumerate(first):
         seen = [(j, v) for j, v in enumerate(row) if not math.isnan(v)]
         back = any(v2 < v1 for (j1, v1), (j2, v2) in itertools.combinations(seen, 2))
-        assert bool(stage_history.backwards_mask(first)[i]) == back
-        later = stage_history.later_entry(first)[i]
+        assert bool(funnel_kernel.backwards_mask(first)[i]) == back
+        later = funnel_kernel.later_entry(first)[i]
         for j in range(k):
             rest = [v for v in row[j + 1 :] if not math.isnan(v)]
             expected = min(rest) if rest else math.nan
@@ -119,8 +121,8 @@ def test_backwards_mask_and_later_entry(seed: int) -> None:
 @pytest.mark.parametrize("seed", range(4))
 def test_stay_durations_from_the_docstring(seed: int) -> None:
     first, exit_time = _random_history(seed)
-    state = stage_history.funnel_state(first, exit_time, "any")
-    done, still = stage_history.stay_durations(first, exit_time, state, 20.0)
+    state = funnel_kernel.funnel_state(first, exit_time, "any")
+    done, still = funnel_kernel.stay_durations(first, exit_time, state, 20.0)
     n_ent, k = first.shape
     for i in range(n_ent):
         for j in range(k):
@@ -150,15 +152,15 @@ def test_nan_ignoring_column_and_row_reductions(rows: list[list[float | None]]) 
     values = np.array([[np.nan if v is None else v for v in r] for r in rows], dtype=float)
     frame = pd.DataFrame(values)
     np.testing.assert_allclose(
-        stage_history.row_fmin(values), frame.min(axis=1).to_numpy(), equal_nan=True
+        funnel_kernel.row_fmin(values), frame.min(axis=1).to_numpy(), equal_nan=True
     )
     np.testing.assert_allclose(
-        stage_history.column_means(values), frame.mean().to_numpy(), rtol=1e-12, equal_nan=True
+        funnel_kernel.column_means(values), frame.mean().to_numpy(), rtol=1e-12, equal_nan=True
     )
     q = (0.1, 0.5, 0.9)
     expected = frame.quantile(list(q)).to_numpy()
     np.testing.assert_allclose(
-        stage_history.quantiles_by_column(values, q), expected, rtol=1e-12, equal_nan=True
+        funnel_kernel.quantiles_by_column(values, q), expected, rtol=1e-12, equal_nan=True
     )
 
 
@@ -172,7 +174,7 @@ def test_aggregate_events_against_groupby(seed: int, integer_times: bool) -> Non
     times = t.astype(np.int64) if integer_times else t.astype(float) / 2
     amount = rng.normal(10, 3, 60)
     amount[rng.random(60) < 0.3] = np.nan
-    out = stage_history.aggregate_events(key, times, n_keys, amount)
+    out = funnel_kernel.aggregate_events(key, times, n_keys, amount)
     grouped = pd.DataFrame({"key": key, "t": times, "amount": amount}).groupby("key")
     assert out["key"].tolist() == sorted(set(key.tolist()))
     assert out["first"].tolist() == grouped["t"].min().tolist()
@@ -180,7 +182,7 @@ def test_aggregate_events_against_groupby(seed: int, integer_times: bool) -> Non
     assert out["n_times"].tolist() == grouped["t"].nunique().tolist()
     assert out["t_max"] == times.max()
     np.testing.assert_allclose(out["amount"], grouped["amount"].max().to_numpy(), equal_nan=True)
-    assert "amount" not in stage_history.aggregate_events(key, times, n_keys)
+    assert "amount" not in funnel_kernel.aggregate_events(key, times, n_keys)
 
 
 # ---------------------------------------------------------------------------------------
@@ -211,7 +213,7 @@ def test_components_against_brute_force(n_nodes: int, n_extra: int, data: st.Dat
     )
     rows = [a for a, _ in edges]
     cols = [b for _, b in edges]
-    got = unionfind.components(n_nodes, rows, cols, n_extra=n_extra)
+    got = identity_kernel.components(n_nodes, rows, cols, n_extra=n_extra)
     assert got.tolist() == _brute_components(n_nodes, size, edges)
 
 
@@ -220,7 +222,7 @@ def test_components_against_brute_force(n_nodes: int, n_extra: int, data: st.Dat
 def test_canonical_labels_number_components_by_smallest_key(labels: list[int], rnd: Any) -> None:
     key = list(range(len(labels)))
     rnd.shuffle(key)
-    out = unionfind.canonical_labels(labels, order_key=key)
+    out = identity_kernel.canonical_labels(labels, order_key=key)
     # the same partition
     assert all(
         (labels[i] == labels[j]) == (out[i] == out[j])
@@ -234,11 +236,11 @@ def test_canonical_labels_number_components_by_smallest_key(labels: list[int], r
 
 def test_components_refuse_bad_edges() -> None:
     with pytest.raises(ValueError, match="same shape"):
-        unionfind.components(3, [0, 1], [1])
+        identity_kernel.components(3, [0, 1], [1])
     with pytest.raises(ValueError, match="out of range"):
-        unionfind.components(3, [0], [3])
-    assert unionfind.components(3, [], []).tolist() == [0, 1, 2]
-    assert unionfind.canonical_labels([]).size == 0
+        identity_kernel.components(3, [0], [3])
+    assert identity_kernel.components(3, [], []).tolist() == [0, 1, 2]
+    assert identity_kernel.canonical_labels([]).size == 0
 
 
 @settings(max_examples=50)
@@ -250,7 +252,7 @@ def test_within_block_pairs_against_combinations(block: list[int], cap: int | No
         for i, j in itertools.combinations(range(len(block)), 2)
         if block[i] == block[j] >= 0 and (cap is None or sizes[block[i]] <= cap)
     ]
-    got = unionfind.within_block_pairs(block, max_block_size=cap)
+    got = identity_kernel.within_block_pairs(block, max_block_size=cap)
     assert got.shape[1] == 2 and got.dtype == np.int64
     assert got.tolist() == expected
 

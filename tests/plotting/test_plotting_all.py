@@ -2,7 +2,7 @@
 
 Each call returns a matplotlib Axes, draws on the Axes it is given (``ax=``), draws at
 least one artist and leaves ``matplotlib.rcParams`` as it found them. The results come
-from the builders of the result tests (``test_unit_results.py``).
+from the builders of the result tests (``test_results.py``).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def _results_module() -> ModuleType:
     """The result tests' module (found from the project root, wherever the file lives)."""
     here = Path(__file__).resolve()
     root = next(p for p in here.parents if (p / "pyproject.toml").is_file())
-    path = next((root / "tests").rglob("test_unit_results.py")).resolve()
+    path = next((root / "tests").rglob("test_results.py")).resolve()
     for module in list(sys.modules.values()):
         if getattr(module, "__file__", None) and Path(module.__file__).resolve() == path:
             return module

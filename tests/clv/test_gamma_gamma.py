@@ -19,7 +19,9 @@ from crmmodels.datasets._simulate import simulate_summary
 from crmmodels.errors import CRMModelsWarning, DataError
 from crmmodels.kernels import gamma_gamma
 
-REF = json.loads((Path(__file__).parent / "reference" / "clv_bgnbd_cdnow.json").read_text())
+REF = json.loads(
+    (Path(__file__).resolve().parents[1] / "reference" / "clv_bgnbd_cdnow.json").read_text()
+)
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,7 @@ from _engines import to_engine
 S = list(DEFAULT_STAGES)
 LEAD, NEEDS, PROP, WON = S
 LOST = "closed_lost"
-SRC = Path(__file__).resolve().parents[1] / "src" / "crmmodels"
+SRC = Path(__file__).resolve().parents[2] / "src" / "crmmodels"
 
 
 def _funnel_log() -> pd.DataFrame:

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from crmmodels.kernels import itemsets as K
+from crmmodels.kernels import basket as K
 
 
 def brute_force(dense: np.ndarray, min_count: int, max_len: int | None = None) -> dict:
