@@ -15,6 +15,7 @@ from crmmodels.errors import (
     CRMModelsError,
     CRMModelsWarning,
     DataError,
+    EmptyQuadrantWarning,
     NotFittedError,
     SchemaError,
     SkippedStepWarning,
@@ -34,6 +35,7 @@ HIERARCHY = {
     CRMModelsWarning: (UserWarning,),
     BoundaryWarning: (CRMModelsWarning, RuntimeWarning, UserWarning),
     SkippedStepWarning: (CRMModelsWarning, UserWarning),
+    EmptyQuadrantWarning: (CRMModelsWarning, UserWarning),
 }
 
 

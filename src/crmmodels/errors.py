@@ -13,8 +13,10 @@ that matches its meaning, so callers can catch either::
     CRMModelsWarning (UserWarning)
     ├── BoundaryWarning (CRMModelsWarning, RuntimeWarning)
     │                                   a fit ended at a limiting (boundary) model
-    └── SkippedStepWarning (CRMModelsWarning)
-                                        a convenience function skipped a model step
+    ├── SkippedStepWarning (CRMModelsWarning)
+    │                                   a convenience function skipped a model step
+    └── EmptyQuadrantWarning (CRMModelsWarning)
+                                        a quadrant split left a quadrant without customers
 
 Messages name the column or argument, the problem, how many rows are affected and the
 first offending example, and suggest a fix where one is known.
@@ -42,6 +44,7 @@ __all__ = [
     "CRMModelsWarning",
     "ConvergenceError",
     "DataError",
+    "EmptyQuadrantWarning",
     "NotFittedError",
     "SchemaError",
     "SkippedStepWarning",
@@ -169,6 +172,14 @@ class SkippedStepWarning(CRMModelsWarning):
     :func:`crmmodels.quadrants.clv_quadrants_from_transactions` cannot be resolved on a
     very small customer base. The message says which step was skipped, why, and what was
     used instead; the result's ``notes`` repeat it.
+    """
+
+
+class EmptyQuadrantWarning(CRMModelsWarning):
+    """A split left at least one of the four quadrants without customers.
+
+    Usually a sign that a threshold sits on a pile of tied values (for example a median
+    current value of 0 when most customers bought nothing in the window).
     """
 
 

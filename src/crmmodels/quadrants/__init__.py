@@ -10,7 +10,8 @@ and low, giving four groups:
 | low current | ``improve`` (develop) | ``abandon`` (cut cost) |
 """
 
-from crmmodels.quadrants._result import QUADRANTS, EmptyQuadrantWarning, QuadrantResult
+from crmmodels.errors import EmptyQuadrantWarning
+from crmmodels.quadrants._result import QUADRANTS, QuadrantResult
 from crmmodels.quadrants._split import clv_quadrants
 from crmmodels.quadrants._transactions import clv_quadrants_from_transactions
 

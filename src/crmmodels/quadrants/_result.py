@@ -10,24 +10,15 @@ import numpy.typing as npt
 import pandas as pd
 
 from crmmodels._results import Result
-from crmmodels.errors import CRMModelsWarning
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["QUADRANTS", "EmptyQuadrantWarning", "QuadrantResult"]
+__all__ = ["QUADRANTS", "QuadrantResult"]
 
 #: Group names in display order: (high, high), (low, high), (high, low), (low, low)
 #: for (current, potential).
 QUADRANTS: tuple[str, str, str, str] = ("vip", "improve", "maintain", "abandon")
-
-
-class EmptyQuadrantWarning(CRMModelsWarning):
-    """A split left at least one of the four quadrants without customers.
-
-    Usually a sign that a threshold sits on a pile of tied values (for example a median
-    current value of 0 when most customers bought nothing in the window).
-    """
 
 
 @dataclass(frozen=True, repr=False)

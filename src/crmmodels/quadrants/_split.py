@@ -13,8 +13,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from crmmodels._ingest.frames import check_columns, collect, count_true, python_scalar, to_narwhals
-from crmmodels.errors import DataError, SchemaError, bad_rows_message
-from crmmodels.quadrants._result import QUADRANTS, EmptyQuadrantWarning, QuadrantResult
+from crmmodels.errors import DataError, EmptyQuadrantWarning, SchemaError, bad_rows_message
+from crmmodels.quadrants._result import QUADRANTS, QuadrantResult
 
 __all__ = ["clv_quadrants", "parse_split"]
 
