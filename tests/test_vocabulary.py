@@ -190,3 +190,24 @@ def test_every_public_result_class_ends_in_result() -> None:
     for qual, obj in CALLABLES.items():
         if inspect.isclass(obj) and issubclass(obj, Result):
             assert obj.__name__.endswith("Result"), qual
+
+
+def test_bad_argument_choices_are_argument_errors_everywhere() -> None:
+    """One error class per kind of mistake: a bad argument value is an ArgumentError."""
+    from crmmodels.errors import ArgumentError
+    from crmmodels.idic import RuleSet, normalize_phone
+    from crmmodels.plotting.idic import plot_value_needs
+
+    calls = [
+        lambda: crmmodels.datasets.simulate_crm(0),
+        lambda: normalize_phone(__import__("pandas").Series(["1"]), "uk"),
+        lambda: RuleSet.from_dicts([{"name": "x", "action": "a", "conditions": {}}]),
+        lambda: plot_value_needs(None, what="sizes"),  # type: ignore[arg-type]
+        lambda: crmmodels.summarize_transactions(
+            __import__("pandas").DataFrame({"customer_id": [1], "date": ["2024-01-01"]}),
+            period="fortnight",
+        ),
+    ]
+    for call in calls:
+        with pytest.raises(ArgumentError):
+            call()

@@ -8,6 +8,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from crmmodels._ingest.arguments import check_int
+
 __all__ = ["CRMData", "simulate_crm"]
 
 _FIRST = np.array(
@@ -121,9 +123,7 @@ def simulate_crm(n_customers: int = 500, *, seed: int = 0) -> CRMData:
     >>> sorted(crm.purchases["category"].unique())
     ['books', 'electronics', 'fashion', 'home']
     """
-    if int(n_customers) < 1:
-        raise ValueError(f"n_customers must be >= 1; got {n_customers!r}")
-    n = int(n_customers)
+    n = check_int(n_customers, "n_customers", low=1)
     rng = np.random.default_rng(seed)
     cid = np.arange(1, n + 1)
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, 
 from crmmodels._ingest.arguments import check_bool, check_column_name
 from crmmodels._ingest.frames import check_columns, check_not_null, to_narwhals, to_pandas
 from crmmodels._results import Result
-from crmmodels.errors import DataError, SchemaError, bad_rows_message
+from crmmodels.errors import ArgumentError, DataError, SchemaError, bad_rows_message
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -103,7 +103,9 @@ class Rule(BaseModel):
         try:
             super().__init__(**data)
         except ValidationError as exc:
-            raise DataError(_validation_message(exc, f"rule {data.get('name', '?')!r}")) from exc
+            raise ArgumentError(
+                _validation_message(exc, f"rule {data.get('name', '?')!r}")
+            ) from exc
 
     @model_validator(mode="after")
     def _check(self) -> Rule:
@@ -142,7 +144,7 @@ class RuleSet(BaseModel):
     ... # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    crmmodels.errors.DataError: invalid rule 'x': Value error, empty condition: ...
+    crmmodels.errors.ArgumentError: invalid rule 'x': Value error, empty condition: ...
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -154,7 +156,7 @@ class RuleSet(BaseModel):
         try:
             super().__init__(**data)
         except ValidationError as exc:
-            raise DataError(_validation_message(exc, "rule set")) from exc
+            raise ArgumentError(_validation_message(exc, "rule set")) from exc
 
     @model_validator(mode="after")
     def _check(self) -> RuleSet:
@@ -170,7 +172,7 @@ class RuleSet(BaseModel):
         data = dict(rules) if isinstance(rules, Mapping) else {"rules": list(rules)}
         raw = data.get("rules")
         if not isinstance(raw, list):
-            raise DataError("invalid rule set: 'rules' must be a list of rules.")
+            raise ArgumentError("invalid rule set: 'rules' must be a list of rules.")
         data["rules"] = [r if isinstance(r, Rule) else Rule(**dict(r)) for r in raw]
         return cls(**data)
 
@@ -190,7 +192,7 @@ class RuleSet(BaseModel):
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise DataError(f"invalid rule set JSON: {exc}") from exc
+            raise ArgumentError(f"invalid rule set JSON: {exc}") from exc
         return cls.from_dicts(data)
 
     def to_json(self) -> str:
@@ -258,7 +260,9 @@ def _as_ruleset(rules: Any) -> RuleSet:
         return RuleSet.from_json(rules)
     if isinstance(rules, (Mapping, Sequence)):
         return RuleSet.from_dicts(rules)
-    raise DataError(f"rules must be a RuleSet, a list of rules or JSON; got {type(rules).__name__}")
+    raise ArgumentError(
+        f"rules must be a RuleSet, a list of rules or JSON; got {type(rules).__name__}"
+    )
 
 
 def _check_values(col: str, series: pd.Series, values: list[Any], rule: str) -> None:

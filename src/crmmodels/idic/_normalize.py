@@ -40,6 +40,8 @@ import re
 
 import pandas as pd
 
+from crmmodels.errors import ArgumentError
+
 __all__ = ["normalize_address", "normalize_email", "normalize_name", "normalize_phone"]
 
 _COMBINING = "[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]"
@@ -127,7 +129,10 @@ def normalize_phone(values: pd.Series, default_country_code: str = "1") -> pd.Se
     """
     cc = "".join(ch for ch in str(default_country_code) if ch.isdigit())
     if not cc:
-        raise ValueError(f"default_country_code must contain digits; got {default_country_code!r}")
+        raise ArgumentError(
+            f"default_country_code must contain digits, such as '1' or '44'; got "
+            f"{default_country_code!r}."
+        )
     s = _as_string(values).str.lower()
     s = s.str.replace(r"(?:ext\.?|x|#)\s*\d+\s*$", "", regex=True).str.strip()
     plus = s.str.startswith("+").fillna(False).astype(bool)

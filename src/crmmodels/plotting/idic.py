@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from crmmodels._ingest.arguments import check_choice
 from crmmodels.plotting._common import new_axes
 
 if TYPE_CHECKING:
@@ -68,8 +69,7 @@ def plot_value_needs(
     >>> plot_value_needs(differentiate(p, k=2)).get_ylabel()
     'value tier'
     """
-    if what not in ("counts", "value"):
-        raise ValueError(f"what must be 'counts' or 'value'; got {what!r}")
+    check_choice(what, "what", ("counts", "value"))
     ax = new_axes(ax, _SIZE)
     mat = result.matrix_counts if what == "counts" else result.matrix_value
     data = mat.to_numpy(dtype=np.float64)

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from crmmodels.errors import ArgumentError
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -158,7 +160,10 @@ def plot_lorenz(
 
 def _lorenz_by_period(result: ParetoResult, *, ax: Axes | None, **kwargs: Any) -> Axes:
     if result.trend is None or result.period_col is None:
-        raise ValueError("by_period needs an analysis with period_col=.")
+        raise ArgumentError(
+            "by_period=True needs an analysis with periods: call pareto_analysis(..., "
+            "period_col=...) first."
+        )
     ax = _axes(ax)
     import matplotlib as mpl
 
@@ -215,7 +220,9 @@ def plot_concentration_trend(
     'share'
     """
     if result.trend is None or result.period_col is None:
-        raise ValueError("this analysis has no trend: call pareto_analysis with period_col=.")
+        raise ArgumentError(
+            "this analysis has no trend: call pareto_analysis(..., period_col=...) first."
+        )
     ax = _axes(ax)
     t = result.trend
     x = t[result.period_col]
