@@ -339,3 +339,20 @@ def test_holdout_comparison_plot_and_errors(cal_holdout: Any) -> None:
         holdout_comparison(BG_WEEKS, frame, max_group="7")  # type: ignore[arg-type]
     with pytest.raises(ArgumentError, match="model"):
         holdout_comparison(object(), frame)
+
+
+def test_calibration_holdout_plot_with_a_model_is_the_holdout_comparison(log: pd.DataFrame) -> None:
+    from crmmodels import calibration_holdout
+    from crmmodels.clv import holdout_comparison
+
+    ch = calibration_holdout(log, calibration_end=log["date"].quantile(0.6), time_unit="W")
+    alone = ch.plot()
+    assert len(alone.get_lines()) == 1
+    with_model = ch.plot(model=BG_WEEKS)
+    expected = holdout_comparison(BG_WEEKS, ch.to_frame()).plot()
+    assert [line.get_label() for line in with_model.get_lines()] == [
+        line.get_label() for line in expected.get_lines()
+    ]
+    np.testing.assert_allclose(
+        with_model.get_lines()[1].get_ydata(), expected.get_lines()[1].get_ydata()
+    )

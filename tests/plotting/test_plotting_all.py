@@ -106,6 +106,9 @@ def _demand_curves(ax: Axes | None) -> Axes:
 PlotCall = Callable[[Axes | None], Axes]
 
 CASES: dict[str, PlotCall] = {
+    "draw_holdout_means": lambda ax: clv.draw_holdout_means(
+        result("CalibrationHoldoutResult").to_frame(), ax=ax
+    ),
     "draw_actual_vs_model": lambda ax: clv.draw_actual_vs_model(
         [0, 1, 2], [1.0, 2.0, 4.0], [1.1, 2.2, 3.9], ax=ax
     ),

@@ -10,7 +10,6 @@ customer is alive from the first purchase on. Each returns a frozen result whose
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -23,8 +22,9 @@ from crmmodels._ingest.arguments import check_choice, check_column_name, check_i
 from crmmodels._ingest.dates import to_timestamp
 from crmmodels._ingest.frames import check_columns, collect, to_narwhals, to_pandas
 from crmmodels._ingest.log import prepare_log
-from crmmodels._ingest.periods import period_index
+from crmmodels._ingest.periods import check_period, period_index
 from crmmodels._results import Result
+from crmmodels.clv._predict import UNKNOWN_UNIT
 from crmmodels.errors import ArgumentError, DataError
 
 if TYPE_CHECKING:
@@ -44,8 +44,6 @@ FloatArray = npt.NDArray[np.float64]
 
 #: period codes and their pandas frequencies (weeks run Monday to Sunday)
 _CODES = {"D": "D", "W": "W-SUN", "M": "M", "Q": "Q-DEC", "Y": "Y-DEC"}
-#: the words of a model's ``time_unit_`` and the codes they stand for
-_UNIT_WORDS = {"days": "D", "weeks": "W", "months": "M", "quarters": "Q", "years": "Y"}
 _UNIT_HINT = "'D', 'W', 'M', 'Q', 'Y' or a whole number of days (e.g. 7)"
 _SINCE_LAST = "time_since_last_purchase"
 
@@ -62,36 +60,21 @@ def _needs(model: Any, method: str) -> None:
 def _resolve_unit(time_unit: Any, model: Any) -> tuple[str, int, TimeUnit]:
     """``(period code, periods per time unit, time unit)`` of the tracking grid.
 
-    Without ``time_unit`` the model's remembered ``time_unit_`` is used.
+    Without ``time_unit`` the model's remembered ``time_unit_`` is used. A whole number
+    of days counts purchases per day and groups the rows by that many days.
     """
     if time_unit is None:
-        remembered = getattr(model, "time_unit_", None)
-        days = re.fullmatch(r"(\d+)-day periods", str(remembered))
-        if remembered in _CODES or remembered in _UNIT_WORDS:
-            time_unit = remembered
-        elif isinstance(remembered, (int, np.integer)) and not isinstance(remembered, bool):
-            time_unit = int(remembered)
-        elif days:
-            time_unit = int(days.group(1))
-        else:
+        time_unit = getattr(model, "time_unit_", None)
+        if time_unit in (None, UNKNOWN_UNIT):
             raise ArgumentError(
                 f"time_unit is needed: the model does not know its time unit "
-                f"(time_unit_={remembered!r}). Pass the unit the model was fitted in: "
+                f"(time_unit_={time_unit!r}). Pass the unit the model was fitted in: "
                 f"{_UNIT_HINT}."
             )
-    if isinstance(time_unit, str):
-        time_unit = _UNIT_WORDS.get(time_unit, time_unit)  # "weeks" is read as "W"
-        if time_unit not in _CODES:
-            raise ArgumentError(f"time_unit must be {_UNIT_HINT}; got {time_unit!r}.")
-        return time_unit, 1, time_unit
-    if isinstance(time_unit, (bool, np.bool_)) or not isinstance(
-        time_unit, (int, np.integer, float)
-    ):
-        raise ArgumentError(
-            f"time_unit must be {_UNIT_HINT}; got {time_unit!r} ({type(time_unit).__name__})."
-        )
-    days_per_unit = check_int(time_unit, "time_unit", low=1, fix=f"Use {_UNIT_HINT}.")
-    return "D", days_per_unit, days_per_unit
+    unit = check_period(time_unit, "time_unit")
+    if isinstance(unit, str):
+        return unit, 1, unit
+    return "D", unit, unit
 
 
 def _period_expr(dates: nw.Expr, code: str) -> nw.Expr:

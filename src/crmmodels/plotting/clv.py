@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from crmmodels._ingest.periods import unit_name
 from crmmodels.plotting._clv_from_model import (
     plot_alive_history,
     plot_calibration_vs_holdout,
@@ -39,6 +40,7 @@ __all__ = [
     "draw_alive_history",
     "draw_cumulative_transactions",
     "draw_holdout_comparison",
+    "draw_holdout_means",
     "plot_alive_history",
     "plot_calibration_vs_holdout",
     "plot_cumulative_transactions",
@@ -267,6 +269,25 @@ def plot_probability_alive_matrix(
     )
 
 
+def draw_holdout_means(cal_holdout: pd.DataFrame, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Mean holdout purchases by calibration frequency (a calibration/holdout table).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"frequency_cal": [0, 0, 1], "frequency_holdout": [0, 1, 2]})
+    >>> draw_holdout_means(t).get_lines()[0].get_ydata().tolist()
+    [0.5, 2.0]
+    """
+    ax = _axes(ax)
+    grouped = cal_holdout.groupby("frequency_cal")["frequency_holdout"].mean()
+    ax.plot(grouped.index, grouped.to_numpy(), marker="o", **kwargs)
+    ax.set_xlabel("purchases in calibration (frequency_cal)")
+    ax.set_ylabel("mean purchases in holdout")
+    ax.set_title("Calibration vs holdout purchases")
+    return ax
+
+
 def draw_actual_vs_model(
     x: Any,
     actual: Any,
@@ -308,9 +329,10 @@ def draw_actual_vs_model(
 
 
 def _unit_words(unit: str | int) -> str:
-    if isinstance(unit, str):
-        return {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}[unit]
-    return "day" if unit == 1 else f"{unit} days"
+    """One time unit in words: ``"week"``, ``"7 days"``."""
+    if isinstance(unit, int) and unit > 1:
+        return f"{unit} days"
+    return unit_name(unit).removesuffix("s")
 
 
 def draw_cumulative_transactions(

@@ -49,19 +49,20 @@ class CalibrationHoldoutResult(Result):
         """Return the calibration/holdout table as pandas."""
         return to_pandas(to_narwhals(self.data))
 
-    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
-        """Plot mean holdout purchases against calibration frequency."""
-        import matplotlib.pyplot as plt
+    def plot(self, ax: Axes | None = None, *, model: Any = None, **kwargs: Any) -> Axes:
+        """Mean holdout purchases by calibration frequency; against ``model`` when given.
 
-        if ax is None:
-            _, ax = plt.subplots()
-        df = self.to_frame()
-        grouped = df.groupby("frequency_cal")["frequency_holdout"].mean()
-        ax.plot(grouped.index, grouped.to_numpy(), marker="o", **kwargs)
-        ax.set_xlabel("purchases in calibration (frequency_cal)")
-        ax.set_ylabel("mean purchases in holdout")
-        ax.set_title("Calibration vs holdout purchases")
-        return ax
+        With a fitted transaction model this is
+        ``crmmodels.clv.holdout_comparison(model, self).plot()``: the model's conditional
+        expectations beside the actual means.
+        """
+        if model is not None:
+            from crmmodels.clv import holdout_comparison
+
+            return holdout_comparison(model, self.to_frame()).plot(ax=ax, **kwargs)
+        from crmmodels.plotting.clv import draw_holdout_means
+
+        return draw_holdout_means(self.to_frame(), ax=ax, **kwargs)
 
 
 def calibration_holdout(
