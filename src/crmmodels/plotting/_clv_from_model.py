@@ -111,6 +111,33 @@ def _tracking_result(
     )
 
 
+def _draw_tracking(
+    kind: str,
+    model: TransactionModel,
+    transactions: pd.DataFrame,
+    customer_col: str,
+    date_col: str,
+    time_unit: Any,
+    calibration_end: Any,
+    ax: Axes | None,
+    kwargs: dict[str, Any],
+) -> Axes:
+    """The tracking figure of ``kind``; ``kwargs`` may hold the 0.1 keywords."""
+    from crmmodels.plotting.clv import draw_cumulative_transactions
+
+    old: dict[str, Any] = {k: kwargs.pop(k) for k in ("days_per_unit", "freq_days") if k in kwargs}
+    result = _tracking_result(
+        model,
+        transactions,
+        customer_col=customer_col,
+        date_col=date_col,
+        time_unit=time_unit,
+        calibration_end=calibration_end,
+        old=old,
+    )
+    return draw_cumulative_transactions(result, kind=kind, ax=ax, **kwargs)
+
+
 def plot_cumulative_transactions(
     model: TransactionModel,
     transactions: pd.DataFrame,
@@ -146,19 +173,17 @@ def plot_cumulative_transactions(
     -------
     matplotlib.axes.Axes
     """
-    old: dict[str, Any] = {k: kwargs.pop(k) for k in ("days_per_unit", "freq_days") if k in kwargs}
-    result = _tracking_result(
+    return _draw_tracking(
+        "cumulative",
         model,
         transactions,
-        customer_col=customer_col,
-        date_col=date_col,
-        time_unit=time_unit,
-        calibration_end=calibration_end,
-        old=old,
+        customer_col,
+        date_col,
+        time_unit,
+        calibration_end,
+        ax,
+        kwargs,
     )
-    from crmmodels.plotting.clv import draw_cumulative_transactions
-
-    return draw_cumulative_transactions(result, kind="cumulative", ax=ax, **kwargs)
 
 
 def plot_incremental_transactions(
@@ -181,19 +206,17 @@ def plot_incremental_transactions(
     -------
     matplotlib.axes.Axes
     """
-    old: dict[str, Any] = {k: kwargs.pop(k) for k in ("days_per_unit", "freq_days") if k in kwargs}
-    result = _tracking_result(
+    return _draw_tracking(
+        "incremental",
         model,
         transactions,
-        customer_col=customer_col,
-        date_col=date_col,
-        time_unit=time_unit,
-        calibration_end=calibration_end,
-        old=old,
+        customer_col,
+        date_col,
+        time_unit,
+        calibration_end,
+        ax,
+        kwargs,
     )
-    from crmmodels.plotting.clv import draw_cumulative_transactions
-
-    return draw_cumulative_transactions(result, kind="incremental", ax=ax, **kwargs)
 
 
 def plot_alive_history(
