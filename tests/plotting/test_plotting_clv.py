@@ -95,3 +95,29 @@ def test_alive_history_drops_between_purchases_and_jumps_at_purchases() -> None:
 def test_missing_columns() -> None:
     with pytest.raises(SchemaError, match="frequency"):
         P.plot_period_transactions(BG, pd.DataFrame({"T": [1.0]}))
+
+
+@pytest.mark.parametrize(
+    ("kind", "extra"),
+    [
+        ("period_transactions", {}),
+        ("frequency_recency", {"T": 30.0, "max_frequency": 8}),
+        ("probability_alive", {"T": 30.0, "max_frequency": 8}),
+        ("heterogeneity", {"which": "dropout"}),
+    ],
+)
+def test_model_level_figures_are_reached_from_the_model(kind: str, extra: dict) -> None:
+    from matplotlib.axes import Axes
+
+    s = load_cdnow_summary()
+    ax = BG.plot(kind, s if kind == "period_transactions" else None, **extra)
+    assert isinstance(ax, Axes) and (ax.has_data() or ax.images)
+
+
+def test_model_plot_names_a_bad_kind_or_a_missing_summary() -> None:
+    from crmmodels.errors import ArgumentError
+
+    with pytest.raises(ArgumentError, match="kind"):
+        BG.plot("calibration")
+    with pytest.raises(ArgumentError, match="needs the summary"):
+        BG.plot("period_transactions")

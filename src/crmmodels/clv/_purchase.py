@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 
-from crmmodels._ingest.arguments import check_int, check_number
+from crmmodels._ingest.arguments import check_choice, check_int, check_number
 from crmmodels._ingest.renames import renamed_arguments
 from crmmodels.clv._fitting import SummaryModel
 from crmmodels.clv._inputs import as_float_array, broadcast, check, nonnegative, unique_rows
@@ -31,6 +31,9 @@ from crmmodels.clv._predict import (
 )
 from crmmodels.errors import ArgumentError
 from crmmodels.kernels._optim import FloatArray
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["PurchaseModel", "RFMModel"]
 
@@ -289,6 +292,59 @@ class RFMModel(PurchaseModel):
         ok = (tx <= tt) & ~((x == 0) & (tx > 0))
         out[ok] = self.conditional_expected_purchases(t, x[ok], tx[ok], tt[ok])
         return out
+
+    def plot(
+        self,
+        kind: str = "period_transactions",
+        summary: Any = None,
+        *,
+        ax: Axes | None = None,
+        **kwargs: Any,
+    ) -> Axes:
+        """Diagnostic figures of the fitted model; returns the Axes.
+
+        Parameters
+        ----------
+        kind : {"period_transactions", "frequency_recency", "probability_alive", \
+"heterogeneity"}
+            ``"period_transactions"``: customers by repeat purchases, actual against
+            expected (needs ``summary``); ``"frequency_recency"`` and
+            ``"probability_alive"``: the matrices over frequency and recency (pass ``T``);
+            ``"heterogeneity"``: a mixing density (``which="transaction"`` or
+            ``"dropout"``).
+        summary : DataFrame, optional
+            The customer summary, for ``"period_transactions"``.
+        ax : matplotlib Axes, optional
+        **kwargs
+            Passed to the plotting function of ``crmmodels.plotting.clv``.
+
+        Examples
+        --------
+        >>> from crmmodels.clv import BGNBD
+        >>> from crmmodels.datasets import load_cdnow_summary
+        >>> s = load_cdnow_summary()
+        >>> bg = BGNBD().fit(s)
+        >>> bg.plot("period_transactions", s).get_xlabel()
+        'repeat purchases in the calibration period'
+        """
+        from crmmodels.plotting import clv as plots
+
+        model: Any = self  # every subclass has the expectations the plots read
+        kind = check_choice(
+            kind,
+            "kind",
+            ("period_transactions", "frequency_recency", "probability_alive", "heterogeneity"),
+        )
+        if kind == "period_transactions":
+            if summary is None:
+                raise ArgumentError("kind='period_transactions' needs the summary: plot(kind, s).")
+            return plots.plot_period_transactions(model, summary, ax=ax, **kwargs)
+        if kind == "frequency_recency":
+            return plots.plot_frequency_recency_matrix(model, ax=ax, **kwargs)
+        if kind == "probability_alive":
+            return plots.plot_probability_alive_matrix(model, ax=ax, **kwargs)
+        which = kwargs.pop("which", "transaction")
+        return plots.plot_heterogeneity(model, kind=which, ax=ax, **kwargs)
 
     def _grid(
         self, max_frequency: int | None, max_recency: float | None, T: float
