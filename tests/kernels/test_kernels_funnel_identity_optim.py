@@ -410,3 +410,22 @@ def test_single_thread_blas_limits_blas_inside_only() -> None:
     with _optim.single_thread_blas():
         inside = threadpoolctl.threadpool_info()
     assert all(p["num_threads"] == 1 for p in inside if p["user_api"] == "blas")
+
+
+def test_inexact_compression_keeps_continuous_rows_sorted_with_their_weights() -> None:
+    """A likelihood needs each row once with its weight; continuous data is only sorted."""
+    rng = np.random.default_rng(3)
+    n = 20_000
+    cols = [rng.integers(0, 5, n) / 1.0, rng.random(n), rng.random(n) + 1.0]
+    w = rng.integers(0, 3, n).astype(float)
+    unique, counts, inverse = _optim.compress_rows(cols, w, exact=False)
+    assert np.all(np.diff(unique[0]) >= 0) and np.all(counts > 0)
+    assert counts.sum() == w.sum() and counts.size == int((w > 0).sum())
+    kept = inverse >= 0
+    for u, c in zip(unique, cols, strict=True):
+        np.testing.assert_array_equal(u[inverse[kept]], c[kept])
+    few = [rng.integers(0, 5, n) / 1.0, rng.integers(0, 9, n) / 7.0]
+    exact = _optim.compress_rows(few, exact=True)
+    loose = _optim.compress_rows(few, exact=False)
+    for a, b in zip(exact[0] + [exact[1]], loose[0] + [loose[1]], strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -51,6 +51,7 @@ def compress(
     """The distinct rows of the data columns ``names`` and their (weighted) counts.
 
     Sorted by the first column (the count ``x``); rows of zero weight are dropped.
+    Continuous data that cannot compress is only sorted (``compress_rows(exact=False)``).
 
     Examples
     --------
@@ -61,7 +62,7 @@ def compress(
     ([0.0, 1.0], [1.0, 2.0])
     """
     cols = [np.asarray(data[k], dtype=np.float64) for k in names]
-    distinct, counts, _ = compress_rows(cols, weights)
+    distinct, counts, _ = compress_rows(cols, weights, exact=False)
     return dict(zip(names, distinct, strict=True)), counts
 
 

@@ -64,9 +64,14 @@ def single_thread_blas() -> Iterator[None]:
 
 
 def compress_rows(
-    columns: Sequence[FloatArray], weights: FloatArray | None = None
+    columns: Sequence[FloatArray], weights: FloatArray | None = None, *, exact: bool = True
 ) -> tuple[list[FloatArray], FloatArray, IntArray]:
     """Compress rows to the distinct rows with their (weighted) counts.
+
+    With ``exact=False`` (for a likelihood, which only needs every row once with its
+    weight) continuous data whose last column has more distinct values than half the
+    rows is not compressed, only sorted by the first column: compressing cannot pay off
+    there and would cost a full lexicographic sort.
 
     Rows are sorted lexicographically with the first column as the primary key, so the
     first column of the output is sorted (which lets :func:`distinct` take its fast path).
@@ -102,17 +107,11 @@ def compress_rows(
     cols = [np.asarray(c, dtype=np.float64) for c in columns]
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
     limit = max(4 * n, 1 << 22)  # cells of the dense path: a few times the rows at most
-    levels: list[tuple[FloatArray, IntArray]] = []
-    cells = 1
-    for c in cols:  # stop as soon as the cells would outgrow the rows (continuous data)
-        levels.append(np.unique(c, return_inverse=True))
-        cells *= levels[-1][0].size
-        if cells > limit:
-            break
-    if cells <= limit:
-        unique, counts, inverse = _compress_dense(levels, [u.size for u, _ in levels], w)
+    last = np.unique(cols[-1], return_inverse=True)
+    if not exact and n > 10_000 and last[0].size > n // 2:
+        unique, counts, inverse = _sort_only(cols, w)
     else:
-        unique, counts, inverse = _compress_sorted(cols, w)
+        unique, counts, inverse = _compress_exact(cols, w, last, limit)
     keep = counts > 0
     if not keep.all():
         remap = (np.cumsum(keep) - 1).astype(np.int64)
@@ -121,6 +120,36 @@ def compress_rows(
         counts = counts[keep]
         inverse = remap[inverse]
     return unique, counts, inverse
+
+
+def _sort_only(
+    cols: Sequence[FloatArray], w: FloatArray
+) -> tuple[list[FloatArray], FloatArray, IntArray]:
+    """Every row kept, sorted by the first column (continuous data, ``exact=False``)."""
+    order = np.argsort(cols[0], kind="stable")
+    inverse = np.empty(order.size, dtype=np.int64)
+    inverse[order] = np.arange(order.size, dtype=np.int64)
+    return [c[order] for c in cols], w[order], inverse
+
+
+def _compress_exact(
+    cols: Sequence[FloatArray],
+    w: FloatArray,
+    last: tuple[FloatArray, IntArray],
+    limit: int,
+) -> tuple[list[FloatArray], FloatArray, IntArray]:
+    """Distinct rows: counting cells when they are few, a lexicographic sort otherwise."""
+    levels: list[tuple[FloatArray, IntArray]] = []
+    cells = last[0].size
+    for c in cols[:-1]:  # stop as soon as the cells would outgrow the rows (continuous data)
+        if cells > limit:
+            break
+        levels.append(np.unique(c, return_inverse=True))
+        cells *= levels[-1][0].size
+    levels.append(last)
+    if cells <= limit:
+        return _compress_dense(levels, [u.size for u, _ in levels], w)
+    return _compress_sorted(cols, w)
 
 
 def _compress_dense(
