@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Self
 
 import numpy as np
+import pandas as pd
 
 from crmmodels._progress import Progress
 from crmmodels.clv._base import MLEModel
@@ -33,6 +34,7 @@ from crmmodels.clv._predict import AUTO_ID, fit_columns
 from crmmodels.errors import BoundaryWarning, ConvergenceError, warn
 from crmmodels.kernels._optim import (
     FloatArray,
+    IntArray,
     compress_rows,
     describe_status,
     maximize_loglik,
@@ -62,8 +64,17 @@ def compress(
     ([0.0, 1.0], [1.0, 2.0])
     """
     cols = [np.asarray(data[k], dtype=np.float64) for k in names]
-    distinct, counts, _ = compress_rows(cols, weights, exact=False)
+    distinct, counts, _ = compress_rows(cols, weights, exact=False, levels=_levels(cols))
     return dict(zip(names, distinct, strict=True)), counts
+
+
+def _levels(cols: list[FloatArray]) -> list[tuple[FloatArray, IntArray]]:
+    """Sorted distinct values and row codes of each column, by hashing (pandas)."""
+    out = []
+    for col in cols:
+        codes, uniques = pd.factorize(col, sort=True)
+        out.append((np.asarray(uniques, dtype=np.float64), codes.astype(np.int64, copy=False)))
+    return out
 
 
 def refuse_unidentifiable(model: Any, data: dict[str, FloatArray], counts: FloatArray) -> float:

@@ -64,14 +64,20 @@ def single_thread_blas() -> Iterator[None]:
 
 
 def compress_rows(
-    columns: Sequence[FloatArray], weights: FloatArray | None = None, *, exact: bool = True
+    columns: Sequence[FloatArray],
+    weights: FloatArray | None = None,
+    *,
+    exact: bool = True,
+    levels: Sequence[tuple[FloatArray, IntArray]] | None = None,
 ) -> tuple[list[FloatArray], FloatArray, IntArray]:
     """Compress rows to the distinct rows with their (weighted) counts.
 
     With ``exact=False`` (for a likelihood, which only needs every row once with its
     weight) continuous data whose last column has more distinct values than half the
     rows is not compressed, only sorted by the first column: compressing cannot pay off
-    there and would cost a full lexicographic sort.
+    there and would cost a full lexicographic sort. ``levels`` may give each column's
+    sorted distinct values and the code of every row in them (a caller with a hash-based
+    factorisation saves the sorts of ``numpy.unique``).
 
     Rows are sorted lexicographically with the first column as the primary key, so the
     first column of the output is sorted (which lets :func:`distinct` take its fast path).
@@ -107,11 +113,12 @@ def compress_rows(
     cols = [np.asarray(c, dtype=np.float64) for c in columns]
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
     limit = max(4 * n, 1 << 22)  # cells of the dense path: a few times the rows at most
-    last = np.unique(cols[-1], return_inverse=True)
+    given = list(levels) if levels is not None else None
+    last = given[-1] if given else np.unique(cols[-1], return_inverse=True)
     if not exact and n > 10_000 and last[0].size > n // 2:
         unique, counts, inverse = _sort_only(cols, w)
     else:
-        unique, counts, inverse = _compress_exact(cols, w, last, limit)
+        unique, counts, inverse = _compress_exact(cols, w, last, limit, given)
     keep = counts > 0
     if not keep.all():
         remap = (np.cumsum(keep) - 1).astype(np.int64)
@@ -137,14 +144,15 @@ def _compress_exact(
     w: FloatArray,
     last: tuple[FloatArray, IntArray],
     limit: int,
+    given: list[tuple[FloatArray, IntArray]] | None,
 ) -> tuple[list[FloatArray], FloatArray, IntArray]:
     """Distinct rows: counting cells when they are few, a lexicographic sort otherwise."""
     levels: list[tuple[FloatArray, IntArray]] = []
     cells = last[0].size
-    for c in cols[:-1]:  # stop as soon as the cells would outgrow the rows (continuous data)
+    for i, c in enumerate(cols[:-1]):  # stop once the cells outgrow the rows (continuous)
         if cells > limit:
             break
-        levels.append(np.unique(c, return_inverse=True))
+        levels.append(given[i] if given else np.unique(c, return_inverse=True))
         cells *= levels[-1][0].size
     levels.append(last)
     if cells <= limit:
