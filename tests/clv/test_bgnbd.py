@@ -18,7 +18,7 @@ from crmmodels.datasets import load_cdnow_summary
 from crmmodels.datasets._simulate import simulate_summary
 from crmmodels.errors import DataError
 from crmmodels.kernels import bgnbd
-from crmmodels.kernels.bgnbd import _closed_form, _quadrature, alive_expected_purchases
+from crmmodels.kernels.bgnbd_expected import _closed_form, _quadrature, alive_expected_purchases
 
 REF = json.loads(
     (Path(__file__).resolve().parents[1] / "reference" / "clv_bgnbd_cdnow.json").read_text()
