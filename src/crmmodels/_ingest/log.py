@@ -36,12 +36,35 @@ from crmmodels.errors import DataError, bad_rows_message
 __all__ = [
     "customer_codes",
     "local_log",
+    "pandas_wall_time",
     "prepare_log",
     "ticks_per_day",
     "time_zone",
 ]
 
 _FLOAT_MAX = float(np.finfo(np.float64).max)
+
+
+def pandas_wall_time(native: Any, date_col: str) -> tuple[Any, str | None]:
+    """A pandas frame with a timezone-aware ``date_col`` moved to its wall time, and the zone.
+
+    Some zones are opaque to narwhals, so pandas columns are handled before wrapping; any
+    other input (and naive dates) comes back unchanged with None. The caller's frame is
+    never modified.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.to_datetime(["2024-01-31 23:30"]).tz_localize("America/New_York")
+    >>> out, tz = pandas_wall_time(pd.DataFrame({"date": d}), "date")
+    >>> str(out["date"].iloc[0]), tz
+    ('2024-01-31 23:30:00', 'America/New_York')
+    """
+    if isinstance(native, pd.DataFrame) and date_col in native.columns:
+        col = native[date_col]
+        if isinstance(col.dtype, pd.DatetimeTZDtype):
+            return native.assign(**{date_col: col.dt.tz_localize(None)}), str(col.dtype.tz)
+    return native, None
 
 
 def time_zone(frame: Any, date_col: str) -> str | None:
@@ -179,12 +202,7 @@ def prepare_log(
         to_timestamp(observation_end, "observation_end")
     check_ids(transactions, customer_col, what=what)
     transactions = pandas_ready(transactions, [date_col], [amount_col] if amount_col else [])
-    tz: str | None = None
-    if isinstance(transactions, pd.DataFrame) and date_col in transactions.columns:
-        col = transactions[date_col]
-        if isinstance(col.dtype, pd.DatetimeTZDtype):  # some zones are opaque to narwhals
-            tz = str(col.dtype.tz)
-            transactions = transactions.assign(**{date_col: col.dt.tz_localize(None)})
+    transactions, tz = pandas_wall_time(transactions, date_col)
     frame = to_narwhals(transactions, what=what)
     cols = [customer_col, date_col] + ([amount_col] if amount_col else [])
     check_columns(frame, cols, what=what)

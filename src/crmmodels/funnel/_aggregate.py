@@ -29,7 +29,7 @@ from crmmodels._ingest.frames import (
     to_narwhals,
     to_pandas,
 )
-from crmmodels._ingest.log import ticks_per_day, time_zone
+from crmmodels._ingest.log import pandas_wall_time, ticks_per_day, time_zone
 from crmmodels.errors import DataError, SchemaError
 from crmmodels.funnel._result import FloatArray
 from crmmodels.kernels import funnel as kf
@@ -294,12 +294,7 @@ def _aggregate_lazy(
 
 def _local_frame(history: Any, date_col: str, date_format: str | None) -> tuple[Any, str | None]:
     """The log as a narwhals frame with its dates parsed and on their local wall time."""
-    tz: str | None = None
-    if isinstance(history, pd.DataFrame) and date_col in history.columns:
-        col = history[date_col]
-        if isinstance(col.dtype, pd.DatetimeTZDtype):  # some zones are opaque to narwhals
-            tz = str(col.dtype.tz)
-            history = history.assign(**{date_col: col.dt.tz_localize(None)})
+    history, tz = pandas_wall_time(history, date_col)
     frame = to_narwhals(history, what="history")
     schema = frame.collect_schema()
     if date_col in schema and schema[date_col] in (nw.String, nw.Object):  # text or objects

@@ -26,7 +26,7 @@ from crmmodels._ingest.frames import (
     to_narwhals,
     to_pandas,
 )
-from crmmodels._ingest.log import time_zone
+from crmmodels._ingest.log import pandas_wall_time, time_zone
 from crmmodels._ingest.renames import REMOVED_IN, renamed_arguments
 from crmmodels._results import Result
 from crmmodels.errors import ArgumentError, DataError, SchemaError, bad_rows_message
@@ -366,12 +366,7 @@ def _local_log(
     """
     check_ids(interactions, customer_col, what="interactions")
     interactions = pandas_ready(interactions, [date_col])
-    tz: str | None = None
-    if isinstance(interactions, pd.DataFrame) and date_col in interactions.columns:
-        col = interactions[date_col]
-        if isinstance(col.dtype, pd.DatetimeTZDtype):  # some zones are opaque to narwhals
-            tz = str(col.dtype.tz)
-            interactions = interactions.assign(**{date_col: col.dt.tz_localize(None)})
+    interactions, tz = pandas_wall_time(interactions, date_col)
     frame = to_narwhals(interactions, what="interactions")
     cols = [customer_col, date_col, channel_col]
     check_columns(frame, cols + ([response_col] if response_col else []), what="interactions")
