@@ -15,7 +15,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from crmmodels.errors import ArgumentError
 
-__all__ = ["renamed_arguments", "renamed_attributes"]
+__all__ = ["renamed_arguments", "renamed_attributes", "renamed_property"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -99,3 +99,32 @@ def renamed_attributes(
         raise AttributeError(f"module {module!r} has no attribute {name!r}")
 
     return __getattr__
+
+
+def renamed_property(old: str, new: str) -> Any:
+    """A read-only property serving the field ``new`` under its old name, with a warning.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> class R:
+    ...     observation_end = "2024-01-31"
+    ...     as_of = renamed_property("as_of", "observation_end")
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     R().as_of
+    '2024-01-31'
+    >>> print(caught[0].message)
+    R.as_of is now called observation_end; the old name stops working in crmmodels 1.0.
+    """
+
+    def getter(self: Any) -> Any:
+        warnings.warn(
+            f"{type(self).__name__}.{old} is now called {new}; the old name stops working "
+            f"in crmmodels {REMOVED_IN}.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return getattr(self, new)
+
+    return property(getter, doc=f"Old name of ``{new}`` (warns ``FutureWarning``).")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -13,7 +12,7 @@ import pandas as pd
 from crmmodels._ingest.arguments import check_choice, check_number
 from crmmodels._ingest.dates import to_timestamp
 from crmmodels._ingest.periods import check_period_code, numpy_period_index, period_labels
-from crmmodels._ingest.renames import REMOVED_IN
+from crmmodels._ingest.renames import renamed_property
 from crmmodels._results import Result
 from crmmodels.errors import SchemaError
 from crmmodels.kernels import funnel as kf
@@ -140,16 +139,7 @@ class FunnelResult(Result):
     _finished: FloatArray
     _open: FloatArray
 
-    @property
-    def as_of(self) -> str:
-        """Old name of :attr:`observation_end` (warns :class:`FutureWarning`)."""
-        warnings.warn(
-            "FunnelResult.as_of is now called observation_end; the old name stops working "
-            f"in crmmodels {REMOVED_IN}.",
-            FutureWarning,
-            stacklevel=2,
-        )
-        return self.observation_end
+    as_of = renamed_property("as_of", "observation_end")
 
     @property
     def report(self) -> pd.DataFrame:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -27,7 +26,7 @@ from crmmodels._ingest.frames import (
     to_pandas,
 )
 from crmmodels._ingest.log import pandas_wall_time, time_zone
-from crmmodels._ingest.renames import REMOVED_IN, renamed_arguments
+from crmmodels._ingest.renames import renamed_arguments, renamed_property
 from crmmodels._results import Result
 from crmmodels.errors import ArgumentError, DataError, SchemaError, bad_rows_message
 
@@ -37,17 +36,6 @@ if TYPE_CHECKING:
 __all__ = ["InteractionProfileResult", "interaction_profile"]
 
 _LOCAL = "__local_time"
-
-
-def _old_name(result: Any, old: str, new: str) -> Any:
-    """The attribute ``new`` read under its old name ``old``, with a FutureWarning."""
-    warnings.warn(
-        f"{type(result).__name__}.{old} is now called {new}; the old name stops working in "
-        f"crmmodels {REMOVED_IN}.",
-        FutureWarning,
-        stacklevel=3,
-    )
-    return getattr(result, new)
 
 
 @dataclass(frozen=True, repr=False)
@@ -114,15 +102,9 @@ class InteractionProfileResult(Result):
     n_interactions: int
     n_after_observation_end: int
 
-    @property
-    def as_of(self) -> str:
-        """Old name of :attr:`observation_end` (warns :class:`FutureWarning`)."""
-        return str(_old_name(self, "as_of", "observation_end"))
+    as_of = renamed_property("as_of", "observation_end")
 
-    @property
-    def n_after_as_of(self) -> int:
-        """Old name of :attr:`n_after_observation_end` (warns :class:`FutureWarning`)."""
-        return int(_old_name(self, "n_after_as_of", "n_after_observation_end"))
+    n_after_as_of = renamed_property("n_after_as_of", "n_after_observation_end")
 
     def to_frame(self) -> pd.DataFrame:
         """Return the per-customer profile."""

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from crmmodels._ingest.arguments import check_choice
+from crmmodels._ingest.renames import renamed_property
 from crmmodels._results import Result
 from crmmodels.errors import DataError
 from crmmodels.lifecycle._rules import LifecycleRules
@@ -89,17 +90,7 @@ class LifecycleStagesResult(Result):
     _notes: tuple[str, ...] = field(default=(), repr=False)
     _rules: LifecycleRules = field(default_factory=LifecycleRules, repr=False)
 
-    @property
-    def as_of(self) -> str:
-        """Old name of :attr:`observation_end`; warns, and stops working in crmmodels 1.0."""
-        from crmmodels.errors import warn
-
-        warn(
-            f"{type(self).__name__}.as_of is now called observation_end; the old name "
-            "stops working in crmmodels 1.0.",
-            FutureWarning,
-        )
-        return self.observation_end
+    as_of = renamed_property("as_of", "observation_end")
 
     @property
     def rules(self) -> LifecycleRules:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +11,7 @@ import pandas as pd
 
 from crmmodels._ingest.arguments import check_choice
 from crmmodels._ingest.frames import check_columns, python_scalar, to_narwhals, to_pandas
-from crmmodels._ingest.renames import REMOVED_IN
+from crmmodels._ingest.renames import renamed_property
 from crmmodels._results import Result
 from crmmodels.errors import DataError, SchemaError, bad_rows_message
 
@@ -83,16 +82,7 @@ class ParetoResult(Result):
     )
     _period_curves: tuple[tuple[Any, npt.NDArray[np.float64]], ...] = field(default=(), repr=False)
 
-    @property
-    def value_col(self) -> str:
-        """Old name of :attr:`amount_col` (warns with a ``FutureWarning``)."""
-        warnings.warn(
-            "ParetoResult.value_col is now called amount_col; the old name stops working "
-            f"in crmmodels {REMOVED_IN}.",
-            FutureWarning,
-            stacklevel=2,
-        )
-        return self.amount_col
+    value_col = renamed_property("value_col", "amount_col")
 
     @property
     def classes(self) -> pd.DataFrame:
