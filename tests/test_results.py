@@ -291,6 +291,7 @@ BUILDERS: dict[str, Callable[[], Any]] = {
     "AliveHistoryResult": lambda: crmmodels.clv.alive_history(
         _clv_models()[0], [0.0, 2.0, 5.0], end=20.0
     ),
+    "KeyFiguresResult": lambda: crmmodels.analyze(_transactions()).key_figures,
     "HoldoutComparisonResult": lambda: crmmodels.clv.holdout_comparison(
         _clv_models()[0],
         crmmodels.calibration_holdout(

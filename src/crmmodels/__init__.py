@@ -9,9 +9,10 @@ Examples
 2357
 """
 
-from crmmodels import clv, datasets, errors, idic
+from crmmodels import analysis, clv, datasets, errors, idic
 from crmmodels._ingest.renames import renamed_attributes
 from crmmodels._version import __version__
+from crmmodels.analysis import CustomerAnalysis, KeyFiguresResult, analyze
 from crmmodels.basket import (
     BundleCandidatesResult,
     CrossSellResult,
@@ -78,10 +79,12 @@ __all__ = [
     "CohortRetentionResult",
     "CronbachAlphaResult",
     "CrossSellResult",
+    "CustomerAnalysis",
     "ElasticityResult",
     "ForecastBacktestResult",
     "FunnelResult",
     "ItemsetsResult",
+    "KeyFiguresResult",
     "LifecycleRules",
     "LifecycleStagesResult",
     "LifecycleTransitionsResult",
@@ -96,6 +99,8 @@ __all__ = [
     "ScorecardResult",
     "VanWestendorpResult",
     "__version__",
+    "analysis",
+    "analyze",
     "association_rules",
     "association_rules_by_segment",
     "bundle_candidates",

@@ -31,6 +31,7 @@ import crmmodels.plotting
 from crmmodels import datasets
 from crmmodels.clv import BGNBD
 from crmmodels.plotting import (
+    analysis,
     basket,
     clv,
     funnel,
@@ -105,7 +106,18 @@ def _demand_curves(ax: Axes | None) -> Axes:
 
 PlotCall = Callable[[Axes | None], Axes]
 
+
+@functools.cache
+def _analysis() -> Any:
+    return crmmodels.analyze(_transactions())
+
+
 CASES: dict[str, PlotCall] = {
+    "plot_analysis": lambda ax: analysis.plot_analysis(_analysis(), kind="clv", ax=ax),
+    "plot_clv_distribution": lambda ax: analysis.plot_clv_distribution(
+        _analysis().to_frame()["clv"].to_numpy(), ax=ax
+    ),
+    "plot_rfm_segments": lambda ax: analysis.plot_rfm_segments(_analysis().rfm, ax=ax),
     "draw_holdout_means": lambda ax: clv.draw_holdout_means(
         result("CalibrationHoldoutResult").to_frame(), ax=ax
     ),

@@ -31,6 +31,7 @@ __all__ = [
     "count_true",
     "day_number",
     "is_lazy",
+    "like_input",
     "local_dates",
     "missing",
     "native_like",
@@ -104,6 +105,30 @@ def to_pandas(frame: nw.DataFrame[Any] | nw.LazyFrame[Any]) -> pd.DataFrame:
 def native_like(frame: nw.DataFrame[Any] | nw.LazyFrame[Any]) -> Any:
     """Return the native object of the caller's engine behind ``frame``."""
     return nw.to_native(frame)
+
+
+def like_input(frame: nw.DataFrame[Any] | nw.LazyFrame[Any], result: pd.DataFrame) -> Any:
+    """Return the pandas ``result`` as a native frame of the same kind as ``frame``.
+
+    Eager inputs give the same eager kind; lazy inputs (polars, DuckDB, Dask, PySpark)
+    give a lazy frame of the same engine.
+
+    Examples
+    --------
+    >>> import pandas as pd, polars as pl
+    >>> out = like_input(to_narwhals(pl.DataFrame({"a": [1]})), pd.DataFrame({"b": [2]}))
+    >>> type(out).__name__, out["b"].to_list()
+    ('DataFrame', [2])
+    """
+    impl = frame.implementation
+    if impl is nw.Implementation.PANDAS:
+        return result
+    data = {str(c): result[c].to_numpy() for c in result.columns}
+    if isinstance(frame, nw.DataFrame):
+        return nw.to_native(nw.from_dict(data, backend=impl))
+    base = nw.from_dict(data, backend=impl if impl is nw.Implementation.POLARS else "pandas")
+    session = getattr(nw.to_native(frame), "sparkSession", None)
+    return nw.to_native(base.lazy(backend=impl, session=session))
 
 
 def count_rows(frame: nw.DataFrame[Any] | nw.LazyFrame[Any]) -> int:

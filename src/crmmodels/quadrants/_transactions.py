@@ -21,10 +21,10 @@ from crmmodels.errors import ArgumentError, ConvergenceError, DataError, Skipped
 from crmmodels.quadrants._result import QuadrantResult
 from crmmodels.quadrants._split import clv_quadrants, parse_split
 
-__all__ = ["clv_quadrants_from_transactions"]
+__all__ = ["clv_quadrants_from_transactions", "current_values"]
 
 
-def _current_values(
+def current_values(
     transactions: Any,
     *,
     customer_col: str,
@@ -266,7 +266,7 @@ def _summary_with_current_value(
         time_unit=time_unit,
     )
     summary = to_pandas(to_narwhals(summary_native, what="summary"))
-    current, end = _current_values(
+    current, end = current_values(
         transactions,
         **columns,
         observation_end=observation_end,

@@ -5,32 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from crmmodels._ingest.arguments import check_column_name, check_int, validation_message
-from crmmodels._ingest.frames import check_columns, python_scalar, to_narwhals, to_pandas
+from crmmodels._ingest.frames import (
+    check_columns,
+    like_input,
+    python_scalar,
+    to_narwhals,
+    to_pandas,
+)
 from crmmodels._ingest.renames import renamed_arguments
 from crmmodels.errors import ArgumentError, DataError, SchemaError, bad_rows_message
-
-
-def _like_input(frame: nw.DataFrame[Any] | nw.LazyFrame[Any], result: pd.DataFrame) -> Any:
-    """Return the pandas ``result`` as a native frame of the same kind as ``frame``.
-
-    Eager inputs give the same eager kind; lazy inputs (polars, DuckDB, Dask, PySpark)
-    give a lazy frame of the same engine.
-    """
-    impl = frame.implementation
-    if impl is nw.Implementation.PANDAS:
-        return result
-    data = {str(c): result[c].to_numpy() for c in result.columns}
-    if isinstance(frame, nw.DataFrame):
-        return nw.to_native(nw.from_dict(data, backend=impl))
-    base = nw.from_dict(data, backend=impl if impl is nw.Implementation.POLARS else "pandas")
-    session = getattr(nw.to_native(frame), "sparkSession", None)
-    return nw.to_native(base.lazy(backend=impl, session=session))
 
 
 def _quantile_score(
@@ -168,7 +156,7 @@ def rfm_scores(
         out["m_score"] = _quantile_score(df[monetary_value_col].to_numpy(dtype=float), bins)
         code = code + out["m_score"].astype(str)
     out["rfm"] = code
-    return _like_input(frame, out)
+    return like_input(frame, out)
 
 
 class RFMRule(BaseModel):
@@ -334,4 +322,4 @@ def rfm_segments(
         conds.append(c)
     out = scores.copy()
     out["segment"] = np.select(conds, names, default=default)
-    return _like_input(frame, out)
+    return like_input(frame, out)

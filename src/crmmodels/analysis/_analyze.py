@@ -1,0 +1,442 @@
+"""``analyze``: from a transaction log to one customer table, its models and key figures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import narwhals.stable.v2 as nw
+import pandas as pd
+
+from crmmodels._ingest.frames import collect, like_input, to_narwhals
+from crmmodels._ingest.log import prepare_log
+from crmmodels.analysis._customers import customer_table
+from crmmodels.analysis._figures import DataChecksResult, key_figures
+from crmmodels.analysis._result import CustomerAnalysis
+from crmmodels.analysis._settings import AnalysisSettings, check_settings
+from crmmodels.analysis._steps import StepLog
+from crmmodels.clv import GammaGamma, customer_equity, customer_lifetime_value
+from crmmodels.errors import DataError
+from crmmodels.lifecycle import LifecycleRules, lifecycle_stages
+from crmmodels.portfolio import pareto_analysis
+from crmmodels.quadrants import clv_quadrants
+from crmmodels.quadrants._transactions import current_values
+from crmmodels.retention import cohort_retention
+from crmmodels.transactions import rfm_scores, rfm_segments, summarize_transactions
+
+__all__ = ["analyze"]
+
+#: days of spend that count as a customer's current value in the quadrants
+CURRENT_WINDOW_DAYS = 365
+
+
+def analyze(
+    transactions: Any,
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+    observation_end: Any = None,
+    time_unit: Any = "W",
+    horizon: float | None = None,
+    discount_rate: float = 0.10,
+    margin: float = 1.0,
+    holdout: float | None = None,
+    calibration_end: Any = None,
+    model: str | None = None,
+    level: float = 0.95,
+    date_format: str | None = None,
+    lifecycle_rules: LifecycleRules | None = None,
+    progress: bool = False,
+) -> CustomerAnalysis:
+    """Analyse a customer base from its transaction log: one call, one customer table.
+
+    Runs, on the log: the customer summary; the choice of a transaction model (BG/NBD,
+    MBG/NBD, Pareto/NBD, and BG/BB for discrete opportunities) on a calibration period
+    and a holdout, then its refit on the whole period; the Gamma-Gamma spend model;
+    P(alive), expected purchases and CLV over the horizon; customer equity with its
+    interval; RFM scores and segments; lifecycle stages (purchase and relationship
+    schemes); the 80/20 analysis with A/B/C classes; CLV quadrants; monthly cohort
+    retention. A step the data cannot support is skipped with the reason (in
+    ``steps``), and its columns stay empty: every customer of the log is in the table
+    exactly once.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        One row per purchase: pandas, polars (eager or lazy), pyarrow, DuckDB, Dask or
+        PySpark. It is not changed.
+    customer_col, date_col, amount_col : str
+        Columns of the customer id, the purchase date and the amount.
+    observation_end : date-like, optional
+        End of the observation period; the last purchase date when None. Purchases after
+        it are an error (filter the log first), as in :func:`summarize_transactions`.
+    time_unit : str or int
+        Unit of recency, T, the horizon and the holdout: "D", "W" (default), "M", "Q",
+        "Y" or a whole number of days.
+    horizon : float, optional
+        Forecast horizon in time units; one year when None (52 weeks, 12 months ...).
+    discount_rate : float
+        Yearly discount rate of the CLV (default 10%), applied continuously.
+    margin : float
+        Share of revenue counted as value (default 1: CLV is revenue; pass 0.3 for a 30%
+        margin).
+    holdout, calibration_end : optional
+        The holdout of the model selection: its length in time units, or the date the
+        calibration period ends. Default: the rule of :func:`crmmodels.clv.select_model`.
+    model : {"BGNBD", "MBGNBD", "ParetoNBD", "BGBB"}, optional
+        Use this transaction model instead of the one chosen on the holdout (the others
+        are still compared).
+    level : float
+        Level of the customer-equity interval (default 0.95).
+    date_format : str, optional
+        ``strftime`` format of text dates.
+    lifecycle_rules : LifecycleRules, optional
+        Thresholds of the purchase-scheme lifecycle stages (the defaults of
+        :class:`LifecycleRules` when None); the relationship stages use the same
+        thresholds under the relationship scheme.
+    progress : bool
+        Report each step on standard error.
+
+    Returns
+    -------
+    CustomerAnalysis
+        ``.customers`` (the table), ``.key_figures``, ``.model_selection``,
+        ``.models``, the parts (``.clv``, ``.equity``, ``.rfm``, ``.lifecycle``,
+        ``.portfolio``, ``.quadrants``, ``.retention``), ``.checks``, ``.steps`` and
+        ``.settings``.
+
+    Raises
+    ------
+    SchemaError, DataError, ArgumentError
+        For everything :func:`summarize_transactions` rejects (missing columns, empty
+        log, missing or unparsable dates, negative amounts, purchases after the
+        observation end) and for bad settings (a horizon of 0 ...).
+
+    Examples
+    --------
+    >>> import crmmodels as crm
+    >>> from crmmodels.datasets import load_cdnow_sample
+    >>> result = crm.analyze(load_cdnow_sample(), amount_col="amount")
+    >>> result.key_figures.n_customers, len(result.customers)
+    (2357, 2357)
+    >>> result.customers.columns[:4].tolist()
+    ['customer_id', 'first_purchase', 'last_purchase', 'n_orders']
+    """
+    unit, horizon_value, rate, margin_value, level_value, holdout_value, model_name = (
+        check_settings(
+            time_unit=time_unit,
+            horizon=horizon,
+            discount_rate=discount_rate,
+            margin=margin,
+            level=level,
+            holdout=holdout,
+            model=model,
+        )
+    )
+    rules = lifecycle_rules if lifecycle_rules is not None else LifecycleRules()
+    if not isinstance(rules, LifecycleRules):
+        raise DataError(f"lifecycle_rules must be a LifecycleRules; got {type(rules).__name__}.")
+    steps = StepLog(progress)
+    frame, end, _tz = prepare_log(
+        transactions,
+        customer_col=customer_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        date_format=date_format,
+        allow_negative=False,
+        observation_end=observation_end,
+    )
+    log = _clean_log(frame)
+    settings = AnalysisSettings(
+        customer_col=customer_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        observation_end=pd.Timestamp(end).normalize(),
+        time_unit=unit,
+        horizon=horizon_value,
+        discount_rate=rate,
+        margin=margin_value,
+        level=level_value,
+        holdout=holdout_value,
+        calibration_end=None,
+        model=model_name,
+        date_format=None,
+    )
+    common: dict[str, Any] = {"customer_col": customer_col, "date_col": date_col}
+    end_date = settings.observation_end
+    summary = _pandas(
+        summarize_transactions(
+            log, amount_col=amount_col, observation_end=end_date, time_unit=unit, **common
+        )
+    )
+    checks = _checks(frame, summary, date_col, end_date)
+    selection = steps.run(
+        "Model selection",
+        lambda: select_model(
+            log,
+            observation_end=end_date,
+            calibration_end=calibration_end,
+            holdout=holdout_value,
+            time_unit=unit,
+            model=model_name,
+            **common,
+        ),
+        lambda r: str(r.reason),
+    )
+    if selection is not None and calibration_end is not None:
+        settings = _with_calibration_end(settings, selection.calibration_end)
+    transaction_model = _transaction_model(steps, selection, summary, model_name)
+    spend_model = steps.run(
+        "Spend model (Gamma-Gamma)",
+        lambda: GammaGamma().fit(_repeat_buyers(summary)),
+        lambda m: f"fitted on {int(m.n_customers_):,} repeat buyers with positive spend",
+    )
+    models: dict[str, Any] = {}
+    if transaction_model is not None:
+        models[type(transaction_model).__name__] = transaction_model
+    if spend_model is not None:
+        models["GammaGamma"] = spend_model
+    predictions = _predictions(steps, transaction_model, summary, horizon_value)
+    value_args: dict[str, Any] = {
+        "horizon": horizon_value,
+        "discount_rate": rate,
+        "discount_period": settings.discount_period,
+        "margin": margin_value,
+    }
+    clv, equity = _value(steps, transaction_model, spend_model, summary, value_args, level_value)
+    rfm = steps.run(
+        "RFM scores and segments",
+        lambda: rfm_segments(rfm_scores(summary, customer_col=customer_col)),
+        lambda f: f"{f['segment'].nunique()} segments",
+    )
+    lifecycle_args: dict[str, Any] = {
+        "observation_end": end_date,
+        "amount_col": amount_col,
+        **common,
+    }
+    lifecycle = steps.run(
+        "Lifecycle stages (purchase scheme)",
+        lambda: lifecycle_stages(log, rules=_scheme(rules, "purchase"), **lifecycle_args),
+        lambda r: _mix(r.to_frame()["stage"]),
+    )
+    relationship = steps.run(
+        "Relationship stages",
+        lambda: lifecycle_stages(log, rules=_scheme(rules, "relationship"), **lifecycle_args),
+        lambda r: _mix(r.to_frame()["stage"]),
+    )
+    portfolio = steps.run(
+        "80/20 analysis",
+        lambda: pareto_analysis(summary, amount_col="total_value", customer_col=customer_col),
+        lambda r: f"top 20% of customers bought {r.top_share:.0%} of the value; Gini {r.gini:.2f}",
+    )
+    quadrants = _quadrants(steps, log, clv, customer_col, date_col, amount_col, end_date)
+    retention = steps.run(
+        "Cohort retention",
+        lambda: cohort_retention(log, period="M", observation_end=end_date, **common),
+        lambda r: f"{r.to_frame()['cohort'].nunique()} monthly cohorts",
+    )
+    table = customer_table(
+        summary,
+        customer_col=customer_col,
+        rfm=rfm,
+        lifecycle=None if lifecycle is None else lifecycle.to_frame(),
+        relationship=None if relationship is None else relationship.to_frame(),
+        predictions=predictions,
+        clv=None if clv is None else clv.to_frame(),
+        classes=None if portfolio is None else portfolio.to_frame(),
+        quadrants=None if quadrants is None else quadrants.to_frame(),
+    )
+    figures = key_figures(
+        table,
+        equity=equity,
+        portfolio=portfolio,
+        level=level_value,
+        horizon=horizon_value,
+        time_unit=settings.unit,
+    )
+    steps.finish()
+    return CustomerAnalysis(
+        customers=like_input(to_narwhals(transactions), table),
+        key_figures=figures,
+        model_selection=selection,
+        models=models,
+        transaction_model=None if transaction_model is None else type(transaction_model).__name__,
+        clv=clv,
+        equity=equity,
+        rfm=rfm,
+        lifecycle=lifecycle,
+        relationship=relationship,
+        portfolio=portfolio,
+        quadrants=quadrants,
+        retention=retention,
+        checks=checks,
+        steps=steps.result(),
+        settings=settings,
+        _table=table,
+    )
+
+
+def _clean_log(frame: Any) -> Any:
+    """The validated log as a native frame (dates parsed, local wall time)."""
+    return nw.to_native(frame)
+
+
+def select_model(transactions: Any, **kwargs: Any) -> Any:
+    """Stand-in until :func:`crmmodels.clv.select_model` lands: the step is skipped."""
+    raise DataError("the comparison of transaction models on a holdout is not available yet")
+
+
+def _pandas(data: Any) -> pd.DataFrame:
+    """A (small, per-customer) result of any engine as pandas."""
+    if isinstance(data, pd.DataFrame):
+        return data
+    return collect(nw.from_native(data)).to_pandas()
+
+
+def _with_calibration_end(settings: AnalysisSettings, end: Any) -> AnalysisSettings:
+    import dataclasses
+
+    return dataclasses.replace(settings, calibration_end=pd.Timestamp(end))
+
+
+def _checks(
+    frame: Any, summary: pd.DataFrame, date_col: str, end: pd.Timestamp
+) -> DataChecksResult:
+    """Rows read, dates and customers the later steps cannot value."""
+    stats = collect(
+        frame.select(
+            nw.len().alias("n"),
+            nw.col(date_col).min().alias("first"),
+            nw.col(date_col).max().alias("last"),
+        )
+    ).rows(named=True)[0]
+    total = summary["total_value"].to_numpy(dtype="float64")
+    return DataChecksResult(
+        n_rows=int(stats["n"]),
+        n_customers=len(summary),
+        first_date=str(pd.Timestamp(stats["first"]).date()),
+        last_date=str(pd.Timestamp(stats["last"]).date()),
+        observation_end=str(end.date()),
+        total_value=float(total.sum()),
+        n_zero_value_customers=int((total <= 0).sum()),
+        n_one_time_buyers=int((summary["frequency"].to_numpy() == 0).sum()),
+    )
+
+
+def _transaction_model(
+    steps: StepLog, selection: Any, summary: pd.DataFrame, model_name: str | None
+) -> Any:
+    """The chosen model refitted on the whole period, or a fallback fit.
+
+    When the selection was skipped, the forced model (else BG/NBD) is fitted on the whole
+    period without a holdout comparison.
+    """
+    if selection is not None:
+        return selection.model
+    from crmmodels import clv
+
+    name = model_name if model_name is not None and model_name != "BGBB" else "BGNBD"
+    cls = getattr(clv, name)
+    return steps.run(
+        f"Transaction model ({name}, whole period)",
+        lambda: cls().fit(summary),
+        lambda m: f"{name} fitted on {int(m.n_customers_):,} customers, no holdout comparison",
+    )
+
+
+def _repeat_buyers(summary: pd.DataFrame) -> pd.DataFrame:
+    """Customers the Gamma-Gamma model can use: repeat buyers with a positive mean spend."""
+    keep = (summary["frequency"] > 0) & (summary["monetary_value"] > 0)
+    if not bool(keep.any()):
+        raise DataError(
+            "no customer bought more than once with a positive spend, so the spend model "
+            "cannot be fitted; CLV needs repeat purchases."
+        )
+    return summary.loc[keep]
+
+
+def _predictions(
+    steps: StepLog, model: Any, summary: pd.DataFrame, horizon: float
+) -> pd.DataFrame | None:
+    if model is None:
+        steps.skip("P(alive) and expected purchases", "no transaction model was fitted")
+        return None
+    return steps.run(
+        "P(alive) and expected purchases",
+        lambda: _pandas(model.predict(summary, horizon=horizon)),
+        lambda f: f"{f['expected_purchases'].sum():,.0f} purchases expected over the horizon",
+    )
+
+
+def _value(
+    steps: StepLog,
+    transaction_model: Any,
+    spend_model: Any,
+    summary: pd.DataFrame,
+    value_args: dict[str, Any],
+    level: float,
+) -> tuple[Any, Any]:
+    if transaction_model is None or spend_model is None:
+        missing = "transaction" if transaction_model is None else "spend"
+        steps.skip("CLV", f"no {missing} model was fitted")
+        steps.skip("Customer equity", f"no {missing} model was fitted")
+        return None, None
+    clv = steps.run(
+        "CLV",
+        lambda: customer_lifetime_value(transaction_model, spend_model, summary, **value_args),
+        lambda r: f"CLV of {r.n_customers:,} customers, total {r.total:,.0f}",
+    )
+    equity = steps.run(
+        "Customer equity",
+        lambda: customer_equity(transaction_model, spend_model, summary, level=level, **value_args),
+        lambda r: f"{r.total:,.0f} ({r.low:,.0f} to {r.high:,.0f})",
+    )
+    return clv, equity
+
+
+def _quadrants(
+    steps: StepLog,
+    log: Any,
+    clv: Any,
+    customer_col: str,
+    date_col: str,
+    amount_col: str,
+    end: pd.Timestamp,
+) -> Any:
+    if clv is None:
+        steps.skip("CLV quadrants", "the CLV step was skipped")
+        return None
+
+    def run() -> Any:
+        current, _ = current_values(
+            log,
+            customer_col=customer_col,
+            date_col=date_col,
+            amount_col=amount_col,
+            observation_end=end,
+            current_window_days=CURRENT_WINDOW_DAYS,
+        )
+        values = clv.to_frame()[[customer_col, "clv"]].rename(columns={"clv": "potential_value"})
+        data = values.merge(current, on=customer_col, how="left")
+        data["current_value"] = data["current_value"].fillna(0.0)
+        return clv_quadrants(data, customer_col=customer_col, split="positive_median")
+
+    return steps.run(
+        "CLV quadrants",
+        run,
+        lambda r: (
+            f"{r.n_vip:,} VIP, {r.n_improve:,} improve, {r.n_maintain:,} maintain, "
+            f"{r.n_abandon:,} abandon"
+        ),
+    )
+
+
+def _scheme(rules: LifecycleRules, scheme: str) -> LifecycleRules:
+    import dataclasses
+
+    return dataclasses.replace(rules, scheme=scheme)  # type: ignore[arg-type]
+
+
+def _mix(stages: pd.Series) -> str:
+    counts = stages.value_counts()
+    return ", ".join(f"{int(n):,} {name}" for name, n in counts.items())

@@ -1,0 +1,187 @@
+"""The result of a customer-base analysis: one customer table and the parts behind it."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from crmmodels.analysis._figures import DataChecksResult, KeyFiguresResult
+from crmmodels.analysis._settings import AnalysisSettings
+from crmmodels.analysis._steps import StepsResult
+from crmmodels.errors import ArgumentError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["PLOT_KINDS", "CustomerAnalysis"]
+
+#: what :meth:`CustomerAnalysis.plot` can draw, and the part that draws it
+PLOT_KINDS = {
+    "clv": "the CLV distribution (customer table)",
+    "selection": "the holdout tracking plot (model_selection)",
+    "lorenz": "the Lorenz curve (portfolio)",
+    "pareto": "the 80/20 chart with the A/B/C classes (portfolio)",
+    "quadrants": "the CLV quadrants (quadrants)",
+    "lifecycle": "the lifecycle mix (lifecycle)",
+    "retention": "the cohort retention heatmap (retention)",
+    "rfm": "the RFM segment sizes (rfm)",
+}
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class CustomerAnalysis:
+    """A customer base analysed from its transaction log (see :func:`crmmodels.analyze`).
+
+    Attributes
+    ----------
+    customers : DataFrame
+        One row per customer of the log, in the caller's kind of frame (pandas, polars,
+        pyarrow; DuckDB, Dask and PySpark inputs give pandas). Columns: the customer
+        column, then ``first_purchase``, ``last_purchase``, ``n_orders``, ``frequency``,
+        ``recency``, ``T``, ``mean_order_value``, ``monetary_value``, ``total_value``,
+        ``r_score``, ``f_score``, ``m_score``, ``rfm``, ``rfm_segment``,
+        ``lifecycle_stage``, ``relationship_stage``, ``p_alive``, ``expected_purchases``,
+        ``expected_spend`` (per purchase), ``expected_total_spend`` (over the horizon),
+        ``clv``, ``clv_rank``, ``clv_decile``, ``value_class``, ``quadrant``,
+        ``churn_risk``.
+    key_figures : KeyFiguresResult
+        Customers, active and repeat shares, customer equity with its interval, value
+        share of the top 20%, Gini, expected purchases over the horizon.
+    model_selection : ModelSelectionResult or None
+        The candidate transaction models compared on the holdout (None when skipped:
+        see ``steps``).
+    models : dict
+        The fitted models used for the customer table, by class name (the chosen
+        transaction model refitted on the whole period, and ``"GammaGamma"``); each
+        saves to JSON with ``.save(path)``.
+    transaction_model : str or None
+        Name of the transaction model used.
+    clv, equity : CLVResult, EquityResult or None
+        The per-customer CLV and the customer equity with its interval.
+    rfm : pandas.DataFrame or None
+        RFM scores and segments (:func:`crmmodels.rfm_segments`).
+    lifecycle, relationship : LifecycleStagesResult or None
+        Lifecycle stages under the purchase and the relationship scheme.
+    portfolio : ParetoResult or None
+        The 80/20 analysis of the customers' value, with the A/B/C classes.
+    quadrants : QuadrantResult or None
+        The CLV quadrants (value of the last year against CLV).
+    retention : CohortRetentionResult or None
+        Monthly cohort retention.
+    checks : DataChecksResult
+        Rows read, customers, dates, anything set aside.
+    steps : StepsResult
+        Every step with its status, the reason for any skipped step, and its notes.
+    settings : AnalysisSettings
+        The settings used (horizon, discounting, margin, holdout ...).
+    """
+
+    customers: Any
+    key_figures: KeyFiguresResult
+    model_selection: Any
+    models: dict[str, Any]
+    transaction_model: str | None
+    clv: Any
+    equity: Any
+    rfm: pd.DataFrame | None
+    lifecycle: Any
+    relationship: Any
+    portfolio: Any
+    quadrants: Any
+    retention: Any
+    checks: DataChecksResult
+    steps: StepsResult
+    settings: AnalysisSettings
+    _table: pd.DataFrame = dataclasses.field(repr=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The customer table as a pandas DataFrame (a copy)."""
+        return self._table.copy()
+
+    def __repr__(self) -> str:
+        """Customers, the model used and the skipped steps."""
+        skipped = ", ".join(s.name for s in self.steps.skipped) or "none"
+        k = self.key_figures
+        return (
+            f"CustomerAnalysis(customers={k.n_customers:,}, "
+            f"observation_end={self.settings.observation_end.date()}, "
+            f"transaction_model={self.transaction_model}, "
+            f"horizon={self.settings.horizon:g} {self.settings.unit}, "
+            f"customer_equity={k.customer_equity:,.0f}, skipped={skipped})"
+        )
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
+            f"<td>{html.escape(text)}</td></tr>"
+            for label, text in self.key_figures.lines()
+        )
+        skipped = "".join(
+            f"<li>{html.escape(s.name)}: {html.escape(s.detail)}</li>" for s in self.steps.skipped
+        )
+        note = f"<p>Skipped steps:</p><ul>{skipped}</ul>" if skipped else ""
+        return (
+            f"<div><strong>CustomerAnalysis</strong> (transaction model: "
+            f"{html.escape(str(self.transaction_model))})<table>{rows}</table>{note}</div>"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The key figures, settings and steps as JSON-friendly values."""
+        s = self.settings
+        return {
+            "key_figures": self.key_figures.to_dict(),
+            "checks": self.checks.to_dict(),
+            "transaction_model": self.transaction_model,
+            "settings": {
+                "customer_col": s.customer_col,
+                "date_col": s.date_col,
+                "amount_col": s.amount_col,
+                "observation_end": str(s.observation_end.date()),
+                "time_unit": s.time_unit,
+                "horizon": s.horizon,
+                "discount_rate": s.discount_rate,
+                "margin": s.margin,
+                "level": s.level,
+            },
+            "steps": self.steps.to_frame().drop(columns="seconds").to_dict("records"),
+        }
+
+    def to_parquet(self, path: str | Path) -> Path:
+        """Write the customer table to a Parquet file and return its path.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import crmmodels as crm
+        >>> from crmmodels.datasets import load_cdnow_sample
+        >>> result = crm.analyze(load_cdnow_sample(), amount_col="amount")
+        >>> path = result.to_parquet(pathlib.Path(tempfile.mkdtemp()) / "customers.parquet")
+        >>> len(pd.read_parquet(path)) == result.key_figures.n_customers
+        True
+        """
+        out = Path(path)
+        self._table.to_parquet(out, index=False)
+        return out
+
+    def plot(self, ax: Axes | None = None, *, kind: str = "clv", **kwargs: Any) -> Axes:
+        """Draw one view of the analysis and return the Axes.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+            Where to draw (a new figure when None).
+        kind : str
+            One of ``"clv"``, ``"selection"``, ``"lorenz"``, ``"pareto"``,
+            ``"quadrants"``, ``"lifecycle"``, ``"retention"``, ``"rfm"``.
+        **kwargs
+            Passed to the part's ``plot``.
+        """
+        from crmmodels.plotting.analysis import plot_analysis
+
+        if kind not in PLOT_KINDS:
+            raise ArgumentError(f"kind must be one of {list(PLOT_KINDS)}; got {kind!r}.")
+        return plot_analysis(self, kind=kind, ax=ax, **kwargs)
