@@ -167,6 +167,23 @@ class CustomerAnalysis:
         self._table.to_parquet(out, index=False)
         return out
 
+    def report(self, path: str | Path) -> Path:
+        """Write the report: one self-contained HTML file that opens offline.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import crmmodels as crm
+        >>> from crmmodels.datasets import load_cdnow_sample
+        >>> result = crm.analyze(load_cdnow_sample(), amount_col="amount")
+        >>> path = result.report(pathlib.Path(tempfile.mkdtemp()) / "report.html")
+        >>> path.suffix
+        '.html'
+        """
+        from crmmodels.analysis._report import write_report
+
+        return write_report(self, path)
+
     def plot(self, ax: Axes | None = None, *, kind: str = "clv", **kwargs: Any) -> Axes:
         """Draw one view of the analysis and return the Axes.
 
