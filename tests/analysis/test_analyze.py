@@ -234,6 +234,7 @@ def test_observation_end_before_the_first_purchase() -> None:
         ({"holdout": 0}, "holdout"),
         ({"model": "Weibull"}, "model"),
         ({"time_unit": "fortnight"}, "time_unit"),
+        ({"time_unit": "M"}, "time_unit"),
     ],
 )
 def test_bad_settings(kwargs, word) -> None:

@@ -71,8 +71,8 @@ def analyze(
         End of the observation period; the last purchase date when None. Purchases after
         it are an error (filter the log first), as in :func:`summarize_transactions`.
     time_unit : str or int
-        Unit of recency, T, the horizon and the holdout: "D", "W" (default), "M", "Q",
-        "Y" or a whole number of days.
+        Unit of recency, T, the horizon and the holdout: "D", "W" (default) or a whole
+        number of days (30 for about a month; calendar months have unequal lengths).
     horizon : float, optional
         Forecast horizon in time units; one year when None (52 weeks, 12 months ...).
     discount_rate : float

@@ -184,8 +184,11 @@ def check_settings(
     >>> check_settings(time_unit="weeks", horizon=None, discount_rate=0.1, margin=1,
     ...                level=0.95, holdout=None, model=None)
     ('W', 52.0, 0.1, 1.0, 0.95, None, None)
+
+    Months, quarters and years have unequal lengths, while the transaction models count
+    time on a day grid: use ``"D"``, ``"W"`` or a number of days (30 for about a month).
     """
-    unit = check_period(time_unit, "time_unit")
+    unit = check_period(time_unit, "time_unit", codes=("D", "W"))
     if horizon is None:
         horizon_value = periods_per_year(unit)
     else:
