@@ -209,6 +209,18 @@ def block_pairs(
     return np.stack([code // n, code % n], axis=1), n_skipped
 
 
+def block_agreement(
+    df: pd.DataFrame, blocks: Sequence[tuple[str, ...]], i: IntArray, j: IntArray
+) -> npt.NDArray[np.bool_]:
+    """``out[k, r]``: pair ``k`` agrees on every column of blocking rule ``r``."""
+    out = np.ones((i.size, len(blocks)), dtype=bool)
+    for r, cols in enumerate(blocks):  # one pass per blocking rule
+        for c in cols:  # the columns of one rule
+            code = pd.factorize(normalize_name(df[c].astype("string")))[0]
+            out[:, r] &= (code[i] == code[j]) & (code[i] >= 0)
+    return out
+
+
 def random_pairs(n: int, n_pairs: int, seed: int) -> IntArray:
     """All pairs when there are at most ``n_pairs``, else a uniform sample of distinct pairs."""
     total = n * (n - 1) // 2

@@ -28,6 +28,7 @@ from crmmodels.idic._identity_compare import (
     Comparison,
     as_blocks,
     as_comparisons,
+    block_agreement,
     block_pairs,
     comparison_levels,
     field_values,
@@ -36,6 +37,7 @@ from crmmodels.idic._identity_compare import (
 )
 from crmmodels.kernels.identity import (
     components,
+    estimate_prior,
     fellegi_sunter_em,
     match_probability,
     match_weights,
@@ -351,11 +353,11 @@ def resolve_identities_probabilistic(
     u = np.zeros((len(comps), width))
     for f, comp in enumerate(comps):  # one field at a time, vectorised over the pairs
         u[f, : comp.n_levels] = random_u(compared.iloc[:, f], comp, sample, _MIN_SHARE)
-    fit = fellegi_sunter_em(gamma, n_levels, u_start=u, fix_u=True, max_iter=max_iter)
-    steps.info("EM: %d iterations, share of matches among the pairs %.4g", fit.n_iter, fit.prior)
+    m, n_iter = _estimate_m(df, comps, blocks, pairs, gamma, n_levels, u, max_iter)
     n_all = n * (n - 1) / 2.0
-    prior = float(np.clip(fit.prior * len(pairs) / n_all, 1e-12, 1 - 1e-12))
-    field_w = match_weights(gamma, fit.m, u)
+    field_w = match_weights(gamma, m, u)
+    prior = estimate_prior(field_w.sum(axis=1), n_all)
+    steps.info("EM: %d iterations; prior probability of a match %.4g", n_iter, prior)
     weight = field_w.sum(axis=1) + np.log2(prior / (1.0 - prior))
     prob = match_probability(field_w.sum(axis=1), prior)
     keep = prob >= threshold
@@ -382,7 +384,7 @@ def resolve_identities_probabilistic(
     return ProbabilisticIdentityResult(
         records=out,
         links=links.reset_index(drop=True),
-        parameters=_parameter_table(comps, fit.m, u),
+        parameters=_parameter_table(comps, m, u),
         compared=compared,
         comparisons=comps,
         id_col=id_col,
@@ -395,9 +397,51 @@ def resolve_identities_probabilistic(
         n_candidate_pairs=len(pairs),
         n_links=int(keep.sum()),
         n_skipped_blocks=n_skipped,
-        em_iterations=fit.n_iter,
+        em_iterations=n_iter,
         pair_weights=weight,
     )
+
+
+def _estimate_m(
+    df: pd.DataFrame,
+    comps: Sequence[Comparison],
+    blocks: Sequence[tuple[str, ...]],
+    pairs: npt.NDArray[np.int64],
+    gamma: npt.NDArray[np.int64],
+    n_levels: npt.NDArray[np.int64],
+    u: npt.NDArray[np.float64],
+    max_iter: int,
+) -> tuple[npt.NDArray[np.float64], int]:
+    """M by EM with u held, one session per blocking rule.
+
+    The pairs of a rule agree on its columns whatever their match status, so a session
+    leaves out the fields that share a column with its rule and estimates the others;
+    each field's m is the mean over the sessions that estimated it, weighted by their
+    expected matches. A field compared only inside its own blocks (every rule uses it)
+    takes its m from EM on all candidate pairs.
+    """
+    agree = block_agreement(df, blocks, pairs[:, 0], pairs[:, 1])
+    total = np.zeros_like(u)
+    mass = np.zeros(len(comps))
+    n_iter = 0
+    for r, cols in enumerate(blocks):  # one EM session per blocking rule
+        touched = np.array([bool(set(c.columns) & set(cols)) for c in comps])
+        rows = agree[:, r]
+        if touched.all() or rows.sum() < 2:
+            continue
+        g = gamma[rows].copy()
+        g[:, touched] = -1
+        fit = fellegi_sunter_em(g, n_levels, u_start=u, fix_u=True, max_iter=max_iter)
+        n_iter += fit.n_iter
+        expected = fit.prior * rows.sum()
+        total[~touched] += expected * fit.m[~touched]
+        mass[~touched] += expected
+    fit_all = fellegi_sunter_em(gamma, n_levels, u_start=u, fix_u=True, max_iter=max_iter)
+    n_iter += fit_all.n_iter
+    m = fit_all.m.copy()
+    have = mass > 0
+    m[have] = total[have] / mass[have, None]
+    return m, n_iter
 
 
 def _parameter_table(

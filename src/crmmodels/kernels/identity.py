@@ -31,6 +31,7 @@ __all__ = [
     "EMFit",
     "canonical_labels",
     "components",
+    "estimate_prior",
     "fellegi_sunter_em",
     "level_patterns",
     "match_probability",
@@ -276,6 +277,37 @@ def match_probability(weight: npt.ArrayLike, prior: float) -> FloatArray:
     total = np.asarray(weight, dtype=np.float64) + np.log2(lam / (1.0 - lam))
     out: FloatArray = 1.0 / (1.0 + np.exp2(-total))
     return out
+
+
+def estimate_prior(
+    weight: npt.ArrayLike, n_pairs: float, *, start: float = 1e-4, max_iter: int = 500
+) -> float:
+    r"""The share of matches among all ``n_pairs`` pairs, given the scored pairs' weights.
+
+    The fixed point of :math:`\lambda = \frac{1}{N} \sum_k P(\text{match} \mid w_k,
+    \lambda)` over the scored pairs, the pairs not scored (outside every block) counting
+    as non-matches: the EM step of the prior with ``m`` and ``u`` held.
+
+    Examples
+    --------
+    Ten pairs with overwhelming evidence among a million:
+
+    >>> round(estimate_prior(np.r_[np.full(10, 60.0), np.full(90, -60.0)], 1e6) * 1e6, 6)
+    10.0
+    """
+    w = np.asarray(weight, dtype=np.float64)
+    n = float(n_pairs)
+    if n < max(w.size, 1):
+        raise ValueError("n_pairs must be at least the number of scored pairs")
+    lam = float(np.clip(start, 1e-15, 0.5))
+    for _ in range(int(max_iter)):  # iterations of one scalar, each vectorised over pairs
+        logit = w + np.log2(lam / (1.0 - lam))
+        new = float(np.sum(1.0 / (1.0 + np.exp2(-np.clip(logit, -1000, 1000)))) / n)
+        new = float(np.clip(new, 1e-15, 1 - 1e-15))
+        if abs(new - lam) <= 1e-12 + 1e-9 * lam:
+            return new
+        lam = new
+    return lam
 
 
 def fellegi_sunter_em(
