@@ -283,8 +283,6 @@ def febrl_table() -> list[str]:
 
 
 def main() -> None:
-    from crmmodels.idic import linkage_quality
-
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--sizes", type=int, nargs="*")
@@ -297,6 +295,8 @@ def main() -> None:
     if args.febrl_only:
         print("\n".join(febrl_table()))
         return
+    from crmmodels.idic import linkage_quality
+
     sizes = args.sizes or ([10_000, 100_000] if args.quick else [100_000, 1_000_000])
     rows = [
         "## Identity resolution (resolve_identities)",

@@ -423,3 +423,47 @@ def test_no_shared_block_is_a_convergence_error() -> None:
     recs = pd.DataFrame({"rid": [1, 2, 3], "given": ["a", "b", "c"], "zip": ["1", "2", "3"]})
     with pytest.raises(ConvergenceError, match="no two records share a block"):
         _call(recs, comparisons=["given"])
+
+
+def test_pseudo_count_keeps_unseen_levels_finite() -> None:
+    # field 1 never takes level 0: without pseudo-counts m and u of that level sit at the
+    # floor; with them they are the pseudo-count over each class's expected pairs
+    rng = np.random.default_rng(8)
+    match = rng.random(5000) < 0.3
+    f0 = np.where(match, rng.random(5000) < 0.95, rng.random(5000) < 0.05).astype(int)
+    gamma = np.stack([f0, np.ones(5000, dtype=int)], axis=1)
+    mle = fellegi_sunter_em(gamma, [2, 2])
+    smooth = fellegi_sunter_em(gamma, [2, 2], pseudo_count=1.0)
+    assert mle.m[1, 0] < 1e-8 and mle.u[1, 0] < 1e-8
+    n_match = smooth.prior * 5000
+    assert smooth.m[1, 0] == pytest.approx(1.0 / (n_match + 2.0), rel=1e-3)
+    assert smooth.u[1, 0] == pytest.approx(1.0 / (5000 - n_match + 2.0), rel=1e-3)
+    with pytest.raises(ValueError, match="pseudo_count"):
+        fellegi_sunter_em(gamma, [2, 2], pseudo_count=-1.0)
+
+
+def test_email_and_phone_normalisation_before_comparing() -> None:
+    recs = pd.DataFrame(
+        {
+            "rid": [1, 2, 3, 4],
+            "zip": ["1", "1", "2", "2"],
+            "phone": ["(555) 123-4567", "+1 555 123 4567", "555 999 0000", None],
+            "email": ["Ann+x@Mail.org", "ann@mail.org", "bo@y.org", "BO@y.org "],
+        }
+    )
+    res = resolve_identities_probabilistic(
+        recs,
+        id_col="rid",
+        block_cols=["zip"],
+        comparisons=[
+            Comparison("phone", method="exact", normalize="phone"),
+            Comparison("email", method="exact", normalize="email"),
+        ],
+    )
+    ex = res.explain(1, 2).set_index("field")
+    assert ex.loc["phone", "level"] == "exact" and ex.loc["email", "level"] == "exact"
+    assert res.explain(3, 4).set_index("field").loc["phone", "level"] == "missing"
+    with pytest.raises(ArgumentError, match="Comparison.normalize"):
+        Comparison("phone", normalize="digits")
+    with pytest.raises(ArgumentError, match="reads one column"):
+        Comparison(("a", "b"), normalize="email")

@@ -20,7 +20,7 @@ import pandas as pd
 from crmmodels._ingest.arguments import check_choice, check_column_name
 from crmmodels.errors import ArgumentError
 from crmmodels.idic._identity_keys import _join_parts
-from crmmodels.idic._normalize import normalize_name
+from crmmodels.idic._normalize import normalize_email, normalize_name, normalize_phone
 from crmmodels.kernels.identity import within_block_pairs
 
 __all__ = ["Comparison"]
@@ -55,6 +55,11 @@ class Comparison:
         between "different" and "exact".
     label : str, optional
         Name of the field in the parameters and explanations (default: the column(s)).
+    normalize : {"text", "email", "phone"}, optional
+        How values are normalised before comparing: ``"text"`` (default) by
+        :func:`~crmmodels.idic.normalize_name`, ``"email"`` by
+        :func:`~crmmodels.idic.normalize_email`, ``"phone"`` by
+        :func:`~crmmodels.idic.normalize_phone` (default country code 1).
 
     Examples
     --------
@@ -68,6 +73,7 @@ class Comparison:
     method: str = "jaro_winkler"
     thresholds: tuple[float, ...] | None = None
     label: str | None = None
+    normalize: str = "text"
 
     def __post_init__(self) -> None:
         cols = (self.column,) if isinstance(self.column, str) else self.column
@@ -78,6 +84,11 @@ class Comparison:
         for c in cols:
             check_column_name(c, "Comparison.column")
         check_choice(self.method, "Comparison.method", _METHODS)
+        check_choice(self.normalize, "Comparison.normalize", ("text", "email", "phone"))
+        if self.normalize != "text" and len(cols) > 1:
+            raise ArgumentError(
+                f"Comparison.normalize={self.normalize!r} reads one column; got {cols}."
+            )
         raw = _DEFAULT_THRESHOLDS[self.method] if self.thresholds is None else self.thresholds
         try:
             values = tuple(float(t) for t in raw)
@@ -178,8 +189,13 @@ def as_blocks(block_cols: Any) -> tuple[tuple[str, ...], ...]:
 
 def field_values(df: pd.DataFrame, comparison: Comparison) -> pd.Series:
     """The normalised values a comparison works on (``<NA>`` when missing)."""
-    parts = [normalize_name(df[c].astype("string")) for c in comparison.columns]
-    text = parts[0] if len(parts) == 1 else _join_parts(parts)
+    if comparison.normalize == "email":
+        text = normalize_email(df[comparison.columns[0]])
+    elif comparison.normalize == "phone":
+        text = normalize_phone(df[comparison.columns[0]])
+    else:
+        parts = [normalize_name(df[c].astype("string")) for c in comparison.columns]
+        text = parts[0] if len(parts) == 1 else _join_parts(parts)
     if comparison.method != "jaro_winkler":
         text = text.str.replace(" ", "", regex=False)
         text = text.where(text != "")

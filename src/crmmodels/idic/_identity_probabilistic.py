@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 __all__ = ["ProbabilisticIdentityResult", "resolve_identities_probabilistic"]
 
 _MIN_SHARE = 1e-6  # floor of a level's probability among random pairs
+_PSEUDO_COUNT = 0.01  # pseudo-pairs per level in each M step (see fellegi_sunter_em)
 
 
 @dataclass(frozen=True, repr=False)
@@ -431,12 +432,16 @@ def _estimate_m(
             continue
         g = gamma[rows].copy()
         g[:, touched] = -1
-        fit = fellegi_sunter_em(g, n_levels, u_start=u, fix_u=True, max_iter=max_iter)
+        fit = fellegi_sunter_em(
+            g, n_levels, u_start=u, fix_u=True, max_iter=max_iter, pseudo_count=_PSEUDO_COUNT
+        )
         n_iter += fit.n_iter
         expected = fit.prior * rows.sum()
         total[~touched] += expected * fit.m[~touched]
         mass[~touched] += expected
-    fit_all = fellegi_sunter_em(gamma, n_levels, u_start=u, fix_u=True, max_iter=max_iter)
+    fit_all = fellegi_sunter_em(
+        gamma, n_levels, u_start=u, fix_u=True, max_iter=max_iter, pseudo_count=_PSEUDO_COUNT
+    )
     n_iter += fit_all.n_iter
     m = fit_all.m.copy()
     have = mass > 0

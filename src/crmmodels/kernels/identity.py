@@ -320,6 +320,7 @@ def fellegi_sunter_em(
     fix_u: bool = False,
     max_iter: int = 200,
     tol: float = 1e-7,
+    pseudo_count: float = 0.0,
 ) -> EMFit:
     r"""Estimate the m and u probabilities of comparison levels by EM.
 
@@ -348,6 +349,10 @@ def fellegi_sunter_em(
         Iteration cap.
     tol : float, optional
         Stop when no probability moves by more than this.
+    pseudo_count : float, optional
+        Added to the expected count of every level of every field in the M step (a
+        Dirichlet prior): a level never seen among the matches keeps a small ``m``
+        instead of a weight of about -30. ``0`` gives the maximum-likelihood estimate.
 
     Returns
     -------
@@ -381,6 +386,9 @@ def fellegi_sunter_em(
         levels,
     )
     lam = float(np.clip(prior_start, 1e-6, 1 - 1e-6))
+    alpha = float(pseudo_count)
+    if not alpha >= 0.0:
+        raise ValueError("pseudo_count must be >= 0")
     present = patterns >= 0
     idx = np.maximum(patterns, 0)
     cols = np.arange(n_fields)[None, :]
@@ -393,8 +401,8 @@ def fellegi_sunter_em(
         logit = np.log(lam) - np.log1p(-lam) + log_m - log_u
         post = 1.0 / (1.0 + np.exp(-np.clip(logit, -700, 700)))
         wm, wu = weight * post, weight * (1.0 - post)
-        new_m = _weighted_levels(flat, present, wm, n_fields, width)
-        new_u = u if fix_u else _weighted_levels(flat, present, wu, n_fields, width)
+        new_m = _weighted_levels(flat, present, wm, n_fields, width) + alpha
+        new_u = u if fix_u else _weighted_levels(flat, present, wu, n_fields, width) + alpha
         new_m, new_u = _normalise_rows(new_m, levels), _normalise_rows(new_u, levels)
         new_lam = float(np.clip(wm.sum() / weight.sum(), 1e-9, 1 - 1e-9))
         change = max(np.abs(new_m - m).max(), np.abs(new_u - u).max(), abs(new_lam - lam))
