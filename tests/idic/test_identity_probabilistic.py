@@ -463,7 +463,7 @@ def test_email_and_phone_normalisation_before_comparing() -> None:
     ex = res.explain(1, 2).set_index("field")
     assert ex.loc["phone", "level"] == "exact" and ex.loc["email", "level"] == "exact"
     assert res.explain(3, 4).set_index("field").loc["phone", "level"] == "missing"
-    with pytest.raises(ArgumentError, match="Comparison.normalize"):
+    with pytest.raises(ArgumentError, match=r"Comparison\.normalize"):
         Comparison("phone", normalize="digits")
     with pytest.raises(ArgumentError, match="reads one column"):
         Comparison(("a", "b"), normalize="email")
