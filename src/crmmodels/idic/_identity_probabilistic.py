@@ -89,6 +89,19 @@ class ProbabilisticIdentityResult(Result):
         EM iterations run.
     pair_weights : numpy.ndarray
         The match weight of every candidate pair (for the histogram).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> recs = pd.DataFrame({"rid": range(6), "zip": ["1", "1", "2", "2", "3", "3"],
+    ...                      "name": ["ann lee", "ann le", "bo ek", "bob eck", "cy", "di"]})
+    >>> res = resolve_identities_probabilistic(recs, id_col="rid", comparisons=["name"],
+    ...                                        block_cols=["zip"])
+    >>> res.explain(0, 1)[["field", "level"]].values.tolist()
+    [['prior', ''], ['name', 'jaro_winkler>=0.92'], ['total', '']]
+    >>> ax = res.plot()
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
 
     records: pd.DataFrame
