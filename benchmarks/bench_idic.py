@@ -335,13 +335,16 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="*")
     ap.add_argument("--splink", action="store_true", help="run splink on FEBRL, cache it")
     ap.add_argument("--splink-set", help="with --splink: one FEBRL set, printed as JSON")
-    ap.add_argument("--febrl-only", action="store_true", help="print the FEBRL table only")
+    ap.add_argument("--febrl-only", action="store_true", help="rerun the FEBRL table only")
     args = ap.parse_args()
     if args.splink:
         run_splink(args.splink_set)
         return
-    if args.febrl_only:
-        print("\n".join(febrl_table()))
+    if args.febrl_only:  # refresh the FEBRL table of the results file, keep the rest
+        old = OUT.read_text(encoding="utf-8") if OUT.exists() else ""
+        head = old.split("\n### FEBRL")[0].rstrip("\n")
+        OUT.write_text(head + "\n" + "\n".join(febrl_table()) + "\n", encoding="utf-8")
+        print(OUT.read_text(encoding="utf-8"))
         return
     from crmmodels.idic import linkage_quality
 
