@@ -80,3 +80,21 @@ FEBRL_KEYS = {
     "address_cols": ("street_number", "address_1", "suburb"),
     "exact_cols": ("soc_sec_id",),
 }
+
+# the person-record configuration of docs/idic.md, on the FEBRL column names
+FEBRL_PROBABILISTIC = {
+    "id_col": "rec_id",
+    "comparisons": [
+        {"column": "given_name"},
+        {"column": "surname"},
+        {"column": "date_of_birth", "method": "levenshtein", "thresholds": (2, 1)},
+        {"column": "soc_sec_id", "method": "levenshtein", "thresholds": (2, 1)},
+        {"column": "street_number", "method": "exact"},
+        {"column": "address_1"},
+        {"column": "suburb"},
+        {"column": "postcode", "method": "levenshtein", "thresholds": (1,)},
+        {"column": "state", "method": "exact"},
+    ],
+    "block_cols": [("given_name", "surname"), "date_of_birth", "soc_sec_id", "postcode"],
+    "threshold_probability": 0.9,
+}

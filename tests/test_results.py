@@ -275,6 +275,12 @@ BUILDERS: dict[str, Callable[[], Any]] = {
     "IdentityResult": lambda: crmmodels.idic.resolve_identities(
         _crm().records, id_col="record_id", email_cols=["email"], phone_cols=["phone"]
     ),
+    "ProbabilisticIdentityResult": lambda: crmmodels.idic.resolve_identities_probabilistic(
+        _crm().records,
+        id_col="record_id",
+        comparisons=["first_name", "last_name", "street"],
+        block_cols=["postcode", "last_name"],
+    ),
     "DifferentiationResult": lambda: crmmodels.idic.differentiate(_crm().purchases, k_range=(2, 3)),
     "InteractionProfileResult": lambda: crmmodels.idic.interaction_profile(_crm().interactions),
     "CustomizationResult": _customize,

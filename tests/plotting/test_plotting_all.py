@@ -163,6 +163,14 @@ CASES: dict[str, PlotCall] = {
     "plot_actions": lambda ax: idic.plot_actions(result("CustomizationResult"), ax=ax),
     "plot_channel_mix": lambda ax: idic.plot_channel_mix(result("InteractionProfileResult"), ax=ax),
     "plot_identity": lambda ax: idic.plot_identity(result("IdentityResult"), ax=ax),
+    "plot_match_weights": lambda ax: idic.plot_match_weights(
+        result("ProbabilisticIdentityResult"), ax=ax
+    ),
+    "plot_match_waterfall": lambda ax: idic.plot_match_waterfall(
+        result("ProbabilisticIdentityResult"),
+        *result("ProbabilisticIdentityResult").links[["record_a", "record_b"]].iloc[0],
+        ax=ax,
+    ),
     "plot_value_needs": lambda ax: idic.plot_value_needs(result("DifferentiationResult"), ax=ax),
     "plot_stage_counts": lambda ax: lifecycle.plot_stage_counts(
         result("LifecycleStagesResult"), ax=ax

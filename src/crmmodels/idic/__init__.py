@@ -2,6 +2,9 @@
 
 * :func:`resolve_identities` links customer records from several sources into one
   ``customer_key`` (normalised exact keys, union-find, optional blocked fuzzy matching).
+* :func:`resolve_identities_probabilistic` links records by Fellegi-Sunter match weights
+  whose m and u probabilities are estimated from the data by EM, field by field
+  (:class:`Comparison`), and explains every pair.
 * :func:`differentiate` crosses value tiers with needs-based segments.
 * :func:`interaction_profile` summarises each customer's contacts and the coverage of
   the strategic customers.
@@ -19,7 +22,12 @@ from crmmodels.idic._customize import (
 )
 from crmmodels.idic._differentiate import DifferentiationResult, differentiate
 from crmmodels.idic._identify import IdentityResult, resolve_identities
+from crmmodels.idic._identity_compare import Comparison
 from crmmodels.idic._identity_fuzzy import phonetic_key
+from crmmodels.idic._identity_probabilistic import (
+    ProbabilisticIdentityResult,
+    resolve_identities_probabilistic,
+)
 from crmmodels.idic._identity_report import linkage_quality
 from crmmodels.idic._interact import InteractionProfileResult, interaction_profile
 from crmmodels.idic._normalize import (
@@ -31,10 +39,12 @@ from crmmodels.idic._normalize import (
 
 __all__ = [
     "NO_RULE_MATCHED",
+    "Comparison",
     "CustomizationResult",
     "DifferentiationResult",
     "IdentityResult",
     "InteractionProfileResult",
+    "ProbabilisticIdentityResult",
     "Range",
     "Rule",
     "RuleSet",
@@ -48,6 +58,7 @@ __all__ = [
     "normalize_phone",
     "phonetic_key",
     "resolve_identities",
+    "resolve_identities_probabilistic",
 ]
 
 # old name of the result class, kept for now
