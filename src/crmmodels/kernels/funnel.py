@@ -490,6 +490,8 @@ def sequence_times_within(
     to :math:`k` follow it in order no later than ``window`` after it (each step at the
     first event at or after the previous step). The entity's depth is that of its best
     attempt, and the times returned are those of its earliest attempt of that depth.
+    Differences of times are compared to ``window`` with a slack of a few rounding
+    errors of the times (:func:`_slack`), so a step exactly ``window`` later counts.
 
     Examples
     --------
@@ -512,6 +514,7 @@ def sequence_times_within(
     first_rows = order[bounds[0] : bounds[1]]
     a_ent, a_t0 = ent[first_rows], t[first_rows]
     a_rank = rank[first_rows]
+    limit = window + _slack(t, window)
     times = np.full((a_ent.shape[0], n_steps), np.nan)
     times[:, 0] = a_t0
     alive = np.ones(a_ent.shape[0], dtype=bool)
@@ -520,7 +523,7 @@ def sequence_times_within(
         j = lo + np.searchsorted(keys[lo:hi], a_ent * n_rank + a_rank, side="left")
         jj = np.minimum(j, max(hi - 1, lo))
         rows = order[jj] if hi > lo else np.zeros_like(jj)
-        found = alive & (j < hi) & (ent[rows] == a_ent) & (t[rows] - a_t0 <= window)
+        found = alive & (j < hi) & (ent[rows] == a_ent) & (t[rows] - a_t0 <= limit)
         times[found, k] = t[rows[found]]
         a_rank = np.where(found, rank[rows], a_rank)
         alive &= found
@@ -531,6 +534,12 @@ def sequence_times_within(
     e_keep, first_idx = np.unique(a_ent[keep], return_index=True)
     out[e_keep] = times[keep[first_idx]]
     return out
+
+
+def _slack(t: FloatArray, window: float) -> float:
+    """A few rounding errors of the largest time: the tolerance of a window comparison."""
+    scale = max(float(np.nanmax(np.abs(t))) if np.isfinite(t).any() else 0.0, abs(window))
+    return 64.0 * float(np.finfo(np.float64).eps) * (scale if np.isfinite(scale) else 0.0)
 
 
 def first_entry_reach(first: FloatArray, window: float | None = None) -> IntArray:
@@ -549,7 +558,7 @@ def first_entry_reach(first: FloatArray, window: float | None = None) -> IntArra
     n = funnel_state(first, np.full(first.shape[0], np.nan), "ordered").n.astype(np.int64)
     if window is None:
         return n
-    late = (first - first[:, :1]) > window
+    late = (first - first[:, :1]) > window + _slack(first, window)
     cut = np.where(late.any(axis=1), np.argmax(late, axis=1), first.shape[1])
     out: IntArray = np.minimum(n, cut).astype(np.int64)
     return out
