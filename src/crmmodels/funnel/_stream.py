@@ -239,7 +239,9 @@ def stream_funnel(
         if observation_end is None
         else _scalar_days(observation_end, ev.is_datetime, "observation_end", ev.time_zone)
     )
-    keep = (ev.step >= 0) & (ev.days <= end)
+    keep = ev.step >= 0
+    n_after_end = int(np.count_nonzero(keep & (ev.days > end)))
+    keep &= ev.days <= end
     n_ent, k = len(ev.ids), len(st)
     reach, times = _paths(ev.ent[keep], ev.step[keep], ev.days[keep], n_ent, k, mode, win)
     table = _step_table(st, reach, times)
@@ -260,7 +262,7 @@ def stream_funnel(
         n_entities=ev.n_entities,
         n_events=ev.n_rows,
         n_ignored_events=int(ev.ignored["events"].sum()),
-        n_after_end=int(((ev.step >= 0) & (ev.days > end)).sum()),
+        n_after_end=n_after_end,
         conversion=float(table["entered"].iloc[-1] / entered0) if entered0 else float("nan"),
         _ids=ev.ids,
         _reach=reach,
@@ -302,9 +304,7 @@ def _read_events(
         frame, cols=list(cols), extra=extra, date_col=date_col, amount_col=None
     )
     eager, names, n_ent_all = _collect_events(frame, list(cols) + extra, stage_col, stages, ignore)
-    ent_codes, ids = pd.factorize(_key_values(eager, entity_col), sort=True)
-    ent = ent_codes.astype(np.int64)
-    ids = np.asarray(ids)
+    ent, ids = _entity_codes(_key_values(eager, entity_col))
     lab_codes, lab_idx = pd.factorize(_key_values(eager, stage_col))
     labels = [str(v) for v in lab_idx]
     counts = np.bincount(lab_codes, minlength=len(labels)).astype(np.int64)
@@ -315,10 +315,8 @@ def _read_events(
         labels = labels + [s for s in n_by if s not in set(labels)]
         counts = np.array([int(n_by.get(s, 0)) for s in labels], dtype=np.int64)
         ent_counts = np.array([int(e_by.get(s, 0)) for s in labels], dtype=np.int64)
-    else:  # entities per name, for the names that are not steps only
-        other = np.isin(lab_codes, [i for i, s in enumerate(labels) if s not in stages])
-        pairs = np.unique(ent[other] * len(labels) + lab_codes[other])
-        ent_counts = np.bincount(pairs % len(labels), minlength=len(labels)).astype(np.int64)
+    else:
+        ent_counts = _entities_per_label(ent, lab_codes, len(ids), labels, stages)
     code_of_label, ignored = _step_codes(labels, counts, ent_counts, stages, stage_col, ignore)
     t = eager[date_col].to_numpy()
     if t.dtype.kind == "b":
@@ -349,6 +347,51 @@ def _read_events(
         is_datetime=is_datetime,
         time_zone=tz,
     )
+
+
+def _entity_codes(values: Any) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+    """Entity codes numbering the sorted distinct ids, and those ids.
+
+    Whole-number ids spanning a range not much longer than the log are numbered by
+    their offset in the range (no hashing); other ids by :func:`pandas.factorize`.
+    """
+    if isinstance(values, pd.Series) and values.dtype.kind in "iu":
+        values = values.to_numpy()
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iu" and values.size:
+        lo, hi = int(values.min()), int(values.max())
+        if hi - lo <= 4 * values.size:
+            offset = (values - lo).astype(np.intp)
+            present = np.bincount(offset, minlength=hi - lo + 1) > 0
+            number = np.cumsum(present) - 1
+            ids: npt.NDArray[Any] = (np.flatnonzero(present) + lo).astype(values.dtype)
+            return number[offset].astype(np.int64), ids
+    codes, uniques = pd.factorize(values, sort=True)
+    return codes.astype(np.int64), np.asarray(uniques)
+
+
+def _entities_per_label(
+    ent: npt.NDArray[np.int64],
+    lab_codes: npt.NDArray[Any],
+    n_ent: int,
+    labels: list[str],
+    stages: tuple[str, ...],
+) -> npt.NDArray[np.int64]:
+    """Distinct entities per event name, for the names that are not steps (0 for steps)."""
+    out = np.zeros(len(labels), dtype=np.int64)
+    other = [i for i, s in enumerate(labels) if s not in stages]
+    if not other:
+        return out
+    slot = np.full(len(labels), -1, dtype=np.int64)
+    slot[other] = np.arange(len(other))
+    row_slot = slot[lab_codes]
+    rows = row_slot >= 0
+    if len(other) * n_ent <= 50_000_000:  # events per (name, entity) on a dense grid
+        grid = np.bincount(row_slot[rows] * n_ent + ent[rows], minlength=len(other) * n_ent)
+        out[other] = (grid.reshape(len(other), n_ent) > 0).sum(axis=1)
+    else:
+        pairs = np.unique(ent[rows] * len(other) + row_slot[rows])
+        out[other] = np.bincount(pairs % len(other), minlength=len(other))
+    return out
 
 
 def _paths(

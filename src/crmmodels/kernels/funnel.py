@@ -467,10 +467,8 @@ def sequence_times(
     """
     out = np.full((n_ent, n_steps), np.nan)
     prev = np.full(n_ent, -np.inf)
-    order = np.argsort(step, kind="stable")
-    bounds = np.searchsorted(step[order], np.arange(n_steps + 1))
     for k in range(n_steps):
-        rows = order[bounds[k] : bounds[k + 1]]
+        rows = np.flatnonzero(step == k)
         e, tk = ent[rows], t[rows]
         ok = tk >= prev[e]
         cur = np.full(n_ent, np.inf)
