@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -48,7 +49,7 @@ def run(out_dir: Path) -> list[str]:
     import matplotlib.pyplot as plt
 
     log = _click_stream(5_000, seed=18)
-    kw = {
+    kw: dict[str, Any] = {
         "stages": STEPS,
         "entity_col": "user_id",
         "stage_col": "event",
