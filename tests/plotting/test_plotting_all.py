@@ -85,6 +85,19 @@ def _rules() -> pd.DataFrame:
     return crmmodels.association_rules(itemsets, metric="lift", min_threshold=1.0)
 
 
+@functools.cache
+def _stream_funnel() -> Any:
+    from crmmodels.funnel import stream_funnel
+
+    log = datasets.simulate_funnel(300, seed=1).history
+    return stream_funnel(
+        log,
+        stages=["lead_generation", "needs_analysis", "proposal_quote", "closed_won"],
+        other_events="ignore",
+        segment_col="segment",
+    )
+
+
 def _summary() -> pd.DataFrame:
     return crmmodels.summarize_transactions(_transactions(), time_unit="W")
 
@@ -160,6 +173,7 @@ CASES: dict[str, PlotCall] = {
     "plot_funnel": lambda ax: funnel.plot_funnel(result("FunnelResult"), ax=ax),
     "plot_stage_times": lambda ax: funnel.plot_stage_times(result("FunnelResult"), ax=ax),
     "plot_velocity": lambda ax: funnel.plot_velocity(result("SalesVelocityResult"), ax=ax),
+    "plot_stream_funnel": lambda ax: funnel.plot_stream_funnel(_stream_funnel(), ax=ax),
     "plot_actions": lambda ax: idic.plot_actions(result("CustomizationResult"), ax=ax),
     "plot_channel_mix": lambda ax: idic.plot_channel_mix(result("InteractionProfileResult"), ax=ax),
     "plot_identity": lambda ax: idic.plot_identity(result("IdentityResult"), ax=ax),

@@ -5,6 +5,8 @@ stage at a time. From it :func:`funnel_metrics` computes, per stage of an ordere
 how many entities entered, advanced, dropped out or are still open, the stage-to-stage
 and cumulative conversion, the time spent in the stage, re-entries and skipped stages,
 the bottleneck stage, cohort and segment funnels and a conversion trend.
+:func:`stream_funnel` counts an ordered funnel of an event stream (clicks, page views)
+the way product-analytics tools do, with a conversion window and segment comparison.
 :func:`pipeline_forecast`, :func:`forecast_backtest` and :func:`sales_velocity` turn the
 result into a weighted pipeline forecast and the sales velocity.
 
@@ -22,6 +24,8 @@ from crmmodels.funnel._forecast import (
 )
 from crmmodels.funnel._metrics import funnel_metrics
 from crmmodels.funnel._result import DEFAULT_EXIT_STAGES, DEFAULT_STAGES, FunnelResult
+from crmmodels.funnel._stream import stream_funnel
+from crmmodels.funnel._stream_result import StreamFunnelResult
 from crmmodels.funnel._velocity import SalesVelocityResult, sales_velocity
 
 __all__ = [
@@ -31,10 +35,12 @@ __all__ = [
     "FunnelResult",
     "PipelineForecastResult",
     "SalesVelocityResult",
+    "StreamFunnelResult",
     "forecast_backtest",
     "funnel_metrics",
     "pipeline_forecast",
     "sales_velocity",
+    "stream_funnel",
 ]
 
 # old names of the result classes, kept for now

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
         FunnelResult,
         PipelineForecastResult,
         SalesVelocityResult,
+        StreamFunnelResult,
     )
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "plot_forecast",
     "plot_funnel",
     "plot_stage_times",
+    "plot_stream_funnel",
     "plot_velocity",
 ]
 
@@ -222,4 +224,54 @@ def plot_velocity(result: SalesVelocityResult, *, ax: Axes | None = None, **kwar
     ax.set_yticks([])
     ax.set_xticks([])
     ax.set_title(f"Sales velocity: {result.velocity:,.4g} per day")
+    return ax
+
+
+def plot_stream_funnel(
+    result: StreamFunnelResult, *, ax: Axes | None = None, **kwargs: Any
+) -> Axes:
+    """Cumulative conversion by step: bars for all entities, lines for each segment.
+
+    Each bar is labelled with the entities that reached the step. With segments, each
+    segment's cumulative conversion is drawn as a line over the bars. Extra keyword
+    arguments go to ``Axes.bar``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crmmodels.funnel import stream_funnel
+    >>> log = pd.DataFrame({"entity_id": [1, 1, 2, 3], "stage": ["a", "b", "a", "a"],
+    ...                     "entered_at": [0.0, 1.0, 0.0, 2.0], "seg": ["x", "x", "y", "y"]})
+    >>> ax = plot_stream_funnel(stream_funnel(log, stages=["a", "b"], segment_col="seg"))
+    >>> [t.get_text() for t in ax.get_xticklabels()]
+    ['a', 'b']
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
+    """
+    ax = new_axes(ax, _SIZE)
+    t = result.table
+    x = np.arange(len(t))
+    cum = t["cumulative_conversion"].to_numpy(dtype=np.float64)
+    kwargs.setdefault("color", "C0")
+    kwargs.setdefault("alpha", 0.6)
+    ax.bar(x, cum, label="all", **kwargs)
+    for xi, c, n in zip(x, cum, t["entered"], strict=True):
+        if np.isfinite(c):
+            ax.text(float(xi), c, f"{int(n):,}", ha="center", va="bottom", fontsize=8)
+    if result.segments is not None:
+        for i, (name, part) in enumerate(result.segments.groupby("segment", sort=False)):
+            ax.plot(
+                x,
+                part["cumulative_conversion"].to_numpy(),
+                marker="o",
+                color=f"C{i + 1}",
+                label=str(name),
+            )
+        ax.legend(fontsize=8)
+    ax.set_xticks(x)
+    ax.set_xticklabels(t["stage"].tolist())
+    ax.set_ylim(0, 1.08)
+    ax.set_ylabel("share of entities at step 1")
+    window = "" if result.window is None else f", window {result.window:g} days"
+    ax.set_title(f"Event funnel (mode '{result.mode}'{window})")
     return ax
