@@ -248,9 +248,8 @@ def mine_itemsets_missing(
         relabel[freq] = np.arange(len(freq))
         b, i = incidence.pairs
         on = relabel[i] >= 0
-        rows, _ = _pairs(b[on], relabel[i[on]], n_baskets, len(freq), 1)
+        rows, cnt = _pairs(b[on], relabel[i[on]], n_baskets, len(freq), 1)
         pairs = freq[rows]
-        cnt = _popcounts(present, None, pairs, None)
         obs = n_baskets - _popcounts(None, unknown, None, pairs)
         ok = _frequent(cnt, obs, min_support)
         prev = pairs[ok]
