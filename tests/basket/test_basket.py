@@ -32,9 +32,13 @@ METRICS = [
     "support",
     "confidence",
     "lift",
+    "representativity",
     "leverage",
     "conviction",
     "zhangs_metric",
+    "jaccard",
+    "certainty",
+    "kulczynski",
 ]
 
 
@@ -428,7 +432,7 @@ def test_bad_input() -> None:
     with pytest.raises(DataError, match="other than"):
         frequent_itemsets(pd.DataFrame({"x": [1, 2]}), min_support=0.5)
     with pytest.raises(DataError, match="metric"):
-        association_rules(log, basket_col="b", item_col="i", min_support=0.5, metric="jaccard")
+        association_rules(log, basket_col="b", item_col="i", min_support=0.5, metric="unicorn")
     with pytest.raises(DataError, match="filters key"):
         association_rules(log, basket_col="b", item_col="i", min_support=0.5, filters={"x": 1})
     with pytest.raises(DataError, match="min_support"):

@@ -13,12 +13,13 @@ import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from crmmodels._ingest.arguments import check_column_name, check_int, check_number
+from crmmodels._ingest.arguments import check_bool, check_column_name, check_int, check_number
 from crmmodels._ingest.frames import check_columns, check_not_null, collect, to_narwhals
 from crmmodels._progress import Progress
 from crmmodels.basket._results import ItemsetsResult
 from crmmodels.errors import DataError, SchemaError, bad_rows_message
 from crmmodels.kernels.basket import mine_itemsets_owned
+from crmmodels.kernels.basket_missing import MissingIncidence, mine_itemsets_missing
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -36,12 +37,18 @@ class _Mined:
     labels: NDArray[Any]  # item id -> label
     n_baskets: int | None
     counts: IntArray | None = None  # basket counts per global id, when mined here
+    #: with unknown entries: the baskets observing each itemset, and the bitsets
+    observed: IntArray | None = None
+    incidence: MissingIncidence | None = None
+    n_missing_entries: int = 0
 
     def frame(self) -> pd.DataFrame:
         order = np.argsort(self.rank)
         out = pd.DataFrame({"itemsets": self.sets[order], "support": self.support[order]})
         if self.n_baskets is not None:
             out.attrs["n_baskets"] = self.n_baskets
+        if self.n_missing_entries:
+            out.attrs["n_missing_entries"] = self.n_missing_entries
         return out
 
     def result(self, min_support: float, max_len: int | None) -> ItemsetsResult:
@@ -52,6 +59,7 @@ class _Mined:
             max_len=max_len,
             n_baskets=int(self.n_baskets or 0),
             n_items=len(self.labels),
+            n_missing_entries=self.n_missing_entries,
             _mined=self,
         )
 
@@ -157,48 +165,82 @@ def _incidence_from_log(
     return basket, item, int(basket[-1]) + 1, labels
 
 
-def _incidence_from_onehot(
-    frame: pd.DataFrame,
-) -> tuple[IntArray, IntArray, int, NDArray[np.object_]]:
-    if frame.shape[0] == 0 or frame.shape[1] == 0:
-        raise DataError("one-hot frame is empty: no rows or no item columns.")
-    columns = list(frame.columns)
+@dataclass(frozen=True)
+class _OneHot:
+    """A one-hot frame read as id pairs: present entries and unknown (null) entries."""
+
+    basket: IntArray
+    item: IntArray
+    unknown_basket: IntArray
+    unknown_item: IntArray
+    n_baskets: int
+    labels: NDArray[np.object_]
+
+
+_ONEHOT_VALUES = "Use True/False or 1/0 (pass basket_col and item_col for a transaction log)."
+
+
+def _onehot_values(frame: pd.DataFrame) -> tuple[IntArray, IntArray, FloatArray]:
+    """Row, column and value of every entry that is not 0 (nulls included)."""
     if all(isinstance(t, pd.SparseDtype) for t in frame.dtypes):
         accessor: Any = frame.sparse
         coo = sp.coo_matrix(accessor.to_coo())
         rows = np.asarray(coo.row, dtype=np.int64)
         cols = np.asarray(coo.col, dtype=np.int64)
         data = np.asarray(coo.data, dtype=float)
-        if np.isnan(data).any():
-            raise DataError("one-hot frame holds nulls; use True/False or 1/0 only.")
-        on = data != 0
-        bad = ~np.isin(data, [0.0, 1.0])
-        rows, cols = rows[on], cols[on]
+        on = data != 0  # NaN != 0: nulls are kept
+        return rows[on], cols[on], data[on]
+    try:
+        values = frame.to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError) as exc:
+        raise SchemaError(
+            "without basket_col and item_col the input must be a one-hot frame "
+            "(one boolean or 0/1 column per item); pass basket_col and item_col for a "
+            "transaction log."
+        ) from exc
+    rows, cols = np.nonzero(values)  # NaN is not 0: nulls are kept
+    return rows.astype(np.int64), cols.astype(np.int64), values[rows, cols]
+
+
+def _incidence_from_onehot(frame: pd.DataFrame, allow_missing: bool = False) -> _OneHot:
+    """Present and unknown entries of a one-hot frame, items relabelled in sorted order.
+
+    A frame without rows or without item columns has no entries (no itemset is frequent).
+    """
+    columns = list(frame.columns)
+    if frame.shape[0] == 0 or frame.shape[1] == 0:
+        rows = cols = np.zeros(0, dtype=np.int64)
+        data: FloatArray = np.zeros(0)
     else:
-        try:
-            values = frame.to_numpy(dtype=float, na_value=np.nan)
-        except (TypeError, ValueError) as exc:
-            raise SchemaError(
-                "without basket_col and item_col the input must be a one-hot frame "
-                "(one boolean or 0/1 column per item); pass basket_col and item_col for a "
-                "transaction log."
-            ) from exc
-        nulls = np.isnan(values)
-        if nulls.any():
-            r, c = np.argwhere(nulls)[0]
-            raise DataError(
-                "one-hot frame: "
-                + bad_rows_message(
-                    str(columns[c]), "is null", int(nulls.any(axis=1).sum()), f"row {r}"
-                )
-            )
-        bad = ~np.isin(values, [0.0, 1.0])
-        nz = np.nonzero(values)
-        rows, cols = nz[0].astype(np.int64), nz[1].astype(np.int64)
+        rows, cols, data = _onehot_values(frame)
+    nulls = np.isnan(data)
+    bad = ~nulls & (data != 1.0)
     if bad.any():
+        j = int(np.argmax(bad))
+        n_bad = len(np.unique(rows[bad]))
         raise DataError(
-            "one-hot frame holds values other than True/False or 1/0; pass basket_col and "
-            "item_col for a transaction log."
+            "one-hot frame: "
+            + bad_rows_message(
+                str(columns[cols[j]]),
+                f"holds a value other than True/False or 1/0 ({data[j]:g})",
+                n_bad,
+                f"row {rows[j]}",
+                _ONEHOT_VALUES,
+            )
+        )
+    if nulls.any() and not allow_missing:
+        j = int(np.argmax(nulls))
+        raise DataError(
+            "one-hot frame: "
+            + bad_rows_message(
+                str(columns[cols[j]]),
+                "is null",
+                len(np.unique(rows[nulls])),
+                f"row {rows[j]}",
+                "Pass allow_missing=True if a null means the entry is unknown (supports are "
+                "then shares of the baskets where every item of the set is known), or fill "
+                "the nulls with False.",
+            )
         )
     try:
         order = np.argsort(np.asarray(columns, dtype=object), kind="stable")
@@ -208,11 +250,13 @@ def _incidence_from_onehot(
     new_id[order] = np.arange(len(columns))
     labels = np.empty(len(columns), dtype=object)
     labels[:] = [columns[j] for j in order]
-    return (
-        np.asarray(rows, dtype=np.int64),
-        new_id[np.asarray(cols, dtype=np.int64)],
-        frame.shape[0],
-        labels,
+    return _OneHot(
+        basket=rows[~nulls],
+        item=new_id[cols[~nulls]],
+        unknown_basket=rows[nulls],
+        unknown_item=new_id[cols[nulls]],
+        n_baskets=frame.shape[0],
+        labels=labels,
     )
 
 
@@ -254,17 +298,19 @@ def _mine(
     min_support: Any,
     max_len: Any,
     report: Progress | None = None,
+    allow_missing: bool = False,
 ) -> _Mined:
     support_min = _check_min_support(min_support)
     limit = _check_max_len(max_len)
     _check_cols(basket_col=basket_col, item_col=item_col)
     if basket_col is None and item_col is None:
-        if not isinstance(transactions, pd.DataFrame):
-            raise SchemaError(
-                "pass basket_col and item_col for a transaction log; without them the input "
-                f"must be a one-hot pandas DataFrame (got {type(transactions).__name__})."
-            )
-        basket, item, n_baskets, labels = _incidence_from_onehot(transactions)
+        onehot = _read_onehot(transactions, allow_missing)
+        if len(onehot.unknown_basket):
+            return _mine_missing(onehot, support_min, limit)
+        basket, item = onehot.basket, onehot.item
+        n_baskets, labels = onehot.n_baskets, onehot.labels
+        if n_baskets == 0:
+            return _empty(labels)
     elif basket_col is None or item_col is None:
         raise SchemaError("pass both basket_col and item_col (or neither, for one-hot input).")
     else:
@@ -305,6 +351,57 @@ def _mine(
     )
 
 
+def _read_onehot(frame: Any, allow_missing: bool) -> _OneHot:
+    if not isinstance(frame, pd.DataFrame):
+        raise SchemaError(
+            "pass basket_col and item_col for a transaction log; without them the input "
+            f"must be a one-hot pandas DataFrame (got {type(frame).__name__})."
+        )
+    return _incidence_from_onehot(frame, allow_missing)
+
+
+def _empty(labels: NDArray[Any]) -> _Mined:
+    """No baskets: no frequent itemset."""
+    none = np.zeros((0, 1), dtype=np.int64)
+    return _Mined(
+        itemsets=(none,),
+        support=np.zeros(0),
+        sets=np.empty(0, dtype=object),
+        rank=np.zeros(0, dtype=np.int64),
+        labels=labels,
+        n_baskets=0,
+        counts=np.zeros(0, dtype=np.int64),
+    )
+
+
+def _mine_missing(onehot: _OneHot, min_support: float, max_len: int | None) -> _Mined:
+    """Mine a one-hot frame with unknown entries (:mod:`crmmodels.kernels.basket_missing`)."""
+    incidence = MissingIncidence.from_pairs(
+        onehot.basket,
+        onehot.item,
+        onehot.unknown_basket,
+        onehot.unknown_item,
+        n_baskets=onehot.n_baskets,
+        n_items=len(onehot.labels),
+    )
+    levels = mine_itemsets_missing(incidence, min_support=min_support, max_len=max_len)
+    counts = np.concatenate(levels.counts)
+    observed = np.concatenate(levels.observed)
+    support = counts / observed
+    return _Mined(
+        itemsets=levels.itemsets,
+        support=support,
+        sets=_sets(levels.itemsets, onehot.labels),
+        rank=_rank(levels.itemsets, support),
+        labels=onehot.labels,
+        n_baskets=onehot.n_baskets,
+        counts=counts,
+        observed=observed,
+        incidence=incidence,
+        n_missing_entries=len(onehot.unknown_basket),
+    )
+
+
 def _check_cols(**cols: Any) -> None:
     """Column-name arguments that are given must be non-empty text."""
     for name, value in cols.items():
@@ -319,6 +416,7 @@ def frequent_itemsets(
     item_col: str | None = None,
     min_support: float,
     max_len: int | None = None,
+    allow_missing: bool = False,
     progress: bool = False,
 ) -> ItemsetsResult:
     """Itemsets found in at least a share ``min_support`` of the baskets.
@@ -339,6 +437,14 @@ def frequent_itemsets(
         of 1e-12 against floating-point rounding of the product).
     max_len : int, optional
         Largest itemset size (None: no limit).
+    allow_missing : bool, default False
+        Accept nulls (NaN, None) in a one-hot frame as *unknown* entries: the data cannot
+        say whether the basket held the item. The support of an itemset is then the
+        share of the baskets that hold all its items among the baskets where none of its
+        items is unknown, and an itemset is frequent when its support, and the support
+        of every subset, reaches ``min_support`` (the supports are mlxtend's
+        ``null_values=True`` supports). Without it a null is an error. A transaction
+        log has no unknown entries.
     progress : bool, default False
         Report the steps (the incidence, then each itemset size) on standard error (see
         :mod:`crmmodels._progress`; the logger is ``crmmodels.basket``).
@@ -379,6 +485,9 @@ def frequent_itemsets(
     >>> [(sorted(s), round(v, 3)) for s, v in zip(table["itemsets"], table["support"])]
     [(['milk'], 1.0), (['bread'], 0.667), (['bread', 'milk'], 0.667)]
     """
+    allow_missing = check_bool(allow_missing, "allow_missing")
     with Progress("frequent_itemsets", enabled=progress, logger=__name__) as report:
-        mined = _mine(transactions, basket_col, item_col, min_support, max_len, report)
+        mined = _mine(
+            transactions, basket_col, item_col, min_support, max_len, report, allow_missing
+        )
     return mined.result(_check_min_support(min_support), _check_max_len(max_len))

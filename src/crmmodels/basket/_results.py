@@ -39,6 +39,9 @@ class ItemsetsResult(Result):
         Baskets in the input.
     n_items : int
         Distinct items in the input.
+    n_missing_entries : int
+        Unknown (null) entries of a one-hot frame mined with ``allow_missing=True``
+        (0 otherwise); ``to_frame().attrs["n_missing_entries"]`` holds it when not 0.
 
     Examples
     --------
@@ -49,7 +52,8 @@ class ItemsetsResult(Result):
     ... )
     >>> fi = frequent_itemsets(tx, basket_col="order", item_col="item", min_support=0.5)
     >>> fi
-    ItemsetsResult(min_support=0.5, max_len=None, n_baskets=3, n_items=3, rows=3)
+    ItemsetsResult(min_support=0.5, max_len=None, n_baskets=3, n_items=3, n_missing_entries=0,
+                   rows=3)
     >>> fi.n_itemsets, fi.to_frame().attrs["n_baskets"]
     (3, 3)
     >>> ax = fi.plot()
@@ -64,6 +68,7 @@ class ItemsetsResult(Result):
     max_len: int | None
     n_baskets: int
     n_items: int
+    n_missing_entries: int = 0
     #: the mined id rows, so that rules and bundles need not parse the sets again
     _mined: _Mined | None = field(default=None, repr=False, compare=False)
 
@@ -76,6 +81,8 @@ class ItemsetsResult(Result):
         """Return the itemsets table (a copy, with ``attrs["n_baskets"]``)."""
         out = self.itemsets.copy()
         out.attrs["n_baskets"] = self.n_baskets
+        if self.n_missing_entries:
+            out.attrs["n_missing_entries"] = self.n_missing_entries
         return out
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:

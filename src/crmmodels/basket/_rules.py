@@ -8,10 +8,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmmodels._ingest.arguments import check_choice, check_number
+from crmmodels._ingest.arguments import check_bool, check_choice, check_number
+from crmmodels.basket._metrics import (
+    RULE_METRICS,
+    rule_metrics,
+    support_only_rules,
+    with_transactions,
+)
 from crmmodels.basket._mine import (
-    FloatArray,
-    IntArray,
     _check_cols,
     _check_max_len,
     _check_min_support,
@@ -22,18 +26,8 @@ from crmmodels.basket._mine import (
 from crmmodels.basket._parse import _from_itemsets_frame
 from crmmodels.basket._results import ItemsetsResult, RulesResult
 from crmmodels.errors import ArgumentError, DataError, bad_rows_message
-from crmmodels.kernels.basket import enumerate_rules
 
-RULE_METRICS = (
-    "antecedent_support",
-    "consequent_support",
-    "support",
-    "confidence",
-    "lift",
-    "leverage",
-    "conviction",
-    "zhangs_metric",
-)
+__all__ = ["RULE_METRICS", "association_rules", "association_rules_by_segment"]
 
 
 def _resolve(
@@ -44,6 +38,8 @@ def _resolve(
     max_len: Any,
     *,
     what: str,
+    transactions: Any = None,
+    allow_missing: bool = False,
 ) -> _Mined:
     """Frequent itemsets from an :class:`ItemsetsResult`, its frame, or a log to mine."""
     if isinstance(data, ItemsetsResult):
@@ -52,6 +48,11 @@ def _resolve(
                 f"{what}: basket_col and item_col name the columns of a transaction log; "
                 "an ItemsetsResult is mined already. Leave them out."
             )
+        if transactions is not None:
+            raise ArgumentError(
+                f"{what}: transactions is for an itemsets frame; an ItemsetsResult keeps "
+                "its own counts (unknown entries included). Leave transactions out."
+            )
         return data._mined if data._mined is not None else _from_itemsets_frame(data.to_frame())
     is_itemsets = (
         isinstance(data, pd.DataFrame)
@@ -59,49 +60,33 @@ def _resolve(
         and basket_col is None
     )
     if is_itemsets:
-        return _from_itemsets_frame(data)
+        mined = _from_itemsets_frame(data)
+        if transactions is not None:
+            return with_transactions(mined, transactions, allow_missing)
+        if allow_missing:
+            raise ArgumentError(
+                f"{what}: allow_missing=True with an itemsets frame needs the one-hot frame "
+                "the itemsets were mined from: pass it as transactions=."
+            )
+        if data.attrs.get("n_missing_entries"):
+            raise DataError(
+                f"{what}: these itemsets were mined from a one-hot frame with "
+                f"{data.attrs['n_missing_entries']} unknown entries; pass that frame as "
+                "transactions= with allow_missing=True (or the ItemsetsResult itself) so "
+                "that the confidences are counted on the baskets that observe each rule."
+            )
+        return mined
+    if transactions is not None:
+        raise ArgumentError(
+            f"{what}: transactions is for an itemsets frame (itemsets, support); the first "
+            "argument is a transaction log or a one-hot frame already. Leave it out."
+        )
     if min_support is None:
         raise DataError(
             f"{what}: pass an itemsets frame (from frequent_itemsets) or a transaction log "
             "with min_support."
         )
-    return _mine(data, basket_col, item_col, min_support, max_len)
-
-
-def _rule_metrics(mined: _Mined) -> tuple[IntArray, IntArray, dict[str, FloatArray]]:
-    index = enumerate_rules(mined.itemsets)
-    if (index.antecedent < 0).any() or (index.consequent < 0).any():
-        raise DataError(
-            "itemsets frame is not closed under subsets (an antecedent or consequent of a "
-            "rule is missing); pass the full output of frequent_itemsets, not a filtered one."
-        )
-    s_a = mined.support[index.antecedent]
-    s_c = mined.support[index.consequent]
-    s_ac = mined.support[index.itemset]
-    if mined.counts is not None:  # a ratio of counts is the correctly rounded confidence
-        confidence = mined.counts[index.itemset] / mined.counts[index.antecedent]
-    else:
-        confidence = s_ac / s_a
-    lift = confidence / s_c
-    leverage = s_ac - s_a * s_c
-    below = confidence < 1.0
-    conviction = np.full(len(s_ac), np.inf)
-    conviction[below] = (1.0 - s_c[below]) / (1.0 - confidence[below])
-    denominator = np.maximum(s_ac * (1.0 - s_a), s_a * (s_c - s_ac))
-    safe = denominator != 0
-    zhang = np.zeros(len(s_ac))
-    zhang[safe] = leverage[safe] / denominator[safe]
-    metrics = {
-        "antecedent_support": s_a,
-        "consequent_support": s_c,
-        "support": s_ac,
-        "confidence": confidence,
-        "lift": lift,
-        "leverage": leverage,
-        "conviction": conviction,
-        "zhangs_metric": zhang,
-    }
-    return index.antecedent, index.consequent, metrics
+    return _mine(data, basket_col, item_col, min_support, max_len, allow_missing=allow_missing)
 
 
 def _check_metric(name: Any, argument: str) -> str:
@@ -144,13 +129,16 @@ def _check_bounds(
 def association_rules(
     itemsets_or_transactions: Any,
     *,
-    metric: str = "confidence",
+    metric: str | None = None,
     min_threshold: float = 0.8,
     basket_col: str | None = None,
     item_col: str | None = None,
     min_support: float | None = None,
     max_len: int | None = None,
     filters: Mapping[str, float | tuple[float | None, float | None]] | None = None,
+    support_only: bool = False,
+    transactions: Any = None,
+    allow_missing: bool = False,
 ) -> RulesResult:
     """Association rules ``A -> C`` from frequent itemsets, with their strength metrics.
 
@@ -164,8 +152,9 @@ def association_rules(
         with ``itemsets`` and ``support``, e.g. read back from CSV or made by mlxtend),
         or a transaction log / one-hot frame as accepted by :func:`frequent_itemsets`
         (then ``min_support`` is required).
-    metric : str, default "confidence"
-        Metric that must reach ``min_threshold``; one of :data:`RULE_METRICS`.
+    metric : str, optional
+        Metric that must reach ``min_threshold``; one of :data:`RULE_METRICS`. None
+        (the default) means ``"confidence"``, or ``"support"`` with ``support_only``.
     min_threshold : float, default 0.8
         Rules with ``metric >= min_threshold`` are kept.
     basket_col, item_col, min_support, max_len
@@ -173,22 +162,49 @@ def association_rules(
     filters : mapping, optional
         Further bounds on any metric: ``{"lift": 1.5}`` keeps ``lift >= 1.5`` and
         ``{"support": (0.01, 0.2)}`` keeps ``0.01 <= support <= 0.2`` (None: open end).
+    support_only : bool, default False
+        Compute the support alone (the other metric columns are NaN), for every rule of
+        every itemset of two items or more, even when the frame lacks the antecedent or
+        the consequent (a truncated itemsets frame). ``metric`` must then be
+        ``"support"`` (or None).
+    transactions : pandas.DataFrame, optional
+        With an itemsets *frame* only: the one-hot frame it was mined from. The itemsets
+        are counted again on it (the supports must agree with the frame's), which gives
+        exact confidences and, with ``allow_missing``, the corrections for unknown
+        entries. An :class:`ItemsetsResult` keeps its own counts and needs no frame.
+    allow_missing : bool, default False
+        Accept nulls in a one-hot frame (the first argument with ``min_support``, or
+        ``transactions``) as unknown entries, as in :func:`frequent_itemsets`. The
+        confidence of ``A -> C`` is then counted on the baskets that observe every item
+        of ``A`` and ``C``, and ``representativity`` is the share of baskets that do
+        (mlxtend's ``null_values=True``).
 
     Returns
     -------
     RulesResult
         Its table (``to_frame()``) has the columns ``antecedents``, ``consequents``
-        (frozensets) and the metrics
+        (frozensets) and the metrics of :data:`RULE_METRICS`:
         ``antecedent_support``, ``consequent_support``, ``support``, ``confidence``,
-        ``lift``, ``leverage``, ``conviction`` (``inf`` when the confidence is 1) and
-        ``zhangs_metric`` (0 when its denominator is 0), sorted by ``metric`` (descending),
-        then support (descending), then antecedent and consequent in the order of
-        :func:`frequent_itemsets`.
+        ``lift``, ``representativity`` (1 without unknown entries), ``leverage``,
+        ``conviction`` (``inf`` when the confidence is 1), ``zhangs_metric`` (0 when its
+        denominator is 0), ``jaccard``, ``certainty`` (0 when the consequent is in every
+        basket) and ``kulczynski``; formulas in the module docstring of
+        :mod:`crmmodels.basket`. Sorted by ``metric`` (descending), then support
+        (descending), then antecedent and consequent in the order of
+        :func:`frequent_itemsets` (with ``support_only``: support, then the itemset's
+        order). No frequent itemset of two items or more gives an empty table with these
+        columns.
 
     Raises
     ------
     DataError
-        Unknown metric, itemsets frame not closed under subsets, or bad mining inputs.
+        Unknown metric, itemsets frame not closed under subsets (without
+        ``support_only``), supports that disagree with ``transactions``, or bad mining
+        inputs.
+    ArgumentError
+        ``support_only`` with another metric or filter, ``transactions`` with anything
+        but an itemsets frame, ``allow_missing`` with an itemsets frame but no
+        ``transactions``.
 
     Notes
     -----
@@ -210,9 +226,29 @@ def association_rules(
     ...     print(sorted(a), "->", sorted(c), round(conf, 3))
     ['bread'] -> ['milk'] 1.0
     ['milk'] -> ['bread'] 0.667
+
+    Unknown entries of a one-hot frame (NaN) are left out of each rule's counts:
+
+    >>> onehot = pd.DataFrame(
+    ...     {"milk": [1, 1, 1, 0], "bread": [1, float("nan"), 1, 1], "jam": [0, 1, 0, 1]}
+    ... )
+    >>> r = association_rules(
+    ...     onehot, min_support=0.5, min_threshold=0.5, allow_missing=True
+    ... ).to_frame()
+    >>> r[["confidence", "representativity", "kulczynski"]].round(3).values.tolist()
+    [[1.0, 0.75, 0.833], [0.667, 0.75, 0.833]]
     """
+    support_only = check_bool(support_only, "support_only")
+    allow_missing = check_bool(allow_missing, "allow_missing")
+    if metric is None:
+        metric = "support" if support_only else "confidence"
     metric = _check_metric(metric, "metric")
     bounds = _check_bounds(metric, min_threshold, filters)
+    if support_only and set(bounds) != {"support"}:
+        raise ArgumentError(
+            "support_only computes the support alone: metric and filters can only be "
+            f"'support' (got {sorted(set(bounds) - {'support'})}). Leave metric out."
+        )
     _check_cols(basket_col=basket_col, item_col=item_col)
     mined = _resolve(
         itemsets_or_transactions,
@@ -221,8 +257,16 @@ def association_rules(
         min_support,
         max_len,
         what="association_rules",
+        transactions=transactions,
+        allow_missing=allow_missing,
     )
-    ant, con, metrics = _rule_metrics(mined)
+    if support_only:
+        low, high = bounds["support"]
+        table = support_only_rules(mined, -np.inf if low is None else low)
+        if high is not None:
+            table = table[table["support"] <= high].reset_index(drop=True)
+        return RulesResult(rules=table, metric=metric, min_threshold=float(min_threshold))
+    ant, con, metrics = rule_metrics(mined)
     keep = np.ones(len(ant), dtype=bool)
     for name, (low, high) in bounds.items():
         if low is not None:
