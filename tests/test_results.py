@@ -298,6 +298,11 @@ BUILDERS: dict[str, Callable[[], Any]] = {
         _clv_models()[0], [0.0, 2.0, 5.0], end=20.0
     ),
     "KeyFiguresResult": lambda: crmmodels.analyze(_transactions()).key_figures,
+    "StreamFunnelResult": lambda: crmmodels.stream_funnel(
+        datasets.simulate_funnel(300, seed=1).history,
+        stages=["lead_generation", "needs_analysis", "proposal_quote", "closed_won"],
+        other_events="ignore",
+    ),
     "HoldoutComparisonResult": lambda: crmmodels.clv.holdout_comparison(
         _clv_models()[0],
         crmmodels.calibration_holdout(

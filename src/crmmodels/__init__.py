@@ -30,10 +30,12 @@ from crmmodels.funnel import (
     FunnelResult,
     PipelineForecastResult,
     SalesVelocityResult,
+    StreamFunnelResult,
     forecast_backtest,
     funnel_metrics,
     pipeline_forecast,
     sales_velocity,
+    stream_funnel,
 )
 from crmmodels.lifecycle import (
     LifecycleRules,
@@ -97,6 +99,7 @@ __all__ = [
     "RulesResult",
     "SalesVelocityResult",
     "ScorecardResult",
+    "StreamFunnelResult",
     "VanWestendorpResult",
     "__version__",
     "analysis",
@@ -128,6 +131,7 @@ __all__ = [
     "rfm_scores",
     "rfm_segments",
     "sales_velocity",
+    "stream_funnel",
     "summarize_transactions",
     "van_westendorp",
 ]
