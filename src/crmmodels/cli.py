@@ -319,7 +319,10 @@ def _read_input(args: argparse.Namespace) -> tuple[Any, Any]:
     if not source.exists():
         raise _DataProblem(f"input file '{args.input}' does not exist; check the path.")
     if kind == "csv":
-        return _read_csv(args.input), None
+        frame = _read_csv(args.input)
+        if len(frame) == 0:  # before the column types, which an empty file cannot have
+            raise _DataProblem(f"'{args.input}' has no rows: the transaction log is empty.")
+        return frame, None
     if source.is_dir() and kind == "duckdb":
         raise _DataProblem(f"input '{args.input}' is a folder; give a DuckDB database file.")
     if kind == "parquet":
@@ -392,8 +395,6 @@ def _analyze(args: argparse.Namespace) -> int:
     try:
         columns = [str(c) for c in data.columns]
         _check_columns(columns, args, f"'{args.input}'")
-        if not args.quiet:
-            print(f"{_ANALYZE}: analysing {args.input}", file=sys.stderr)
         extra = ""
         if args.table is not None:
             extra = f" --table {shlex.quote(args.table)}"
@@ -524,7 +525,7 @@ def _add_analyze_parser(sub: Any) -> None:
     ana.add_argument(
         "--time-unit",
         default="W",
-        help="unit of recency, T, horizon and holdout: D, W, M, Q, Y or a number of days "
+        help="unit of recency, T, horizon and holdout: D, W or a number of days "
         "(default: %(default)s)",
     )
     ana.add_argument(

@@ -7,6 +7,7 @@ after reading its input; :func:`run` runs them on the bundled CDNOW log.
 from __future__ import annotations
 
 import math
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,9 @@ def analyze_and_save(
     """
     result = analyze(data, progress=progress, **settings)
     command = result.settings.command_line(source) + command_options
+    date_format = settings.get("date_format")
+    if date_format is not None and result.settings.date_format is None:
+        command += f" --date-format {shlex.quote(date_format)}"
     files = result.save(
         out_dir,
         table_format=table_format,
