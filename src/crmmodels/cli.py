@@ -180,16 +180,7 @@ def _summarize(args: argparse.Namespace) -> int:
     from crmmodels.transactions import summarize_transactions
 
     tx = _read_csv(args.input)
-    columns = [str(c) for c in tx.columns]
-    options = (
-        ("--customer-col", args.customer_col),
-        ("--date-col", args.date_col),
-        ("--amount-col", args.amount_col),
-    )
-    for option, col in options:
-        if col is not None and col not in columns:
-            message = missing_column_message(col, columns, f"'{args.input}'")
-            raise _DataProblem(f"{message} Name the column with {option}.")
+    _check_columns([str(c) for c in tx.columns], args)
     summary = summarize_transactions(
         tx,
         customer_col=args.customer_col,
@@ -255,8 +246,6 @@ def _duckdb_tables(con: Any) -> list[str]:
 
 def _read_duckdb(path: str, table: str | None, query: str | None) -> tuple[Any, Any]:
     """A DuckDB relation of ``table`` or ``query``, and its open connection."""
-    import difflib
-
     from crmmodels.analysis._write import DUCKDB_INSTALL_HINT
 
     try:
@@ -273,37 +262,43 @@ def _read_duckdb(path: str, table: str | None, query: str | None) -> tuple[Any, 
             f"'{path}' is not a readable DuckDB database ({_one_line(str(exc))})."
         ) from exc
     try:
-        tables = _duckdb_tables(con)
-        if (table is None) == (query is None):
-            con.close()
-            raise _UsageError(
-                _ANALYZE,
-                f"a DuckDB database needs --table NAME or --query SQL (one of them); "
-                f"the tables of '{path}': {tables}",
-            )
-        if table is not None:
-            known = {t.lower(): t for t in tables}
-            if table.lower() not in known and f"main.{table.lower()}" not in known:
-                close = difflib.get_close_matches(table, tables, n=1, cutoff=0.6)
-                hint = f" Did you mean '{close[0]}'?" if close else ""
-                raise _DataProblem(
-                    f"the DuckDB database '{path}' has no table '{table}'.{hint} "
-                    f"Tables: {tables}. Name the table with --table."
-                )
-            return con.table(table), con
-        relation = con.sql(str(query))
-    except duckdb.Error as exc:
+        return _duckdb_relation(con, duckdb.Error, path, table, query), con
+    except BaseException:
         con.close()
+        raise
+
+
+def _duckdb_relation(
+    con: Any, error: type[Exception], path: str, table: str | None, query: str | None
+) -> Any:
+    import difflib
+
+    tables = _duckdb_tables(con)
+    if table is None and query is None:
+        raise _UsageError(
+            _ANALYZE,
+            f"a DuckDB database needs --table NAME or --query SQL; the tables of '{path}': "
+            f"{tables}",
+        )
+    if table is not None:
+        name = table.lower().removeprefix("main.")
+        if name not in {t.lower() for t in tables}:
+            close = difflib.get_close_matches(table, tables, n=1, cutoff=0.6)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise _DataProblem(
+                f"the DuckDB database '{path}' has no table '{table}'.{hint} Tables: "
+                f"{tables}. Name the table with --table."
+            )
+        return con.table(table)
+    try:
+        relation = con.sql(str(query))
+    except error as exc:
         raise _DataProblem(
             f"the --query failed in the DuckDB database '{path}': {_one_line(str(exc))}"
         ) from exc
-    except _DataProblem:
-        con.close()
-        raise
     if relation is None:
-        con.close()
         raise _DataProblem("--query must be a SELECT that returns the transactions.")
-    return relation, con
+    return relation
 
 
 def _read_input(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -330,7 +325,7 @@ def _read_input(args: argparse.Namespace) -> tuple[Any, Any]:
     return _read_duckdb(args.input, args.table, args.query)
 
 
-def _check_columns(columns: Sequence[str], args: argparse.Namespace, what: str) -> None:
+def _check_columns(columns: Sequence[str], args: argparse.Namespace) -> None:
     """A missing column named with its option and the closest column of the input."""
     options = (
         ("--customer-col", args.customer_col),
@@ -339,7 +334,7 @@ def _check_columns(columns: Sequence[str], args: argparse.Namespace, what: str) 
     )
     for option, col in options:
         if col is not None and col not in columns:
-            message = missing_column_message(col, columns, what)
+            message = missing_column_message(col, columns, f"'{args.input}'")
             raise _DataProblem(f"{message} Name the column with {option}.")
 
 
@@ -394,7 +389,7 @@ def _analyze(args: argparse.Namespace) -> int:
     data, con = _read_input(args)
     try:
         columns = [str(c) for c in data.columns]
-        _check_columns(columns, args, f"'{args.input}'")
+        _check_columns(columns, args)
         extra = ""
         if args.table is not None:
             extra = f" --table {shlex.quote(args.table)}"
@@ -494,6 +489,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_MODEL_HELP = "force this transaction model (default: the best on the holdout)"
+_FMT = "file of the customer table; none: DuckDB only (default: %(default)s)"
+
+
 def _add_analyze_parser(sub: Any) -> None:
     from crmmodels.analysis._settings import CANDIDATE_MODELS
 
@@ -509,71 +508,26 @@ def _add_analyze_parser(sub: Any) -> None:
     source = ana.add_mutually_exclusive_group()
     source.add_argument("--table", default=None, help="DuckDB: the table of transactions")
     source.add_argument("--query", default=None, help="DuckDB: a SELECT giving the transactions")
-    ana.add_argument("--customer-col", default="customer_id", help="default: %(default)s")
-    ana.add_argument("--date-col", default="date", help="default: %(default)s")
-    ana.add_argument("--amount-col", default="amount", help="default: %(default)s")
-    ana.add_argument(
-        "--date-format",
-        default=None,
-        help="strftime format of text dates, e.g. %%d/%%m/%%Y (default: ISO dates)",
+    d = "(default: %(default)s)"
+    options: tuple[tuple[str, dict[str, Any]], ...] = (
+        ("--customer-col", {"default": "customer_id", "help": d}),
+        ("--date-col", {"default": "date", "help": d}),
+        ("--amount-col", {"default": "amount", "help": d}),
+        ("--date-format", {"help": "strftime format of text dates, e.g. %%d/%%m/%%Y"}),
+        ("--observation-end", {"help": "YYYY-MM-DD (default: the last purchase)"}),
+        ("--time-unit", {"default": "W", "help": f"D, W or a number of days {d}"}),
+        ("--horizon", {"type": float, "help": "in time units (default: one year)"}),
+        ("--holdout", {"type": float, "help": "in time units (default: the last third)"}),
+        ("--model", {"metavar": "{" + ",".join(CANDIDATE_MODELS) + "}", "help": _MODEL_HELP}),
+        ("--discount-rate", {"type": float, "default": 0.10, "help": f"yearly rate {d}"}),
+        ("--margin", {"type": float, "default": 1.0, "help": f"share of revenue kept {d}"}),
+        ("--out", {"default": DEFAULT_OUT, "help": f"output folder {d}"}),
+        ("--format", {"choices": ("parquet", "csv", "none"), "default": "parquet", "help": _FMT}),
+        ("--to-duckdb", {"metavar": "DB", "help": "also write the table into this DuckDB file"}),
+        ("--duckdb-table", {"default": "customers", "metavar": "NAME", "help": d}),
     )
-    ana.add_argument(
-        "--observation-end",
-        default=None,
-        help="end of the observation period, YYYY-MM-DD (default: the last purchase)",
-    )
-    ana.add_argument(
-        "--time-unit",
-        default="W",
-        help="unit of recency, T, horizon and holdout: D, W or a number of days "
-        "(default: %(default)s)",
-    )
-    ana.add_argument(
-        "--horizon", type=float, default=None, help="in time units (default: one year)"
-    )
-    ana.add_argument(
-        "--holdout",
-        type=float,
-        default=None,
-        help="holdout of the model selection, in time units (default: the selection's rule)",
-    )
-    ana.add_argument(
-        "--model",
-        default=None,
-        metavar="{" + ",".join(CANDIDATE_MODELS) + "}",
-        help="use this transaction model (default: the best on the holdout)",
-    )
-    ana.add_argument(
-        "--discount-rate",
-        type=float,
-        default=0.10,
-        help="yearly discount rate of the CLV (default: %(default)s)",
-    )
-    ana.add_argument(
-        "--margin",
-        type=float,
-        default=1.0,
-        help="share of revenue counted as value (default: %(default)s: values are revenue)",
-    )
-    ana.add_argument("--out", default=DEFAULT_OUT, help="output folder (default: %(default)s)")
-    ana.add_argument(
-        "--format",
-        choices=("parquet", "csv", "none"),
-        default="parquet",
-        help="file of the customer table (default: %(default)s; none: DuckDB only)",
-    )
-    ana.add_argument(
-        "--to-duckdb",
-        default=None,
-        metavar="DB",
-        help="also write the customer table into this DuckDB database file",
-    )
-    ana.add_argument(
-        "--duckdb-table",
-        default="customers",
-        metavar="NAME",
-        help="table created or replaced by --to-duckdb (default: %(default)s)",
-    )
+    for flag, spec in options:
+        ana.add_argument(flag, **spec)
     ana.add_argument("--quiet", action="store_true", help="no progress on standard error")
     ana.set_defaults(func=_analyze)
 
