@@ -230,8 +230,9 @@ def test_duckdb_table_in_duckdb_table_out(
     db_path: Path, folder: Path, reference: crm.CustomerAnalysis
 ) -> None:
     out = folder / "duckdb_out"
-    target = folder / "results.duckdb"
-    argv = ["analyze", str(db_path), "--table", "orders", "--out", str(out), "--quiet"]
+    target = folder / "shop.duckdb"  # a pipeline reads its orders and writes back
+    shutil.copy(db_path, target)
+    argv = ["analyze", str(target), "--table", "orders", "--out", str(out), "--quiet"]
     argv += ["--to-duckdb", str(target), "--duckdb-table", "crm_customers", "--format", "none"]
     code, stdout, stderr = _run(argv)
     assert code == 0, stderr

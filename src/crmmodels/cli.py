@@ -383,32 +383,30 @@ def _analyze_settings(args: argparse.Namespace) -> dict[str, Any]:
 def _analyze(args: argparse.Namespace) -> int:
     import shlex
 
-    from crmmodels._demo.analysis import analyze_and_save, outcome_lines
+    from crmmodels._demo.analysis import analyze_source, outcome_lines
 
     settings = _analyze_settings(args)
     data, con = _read_input(args)
     try:
-        columns = [str(c) for c in data.columns]
-        _check_columns(columns, args)
+        _check_columns([str(c) for c in data.columns], args)
         extra = ""
         if args.table is not None:
             extra = f" --table {shlex.quote(args.table)}"
         elif args.query is not None:
             extra = f" --query {shlex.quote(args.query)}"
-        result, files = analyze_and_save(
-            data,
-            out_dir=Path(args.out),
-            source=args.input,
-            command_options=extra,
-            table_format=None if args.format == "none" else args.format,
-            duckdb_database=args.to_duckdb,
-            duckdb_table=args.duckdb_table,
-            progress=not args.quiet,
-            **settings,
+        result, command = analyze_source(
+            data, source=args.input, command_options=extra, progress=not args.quiet, **settings
         )
     finally:
-        if con is not None:
+        if con is not None:  # closed before writing: --to-duckdb may name the same file
             con.close()
+    files = result.save(
+        Path(args.out),
+        table_format=None if args.format == "none" else args.format,
+        command=command,
+        duckdb_database=args.to_duckdb,
+        duckdb_table=args.duckdb_table,
+    )
     if not args.quiet:
         print(f"{_ANALYZE}: outputs written to {files.out_dir}", file=sys.stderr)
     print("\n".join(outcome_lines(result, files, source=args.input)))

@@ -1,7 +1,8 @@
 """Demo step: the whole analysis of the CDNOW log, the path of ``crmmodels analyze``.
 
-:func:`analyze_and_save` and :func:`outcome_lines` are what the ``analyze`` command runs
-after reading its input; :func:`run` runs them on the bundled CDNOW log.
+:func:`analyze_source`, :meth:`CustomerAnalysis.save` and :func:`outcome_lines` are what
+the ``analyze`` command runs after reading its input; :func:`run` runs them on the
+bundled CDNOW log.
 """
 
 from __future__ import annotations
@@ -16,37 +17,28 @@ from crmmodels.analysis._write import AnalysisFiles
 from crmmodels.datasets import load_cdnow
 
 
-def analyze_and_save(
-    data: Any,
-    *,
-    out_dir: Path,
-    source: str,
-    command_options: str = "",
-    table_format: str | None = "parquet",
-    duckdb_database: str | None = None,
-    duckdb_table: str = "customers",
-    progress: bool = False,
-    **settings: Any,
-) -> tuple[CustomerAnalysis, AnalysisFiles]:
-    """Run :func:`crmmodels.analyze` on ``data`` and write its outputs to ``out_dir``.
+def analyze_source(
+    data: Any, *, source: str, command_options: str = "", progress: bool = False, **settings: Any
+) -> tuple[CustomerAnalysis, str]:
+    """Run :func:`crmmodels.analyze` on ``data``; return it and the command reproducing it.
 
-    ``source`` names the input in the command that reproduces the run (recorded in
-    ``analysis.json``); ``command_options`` are options of that command the settings do
-    not hold (``--table``, ``--query``).
+    ``source`` names the input in that command; ``command_options`` are options of the
+    command the settings do not hold (``--table``, ``--query``).
     """
     result = analyze(data, progress=progress, **settings)
     command = result.settings.command_line(source) + command_options
     date_format = settings.get("date_format")
     if date_format is not None and result.settings.date_format is None:
         command += f" --date-format {shlex.quote(date_format)}"
-    files = result.save(
-        out_dir,
-        table_format=table_format,
-        command=command,
-        duckdb_database=duckdb_database,
-        duckdb_table=duckdb_table,
-    )
-    return result, files
+    return result, command
+
+
+def analyze_and_save(
+    data: Any, *, out_dir: Path, source: str, **settings: Any
+) -> tuple[CustomerAnalysis, AnalysisFiles]:
+    """:func:`analyze_source`, then :meth:`CustomerAnalysis.save` into ``out_dir``."""
+    result, command = analyze_source(data, source=source, **settings)
+    return result, result.save(out_dir, command=command)
 
 
 def outcome_lines(result: CustomerAnalysis, files: AnalysisFiles, *, source: str) -> list[str]:
