@@ -424,6 +424,25 @@ def test_duckdb_not_installed(db_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert 'pip install "crmmodels[duckdb]"' in _one_error_line(stderr)
 
 
+def test_duckdb_output_without_duckdb_fails_before_the_analysis(
+    csv_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "duckdb", None)
+    out = tmp_path / "out"
+    argv = [
+        "analyze",
+        str(csv_path),
+        "--to-duckdb",
+        str(tmp_path / "crm.duckdb"),
+        "--out",
+        str(out),
+    ]
+    code, stdout, stderr = _run(argv)
+    assert code == 1 and stdout == ""
+    assert 'pip install "crmmodels[duckdb]"' in _one_error_line(stderr)
+    assert not out.exists()
+
+
 def test_a_log_where_nobody_bought_twice_still_gives_the_table(tmp_path: Path) -> None:
     src = tmp_path / "once.csv"
     src.write_text(

@@ -342,7 +342,7 @@ def _analyze_settings(args: argparse.Namespace) -> dict[str, Any]:
     """The settings of the command, checked by the library's own checks (usage errors)."""
     from crmmodels._ingest.dates import to_timestamp
     from crmmodels.analysis._settings import CANDIDATE_MODELS, check_settings
-    from crmmodels.analysis._write import check_table_name
+    from crmmodels.analysis._write import check_table_name, import_duckdb
 
     by_lower = {name.lower(): name for name in CANDIDATE_MODELS}
     model = None if args.model is None else by_lower.get(args.model.lower(), args.model)
@@ -365,6 +365,8 @@ def _analyze_settings(args: argparse.Namespace) -> dict[str, Any]:
         raise _setting_problem(exc) from exc
     if args.format == "none" and args.to_duckdb is None:
         raise _UsageError(_ANALYZE, "--format none writes no customer table; add --to-duckdb DB")
+    if args.to_duckdb is not None:
+        import_duckdb()  # a missing package is found before the analysis runs
     return {
         "customer_col": args.customer_col,
         "date_col": args.date_col,

@@ -111,8 +111,9 @@ def write_analysis(
     check_bool(report, "report")
     if command is not None and not isinstance(command, str):
         raise ArgumentError(f"command must be text or None; got {type(command).__name__}.")
-    if duckdb_database is not None:
+    if duckdb_database is not None:  # before anything is written
         check_table_name(duckdb_table)
+        import_duckdb()
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     table = analysis.to_frame()
