@@ -1,8 +1,12 @@
-"""The ``crmmodels`` command: ``demo`` runs every model on the bundled data.
+"""The ``crmmodels`` command: ``analyze`` a transaction log; ``demo`` runs every model.
 
-Run ``crmmodels --help`` for the commands. Every error is reported as one line on
-standard error, with exit code 2 for a usage mistake (unknown option, bad option value)
-and 1 for a problem with the data (missing file or column, unparsable dates ...).
+``crmmodels analyze PATH`` reads a CSV file, a Parquet file or a table (or query) of a
+DuckDB database, runs :func:`crmmodels.analyze` and writes the customer table, the
+report and the models to a folder. Run ``crmmodels --help`` for the commands.
+
+Every error is reported as one line on standard error, with exit code 2 for a usage
+mistake (unknown option, bad option value) and 1 for a problem with the data (missing
+file, table or column, unparsable dates, purchases after the observation end ...).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from crmmodels.errors import CRMModelsError, missing_column_message
 
 #: Demo steps in order: module names under ``crmmodels._demo`` and their titles.
 DEMO_STEPS: tuple[tuple[str, str], ...] = (
+    ("analysis", "From the log to the answer: crmmodels analyze on CDNOW"),
     ("summary", "Customer summary and RFM"),
     ("clv", "CLV: BG/NBD and Gamma-Gamma on CDNOW"),
     ("portfolio", "80/20 portfolio analysis and CLV quadrants"),
@@ -33,6 +38,21 @@ DEMO_STEPS: tuple[tuple[str, str], ...] = (
 #: Exit codes: a usage mistake, and a problem with the input data or files.
 EXIT_USAGE = 2
 EXIT_DATA = 1
+
+#: input file kinds of ``crmmodels analyze``, by file name ending
+INPUT_KINDS = {
+    ".csv": "csv",
+    ".csv.gz": "csv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".duckdb": "duckdb",
+    ".db": "duckdb",
+    ".ddb": "duckdb",
+}
+#: the output folder of ``crmmodels analyze`` when ``--out`` is not given
+DEFAULT_OUT = "crmmodels_output"
+_ANALYZE = "crmmodels analyze"
 
 
 class _UsageError(Exception):
@@ -62,6 +82,18 @@ _OPTION_OF = {
     "observation_end": "--observation-end",
     "time_unit": "--time-unit",
     "date_format": "--date-format",
+}
+
+#: settings of ``analyze`` whose messages start with the argument's name, and their options
+_SETTING_OPTION = {
+    **_OPTION_OF,
+    "horizon": "--horizon",
+    "holdout": "--holdout",
+    "model": "--model",
+    "discount_rate": "--discount-rate",
+    "margin": "--margin",
+    "duckdb_table": "--duckdb-table",
+    "table_format": "--format",
 }
 
 
@@ -148,16 +180,7 @@ def _summarize(args: argparse.Namespace) -> int:
     from crmmodels.transactions import summarize_transactions
 
     tx = _read_csv(args.input)
-    columns = [str(c) for c in tx.columns]
-    options = (
-        ("--customer-col", args.customer_col),
-        ("--date-col", args.date_col),
-        ("--amount-col", args.amount_col),
-    )
-    for option, col in options:
-        if col is not None and col not in columns:
-            message = missing_column_message(col, columns, f"'{args.input}'")
-            raise _DataProblem(f"{message} Name the column with {option}.")
+    _check_columns([str(c) for c in tx.columns], args)
     summary = summarize_transactions(
         tx,
         customer_col=args.customer_col,
@@ -182,6 +205,216 @@ def _summarize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _setting_problem(exc: CRMModelsError) -> _UsageError:
+    """A bad option value found by the library's checks, named by its option."""
+    text = str(exc)
+    name = text.split(" ", 1)[0]
+    if name in _SETTING_OPTION:
+        text = _SETTING_OPTION[name] + text[len(name) :]
+    return _UsageError(_ANALYZE, _in_option_words(text).rstrip("."))
+
+
+def _input_kind(path: str) -> str:
+    lower = path.lower()
+    for ending, kind in sorted(INPUT_KINDS.items(), key=lambda item: -len(item[0])):
+        if lower.endswith(ending):
+            return kind
+    raise _DataProblem(
+        f"cannot tell the kind of input '{path}' from its name; give a .csv, .parquet, "
+        ".duckdb or .db file."
+    )
+
+
+def _read_parquet(path: str) -> Any:
+    import pandas as pd
+
+    try:
+        return pd.read_parquet(path)
+    except (ValueError, OSError) as exc:
+        raise _DataProblem(
+            f"input file '{path}' is not a readable Parquet file ({_one_line(str(exc))})."
+        ) from exc
+
+
+def _duckdb_tables(con: Any) -> list[str]:
+    rows = con.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "ORDER BY table_schema, table_name"
+    ).fetchall()
+    return [name if schema == "main" else f"{schema}.{name}" for schema, name in rows]
+
+
+def _read_duckdb(path: str, table: str | None, query: str | None) -> tuple[Any, Any]:
+    """A DuckDB relation of ``table`` or ``query``, and its open connection."""
+    from crmmodels.analysis._write import DUCKDB_INSTALL_HINT
+
+    try:
+        import duckdb
+    except ImportError as exc:
+        raise _DataProblem(
+            f"reading the DuckDB database '{path}' needs the duckdb package; install it "
+            f"with {DUCKDB_INSTALL_HINT}."
+        ) from exc
+    try:
+        con = duckdb.connect(path, read_only=True)
+    except duckdb.Error as exc:
+        raise _DataProblem(
+            f"'{path}' is not a readable DuckDB database ({_one_line(str(exc))})."
+        ) from exc
+    try:
+        return _duckdb_relation(con, duckdb.Error, path, table, query), con
+    except BaseException:
+        con.close()
+        raise
+
+
+def _duckdb_relation(
+    con: Any, error: type[Exception], path: str, table: str | None, query: str | None
+) -> Any:
+    import difflib
+
+    tables = _duckdb_tables(con)
+    if table is None and query is None:
+        raise _UsageError(
+            _ANALYZE,
+            f"a DuckDB database needs --table NAME or --query SQL; the tables of '{path}': "
+            f"{tables}",
+        )
+    if table is not None:
+        name = table.lower().removeprefix("main.")
+        if name not in {t.lower() for t in tables}:
+            close = difflib.get_close_matches(table, tables, n=1, cutoff=0.6)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise _DataProblem(
+                f"the DuckDB database '{path}' has no table '{table}'.{hint} Tables: "
+                f"{tables}. Name the table with --table."
+            )
+        return con.table(table)
+    try:
+        relation = con.sql(str(query))
+    except error as exc:
+        raise _DataProblem(
+            f"the --query failed in the DuckDB database '{path}': {_one_line(str(exc))}"
+        ) from exc
+    if relation is None:
+        raise _DataProblem("--query must be a SELECT that returns the transactions.")
+    return relation
+
+
+def _read_input(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The transactions of ``args.input`` and the connection to close (or None)."""
+    kind = _input_kind(args.input)
+    if kind != "duckdb" and (args.table is not None or args.query is not None):
+        option = "--table" if args.table is not None else "--query"
+        raise _UsageError(
+            _ANALYZE,
+            f"{option} reads a DuckDB database (.duckdb or .db); '{args.input}' is a {kind} file",
+        )
+    source = Path(args.input)
+    if not source.exists():
+        raise _DataProblem(f"input file '{args.input}' does not exist; check the path.")
+    if kind == "csv":
+        frame = _read_csv(args.input)
+        if len(frame) == 0:  # before the column types, which an empty file cannot have
+            raise _DataProblem(f"'{args.input}' has no rows: the transaction log is empty.")
+        return frame, None
+    if source.is_dir() and kind == "duckdb":
+        raise _DataProblem(f"input '{args.input}' is a folder; give a DuckDB database file.")
+    if kind == "parquet":
+        return _read_parquet(args.input), None
+    return _read_duckdb(args.input, args.table, args.query)
+
+
+def _check_columns(columns: Sequence[str], args: argparse.Namespace) -> None:
+    """A missing column named with its option and the closest column of the input."""
+    options = (
+        ("--customer-col", args.customer_col),
+        ("--date-col", args.date_col),
+        ("--amount-col", args.amount_col),
+    )
+    for option, col in options:
+        if col is not None and col not in columns:
+            message = missing_column_message(col, columns, f"'{args.input}'")
+            raise _DataProblem(f"{message} Name the column with {option}.")
+
+
+def _analyze_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings of the command, checked by the library's own checks (usage errors)."""
+    from crmmodels._ingest.dates import to_timestamp
+    from crmmodels.analysis._settings import CANDIDATE_MODELS, check_settings
+    from crmmodels.analysis._write import check_table_name, import_duckdb
+
+    by_lower = {name.lower(): name for name in CANDIDATE_MODELS}
+    model = None if args.model is None else by_lower.get(args.model.lower(), args.model)
+    unit_text = args.time_unit.strip()
+    try:
+        unit, horizon, rate, margin, _, holdout, model = check_settings(
+            time_unit=int(unit_text) if unit_text.isdigit() else unit_text,
+            horizon=args.horizon,
+            discount_rate=args.discount_rate,
+            margin=args.margin,
+            level=0.95,
+            holdout=args.holdout,
+            model=model,
+        )
+        if args.observation_end is not None:
+            to_timestamp(args.observation_end, "observation_end")
+        if args.to_duckdb is not None:
+            check_table_name(args.duckdb_table)
+    except CRMModelsError as exc:
+        raise _setting_problem(exc) from exc
+    if args.format == "none" and args.to_duckdb is None:
+        raise _UsageError(_ANALYZE, "--format none writes no customer table; add --to-duckdb DB")
+    if args.to_duckdb is not None:
+        import_duckdb()  # a missing package is found before the analysis runs
+    return {
+        "customer_col": args.customer_col,
+        "date_col": args.date_col,
+        "amount_col": args.amount_col,
+        "observation_end": args.observation_end,
+        "time_unit": unit,
+        "horizon": None if args.horizon is None else horizon,
+        "discount_rate": rate,
+        "margin": margin,
+        "holdout": holdout,
+        "model": model,
+        "date_format": args.date_format,
+    }
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    import shlex
+
+    from crmmodels._demo.analysis import analyze_source, outcome_lines
+
+    settings = _analyze_settings(args)
+    data, con = _read_input(args)
+    try:
+        _check_columns([str(c) for c in data.columns], args)
+        extra = ""
+        if args.table is not None:
+            extra = f" --table {shlex.quote(args.table)}"
+        elif args.query is not None:
+            extra = f" --query {shlex.quote(args.query)}"
+        result, command = analyze_source(
+            data, source=args.input, command_options=extra, progress=not args.quiet, **settings
+        )
+    finally:
+        if con is not None:  # closed before writing: --to-duckdb may name the same file
+            con.close()
+    files = result.save(
+        Path(args.out),
+        table_format=None if args.format == "none" else args.format,
+        command=command,
+        duckdb_database=args.to_duckdb,
+        duckdb_table=args.duckdb_table,
+    )
+    if not args.quiet:
+        print(f"{_ANALYZE}: outputs written to {files.out_dir}", file=sys.stderr)
+    print("\n".join(outcome_lines(result, files, source=args.input)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of the ``crmmodels`` command.
 
@@ -203,6 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"crmmodels {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_analyze_parser(sub)
     demo = sub.add_parser(
         "demo",
         help="run every model on the bundled data, print tables and write figures",
@@ -253,6 +487,49 @@ def build_parser() -> argparse.ArgumentParser:
     )
     summ.set_defaults(func=_summarize)
     return parser
+
+
+_MODEL_HELP = "force this transaction model (default: the best on the holdout)"
+_FMT = "file of the customer table; none: DuckDB only (default: %(default)s)"
+
+
+def _add_analyze_parser(sub: Any) -> None:
+    from crmmodels.analysis._settings import CANDIDATE_MODELS
+
+    ana = sub.add_parser(
+        "analyze",
+        help="analyse a transaction log: customer table, report and models",
+        description="Read a transaction log (CSV, Parquet, or a DuckDB table or query), "
+        "run crmmodels.analyze and write the customer table, report.html, the models as "
+        "JSON and analysis.json (key figures and settings) to a folder. Progress goes to "
+        "standard error; the key figures and the paths to standard output.",
+    )
+    ana.add_argument("input", help="a .csv, .parquet or DuckDB (.duckdb, .db) file")
+    source = ana.add_mutually_exclusive_group()
+    source.add_argument("--table", default=None, help="DuckDB: the table of transactions")
+    source.add_argument("--query", default=None, help="DuckDB: a SELECT giving the transactions")
+    d = "(default: %(default)s)"
+    options: tuple[tuple[str, dict[str, Any]], ...] = (
+        ("--customer-col", {"default": "customer_id", "help": d}),
+        ("--date-col", {"default": "date", "help": d}),
+        ("--amount-col", {"default": "amount", "help": d}),
+        ("--date-format", {"help": "strftime format of text dates, e.g. %%d/%%m/%%Y"}),
+        ("--observation-end", {"help": "YYYY-MM-DD (default: the last purchase)"}),
+        ("--time-unit", {"default": "W", "help": f"D, W or a number of days {d}"}),
+        ("--horizon", {"type": float, "help": "in time units (default: one year)"}),
+        ("--holdout", {"type": float, "help": "in time units (default: the last third)"}),
+        ("--model", {"metavar": "{" + ",".join(CANDIDATE_MODELS) + "}", "help": _MODEL_HELP}),
+        ("--discount-rate", {"type": float, "default": 0.10, "help": f"yearly rate {d}"}),
+        ("--margin", {"type": float, "default": 1.0, "help": f"share of revenue kept {d}"}),
+        ("--out", {"default": DEFAULT_OUT, "help": f"output folder {d}"}),
+        ("--format", {"choices": ("parquet", "csv", "none"), "default": "parquet", "help": _FMT}),
+        ("--to-duckdb", {"metavar": "DB", "help": "also write the table into this DuckDB file"}),
+        ("--duckdb-table", {"default": "customers", "metavar": "NAME", "help": d}),
+    )
+    for flag, spec in options:
+        ana.add_argument(flag, **spec)
+    ana.add_argument("--quiet", action="store_true", help="no progress on standard error")
+    ana.set_defaults(func=_analyze)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,6 +17,8 @@ from crmmodels.errors import ArgumentError
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+    from crmmodels.analysis._write import AnalysisFiles
+
 __all__ = ["PLOT_KINDS", "CustomerAnalysis"]
 
 #: what :meth:`CustomerAnalysis.plot` can draw, and the part that draws it
@@ -183,6 +185,69 @@ class CustomerAnalysis:
         from crmmodels.analysis._report import write_report
 
         return write_report(self, path)
+
+    def save(
+        self,
+        out_dir: str | Path,
+        *,
+        table_format: str | None = "parquet",
+        report: bool = True,
+        command: str | None = None,
+        duckdb_database: str | Path | None = None,
+        duckdb_table: str = "customers",
+    ) -> AnalysisFiles:
+        """Write the customer table, the report, the models and the key figures to a folder.
+
+        Writes ``customers.parquet`` (or ``customers.csv``), ``report.html``,
+        ``models/<Name>.json`` for each fitted model and ``analysis.json`` (key figures,
+        data checks, settings, steps and how to reproduce the run) into ``out_dir``,
+        which is created when missing; files of the same names are replaced. This is
+        what ``crmmodels analyze`` writes.
+
+        Parameters
+        ----------
+        out_dir : str or Path
+            The output folder.
+        table_format : {"parquet", "csv"} or None
+            File format of the customer table; None writes no file (with
+            ``duckdb_database``, for a pipeline that keeps the table in DuckDB only).
+        report : bool
+            Write ``report.html``.
+        command : str, optional
+            The command or call that produced the run, recorded in ``analysis.json``
+            (default: the :func:`crmmodels.analyze` call from the settings).
+        duckdb_database : str or Path, optional
+            A DuckDB database file (created when missing) that receives the customer
+            table; needs ``pip install "crmmodels[duckdb]"``.
+        duckdb_table : str
+            Name of that table (created or replaced).
+
+        Returns
+        -------
+        AnalysisFiles
+            The paths written (``.customers``, ``.report``, ``.models``, ``.summary``).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import crmmodels as crm
+        >>> from crmmodels.datasets import load_cdnow_sample
+        >>> result = crm.analyze(load_cdnow_sample(), amount_col="amount")
+        >>> files = result.save(tempfile.mkdtemp())
+        >>> files.customers.name, files.report.name, "GammaGamma" in files.models
+        ('customers.parquet', 'report.html', True)
+        """
+        from crmmodels.analysis._write import write_analysis
+
+        return write_analysis(
+            self,
+            out_dir,
+            table_format=table_format,
+            report=report,
+            command=command,
+            duckdb_database=duckdb_database,
+            duckdb_table=duckdb_table,
+        )
 
     def plot(self, ax: Axes | None = None, *, kind: str = "clv", **kwargs: Any) -> Axes:
         """Draw one view of the analysis and return the Axes.
