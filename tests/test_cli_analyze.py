@@ -261,11 +261,6 @@ def test_duckdb_query_input(db_path: Path, folder: Path, reference: crm.Customer
     assert "--query 'SELECT customer_id, date AS bought" in record["reproduce"]
 
 
-@pytest.mark.xfail(
-    raises=KeyError,
-    reason="analyze does not pass customer_col to customer_lifetime_value, so the CLV "
-    "quadrant step looks for a 'customer_id' column (analysis/_analyze.py)",
-)
 def test_a_customer_column_of_another_name(log: pd.DataFrame, tmp_path: Path) -> None:
     src = tmp_path / "orders.csv"
     log.rename(columns={"customer_id": "client"}).to_csv(src, index=False)

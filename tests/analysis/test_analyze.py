@@ -278,3 +278,24 @@ def test_repr_is_short(result) -> None:
     text = repr(result)
     assert text.startswith("CustomerAnalysis(customers=23,570")
     assert len(text) < 300
+
+
+def test_columns_of_other_names_are_kept_everywhere() -> None:
+    sample = load_cdnow_sample()[["customer_id", "date", "amount"]].rename(
+        columns={"customer_id": "client", "date": "bought", "amount": "paid"}
+    )
+    out = crm.analyze(sample, customer_col="client", date_col="bought", amount_col="paid")
+    assert out.customers.columns[0] == "client"
+    assert out.steps.skipped == () or all(s.name == "Model selection" for s in out.steps.skipped)
+    ref = crm.analyze(load_cdnow_sample()[["customer_id", "date", "amount"]])
+    np.testing.assert_allclose(out.customers["clv"], ref.customers["clv"])
+    assert out.customers["quadrant"].tolist() == ref.customers["quadrant"].tolist()
+
+
+def test_date_format_is_recorded_for_reproduction() -> None:
+    sample = load_cdnow_sample()[["customer_id", "date", "amount"]]
+    sample = sample.assign(date=sample["date"].dt.strftime("%d/%m/%Y"))
+    out = crm.analyze(sample, date_format="%d/%m/%Y")
+    assert out.settings.date_format == "%d/%m/%Y"
+    assert "date_format='%d/%m/%Y'" in out.settings.python_call()
+    assert "--date-format %d/%m/%Y" in out.settings.command_line()

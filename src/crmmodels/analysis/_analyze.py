@@ -160,7 +160,7 @@ def analyze(
         holdout=holdout_value,
         calibration_end=None,
         model=model_name,
-        date_format=None,
+        date_format=date_format,
     )
     common: dict[str, Any] = {"customer_col": customer_col, "date_col": date_col}
     end_date = settings.observation_end
@@ -185,10 +185,10 @@ def analyze(
     )
     if selection is not None and calibration_end is not None:
         settings = _with_calibration_end(settings, selection.calibration_end)
-    transaction_model = _transaction_model(steps, selection, summary, model_name)
+    transaction_model = _transaction_model(steps, selection, summary, model_name, customer_col)
     spend_model = steps.run(
         "Spend model (Gamma-Gamma)",
-        lambda: GammaGamma().fit(_repeat_buyers(summary)),
+        lambda: GammaGamma().fit(_repeat_buyers(summary), customer_col=customer_col),
         lambda m: f"fitted on {int(m.n_customers_):,} repeat buyers with positive spend",
     )
     models: dict[str, Any] = {}
@@ -196,14 +196,16 @@ def analyze(
         models[type(transaction_model).__name__] = transaction_model
     if spend_model is not None:
         models["GammaGamma"] = spend_model
-    predictions = _predictions(steps, transaction_model, summary, horizon_value)
+    predictions = _predictions(steps, transaction_model, summary, horizon_value, customer_col)
     value_args: dict[str, Any] = {
         "horizon": horizon_value,
         "discount_rate": rate,
         "discount_period": settings.discount_period,
         "margin": margin_value,
     }
-    clv, equity = _value(steps, transaction_model, spend_model, summary, value_args, level_value)
+    clv, equity = _value(
+        steps, transaction_model, spend_model, summary, value_args, level_value, customer_col
+    )
     rfm = steps.run(
         "RFM scores and segments",
         lambda: rfm_segments(rfm_scores(summary, customer_col=customer_col)),
@@ -324,7 +326,11 @@ def _checks(
 
 
 def _transaction_model(
-    steps: StepLog, selection: Any, summary: pd.DataFrame, model_name: str | None
+    steps: StepLog,
+    selection: Any,
+    summary: pd.DataFrame,
+    model_name: str | None,
+    customer_col: str,
 ) -> Any:
     """The chosen model refitted on the whole period, or a fallback fit.
 
@@ -339,7 +345,7 @@ def _transaction_model(
     cls = getattr(clv, name)
     return steps.run(
         f"Transaction model ({name}, whole period)",
-        lambda: cls().fit(summary),
+        lambda: cls().fit(summary, customer_col=customer_col),
         lambda m: f"{name} fitted on {int(m.n_customers_):,} customers, no holdout comparison",
     )
 
@@ -356,14 +362,14 @@ def _repeat_buyers(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def _predictions(
-    steps: StepLog, model: Any, summary: pd.DataFrame, horizon: float
+    steps: StepLog, model: Any, summary: pd.DataFrame, horizon: float, customer_col: str
 ) -> pd.DataFrame | None:
     if model is None:
         steps.skip("P(alive) and expected purchases", "no transaction model was fitted")
         return None
     return steps.run(
         "P(alive) and expected purchases",
-        lambda: _pandas(model.predict(summary, horizon=horizon)),
+        lambda: _pandas(model.predict(summary, horizon=horizon, customer_col=customer_col)),
         lambda f: f"{f['expected_purchases'].sum():,.0f} purchases expected over the horizon",
     )
 
@@ -375,6 +381,7 @@ def _value(
     summary: pd.DataFrame,
     value_args: dict[str, Any],
     level: float,
+    customer_col: str,
 ) -> tuple[Any, Any]:
     if transaction_model is None or spend_model is None:
         missing = "transaction" if transaction_model is None else "spend"
@@ -383,7 +390,9 @@ def _value(
         return None, None
     clv = steps.run(
         "CLV",
-        lambda: customer_lifetime_value(transaction_model, spend_model, summary, **value_args),
+        lambda: customer_lifetime_value(
+            transaction_model, spend_model, summary, customer_col=customer_col, **value_args
+        ),
         lambda r: f"CLV of {r.n_customers:,} customers, total {r.total:,.0f}",
     )
     equity = steps.run(
