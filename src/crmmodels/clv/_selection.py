@@ -310,7 +310,7 @@ def select_model(
            model     status   rmse
     0      BGNBD  converged  1.117
     1     MBGNBD  converged  1.118
-    2  ParetoNBD  converged   1.12
+    2  ParetoNBD  converged  1.120
     """
     check_column_name(customer_col, "customer_col")
     check_column_name(date_col, "date_col")
