@@ -282,6 +282,12 @@ def split_log(
     cal_summary = _summary(
         part, customer_col=customer_col, date_col=date_col, end=cal_end, grid=grid, unit=unit
     )
+    if not np.any(cal_summary["frequency"].to_numpy() > 0):
+        raise DataError(
+            f"no customer bought twice by calibration_end ({cal_end.date()}): the calibration "
+            "period has no repeat purchase to fit the models on. Pass a later "
+            "calibration_end or a shorter holdout."
+        )
     firsts = numpy_period_index(whole["first_purchase"].to_numpy(), grid)
     in_cal = firsts <= cal
     rows = whole.loc[in_cal]
