@@ -23,7 +23,7 @@ from crmmodels._ingest.log import prepare_log
 from crmmodels._ingest.periods import Period, check_period
 from crmmodels.clv._bgbb import BGBB
 from crmmodels.clv._bgnbd import BGNBD
-from crmmodels.clv._inputs import unique_rows
+from crmmodels.clv._fitting import _levels
 from crmmodels.clv._mbgnbd import MBGNBD
 from crmmodels.clv._pareto_nbd import ParetoNBD
 from crmmodels.clv._selection_data import LogSplit, split_log
@@ -34,6 +34,7 @@ from crmmodels.clv._selection_result import (
     tracking_frame,
 )
 from crmmodels.errors import ArgumentError, BoundaryWarning, ConvergenceError, CRMModelsError
+from crmmodels.kernels._optim import compress_rows
 
 __all__ = ["CANDIDATES", "select_model"]
 
@@ -96,16 +97,22 @@ def _fit(name: str, data: pd.DataFrame, unit: Period, customer_col: str) -> tupl
     return model, "converged"
 
 
-def _holdout_expectations(model: Any, split: LogSplit) -> Any:
-    """Each calibration customer's expected holdout purchases (once per distinct history)."""
+def _histories(split: LogSplit) -> tuple[list[Any], Any]:
+    """The distinct calibration histories and each customer's row among them."""
     cal = split.calibration
     hist = [cal[c].to_numpy(dtype=np.float64) for c in ("frequency", "recency", "T")]
-    distinct, inverse = unique_rows(hist)
-    expected = model.conditional_expected_purchases(split.holdout, *distinct)
-    return np.asarray(expected, dtype=np.float64)[inverse]
+    distinct, _, inverse = compress_rows(hist, levels=_levels(hist))
+    return distinct, inverse
 
 
-def _row(name: str, model: Any, status: str, split: LogSplit, curve: Any) -> dict[str, Any]:
+def _row(
+    name: str,
+    model: Any,
+    status: str,
+    split: LogSplit,
+    curve: Any,
+    histories: tuple[list[Any], Any],
+) -> dict[str, Any]:
     nan = math.nan
     row: dict[str, Any] = {"model": name, "status": status}
     if model is None:
@@ -124,7 +131,9 @@ def _row(name: str, model: Any, status: str, split: LogSplit, curve: Any) -> dic
         )
     boundary = model.diagnostics_.get("boundary")
     actual = split.calibration["frequency_holdout"].to_numpy(dtype=np.float64)
-    error = _holdout_expectations(model, split) - actual
+    distinct, inverse = histories
+    expected = model.conditional_expected_purchases(split.holdout, *distinct)
+    error = np.asarray(expected, dtype=np.float64)[inverse] - actual
     mape, end_error = curve_errors(curve, name)
     return row | {
         "n_params": len(boundary["free_parameters"]) if boundary else len(model.params_),
@@ -347,7 +356,8 @@ def select_model(
     cal = split.calibration.rename(columns={"frequency_holdout": "__holdout"})
     fits = {name: _fit(name, cal, unit, customer_col) for name in names}
     tracking = tracking_frame(split, {n: m for n, (m, _) in fits.items() if m is not None})
-    table = pd.DataFrame([_row(n, m, s, split, tracking) for n, (m, s) in fits.items()])
+    histories = _histories(split)
+    table = pd.DataFrame([_row(n, m, s, split, tracking, histories) for n, (m, s) in fits.items()])
     chosen = model if model is not None else _choose(table, criterion, names)
     if chosen is None:
         reasons = "; ".join(

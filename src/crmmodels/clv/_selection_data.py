@@ -21,6 +21,7 @@ import pandas as pd
 from crmmodels._ingest.arguments import check_number
 from crmmodels._ingest.dates import to_timestamp
 from crmmodels._ingest.frames import to_narwhals, to_pandas
+from crmmodels._ingest.log import customer_codes
 from crmmodels._ingest.periods import (
     Period,
     is_calendar,
@@ -203,18 +204,44 @@ def _summary(
 def _calibration_part(frame: Any, date_col: str, grid: Period, cal: int) -> Any:
     """The purchases of the calibration periods (eager frames: numpy on the dates)."""
     if isinstance(frame, nw.DataFrame):
-        dates = frame[date_col].to_numpy()
-        if dates.dtype.kind != "M":
-            dates = pd.to_datetime(pd.Series(dates)).to_numpy()
-        keep = numpy_period_index(dates, grid) <= cal
+        keep = numpy_period_index(_eager_dates(frame, date_col), grid) <= cal
         return frame.filter(nw.new_series("__keep", keep, nw.Boolean, backend=frame.implementation))
     return frame.filter(period_index(nw.col(date_col), grid) <= cal)
+
+
+def _eager_dates(frame: Any, date_col: str) -> npt.NDArray[Any]:
+    dates = frame[date_col].to_numpy()
+    if dates.dtype.kind != "M":  # dates as objects: let pandas read them
+        dates = pd.to_datetime(pd.Series(dates)).to_numpy()
+    return np.asarray(dates)
 
 
 def _counts(
     frame: Any, customer_col: str, date_col: str, grid: Period
 ) -> tuple[IntArray, FloatArray, IntArray, FloatArray]:
-    return _period_counts(frame, customer_col, date_col, grid)  # type: ignore[arg-type]
+    """Customers buying in each period, and customers buying for the first time.
+
+    The counting step of :func:`crmmodels.clv.cumulative_transactions` (engine-side);
+    eager frames are counted on their numpy columns instead: the distinct
+    ``(customer, period)`` cells, the periods of each customer's first cell.
+    """
+    if not isinstance(frame, nw.DataFrame):
+        return _period_counts(frame, customer_col, date_col, grid)  # type: ignore[arg-type]
+    codes, offset, _, _ = customer_codes(frame[customer_col].to_numpy())
+    periods = numpy_period_index(_eager_dates(frame, date_col), grid)
+    lo = int(periods.min())
+    span = int(periods.max()) - lo + 1
+    key = np.asarray(codes).astype(np.int64) - np.int64(offset)
+    key *= span
+    key += periods - lo
+    cells = np.unique(key)
+    period = cells % span
+    customer = cells // span
+    firsts = period[np.flatnonzero(np.diff(customer, prepend=-1))]
+    active = np.bincount(period, minlength=span)
+    cohorts = np.bincount(firsts, minlength=span)
+    on, new = np.flatnonzero(active), np.flatnonzero(cohorts)
+    return on + lo, active[on].astype(np.float64), new + lo, cohorts[new].astype(np.float64)
 
 
 def _tracking(
