@@ -78,10 +78,13 @@ def _candidates(candidates: Any, model: Any, discrete: bool) -> list[str]:
     return names
 
 
-def _fit(name: str, data: pd.DataFrame, unit: Period, customer_col: str) -> tuple[Any, str]:
+def _fit(
+    name: str, data: pd.DataFrame, unit: Period, customer_col: str | None, **extra: Any
+) -> tuple[Any, str]:
     """Fit one candidate; return the model (None when the fit failed) and its status."""
     model = CANDIDATES[name]()
-    extra = {"n_periods_col": "T"} if name == "BGBB" else {}
+    if name == "BGBB":
+        extra["n_periods_col"] = "T"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", BoundaryWarning)
         try:
@@ -97,12 +100,17 @@ def _fit(name: str, data: pd.DataFrame, unit: Period, customer_col: str) -> tupl
     return model, "converged"
 
 
-def _histories(split: LogSplit) -> tuple[list[Any], Any]:
-    """The distinct calibration histories and each customer's row among them."""
+def _histories(split: LogSplit) -> tuple[pd.DataFrame, Any]:
+    """The distinct calibration histories with their counts, and each customer's row.
+
+    The candidates are fitted on these rows weighted by their counts: the likelihood of
+    the customers, compressed once instead of once per candidate.
+    """
     cal = split.calibration
     hist = [cal[c].to_numpy(dtype=np.float64) for c in ("frequency", "recency", "T")]
-    distinct, _, inverse = compress_rows(hist, levels=_levels(hist))
-    return distinct, inverse
+    distinct, counts, inverse = compress_rows(hist, levels=_levels(hist))
+    rows = pd.DataFrame(dict(zip(("frequency", "recency", "T"), distinct, strict=True)))
+    return rows.assign(weights=counts), inverse
 
 
 def _row(
@@ -111,7 +119,7 @@ def _row(
     status: str,
     split: LogSplit,
     curve: Any,
-    histories: tuple[list[Any], Any],
+    histories: tuple[pd.DataFrame, Any],
 ) -> dict[str, Any]:
     nan = math.nan
     row: dict[str, Any] = {"model": name, "status": status}
@@ -131,8 +139,10 @@ def _row(
         )
     boundary = model.diagnostics_.get("boundary")
     actual = split.calibration["frequency_holdout"].to_numpy(dtype=np.float64)
-    distinct, inverse = histories
-    expected = model.conditional_expected_purchases(split.holdout, *distinct)
+    rows, inverse = histories
+    expected = model.conditional_expected_purchases(
+        split.holdout, *(rows[c].to_numpy() for c in ("frequency", "recency", "T"))
+    )
     error = np.asarray(expected, dtype=np.float64)[inverse] - actual
     mape, end_error = curve_errors(curve, name)
     return row | {
@@ -353,10 +363,9 @@ def select_model(
     )
     names = _candidates(candidates, model, split.discrete)
     _likelihood_criterion(criterion, names)
-    cal = split.calibration.rename(columns={"frequency_holdout": "__holdout"})
-    fits = {name: _fit(name, cal, unit, customer_col) for name in names}
-    tracking = tracking_frame(split, {n: m for n, (m, _) in fits.items() if m is not None})
     histories = _histories(split)
+    fits = {name: _fit(name, histories[0], unit, None, weights_col="weights") for name in names}
+    tracking = tracking_frame(split, {n: m for n, (m, _) in fits.items() if m is not None})
     table = pd.DataFrame([_row(n, m, s, split, tracking, histories) for n, (m, s) in fits.items()])
     chosen = model if model is not None else _choose(table, criterion, names)
     if chosen is None:
