@@ -89,7 +89,7 @@ def _fit(
         warnings.simplefilter("always", BoundaryWarning)
         try:
             model.fit(data, customer_col=customer_col, time_unit=unit, **extra)
-        except (ConvergenceError, CRMModelsError, FloatingPointError) as exc:
+        except (CRMModelsError, FloatingPointError) as exc:
             return None, f"failed: {exc}"
     for w in caught:
         if not issubclass(w.category, BoundaryWarning):
@@ -339,8 +339,8 @@ def select_model(
         raise ArgumentError(f"discrete must be 'auto', True or False; got {discrete!r}.")
     if candidates is not None:
         _check_names(candidates, "candidates")
-    if model is not None:
-        _check_names(model, "model")
+    if model is not None and not (isinstance(model, str) and model in CANDIDATES):
+        raise ArgumentError(f"model must be one of {list(CANDIDATES)}; got {model!r}.")
     frame, end, tz = prepare_log(
         transactions,
         customer_col=customer_col,
@@ -378,11 +378,13 @@ def select_model(
             {"statuses": dict(zip(table["model"], table["status"], strict=True))},
         )
     table["chosen"] = table["model"] == chosen
-    final, _ = _fit(chosen, split.whole, unit, customer_col)
-    if final is None:  # the whole period is longer than the calibration: rarely fails
-        final = CANDIDATES[chosen]()
-        extra = {"n_periods_col": "T"} if chosen == "BGBB" else {}
-        final.fit(split.whole, customer_col=customer_col, time_unit=unit, **extra)
+    final, status = _fit(chosen, split.whole, unit, customer_col)
+    if final is None:
+        raise ConvergenceError(
+            f"{chosen} was chosen on the calibration period, but its fit on the whole period "
+            f"failed ({status}). Choose another model with model= or candidates=.",
+            {"model": chosen, "status": status},
+        )
     return ModelSelectionResult(
         table=table,
         chosen=chosen,

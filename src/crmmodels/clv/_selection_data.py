@@ -257,12 +257,10 @@ def _tracking(
     end: int,
 ) -> Tracking:
     """Per-period purchases on ``grid``, from the day counts when they suffice."""
-    if grid == "D":
-        active_p, active_n, first_p, first_n = days
-    elif is_calendar(grid) or isinstance(grid, int) or grid == "W":
+    active_p, active_n, first_p, first_n = days
+    if grid != "D":
         # at most one purchase day per period (discrete) keeps the day counts exact;
         # otherwise count again on the grid
-        active_p, active_n, first_p, first_n = days
         mapped = numpy_period_index(_days(active_p), grid)
         if np.unique(mapped).size == mapped.size:
             active_p, first_p = mapped, numpy_period_index(_days(first_p), grid)
