@@ -130,7 +130,9 @@ class ModelSelectionResult(Result):
     n_new_in_holdout : int
         Customers whose first purchase falls in the holdout (not in the metrics).
     models : dict
-        The calibration fits by name (failed candidates are left out).
+        The calibration fits by name (failed candidates are left out). They are fitted on
+        the distinct calibration histories weighted by their counts, which gives the
+        parameters of a fit on the calibration summary.
     model : fitted model
         The chosen model refitted on the whole period; it remembers its time unit and
         columns and saves to JSON like every model.
