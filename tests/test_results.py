@@ -309,6 +309,9 @@ BUILDERS: dict[str, Callable[[], Any]] = {
             _transactions(), calibration_end="1997-07-01", period="W"
         ).to_frame(),
     ),
+    "ModelSelectionResult": lambda: crmmodels.clv.select_model(
+        _transactions(), candidates=["BGNBD", "ParetoNBD"]
+    ),
 }
 
 

@@ -43,6 +43,7 @@ from crmmodels.plotting import (
     quality,
     retention,
     scorecard,
+    selection,
     value,
 )
 
@@ -143,6 +144,9 @@ CASES: dict[str, PlotCall] = {
     ),
     "draw_holdout_comparison": lambda ax: clv.draw_holdout_comparison(
         result("HoldoutComparisonResult"), ax=ax
+    ),
+    "draw_model_selection": lambda ax: selection.draw_model_selection(
+        result("ModelSelectionResult"), ax=ax
     ),
     "plot_clv_concentration": lambda ax: value.plot_clv_concentration(result("CLVResult"), ax=ax),
     "plot_equity_draws": lambda ax: value.plot_equity_draws(result("EquityResult"), ax=ax),

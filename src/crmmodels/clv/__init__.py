@@ -9,6 +9,8 @@ from crmmodels.clv._bgnbd import BGNBD
 from crmmodels.clv._gamma_gamma import GammaGamma
 from crmmodels.clv._mbgnbd import MBGNBD
 from crmmodels.clv._pareto_nbd import ParetoNBD
+from crmmodels.clv._selection import select_model
+from crmmodels.clv._selection_result import ModelSelectionResult
 from crmmodels.clv._tracking import (
     AliveHistoryResult,
     CumulativeTransactionsResult,
@@ -29,10 +31,12 @@ __all__ = [
     "EquityResult",
     "GammaGamma",
     "HoldoutComparisonResult",
+    "ModelSelectionResult",
     "ParetoNBD",
     "alive_history",
     "cumulative_transactions",
     "customer_equity",
     "customer_lifetime_value",
     "holdout_comparison",
+    "select_model",
 ]
