@@ -197,6 +197,15 @@ def test_the_top_customers_table_starts_with_the_highest_clv(
     assert first[header.index("RFM segment")] == best["rfm_segment"]
 
 
+def test_the_tables_fit_a_laptop_screen(driver: Any, loaded: dict[str, Any]) -> None:
+    widths = driver.execute_script(
+        "return Array.from(document.querySelectorAll('.table-wrap'))"
+        ".map(w => [w.querySelector('table').id, w.clientWidth, w.scrollWidth])"
+    )
+    assert {t for t, *_ in widths} >= {"steps", "top-customers", "class-table", "rfm-table"}
+    assert [t for t, client, scroll in widths if scroll > client] == []
+
+
 def test_it_prints_one_section_per_page(driver: Any, loaded: dict[str, Any]) -> None:
     driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
     try:

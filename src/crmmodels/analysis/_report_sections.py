@@ -330,7 +330,7 @@ def assumptions_section(analysis: CustomerAnalysis, source: str | None) -> Secti
     items = list(s.assumptions())
     selection = analysis.model_selection
     if selection is not None and hasattr(selection, "holdout_rule"):
-        items.append(f"Holdout: {selection.holdout_rule}")
+        items.append(f"Holdout: {str(selection.holdout_rule).rstrip('.')}.")
     elif s.holdout is not None:
         items.append(f"Holdout: the last {s.holdout:g} {s.unit} (as given); not used.")
     else:
