@@ -430,3 +430,17 @@ def test_the_clv_histogram_keeps_vanishing_values_in_its_first_bar() -> None:
     )
     with pytest.raises(ArgumentError, match="low_quantile"):
         plot_clv_distribution(clv, ax=Figure().add_subplot(), low_quantile=0.9)
+
+
+def test_what_was_set_aside_is_stated_and_true(page: Page, result) -> None:
+    text = page.section_text("data-checks")
+    spend = result.models["GammaGamma"]
+    checks = result.checks
+    assert f"fitted on the {int(spend.n_customers_):,} repeat buyers" in text
+    assert f"the {checks.n_one_time_buyers:,} one-time buyers get the expected spend" in text
+    table = result.customers
+    once = table.loc[table["frequency"] == 0, "expected_spend"].to_numpy()
+    assert once.size == checks.n_one_time_buyers
+    np.testing.assert_allclose(once, once[0], rtol=1e-12)  # one value: the population's
+    zero = checks.n_zero_value_customers
+    assert (f"{zero:,} customers spent nothing" in text) == (zero > 0)

@@ -152,10 +152,15 @@ def _set_aside(analysis: CustomerAnalysis) -> tuple[str, ...]:
         fitted = int(spend.n_customers_)
         items.append(
             f"The spend model is fitted on the {fitted:,} repeat buyers with a positive "
-            f"spend; the other {c.n_customers - fitted:,} customers (among them "
-            f"{c.n_one_time_buyers:,} one-time buyers) get the expected spend of the "
-            "population."
+            f"spend; the {c.n_one_time_buyers:,} one-time buyers get the expected spend of "
+            "the population."
         )
+        left_out = c.n_customers - fitted - c.n_one_time_buyers
+        if left_out > 0:
+            items.append(
+                f"{left_out:,} repeat buyers without a positive spend are left out of the "
+                "spend model's fit."
+            )
     elif c.n_one_time_buyers:
         items.append(f"{c.n_one_time_buyers:,} customers bought on one day only.")
     return tuple(items)
