@@ -169,8 +169,31 @@ class CustomerAnalysis:
         self._table.to_parquet(out, index=False)
         return out
 
-    def report(self, path: str | Path) -> Path:
+    def report(self, path: str | Path, *, source: str | None = None) -> Path:
         """Write the report: one self-contained HTML file that opens offline.
+
+        The sections: key figures; data checks (rows read, customers, period, what was
+        set aside, every step with its status and notes); the model selection table and
+        the holdout tracking plot; the CLV distribution and the top 20 customers; the CLV
+        quadrants; the Lorenz curve and the A/B/C classes; the lifecycle mix; cohort
+        retention; the RFM segments; the assumptions and the call and command that
+        reproduce the run. A skipped step's section says why instead of showing a
+        figure. Styles and figures (PNG) are inside the file and a
+        Content-Security-Policy forbids any request, so the page opens offline, can be
+        sent by e-mail, and prints one section per page.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write (replaced when it exists); its folder must exist.
+        source : str, optional
+            The data's path or query, written into the command that reproduces the run
+            (``transactions.csv`` stands for it when None).
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
 
         Examples
         --------
@@ -179,12 +202,12 @@ class CustomerAnalysis:
         >>> from crmmodels.datasets import load_cdnow_sample
         >>> result = crm.analyze(load_cdnow_sample(), amount_col="amount")
         >>> path = result.report(pathlib.Path(tempfile.mkdtemp()) / "report.html")
-        >>> path.suffix
-        '.html'
+        >>> path.suffix, 'id="top-customers"' in path.read_text(encoding="utf-8")
+        ('.html', True)
         """
         from crmmodels.analysis._report import write_report
 
-        return write_report(self, path)
+        return write_report(self, path, source=source)
 
     def save(
         self,
