@@ -167,7 +167,8 @@ def test_progress_on_stderr_key_figures_and_paths_on_stdout(
         assert label in stdout
         if label != "Customer equity, next 52 weeks":  # the interval is random
             assert text in stdout
-    for name in ("customers.parquet", "report.html", "analysis.json", "BGNBD.json"):
+    model_file = f"{reference.transaction_model}.json"
+    for name in ("customers.parquet", "report.html", "analysis.json", model_file):
         assert str(out / name) in stdout or str(out / "models" / name) in stdout
 
 
@@ -259,6 +260,11 @@ def test_duckdb_query_input(db_path: Path, folder: Path, reference: crm.Customer
     _same_table(written, reference.to_frame(), "customer_id")
     record = json.loads((out / "analysis.json").read_text(encoding="utf-8"))
     assert "--query 'SELECT customer_id, date AS bought" in record["reproduce"]
+    # the report shows the exact command of the run (HTML-escaped)
+    import html
+
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert record["reproduce"] in html.unescape(report)
 
 
 def test_a_customer_column_of_another_name(log: pd.DataFrame, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 import narwhals.stable.v2 as nw
 import pandas as pd
 
+from crmmodels._ingest.dates import to_timestamp
 from crmmodels._ingest.frames import collect, like_input, to_narwhals
 from crmmodels._ingest.log import prepare_log
 from crmmodels.analysis._customers import customer_table
@@ -14,7 +15,7 @@ from crmmodels.analysis._figures import DataChecksResult, key_figures
 from crmmodels.analysis._result import CustomerAnalysis
 from crmmodels.analysis._settings import AnalysisSettings, check_settings
 from crmmodels.analysis._steps import StepLog
-from crmmodels.clv import GammaGamma, customer_equity, customer_lifetime_value
+from crmmodels.clv import GammaGamma, customer_equity, customer_lifetime_value, select_model
 from crmmodels.errors import DataError
 from crmmodels.lifecycle import LifecycleRules, lifecycle_stages
 from crmmodels.portfolio import pareto_analysis
@@ -158,7 +159,9 @@ def analyze(
         margin=margin_value,
         level=level_value,
         holdout=holdout_value,
-        calibration_end=None,
+        calibration_end=None
+        if calibration_end is None
+        else to_timestamp(calibration_end, "calibration_end").normalize(),
         model=model_name,
         date_format=date_format,
     )
@@ -183,12 +186,17 @@ def analyze(
         ),
         lambda r: str(r.reason),
     )
-    if selection is not None and calibration_end is not None:
-        settings = _with_calibration_end(settings, selection.calibration_end)
     transaction_model = _transaction_model(steps, selection, summary, model_name, customer_col)
+    model_summary = summary
+    if selection is not None and selection.discrete:  # the models count whole periods
+        model_summary = _pandas(
+            summarize_transactions(
+                log, amount_col=amount_col, observation_end=end_date, period=unit, **common
+            )
+        )
     spend_model = steps.run(
         "Spend model (Gamma-Gamma)",
-        lambda: GammaGamma().fit(_repeat_buyers(summary), customer_col=customer_col),
+        lambda: GammaGamma().fit(_repeat_buyers(model_summary), customer_col=customer_col),
         lambda m: f"fitted on {int(m.n_customers_):,} repeat buyers with positive spend",
     )
     models: dict[str, Any] = {}
@@ -196,7 +204,7 @@ def analyze(
         models[type(transaction_model).__name__] = transaction_model
     if spend_model is not None:
         models["GammaGamma"] = spend_model
-    predictions = _predictions(steps, transaction_model, summary, horizon_value, customer_col)
+    predictions = _predictions(steps, transaction_model, model_summary, horizon_value, customer_col)
     value_args: dict[str, Any] = {
         "horizon": horizon_value,
         "discount_rate": rate,
@@ -204,7 +212,7 @@ def analyze(
         "margin": margin_value,
     }
     clv, equity = _value(
-        steps, transaction_model, spend_model, summary, value_args, level_value, customer_col
+        steps, transaction_model, spend_model, model_summary, value_args, level_value, customer_col
     )
     rfm = steps.run(
         "RFM scores and segments",
@@ -283,22 +291,11 @@ def _clean_log(frame: Any) -> Any:
     return nw.to_native(frame)
 
 
-def select_model(transactions: Any, **kwargs: Any) -> Any:
-    """Stand-in until :func:`crmmodels.clv.select_model` lands: the step is skipped."""
-    raise DataError("the comparison of transaction models on a holdout is not available yet")
-
-
 def _pandas(data: Any) -> pd.DataFrame:
     """A (small, per-customer) result of any engine as pandas."""
     if isinstance(data, pd.DataFrame):
         return data
     return collect(nw.from_native(data)).to_pandas()
-
-
-def _with_calibration_end(settings: AnalysisSettings, end: Any) -> AnalysisSettings:
-    import dataclasses
-
-    return dataclasses.replace(settings, calibration_end=pd.Timestamp(end))
 
 
 def _checks(

@@ -107,7 +107,7 @@ def content_security_policy(stylesheet: str) -> str:
     )
 
 
-def _sections(analysis: CustomerAnalysis, source: str | None) -> list[Section]:
+def _sections(analysis: CustomerAnalysis, source: str | None, command: str | None) -> list[Section]:
     sections = [
         key_figures_section(analysis),
         data_checks_section(analysis),
@@ -118,17 +118,23 @@ def _sections(analysis: CustomerAnalysis, source: str | None) -> list[Section]:
         lifecycle_section(analysis),
         retention_section(analysis),
         rfm_section(analysis),
-        assumptions_section(analysis, source),
+        assumptions_section(analysis, source, command),
     ]
     assert tuple(s.id for s in sections) == SECTION_IDS
     return sections
 
 
-def render_report(analysis: CustomerAnalysis, *, source: str | None = None) -> str:
+def render_report(
+    analysis: CustomerAnalysis, *, source: str | None = None, command: str | None = None
+) -> str:
     """The report of ``analysis`` as HTML text (see :func:`write_report`)."""
     if source is not None and not isinstance(source, str):
         raise ArgumentError(
             f"source must be the text of the data's path or query; got {type(source).__name__}."
+        )
+    if command is not None and not isinstance(command, str):
+        raise ArgumentError(
+            f"command must be the text of the command line; got {type(command).__name__}."
         )
     css = _stylesheet()
     k = analysis.key_figures
@@ -144,7 +150,7 @@ def render_report(analysis: CustomerAnalysis, *, source: str | None = None) -> s
         csp=content_security_policy(css),
         css=css,
         version=__version__,
-        sections=_sections(analysis, source),
+        sections=_sections(analysis, source, command),
         footer=f"Written {written} by crmmodels {__version__}. The page loads nothing "
         "from the network: styles and figures are inside this file.",
     )
@@ -169,7 +175,11 @@ def _check_path(path: Any) -> Path:
 
 
 def write_report(
-    analysis: CustomerAnalysis, path: str | os.PathLike[str], *, source: str | None = None
+    analysis: CustomerAnalysis,
+    path: str | os.PathLike[str],
+    *,
+    source: str | None = None,
+    command: str | None = None,
 ) -> Path:
     """Write the report of ``analysis`` to ``path`` (one self-contained HTML file).
 
@@ -181,6 +191,9 @@ def write_report(
         The file to write (replaced when it exists); its folder must exist.
     source : str, optional
         The data's path or query, shown in the command that reproduces the run.
+    command : str, optional
+        The exact command line of the run (``crmmodels analyze`` passes it), shown
+        instead of the command built from the settings.
 
     Returns
     -------
@@ -199,6 +212,6 @@ def write_report(
     True
     """
     out = _check_path(path)
-    text = render_report(analysis, source=source)
+    text = render_report(analysis, source=source, command=command)
     out.write_text(text, encoding="utf-8")
     return out

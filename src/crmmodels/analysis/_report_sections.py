@@ -326,7 +326,9 @@ def clv_section(analysis: CustomerAnalysis) -> Section:
     )
 
 
-def assumptions_section(analysis: CustomerAnalysis, source: str | None) -> Section:
+def assumptions_section(
+    analysis: CustomerAnalysis, source: str | None, command: str | None = None
+) -> Section:
     """The settings of the run, and the call and command that reproduce it."""
     from crmmodels.analysis._analyze import CURRENT_WINDOW_DAYS
     from crmmodels.analysis._customers import CHURN_RISK_BANDS
@@ -379,7 +381,7 @@ def assumptions_section(analysis: CustomerAnalysis, source: str | None) -> Secti
         (
             Bullets(tuple(items)),
             Code("Python", call),
-            Code("Command line", s.command_line(path)),
+            Code("Command line", command if command is not None else s.command_line(path)),
             Paragraph(where, "note"),
         ),
     )

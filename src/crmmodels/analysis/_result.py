@@ -169,7 +169,9 @@ class CustomerAnalysis:
         self._table.to_parquet(out, index=False)
         return out
 
-    def report(self, path: str | Path, *, source: str | None = None) -> Path:
+    def report(
+        self, path: str | Path, *, source: str | None = None, command: str | None = None
+    ) -> Path:
         """Write the report: one self-contained HTML file that opens offline.
 
         The sections: key figures; data checks (rows read, customers, period, what was
@@ -189,6 +191,9 @@ class CustomerAnalysis:
         source : str, optional
             The data's path or query, written into the command that reproduces the run
             (``transactions.csv`` stands for it when None).
+        command : str, optional
+            The exact command line of the run, shown instead of the command built from
+            the settings (``crmmodels analyze`` passes its own).
 
         Returns
         -------
@@ -207,7 +212,7 @@ class CustomerAnalysis:
         """
         from crmmodels.analysis._report import write_report
 
-        return write_report(self, path, source=source)
+        return write_report(self, path, source=source, command=command)
 
     def save(
         self,

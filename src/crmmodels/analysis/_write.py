@@ -128,7 +128,7 @@ def write_analysis(
     if duckdb_database is not None:
         write_duckdb_table(table, duckdb_database, duckdb_table)
         target = f"{duckdb_database}::{duckdb_table}"
-    report_path = analysis.report(folder / "report.html") if report else None
+    report_path = analysis.report(folder / "report.html", command=command) if report else None
     models: dict[str, Path] = {}
     if analysis.models:
         (folder / "models").mkdir(exist_ok=True)
