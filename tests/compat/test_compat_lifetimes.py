@@ -619,7 +619,7 @@ def test_save_and_load_json(bg: tuple[Any, Any], tmp_path: Path) -> None:
     ours.save_model(tmp_path / "nodata.json", save_data=False)
     bare = C.BetaGeoFitter()
     bare.load_model(tmp_path / "nodata.json")
-    assert not hasattr(bare, "data") and repr(bare).startswith("<lifetimes.BetaGeoFitter: a:")
+    assert bare.data is None and repr(bare).startswith("<lifetimes.BetaGeoFitter: a:")
     with pytest.raises(DataError, match="not a ParetoNBDFitter"):
         C.ParetoNBDFitter().load_model(path)
 
