@@ -30,18 +30,20 @@ __all__ = [
     "summary_data_from_transaction_data",
 ]
 
-_PERIODS = ("D", "W", "M")
+_PERIODS = ("D", "W", "M", "h", "min")
 _TRACKING_FREQ = ("D", "W", "M", "Q", "Y")
 _CLV_FACTOR = {"W": 4.345, "M": 1.0, "D": 30.0, "H": 30.0 * 24.0}
 
 
 def _period(freq: str) -> Any:
-    if freq not in _PERIODS:
+    """Lifetimes' ``freq`` as a crmmodels period (``"H"`` is read as ``"h"``)."""
+    code = {"H": "h", "T": "min"}.get(freq, freq)
+    if code not in _PERIODS:
         raise DataError(
             f"freq={freq!r} is not supported by the crmmodels summaries; use one of "
-            f"{list(_PERIODS)} (with freq_multiplier for finer units of time)."
+            f"{list(_PERIODS)} (with freq_multiplier for other units of time)."
         )
-    return freq
+    return code
 
 
 def _end_date(value: Any, name: str, datetime_format: str | None) -> Any:
@@ -103,7 +105,7 @@ def _truncate(
     if isinstance(dates.dtype, pd.DatetimeTZDtype):
         tz = str(dates.dtype.tz)
         dates = dates.dt.tz_localize(None)
-    last = to_timestamp(end, "observation_period_end", tz).to_period(freq).end_time
+    last = to_timestamp(end, "observation_period_end", tz).to_period(_period(freq)).end_time
     return frame.loc[(dates <= last).to_numpy()]
 
 
@@ -152,8 +154,8 @@ def summary_data_from_transaction_data(
         Format of string dates.
     observation_period_end : date-like, optional
         End of observation (default: the last purchase date).
-    freq : {"D", "W", "M"}
-        Time grid and unit.
+    freq : {"D", "W", "M", "h", "min"}
+        Time grid and unit (hours and minutes of the wall clock for sub-daily data).
     freq_multiplier : int
         Divides recency and T.
     include_first_transaction : bool
