@@ -649,7 +649,7 @@ def test_errors(cdnow: pd.DataFrame) -> None:
         C.GammaGammaFitter().fit([1, 2], [0.0, 3.0])
     with pytest.raises(DataError, match="freq"):
         CU.summary_data_from_transaction_data(
-            pd.DataFrame({"i": [1], "d": ["2020-01-01"]}), "i", "d", freq="h"
+            pd.DataFrame({"i": [1], "d": ["2020-01-01"]}), "i", "d", freq="s"
         )
     with pytest.raises(DataError, match="iterative_fitting"):
         C.ParetoNBDFitter().fit([1], [1.0], [2.0], iterative_fitting=0)
