@@ -12,11 +12,18 @@ Value     Meaning                               Average length in days
 ``"M"``   calendar month                        30.4375 (365.25 / 12)
 ``"Q"``   calendar quarter                      91.3125 (365.25 / 4)
 ``"Y"``   calendar year                         365.25
+``"h"``   hour of the clock                     1 / 24
+``"min"`` minute of the clock                   1 / 1440
 ``n``     a whole number of days (``14``)       n
 ========  ====================================  ==========================
 
-The plural words ``"days"``, ``"weeks"``, ``"months"``, ``"quarters"`` and ``"years"``
-are read as the codes (a model saved with ``time_unit="weeks"`` loads as ``"W"``).
+The plural words ``"days"``, ``"weeks"``, ``"months"``, ``"quarters"``, ``"years"``,
+``"hours"`` and ``"minutes"`` are read as the codes (a model saved with
+``time_unit="weeks"`` loads as ``"W"``); ``"H"`` and ``"hour"`` are read as ``"h"``.
+
+Hours and minutes (the sub-daily codes) serve the customer summary and the models' time
+unit; calendar grids (cohorts, retention, funnels) take the five calendar codes only
+(:func:`check_period_code`).
 
 Periods are numbered by integers so that consecutive periods differ by one:
 
@@ -24,15 +31,20 @@ Periods are numbered by integers so that consecutive periods differ by one:
 * ``"W"``: weeks running Monday to Sunday (week 0 starts on Monday 1969-12-29);
 * ``"M"``: ``year * 12 + month - 1``;
 * ``"Q"``: ``year * 4 + quarter - 1``;
-* ``"Y"``: the year.
+* ``"Y"``: the year;
+* ``"h"``: hours since 1970-01-01 00:00, ``"min"``: minutes since then.
 
-All dates are read on the data's local calendar (see :mod:`crmmodels._ingest.log`).
+All dates are read on the data's local calendar (see :mod:`crmmodels._ingest.log`):
+hours and minutes are those of the wall clock. Around a daylight-saving change the local
+clock repeats or skips an hour, so the purchases of the repeated hour share one period
+and the skipped hour is an empty period; convert the dates to UTC first to count
+elapsed hours instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import narwhals.stable.v2 as nw
 import numpy as np
@@ -45,8 +57,11 @@ from crmmodels.errors import ArgumentError
 __all__ = [
     "CALENDAR_CODES",
     "PERIODS",
+    "SUBDAILY_CODES",
+    "AnyPeriod",
     "Period",
     "PeriodCode",
+    "SubdailyCode",
     "check_period",
     "check_period_code",
     "is_calendar",
@@ -54,13 +69,18 @@ __all__ = [
     "period_days",
     "period_index",
     "period_labels",
+    "periods_per_day",
     "scalar_period_index",
     "unit_name",
 ]
 
 PeriodCode = Literal["D", "W", "M", "Q", "Y"]
+#: an hour or a minute of the wall clock (accepted where ``subdaily=True``)
+SubdailyCode = Literal["h", "min"]
 #: a period code or a whole number of days
 Period = PeriodCode | int
+#: a period code, a sub-daily code or a whole number of days
+AnyPeriod = PeriodCode | SubdailyCode | int
 
 PERIODS: dict[str, str] = {
     "D": "calendar day",
@@ -68,13 +88,48 @@ PERIODS: dict[str, str] = {
     "M": "calendar month",
     "Q": "calendar quarter",
     "Y": "calendar year",
+    "h": "hour",
+    "min": "minute",
 }
 #: the codes whose periods have unequal lengths in days
 CALENDAR_CODES = ("M", "Q", "Y")
-_DAYS = {"D": 1.0, "W": 7.0, "M": 365.25 / 12, "Q": 365.25 / 4, "Y": 365.25}
-_NAMES = {"D": "days", "W": "weeks", "M": "months", "Q": "quarters", "Y": "years"}
-_WORDS = {name: code for code, name in _NAMES.items()}
-_PANDAS_FREQ = {"D": "D", "W": "W-SUN", "M": "M", "Q": "Q-DEC", "Y": "Y-DEC"}
+#: the codes shorter than a day (periods of the wall clock)
+SUBDAILY_CODES = ("h", "min")
+_GRID_CODES = ("D", "W", "M", "Q", "Y")
+_DAYS = {
+    "D": 1.0,
+    "W": 7.0,
+    "M": 365.25 / 12,
+    "Q": 365.25 / 4,
+    "Y": 365.25,
+    "h": 1.0 / 24,
+    "min": 1.0 / 1440,
+}
+_PER_DAY = {"h": 24, "min": 1440}
+_NAMES = {
+    "D": "days",
+    "W": "weeks",
+    "M": "months",
+    "Q": "quarters",
+    "Y": "years",
+    "h": "hours",
+    "min": "minutes",
+}
+_WORDS = {name: code for code, name in _NAMES.items()} | {
+    "h": "h",
+    "hour": "h",
+    "min": "min",
+    "minute": "min",
+}
+_PANDAS_FREQ = {
+    "D": "D",
+    "W": "W-SUN",
+    "M": "M",
+    "Q": "Q-DEC",
+    "Y": "Y-DEC",
+    "h": "h",
+    "min": "min",
+}
 # the longest whole-number period: about 27 centuries, beyond any date of the data
 MAX_PERIOD_DAYS = 1_000_000
 
@@ -86,39 +141,65 @@ def _choices(codes: Iterable[str], days: bool) -> str:
     return ", ".join(listed[:-1]) + f" or {listed[-1]}" if len(listed) > 1 else listed[0]
 
 
+@overload
+def check_period(
+    value: Any,
+    name: str = ...,
+    *,
+    codes: Iterable[str] = ...,
+    days: bool = ...,
+    subdaily: Literal[False] = ...,
+) -> Period: ...
+
+
+@overload
+def check_period(
+    value: Any,
+    name: str = ...,
+    *,
+    codes: Iterable[str] = ...,
+    days: bool = ...,
+    subdaily: Literal[True],
+) -> AnyPeriod: ...
+
+
 def check_period(
     value: Any,
     name: str = "period",
     *,
-    codes: Iterable[str] = tuple(PERIODS),
+    codes: Iterable[str] = _GRID_CODES,
     days: bool = True,
-) -> Period:
+    subdaily: bool = False,
+) -> AnyPeriod:
     """Return ``value`` as a period of the vocabulary; raise :class:`ArgumentError` otherwise.
 
     Parameters
     ----------
     value : str or int
-        A code (``"D"``, ``"W"``, ``"M"``, ``"Q"``, ``"Y"``), its plural word
-        (``"weeks"``) or a whole number of days.
+        A code (``"D"``, ``"W"``, ``"M"``, ``"Q"``, ``"Y"``, ``"h"``, ``"min"``), its
+        plural word (``"weeks"``, ``"hours"``) or a whole number of days.
     name : str
         Argument name for the error message.
     codes : iterable of str
-        The codes this argument accepts (default: all five).
+        The codes this argument accepts (default: the five calendar codes).
     days : bool
         Whether a whole number of days is accepted.
+    subdaily : bool
+        Whether hours and minutes (``"h"``, ``"min"``) are accepted as well.
 
     Examples
     --------
     >>> check_period("M"), check_period("weeks", "time_unit"), check_period(14)
     ('M', 'W', 14)
-    >>> check_period("X")
+    >>> check_period("H", subdaily=True), check_period("minutes", subdaily=True)
+    ('h', 'min')
+    >>> check_period("X", codes=("D", "W"))
     Traceback (most recent call last):
     ...
     crmmodels.errors.ArgumentError: period must be 'D' (calendar day), 'W' (week, Monday \
-to Sunday), 'M' (calendar month), 'Q' (calendar quarter), 'Y' (calendar year) or a whole \
-number of days such as 14; got 'X'.
+to Sunday) or a whole number of days such as 14; got 'X'.
     """
-    allowed = tuple(codes)
+    allowed = tuple(codes) + (SUBDAILY_CODES if subdaily else ())
     if isinstance(value, str):
         code = _WORDS.get(value.strip().lower(), value.strip().upper())
         if code in allowed:
@@ -134,7 +215,7 @@ number of days such as 14; got 'X'.
 
 
 def check_period_code(value: Any, name: str = "period") -> PeriodCode:
-    """:func:`check_period` for calendar grids: a code only, no number of days.
+    """:func:`check_period` for calendar grids: a calendar code only (no hours, no days).
 
     Examples
     --------
@@ -146,7 +227,7 @@ def check_period_code(value: Any, name: str = "period") -> PeriodCode:
     return code
 
 
-def is_calendar(period: Period) -> bool:
+def is_calendar(period: AnyPeriod) -> bool:
     """Whether the periods have unequal lengths (months, quarters, years).
 
     Examples
@@ -157,7 +238,7 @@ def is_calendar(period: Period) -> bool:
     return isinstance(period, str) and period in CALENDAR_CODES
 
 
-def period_days(period: Period) -> float:
+def period_days(period: AnyPeriod) -> float:
     """Length of a period in days (the average length for months, quarters and years).
 
     Examples
@@ -175,8 +256,8 @@ def unit_name(period: str | int | None) -> str:
 
     Examples
     --------
-    >>> unit_name("W"), unit_name(14), unit_name(1), unit_name(None)
-    ('weeks', '14-day periods', 'days', 'periods')
+    >>> unit_name("W"), unit_name("h"), unit_name(14), unit_name(1), unit_name(None)
+    ('weeks', 'hours', '14-day periods', 'days', 'periods')
     """
     if period is None:
         return "periods"
@@ -198,6 +279,9 @@ def period_index(dates: nw.Expr, period: str | int) -> nw.Expr:
     """
     if period == "Y":
         return dates.dt.year().cast(nw.Int64)
+    if period in SUBDAILY_CODES:
+        hours = day_number(dates) * 24 + dates.dt.hour().cast(nw.Int64)
+        return hours if period == "h" else hours * 60 + dates.dt.minute().cast(nw.Int64)
     if period == "M":
         return dates.dt.year().cast(nw.Int64) * 12 + dates.dt.month().cast(nw.Int64) - 1
     if period == "Q":
@@ -224,7 +308,13 @@ def numpy_period_index(dates: npt.NDArray[Any], period: str | int) -> npt.NDArra
     >>> dates = np.array(["2024-01-31", "2024-04-01"], dtype="datetime64[ns]")
     >>> numpy_period_index(dates, "Q").tolist(), numpy_period_index(dates, "W").tolist()
     ([8096, 8097], [2822, 2831])
+    >>> numpy_period_index(np.array(["1970-01-02T01:30"], dtype="datetime64[ns]"), "h").tolist()
+    [25]
     """
+    if period in SUBDAILY_CODES:
+        return np.asarray(
+            dates.astype(f"datetime64[{'h' if period == 'h' else 'm'}]"), dtype=np.int64
+        )
     unit, count = np.datetime_data(dates.dtype)
     per_day = int(np.timedelta64(1, "D").astype(f"timedelta64[{unit}]").view(np.int64)) // count
     raw = dates.view(np.int64)
@@ -257,6 +347,17 @@ def scalar_period_index(date: pd.Timestamp, period: str | int) -> int:
     24289
     """
     return int(numpy_period_index(np.array([date.to_datetime64()]), period)[0])
+
+
+def periods_per_day(period: str) -> int:
+    """Number of sub-daily periods in a day (24 hours, 1440 minutes).
+
+    Examples
+    --------
+    >>> periods_per_day("h"), periods_per_day("min")
+    (24, 1440)
+    """
+    return _PER_DAY[period]
 
 
 def period_labels(index: npt.NDArray[np.int64], period: str) -> pd.PeriodIndex:

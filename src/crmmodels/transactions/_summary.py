@@ -12,15 +12,18 @@ import pandas as pd
 from crmmodels._ingest.dates import to_timestamp
 from crmmodels._ingest.log import customer_codes, prepare_log, ticks_per_day
 from crmmodels._ingest.periods import (
+    SUBDAILY_CODES,
+    AnyPeriod,
     Period,
     check_period,
     is_calendar,
     numpy_period_index,
     period_days,
     period_index,
+    periods_per_day,
     scalar_period_index,
 )
-from crmmodels.errors import ArgumentError
+from crmmodels.errors import ArgumentError, DataError, bad_rows_message
 from crmmodels.kernels.summary import summarize_log
 
 # a narwhals DataFrame or LazyFrame; joins need both sides of one kind, so typed loosely
@@ -30,6 +33,8 @@ Frame = Any
 def _grid(period: Any, time_unit: Any) -> tuple[Period, Period, float]:
     """The validated period and time unit, and the factor turning periods into time units.
 
+    Calendar and whole-day periods only (the calibration split uses this one).
+
     Examples
     --------
     >>> _grid("D", "W")
@@ -37,15 +42,32 @@ def _grid(period: Any, time_unit: Any) -> tuple[Period, Period, float]:
     """
     grid = check_period(period, "period")
     unit = grid if time_unit is None else check_period(time_unit, "time_unit")
+    return grid, unit, _scale(grid, unit, period, time_unit)
+
+
+def _any_grid(period: Any, time_unit: Any) -> tuple[AnyPeriod, AnyPeriod, float]:
+    """:func:`_grid` that also accepts hours and minutes (the customer summary).
+
+    Examples
+    --------
+    >>> _any_grid("h", "D")
+    ('h', 'D', 0.041666666666666664)
+    """
+    grid = check_period(period, "period", subdaily=True)
+    unit = grid if time_unit is None else check_period(time_unit, "time_unit", subdaily=True)
+    return grid, unit, _scale(grid, unit, period, time_unit)
+
+
+def _scale(grid: AnyPeriod, unit: AnyPeriod, period: Any, time_unit: Any) -> float:
     if unit == grid:
-        return grid, unit, 1.0
+        return 1.0
     if is_calendar(grid) or is_calendar(unit):
         raise ArgumentError(
-            "time_unit can differ from period only when both have a fixed length ('D', 'W' "
-            f"or a number of days); got period={period!r}, time_unit={time_unit!r}. Leave "
-            "time_unit out to count in periods."
+            "time_unit can differ from period only when both have a fixed length ('D', 'W', "
+            f"'h', 'min' or a number of days); got period={period!r}, "
+            f"time_unit={time_unit!r}. Leave time_unit out to count in periods."
         )
-    return grid, unit, period_days(grid) / period_days(unit)
+    return period_days(grid) / period_days(unit)
 
 
 def _to_timestamp(value: Any, name: str) -> pd.Timestamp:
@@ -68,7 +90,7 @@ def _summarize(
     date_col: str,
     amount_col: str | None,
     end_index: int,
-    period: Period,
+    period: AnyPeriod,
     scale: float,
 ) -> Frame:
     """Engine-side aggregation; ``frame`` is validated and holds no purchase after the end."""
@@ -115,7 +137,28 @@ def _summarize(
     return customers.select(out_cols).sort(customer_col)
 
 
-def _day_periods(period: Period) -> Callable[[np.ndarray[Any, Any]], Any] | None:
+_NUMPY_UNIT = {"h": "h", "min": "m"}
+
+
+def _late_error(date_col: str, n_late: int, example: object) -> DataError:
+    """The error for purchases in a sub-daily period after the one holding the end.
+
+    The log validation admits the whole end day; with hours or minutes the end is the
+    period holding the ``observation_end`` instant.
+    """
+    return DataError(
+        bad_rows_message(
+            date_col,
+            "falls in a period after the one holding observation_end",
+            n_late,
+            example,
+            "With period='h' or 'min' observation_end is an instant: give its time of "
+            "day (e.g. '2024-01-31T23:59') or drop the later purchases first.",
+        )
+    )
+
+
+def _day_periods(period: AnyPeriod) -> Callable[[np.ndarray[Any, Any]], Any] | None:
     """Day numbers -> period numbers (the numbering of :func:`period_index`); None for days."""
     if period in ("D", 1):
         return None
@@ -131,7 +174,7 @@ def _summarize_eager(
     date_col: str,
     amount_col: str | None,
     end_index: int,
-    period: Period,
+    period: AnyPeriod,
     scale: float,
 ) -> Any:
     """Numpy path for eager frames (pandas, polars, pyarrow): columns viewed as arrays."""
@@ -139,6 +182,18 @@ def _summarize_eager(
     dates = frame[date_col].to_numpy()
     if dates.dtype.kind != "M":  # timezone-aware or exotic: let pandas normalise to UTC
         dates = pd.to_datetime(pd.Series(dates), utc=True).dt.tz_localize(None).to_numpy()
+    per_tick_day = ticks_per_day(dates.dtype)
+    day_periods = _day_periods(period)
+    if period in SUBDAILY_CODES:
+        # the kernel counts whole "days" of ticks: give it hours (minutes) as its days
+        if per_tick_day < 86_400:
+            dates = dates.astype("datetime64[s]")
+        per_tick_day = ticks_per_day(dates.dtype) // periods_per_day(str(period))
+        day_periods = None
+        late = dates.astype(f"datetime64[{_NUMPY_UNIT[str(period)]}]").view(np.int64) > end_index
+        if late.any():
+            first_late = str(pd.Timestamp(dates[np.flatnonzero(late)[0]]))
+            raise _late_error(date_col, int(np.count_nonzero(late)), first_late)
     amounts = (
         None if amount_col is None else np.asarray(frame[amount_col].to_numpy(), dtype=np.float64)
     )
@@ -149,8 +204,8 @@ def _summarize_eager(
         amounts,
         n_codes=n_codes,
         offset=offset,
-        ticks_per_day=ticks_per_day(dates.dtype),
-        day_periods=_day_periods(period),
+        ticks_per_day=per_tick_day,
+        day_periods=day_periods,
     )
     frequency = agg.n_periods
     frequency -= 1
@@ -185,8 +240,8 @@ def summarize_transactions(
     date_col: str = "date",
     amount_col: str | None = None,
     observation_end: Any = None,
-    period: Period = "D",
-    time_unit: Period | None = None,
+    period: AnyPeriod = "D",
+    time_unit: AnyPeriod | None = None,
     date_format: str | None = None,
     allow_negative: bool = False,
 ) -> Any:
@@ -199,17 +254,24 @@ def summarize_transactions(
         Dask, PySpark): one row per purchase.
     customer_col, date_col : str
         Names of the customer id and purchase date columns. Dates may be datetimes,
-        dates or ISO strings (``date_format`` for others); times of day are ignored.
+        dates or ISO strings (``date_format`` for others); times of day count only on
+        an hourly or minute grid.
     amount_col : str, optional
         Purchase value column. Adds ``monetary_value`` and ``total_value``.
     observation_end : date-like, optional
         End of the observation window (inclusive). Defaults to the last purchase date.
-    period : {"D", "W", "M"} or int, default "D"
+        On a day or longer grid its whole day (period) is inside; with ``period="h"``
+        or ``"min"`` it is an instant and the period holding it is the last one.
+    period : {"D", "W", "M", "Q", "Y", "h", "min"} or int, default "D"
         Grid on which purchases are merged: day, week (Monday to Sunday), calendar month,
-        or a whole number of days counted from 1970-01-01.
-    time_unit : {"D", "W"} or int, optional
+        quarter, year, hour or minute of the wall clock, or a whole number of days counted
+        from 1970-01-01. Hours and minutes of timezone-aware dates are local: around a
+        daylight-saving change the repeated hour is one period and the skipped hour an
+        empty one (convert to UTC first to count elapsed hours).
+    time_unit : {"D", "W", "h", "min"} or int, optional
         Unit of ``recency`` and ``T``; defaults to ``period``. A day grid in weeks
-        (``period="D", time_unit="W"``) reproduces the published CDNOW summary.
+        (``period="D", time_unit="W"``) reproduces the published CDNOW summary; an hourly
+        grid may count in days (``period="h", time_unit="D"``).
     date_format : str, optional
         strftime layout of text dates (e.g. ``"%d/%m/%Y"``); without it text dates
         must be ISO 8601 (see :func:`crmmodels._ingest.dates.parse_dates`).
@@ -255,7 +317,7 @@ def summarize_transactions(
     0            1          1     10.0  30.0            20.0
     1            2          0      0.0  26.0             0.0
     """
-    period, unit, scale = _grid(period, time_unit)
+    period, unit, scale = _any_grid(period, time_unit)
     frame, end, _ = prepare_log(
         transactions,
         customer_col=customer_col,
@@ -277,6 +339,14 @@ def summarize_transactions(
             scale=scale,
         )
     else:
+        if period in SUBDAILY_CODES:
+            is_late = period_index(nw.col(date_col), period) > end_index
+            late = frame.filter(is_late).select(
+                nw.len().alias("n"), nw.col(date_col).min().alias("first")
+            )
+            row = (late.collect() if isinstance(late, nw.LazyFrame) else late).row(0)
+            if int(row[0] or 0):
+                raise _late_error(date_col, int(row[0]), str(row[1]))
         result = _native(
             _summarize(
                 frame,

@@ -9,12 +9,13 @@ simulates a log of the same shape (see the function).
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from crmmodels.datasets._cdnow import _path
+from crmmodels.datasets._cdnow import _path, load_cdnow_sample
 from crmmodels.errors import DataError
 
 __all__ = [
@@ -43,10 +44,13 @@ def load_dataset(filename: str, **kwargs: Any) -> pd.DataFrame:
     if filename == "example_transactions.csv":
         tx: pd.DataFrame = load_transaction_data(**kwargs)
         return tx
+    if filename == "CDNOW_sample.txt":
+        sample: pd.DataFrame = pd.read_csv(io.StringIO(_cdnow_sample_text()), **kwargs)
+        return sample
     if filename not in _FILES:
         raise DataError(
-            f"load_dataset: unknown file {filename!r}; available: {sorted(_FILES)} and "
-            "'example_transactions.csv'."
+            f"load_dataset: unknown file {filename!r}; available: {sorted(_FILES)}, "
+            "'CDNOW_sample.txt' and 'example_transactions.csv'."
         )
     frame: pd.DataFrame = pd.read_csv(_path(_FILES[filename]), **kwargs)
     if filename == "cdnow_customers_summary.csv":
@@ -64,6 +68,26 @@ def load_dataset(filename: str, **kwargs: Any) -> pd.DataFrame:
             }
         )
     return frame
+
+
+def _cdnow_sample_text() -> str:
+    """The text of lifetimes' ``CDNOW_sample.txt``, built from ``load_cdnow_sample``.
+
+    Fixed-width lines without a header: master id (5 digits), sample id (4 digits),
+    date ``YYYYMMDD``, number of CDs and dollar value, as in the file lifetimes ships.
+    """
+    tx = load_cdnow_sample()
+    lines = (
+        " "
+        + tx["master_id"].astype(str).str.zfill(5)
+        + " "
+        + tx["customer_id"].astype(str).str.zfill(4)
+        + " "
+        + tx["date"].dt.strftime("%Y%m%d")
+        + tx["quantity"].astype(str).str.rjust(3)
+        + pd.Series(np.char.mod("%8.2f", tx["amount"].to_numpy()), index=tx.index)
+    )
+    return "\n".join(lines.tolist()) + "\n"
 
 
 def load_cdnow_summary(**kwargs: Any) -> pd.DataFrame:

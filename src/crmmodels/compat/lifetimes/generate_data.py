@@ -2,7 +2,8 @@
 
 Same names, arguments and output columns as lifetimes. Differences: ``frequency`` counts
 every repeat purchase (lifetimes counts distinct whole time units), the draws come from
-``numpy.random`` (pass ``seed`` for reproducible output) and no Python loop runs over
+``numpy.random`` (pass ``seed``, or call ``numpy.random.seed`` first as with lifetimes, for
+reproducible output) and no Python loop runs over
 customers.
 """
 
@@ -22,6 +23,17 @@ __all__ = [
     "modified_beta_geometric_nbd_model",
     "pareto_nbd_model",
 ]
+
+
+def _rng(seed: Any) -> np.random.Generator:
+    """The generator for ``seed``; without one, seeded from numpy's global state.
+
+    lifetimes draws from ``numpy.random``, so ``numpy.random.seed(...)`` makes its
+    simulations repeatable; seeding from the global state keeps that working here.
+    """
+    if seed is None:
+        seed = np.random.randint(0, 2**31 - 1, size=4)  # noqa: NPY002 (the global state on purpose)
+    return np.random.default_rng(seed)
 
 
 def _ages(T: Any, size: int) -> Any:
@@ -48,7 +60,7 @@ def _rfm_frame(freq: Any, rec: Any, T: Any, extra: dict[str, Any]) -> pd.DataFra
 
 
 def _bg(T: Any, r: float, alpha: float, a: float, b: float, size: int, seed: Any, m: int) -> Any:
-    rng = np.random.default_rng(seed)
+    rng = _rng(seed)
     ages = _ages(T, size)
     p = rng.beta(a, b, size=size)
     lam = rng.gamma(r, scale=1.0 / alpha, size=size)
@@ -115,7 +127,7 @@ def pareto_nbd_model(
     >>> df.columns.tolist()
     ['frequency', 'recency', 'T', 'lambda', 'mu', 'alive']
     """
-    rng = np.random.default_rng(seed)
+    rng = _rng(seed)
     ages = _ages(T, size)
     lam = rng.gamma(r, scale=1.0 / alpha, size=size)
     mu = rng.gamma(s, scale=1.0 / beta, size=size)
@@ -149,7 +161,7 @@ def beta_geometric_beta_binom_model(
     >>> int(df["frequency"].max()) <= 6
     True
     """
-    rng = np.random.default_rng(seed)
+    rng = _rng(seed)
     n = _ages(N, size)
     p = rng.beta(alpha, beta, size=size)
     theta = rng.beta(gamma, delta, size=size)
@@ -200,7 +212,7 @@ def beta_geometric_nbd_model_transactional_data(
     >>> tx.columns.tolist(), int(tx["customer_id"].nunique())
     (['customer_id', 'date'], 50)
     """
-    rng = np.random.default_rng(seed)
+    rng = _rng(seed)
     ages = _ages(T, size)
     p = rng.beta(a, b, size=size)
     lam = rng.gamma(r, scale=1.0 / alpha, size=size)

@@ -14,12 +14,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmmodels._ingest.arguments import check_int
 from crmmodels.clv._tracking import holdout_comparison
 from crmmodels.compat.lifetimes.utils import (
     _PerPeriod,
     calculate_alive_path,
     expected_cumulative_transactions,
 )
+from crmmodels.errors import ArgumentError
 from crmmodels.plotting.clv import draw_actual_vs_model
 
 __all__ = [
@@ -34,6 +36,12 @@ __all__ = [
     "plot_probability_alive_matrix",
     "plot_transaction_rate_heterogeneity",
 ]
+
+
+_HOLDOUT_XLABEL = {
+    "frequency_cal": "Purchases in calibration period",
+    "time_since_last_purchase": "Time since user made last purchase",
+}
 
 
 def _new_axes(ax: Any = None) -> Any:
@@ -53,7 +61,13 @@ def plot_period_transactions(
     ylabel: str = "Customers",
     **kwargs: Any,
 ) -> Any:
-    """Customers by repeat purchases: actual against the model (exact expectation).
+    """Customers with 0 .. ``max_frequency - 1`` repeat purchases: actual against the model.
+
+    As in lifetimes, one group of bars per frequency (all ``Actual`` bars first, then
+    all ``Model`` bars; ``label=[...]`` renames the two), without a bar for larger
+    frequencies. The model bars are the exact expected counts
+    ``sum_i w_i P(X(T_i) = x)`` (lifetimes draws one simulated data set instead), and
+    rows count with their ``weights``. Other keyword arguments go to ``Axes.bar``.
 
     Examples
     --------
@@ -63,20 +77,31 @@ def plot_period_transactions(
     >>> from crmmodels.compat.lifetimes.datasets import load_cdnow_summary
     >>> d = load_cdnow_summary()
     >>> bgf = BetaGeoFitter().fit(d["frequency"], d["recency"], d["T"])
-    >>> plot_period_transactions(bgf).get_title()
-    'Frequency of Repeat Transactions'
+    >>> ax = plot_period_transactions(bgf)
+    >>> ax.get_title(), len(ax.patches)
+    ('Frequency of Repeat Transactions', 14)
     """
-    from crmmodels.plotting.clv import plot_period_transactions as _plot
-
+    labels = list(kwargs.pop("label", ["Actual", "Model"]))
+    if len(labels) != 2:
+        raise ArgumentError(f"label must hold two names (actual, model); got {labels!r}.")
+    count = check_int(max_frequency, "max_frequency", low=1)
     data = model.data
-    summary = data.loc[np.repeat(np.arange(len(data)), data["weights"].astype(int))]
-    ax = _plot(
-        model._model(),
-        summary.reset_index(drop=True),
-        max_frequency=max_frequency,
-        ax=kwargs.pop("ax", None),
-        **kwargs,
+    age_col = "n_periods" if "n_periods" in data.columns else "T"
+    weights = data["weights"].to_numpy(dtype=np.float64)
+    freq = data["frequency"].to_numpy(dtype=np.int64)
+    ages, inverse = np.unique(data[age_col].to_numpy(dtype=np.float64), return_inverse=True)
+    per_age = np.bincount(inverse, weights=weights, minlength=ages.size)
+    engine = model._model()
+    k = np.arange(count)
+    expected = np.array(
+        [float(np.dot(per_age, engine.probability_of_purchases(int(x), ages))) for x in k]
     )
+    actual = np.bincount(freq[freq < count], weights=weights[freq < count], minlength=count)
+    ax = _new_axes(kwargs.pop("ax", None))
+    ax.bar(k - 0.125, actual, width=0.25, label=labels[0], **kwargs)
+    ax.bar(k + 0.125, expected, width=0.25, label=labels[1], **kwargs)
+    ax.set_xticks(k, [str(x) for x in k])
+    ax.legend()
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -108,7 +133,7 @@ def plot_calibration_purchases_vs_holdout_purchases(
         labels=("frequency_holdout", "model_predictions"),
         markers=True,
         title="Actual Purchases in Holdout Period vs Predicted Purchases",
-        xlabel="Purchases in calibration period" if kind == "frequency_cal" else kind,
+        xlabel=_HOLDOUT_XLABEL.get(kind, kind),
         ylabel="Average of Purchases in Holdout Period",
         **kwargs,
     )
@@ -136,7 +161,11 @@ def plot_frequency_recency_matrix(
     ylabel: str = "Customer's Recency",
     **kwargs: Any,
 ) -> Any:
-    """Expected purchases in the next ``T`` by frequency (columns) and recency (rows)."""
+    """Expected purchases in the next ``T`` by frequency (columns) and recency (rows).
+
+    Every cell is computed, as in lifetimes, including frequency 0 with recency > 0
+    (histories a summary never produces; the formulas are evaluated as they stand).
+    """
     max_frequency = max_frequency or int(model.data["frequency"].max())
     max_recency = max_recency or int(model.data["T"].max())
     tx, x = np.meshgrid(
@@ -144,11 +173,12 @@ def plot_frequency_recency_matrix(
         np.arange(max_frequency + 1, dtype=np.float64),
         indexing="ij",
     )
-    z = np.full(x.shape, np.nan)
-    ok = (x > 0) | (tx == 0)
-    z[ok] = model.conditional_expected_number_of_purchases_up_to_time(
-        T, x[ok], tx[ok], np.full(int(ok.sum()), float(max_recency))
-    )
+    z = np.asarray(
+        model.conditional_expected_number_of_purchases_up_to_time(
+            T, x.ravel(), tx.ravel(), np.full(x.size, float(max_recency))
+        ),
+        dtype=np.float64,
+    ).reshape(x.shape)
     if title is None:
         title = (
             f"Expected Number of Future Purchases for {T} Unit{'s' if T != 1 else ''} of "
@@ -179,14 +209,34 @@ def plot_expected_repeat_purchases(
     label: str | None = None,
     **kwargs: Any,
 ) -> Any:
-    """Expected repeat purchases of a new customer against time."""
+    """Expected repeat purchases of a new customer against time.
+
+    A solid line up to the largest fitted age and a dashed one (same colour) on to 1.5
+    times that age, 100 points each, as in lifetimes.
+    """
     ax = _new_axes(ax)
-    times = np.linspace(0.0, float(model.data["T"].max()), 100)
-    ax.plot(times, model.expected_number_of_purchases_up_to_time(times), label=label, **kwargs)
+    max_t = float(model.data["T"].max())
+    color = kwargs.pop("c", None) or kwargs.pop("color", None)
+    times = np.linspace(0.0, max_t, 100)
+    (line,) = ax.plot(
+        times,
+        model.expected_number_of_purchases_up_to_time(times),
+        color=color,
+        label=label,
+        **kwargs,
+    )
+    later = np.linspace(max_t, 1.5 * max_t, 100)
+    ax.plot(
+        later,
+        model.expected_number_of_purchases_up_to_time(later),
+        color=line.get_color(),
+        ls="--",
+        **kwargs,
+    )
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     if label is not None:
-        ax.legend()
+        ax.legend(loc="lower right")
     return ax
 
 
@@ -302,9 +352,9 @@ def plot_incremental_transactions(
 def _density_plot(
     dist: Any, suptitle: str, xlabel: str, ylabel: str, fontsize: int, **kwargs: Any
 ) -> Any:
+    """The density on 100 points from 0 to its 99% quantile (lifetimes' grid)."""
     ax = _new_axes(kwargs.pop("ax", None))
-    hi = float(dist.ppf(0.99))
-    grid = np.linspace(float(dist.ppf(0.001)), hi, 200)
+    grid = np.linspace(0.0, float(dist.ppf(0.99)), 100)
     ax.plot(grid, dist.pdf(grid), **kwargs)
     ax.set_title(f"mean: {dist.mean():.3f}, var: {dist.var():.3f}")
     ax.figure.suptitle(suptitle, fontsize=fontsize, fontweight="bold")

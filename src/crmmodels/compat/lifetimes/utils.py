@@ -17,6 +17,7 @@ import pandas as pd
 from crmmodels._ingest.arguments import check_int, check_number
 from crmmodels._ingest.dates import to_timestamp
 from crmmodels._ingest.frames import to_narwhals, to_pandas
+from crmmodels.clv._base import as_float_array
 from crmmodels.errors import ArgumentError, DataError
 from crmmodels.errors import ConvergenceError as ConvergenceError
 from crmmodels.transactions import calibration_holdout, summarize_transactions
@@ -29,31 +30,59 @@ __all__ = [
     "summary_data_from_transaction_data",
 ]
 
-_PERIODS = ("D", "W", "M")
+_PERIODS = ("D", "W", "M", "h", "min")
 _TRACKING_FREQ = ("D", "W", "M", "Q", "Y")
 _CLV_FACTOR = {"W": 4.345, "M": 1.0, "D": 30.0, "H": 30.0 * 24.0}
 
 
 def _period(freq: str) -> Any:
-    if freq not in _PERIODS:
+    """Lifetimes' ``freq`` as a crmmodels period (``"H"`` is read as ``"h"``)."""
+    code = {"H": "h", "T": "min"}.get(freq, freq)
+    if code not in _PERIODS:
         raise DataError(
             f"freq={freq!r} is not supported by the crmmodels summaries; use one of "
-            f"{list(_PERIODS)} (with freq_multiplier for finer units of time)."
+            f"{list(_PERIODS)} (with freq_multiplier for other units of time)."
         )
-    return freq
+    return code
 
 
 def _end_date(value: Any, name: str, datetime_format: str | None) -> Any:
-    """A date argument; text in ``datetime_format`` is read with that layout (as lifetimes)."""
-    if value is None or not isinstance(value, str) or datetime_format is None:
+    """A date argument read as lifetimes reads it (``pandas.to_datetime``).
+
+    Text is parsed with ``datetime_format`` when given, else by pandas (so ``"20150207"``
+    and ``"2019-1-1"`` are dates, as in lifetimes); other values pass through.
+    """
+    if value is None or not isinstance(value, str):
         return value
     try:
         return pd.to_datetime(value, format=datetime_format)
     except (ValueError, TypeError) as exc:
+        layout = f"the layout datetime_format={datetime_format!r}" if datetime_format else "text"
         raise ArgumentError(
-            f"{name} must be a date in the layout datetime_format={datetime_format!r} or "
-            f"ISO 8601 text; got {value!r}."
+            f"{name} must be a date in {layout} that pandas.to_datetime reads (e.g. "
+            f"'2024-01-05'); got {value!r}."
         ) from exc
+
+
+def _parse_dates(values: pd.Series, datetime_format: str | None) -> pd.Series:
+    """``pandas.to_datetime`` as lifetimes calls it; whole numbers are read as text."""
+    if datetime_format is not None and values.dtype.kind in "iu":
+        values = values.astype(str)
+    return pd.to_datetime(values, format=datetime_format)
+
+
+def _text_dates(transactions: Any, datetime_col: str, datetime_format: str | None) -> Any:
+    """Whole-number dates such as ``19970101`` as text, so ``datetime_format`` reads them.
+
+    lifetimes parses the date column with ``pandas.to_datetime(..., format=...)``, which
+    accepts integers; the crmmodels summaries read text or dates only.
+    """
+    if datetime_format is None:
+        return transactions
+    frame = to_pandas(to_narwhals(transactions, what="transactions"))
+    if datetime_col not in frame.columns or frame[datetime_col].dtype.kind not in "iu":
+        return transactions
+    return frame.assign(**{datetime_col: frame[datetime_col].astype(str)})
 
 
 def _truncate(
@@ -63,6 +92,7 @@ def _truncate(
 
     Dates are compared on the local calendar of timezone-aware data, as in the summaries.
     """
+    transactions = _text_dates(transactions, datetime_col, datetime_format)
     if end is None:
         return transactions
     frame = to_pandas(to_narwhals(transactions, what="transactions"))
@@ -75,8 +105,19 @@ def _truncate(
     if isinstance(dates.dtype, pd.DatetimeTZDtype):
         tz = str(dates.dtype.tz)
         dates = dates.dt.tz_localize(None)
-    last = to_timestamp(end, "observation_period_end", tz).to_period(freq).end_time
+    last = to_timestamp(end, "observation_period_end", tz).to_period(_period(freq)).end_time
     return frame.loc[(dates <= last).to_numpy()]
+
+
+def _nonempty(frame: Any) -> Any:
+    """Raise lifetimes' message when no purchase is left before the observation end."""
+    if isinstance(frame, pd.DataFrame) and frame.empty:
+        raise DataError(
+            "There is no data available: no purchase falls on or before "
+            "observation_period_end. Check observation_period_end and "
+            "calibration_period_end against the dates in transactions."
+        )
+    return frame
 
 
 def _by_customer(native: Any, customer_id_col: str) -> pd.DataFrame:
@@ -113,8 +154,8 @@ def summary_data_from_transaction_data(
         Format of string dates.
     observation_period_end : date-like, optional
         End of observation (default: the last purchase date).
-    freq : {"D", "W", "M"}
-        Time grid and unit.
+    freq : {"D", "W", "M", "h", "min"}
+        Time grid and unit (hours and minutes of the wall clock for sub-daily data).
     freq_multiplier : int
         Divides recency and T.
     include_first_transaction : bool
@@ -138,7 +179,9 @@ def summary_data_from_transaction_data(
         observation_period_end, "observation_period_end", datetime_format
     )
     summary = summarize_transactions(
-        _truncate(transactions, datetime_col, observation_period_end, datetime_format, freq),
+        _nonempty(
+            _truncate(transactions, datetime_col, observation_period_end, datetime_format, freq)
+        ),
         customer_col=customer_id_col,
         date_col=datetime_col,
         amount_col=monetary_value_col,
@@ -202,7 +245,9 @@ def calibration_and_holdout_data(
         calibration_period_end, "calibration_period_end", datetime_format
     )
     result = calibration_holdout(
-        _truncate(transactions, datetime_col, observation_period_end, datetime_format, freq),
+        _nonempty(
+            _truncate(transactions, datetime_col, observation_period_end, datetime_format, freq)
+        ),
         calibration_end=calibration_period_end,
         observation_end=observation_period_end,
         customer_col=customer_id_col,
@@ -309,7 +354,7 @@ def customer_lifetime_value(
 
 
 def _period_ordinals(values: Any, freq: str, datetime_format: str | None) -> Any:
-    dates = pd.to_datetime(pd.Series(values), format=datetime_format)
+    dates = _parse_dates(pd.Series(values), datetime_format)
     return dates, pd.PeriodIndex(dates.dt.to_period(freq)).asi8
 
 
@@ -457,3 +502,118 @@ def calculate_alive_path(
     length = max(int(offset.max()) + 1, int(t) + 1)
     path = alive_history(_PerPeriod(model), offset, ages=np.arange(length, dtype=np.float64))
     return pd.Series(path.to_frame()["p_alive"].to_numpy(), index=range(length))
+
+
+def _find_first_transactions(
+    transactions: pd.DataFrame,
+    customer_id_col: str,
+    datetime_col: str,
+    monetary_value_col: str | None = None,
+    datetime_format: str | None = None,
+    observation_period_end: Any = None,
+    freq: str = "D",
+) -> pd.DataFrame:
+    """One row per customer and period of ``freq``, flagging each customer's first period.
+
+    lifetimes' private helper, kept for code that calls it: purchases after the period
+    holding ``observation_period_end`` (default: the last purchase) are dropped, the
+    dates become ``pandas.Period`` values, several purchases in one period become one
+    row (their ``monetary_value_col`` summed) and ``first`` marks the first period of
+    each customer. Rows are ordered by customer, then period. The caller's frame is not
+    changed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``customer_id_col``, ``datetime_col`` (periods), the value column when
+        given, and ``first`` (bool).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"id": [1, 1, 1], "date": ["2020-01-01", "2020-01-01", "2020-01-03"]})
+    >>> _find_first_transactions(tx, "id", "date")["first"].tolist()
+    [True, False]
+    """
+    cols = [customer_id_col, datetime_col]
+    if monetary_value_col:
+        cols.append(monetary_value_col)
+    frame = to_pandas(to_narwhals(transactions, what="transactions"))
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"transactions has no column {missing[0]!r}; its columns are "
+            f"{list(frame.columns)[:20]}. Pass the names of the id, date and value columns."
+        )
+    frame = frame[cols].copy()
+    dates = _parse_dates(frame[datetime_col], datetime_format)
+    if isinstance(observation_period_end, pd.Period):
+        end = observation_period_end.to_timestamp()
+    elif observation_period_end is None:
+        end = dates.max()
+    else:
+        end = pd.Timestamp(_end_date(observation_period_end, "observation_period_end", None))
+    periods = dates.dt.to_period(_period(freq))
+    keep = (periods.dt.start_time <= end).to_numpy()
+    frame[datetime_col] = periods
+    order = pd.DataFrame({"c": frame[customer_id_col], "d": dates}).iloc[keep]
+    order = order.sort_values(["c", "d"], kind="stable")
+    frame = frame.iloc[np.flatnonzero(keep)].loc[order.index].reset_index(drop=True)
+    if monetary_value_col:
+        grouped = frame.groupby([customer_id_col, datetime_col], sort=False, as_index=False)
+        out = grouped[monetary_value_col].sum()
+    else:
+        out = frame.loc[~frame.duplicated([customer_id_col, datetime_col])]
+    out = pd.DataFrame(out[cols])
+    out["first"] = ~out[customer_id_col].duplicated().to_numpy()
+    return out
+
+
+def _scale_time(age: Any) -> float:
+    """The time scale lifetimes fits on: one over the largest age (oldest customer T = 1).
+
+    Examples
+    --------
+    >>> _scale_time([10.0, 40.0])
+    0.025
+    """
+    return 1.0 / float(np.max(np.asarray(age, dtype=np.float64)))
+
+
+def _check_inputs(
+    frequency: Any, recency: Any = None, T: Any = None, monetary_value: Any = None
+) -> None:
+    """The lifetimes checks of summary inputs; raises :class:`DataError` (a ``ValueError``).
+
+    Recency must lie in ``[0, T]`` and be 0 where frequency is 0, no vector may be
+    empty, frequency must hold whole numbers and monetary values must be positive.
+
+    Examples
+    --------
+    >>> _check_inputs([0, 2], [0, 5.0], [6.0, 9.0]) is None
+    True
+    """
+    from crmmodels.clv._inputs import check
+
+    x = np.asarray(as_float_array(frequency, "frequency"))
+    if recency is not None:
+        tx = np.asarray(as_float_array(recency, "recency"))
+        arrays = [x, tx]
+        if T is not None:
+            tt = np.asarray(as_float_array(T, "T"))
+            arrays.append(tt)
+            check(tx, tx > tt, "recency", "is larger than T", "recency must lie in [0, T].")
+        check(
+            tx,
+            (x == 0) & (tx != 0),
+            "recency",
+            "is not 0 although frequency is 0",
+            "customers without repeat purchases have recency 0.",
+        )
+        check(tx, tx < 0, "recency", "is negative", "the last purchase precedes the first.")
+        if any(a.shape[0] == 0 for a in arrays):
+            raise DataError("frequency, recency and T must not be empty; one of them is.")
+    check(x, x != np.round(x), "frequency", "is not an integer", "it counts repeat purchases.")
+    if monetary_value is not None:
+        m = np.asarray(as_float_array(monetary_value, "monetary_value"))
+        check(m, m <= 0, "monetary_value", "is not positive", "spend must be > 0.")

@@ -44,6 +44,10 @@ def _wrap(result: Any, *inputs: Any) -> Any:
     return arr
 
 
+class UnfittedParamsError(NotFittedError, ValueError):
+    """Parameters were read from a fitter that has none (a ``ValueError`` in lifetimes)."""
+
+
 class BaseFitter:
     """Shared behaviour of the lifetimes-style fitters (repr, summary, persistence).
 
@@ -68,15 +72,26 @@ class BaseFitter:
     # ----------------------------------------------------------------- display
     def __repr__(self) -> str:
         name = type(self).__name__
-        subjects = f" fitted with {self.data.shape[0]:d} subjects," if hasattr(self, "data") else ""
+        data = getattr(self, "data", None)
+        shape = getattr(data, "shape", None)
+        subjects = f" fitted with {int(shape[0]):d} subjects," if shape else ""
         if not hasattr(self, "params_"):
             return f"<lifetimes.{name}>"
         params = ", ".join(f"{k}: {v:.2f}" for k, v in sorted(self.params_.items()))
         return f"<lifetimes.{name}:{subjects} {params}>"
 
     def _unload_params(self, *args: str) -> list[float]:
+        """The fitted values of the named parameters, in that order.
+
+        Raises
+        ------
+        UnfittedParamsError
+            (a ``NotFittedError`` and a ``ValueError``, as in lifetimes) before ``fit``.
+        """
         if not hasattr(self, "params_"):
-            raise NotFittedError("Model has not been fit yet. Please call the .fit method first.")
+            raise UnfittedParamsError(
+                "Model has not been fit yet. Please call the .fit method first."
+            )
         return [float(self.params_[x]) for x in args]
 
     @property
@@ -145,7 +160,7 @@ class BaseFitter:
         order = [engine._param_names.index(k) for k in names]
         cov = cov[np.ix_(order, order)] * np.outer(s, s)
         params = dict(zip(names, map(float, fitted), strict=True))
-        model = type(engine).from_params(**params)
+        model = self._engine.from_params(**params)
         se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
         model._set_fitted(
             {k: params[k] for k in model._param_names},
@@ -184,22 +199,38 @@ class BaseFitter:
         save_generate_data_method: bool = True,
         values_to_save: Any = None,
     ) -> None:
-        """Write the fitted model as JSON (never pickle); ``save_data`` keeps ``data``.
+        """Write the fitter as JSON (never pickle), as lifetimes' ``save_model`` does with dill.
 
-        ``save_generate_data_method`` and ``values_to_save`` are accepted for
-        compatibility: the data generator is rebuilt from the parameters on load.
+        ``save_data=False`` stores the first of ``values_to_save`` (default ``None``) in
+        place of ``data``; ``save_generate_data_method=False`` stores the next one in place
+        of ``generate_new_data`` (the method itself is rebuilt from the parameters on
+        load). Placeholders must be JSON values (``None``, text, numbers, booleans). An
+        unfitted fitter is saved too, and loads unfitted.
         """
-        self._model()
         payload: dict[str, Any] = {
             "format": _FORMAT,
             "fitter": type(self).__name__,
             "penalizer_coef": float(self.penalizer_coef),
-            "model": self.model_.to_dict(),
-            "params": {k: float(v) for k, v in self.params_.items()},
-            "variance_matrix": np.asarray(self.variance_matrix_, dtype=np.float64).tolist(),
         }
-        if save_data and hasattr(self, "data"):
-            payload["data"] = json.loads(self.data.to_json(orient="split"))
+        placeholders = _placeholders(save_data, save_generate_data_method, values_to_save)
+        if not hasattr(self, "params_"):
+            text = json.dumps(payload, indent=1)
+            Path(path).write_text(text, encoding="utf-8")
+            return
+        self._model()
+        payload["model"] = self.model_.to_dict()
+        payload["params"] = {k: float(v) for k, v in self.params_.items()}
+        payload["variance_matrix"] = np.asarray(self.variance_matrix_, dtype=np.float64).tolist()
+        for key in ("_scale", "_negative_log_likelihood_"):
+            if key in self.__dict__:
+                payload[key] = float(self.__dict__[key])
+        data = self.__dict__.get("data")
+        if "data" in placeholders:
+            payload["data_placeholder"] = placeholders["data"]
+        elif isinstance(data, pd.DataFrame):
+            payload["data"] = json.loads(data.to_json(orient="split"))
+        if "generate_new_data" in placeholders:
+            payload["generate_new_data_placeholder"] = placeholders["generate_new_data"]
         text = json.dumps(payload, indent=1, default=_json_default)
         Path(path).write_text(text, encoding="utf-8")
 
@@ -233,13 +264,13 @@ class BaseFitter:
             raise DataError(f"{where}: the file holds JSON that is not an object.")
         if payload.get("format") != _FORMAT or payload.get("fitter") != name:
             raise DataError(f"{where}: the file holds {payload.get('fitter')!r:.60}, not a {name}.")
+        if not any(key in payload for key in ("model", "params", "variance_matrix")):
+            self.penalizer_coef = _checked_penalizer(payload, where)
+            return
         for key in ("model", "params", "variance_matrix"):
             if key not in payload:
                 raise DataError(f"{where}: field {key!r} is missing; the file is incomplete.")
-        try:
-            penalizer = check_number(payload.get("penalizer_coef", 0.0), "penalizer_coef", low=0)
-        except DataError as exc:
-            raise DataError(f"{where}: field {exc}") from None
+        penalizer = _checked_penalizer(payload, where)
         model = self._engine.from_dict(payload["model"])
         params_in = payload["params"]
         if not isinstance(params_in, Mapping):
@@ -275,16 +306,69 @@ class BaseFitter:
                     f"{where}: field 'data' must hold 'data', 'index' and 'columns' as "
                     f"written by save_model ({exc})."
                 ) from None
+        extras = {}
+        for key in ("_scale", "_negative_log_likelihood_"):
+            if key in payload:
+                try:
+                    extras[key] = check_number(payload[key], key)
+                except DataError as exc:
+                    raise DataError(f"{where}: field {exc}") from None
         self.penalizer_coef = penalizer
         self.model_ = model
         self.params_ = pd.Series(params, dtype=np.float64)[list(self._param_names)]
+        self.__dict__.update(extras)
         if data is not None:
             self.data = data
+        elif "data_placeholder" in payload:
+            self.data = _placeholder(payload["data_placeholder"], "data_placeholder", where)
         self._set_inference(cov)
         self._after_load()
+        if "generate_new_data_placeholder" in payload:
+            value = payload["generate_new_data_placeholder"]
+            self.__dict__["generate_new_data"] = _placeholder(
+                value, "generate_new_data_placeholder", where
+            )
 
     def _after_load(self) -> None:
         """Hook for subclasses (e.g. to restore ``predict``)."""
+
+
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _placeholders(save_data: bool, save_method: bool, values: Any) -> dict[str, Any]:
+    """The values stored instead of ``data`` / ``generate_new_data`` (lifetimes' rule).
+
+    lifetimes pairs ``values_to_save`` with the list ``[data?, generate_new_data?]``, in
+    that order, whatever is excluded; a missing value means ``None``.
+    """
+    names = ["data", "generate_new_data"]
+    excluded = [not save_data, not save_method]
+    given = [None, None] if values is None else list(values)
+    out: dict[str, Any] = {}
+    for name, skip, value in zip(names, excluded, given, strict=False):
+        if not skip:
+            continue
+        if not isinstance(value, _JSON_SCALARS):
+            raise DataError(
+                f"values_to_save: the value stored in place of {name!r} must be None, text, "
+                f"a number or a boolean (models are saved as JSON); got {type(value).__name__}."
+            )
+        out[name] = value
+    return out
+
+
+def _placeholder(value: Any, field: str, where: str) -> Any:
+    if not isinstance(value, _JSON_SCALARS):
+        raise DataError(f"{where}: field {field!r} must be null, text, a number or a boolean.")
+    return value
+
+
+def _checked_penalizer(payload: Mapping[str, Any], where: str) -> float:
+    try:
+        return check_number(payload.get("penalizer_coef", 0.0), "penalizer_coef", low=0)
+    except DataError as exc:
+        raise DataError(f"{where}: field {exc}") from None
 
 
 def _whole_counts(values: Any, name: str) -> Any:

@@ -11,12 +11,38 @@ from crmmodels.clv._base import MLEModel, as_float_array
 from crmmodels.clv._bgnbd import BGNBD
 from crmmodels.clv._mbgnbd import MBGNBD
 from crmmodels.clv._pareto_nbd import ParetoNBD
+from crmmodels.clv._purchase import RFMModel
 from crmmodels.compat.lifetimes.fitters._base import BaseFitter, _whole_counts, _wrap
+from crmmodels.compat.lifetimes.utils import _scale_time
 from crmmodels.errors import DataError
 from crmmodels.kernels import bgnbd as _kbg
+from crmmodels.kernels import mbgnbd as _kmbg
 from crmmodels.kernels import pareto_nbd as _kpn
 
 __all__ = ["BetaGeoFitter", "ModifiedBetaGeoFitter", "ParetoNBDFitter"]
+
+
+def _validate_as_lifetimes(frequency: Any, recency: Any, T: Any, *, t_name: str = "T") -> None:
+    """The engine's checks of (x, t_x, T), except that x = 0 may come with t_x > 0.
+
+    lifetimes accepts such rows (a summary built elsewhere, or a grid of inputs) and
+    evaluates its formulas on them; so does this layer. Every other rule still holds.
+    """
+    x, tx, tt = np.broadcast_arrays(frequency, recency, T)
+    valid = np.isfinite(tx) & (tx >= 0) & (tx <= tt * (1 + 1e-12) + 1e-12)
+    RFMModel._validate_rfm(x, np.where((x == 0) & valid, 0.0, tx), tt, t_name=t_name)
+
+
+class _LifetimesBGNBD(BGNBD):
+    _validate_rfm = staticmethod(_validate_as_lifetimes)
+
+
+class _LifetimesMBGNBD(MBGNBD):
+    _validate_rfm = staticmethod(_validate_as_lifetimes)
+
+
+class _LifetimesParetoNBD(ParetoNBD):
+    _validate_rfm = staticmethod(_validate_as_lifetimes)
 
 
 class _RFMFitter(BaseFitter):
@@ -25,6 +51,9 @@ class _RFMFitter(BaseFitter):
     _rate_params: ClassVar[tuple[str, ...]] = ("alpha",)
     _penalty_per_row: ClassVar[bool] = False
     _log_initial: ClassVar[bool] = True
+    _lenient: ClassVar[type[MLEModel]]
+    _scale: float
+    _negative_log_likelihood_: float
 
     def fit(
         self,
@@ -72,7 +101,7 @@ class _RFMFitter(BaseFitter):
         )
         if tt.size == 0:
             raise DataError("There exists a zero length vector in one of frequency, recency or T.")
-        scale = 1.0 / float(np.max(tt))
+        scale = _scale_time(tt)
         scales = [1.0 / scale if k in self._rate_params else 1.0 for k in self._param_names]
         engine_kw = self._engine_kwargs(tol, kwargs)
         lam = float(self.penalizer_coef)
@@ -88,11 +117,25 @@ class _RFMFitter(BaseFitter):
             {"frequency": x.astype(int), "recency": tx, "T": tt, "weights": w}, index=index
         )
         self._store(engine, scales, data, verbose)
+        self._scale = scale
+        nat = np.array([engine.params_[k] for k in self._param_names])
+        start = nat if not self._log_initial else np.log(nat)
+        objective = type(self)._negative_log_likelihood
+        self._negative_log_likelihood_ = float(
+            objective(start, x, tx * scale, tt * scale, w, float(self.penalizer_coef))
+        )
         self._after_load()
         return self
 
+    @staticmethod
+    def _negative_log_likelihood(
+        log_params: Any, freq: Any, rec: Any, T: Any, weights: Any, penalizer_coef: float
+    ) -> Any:
+        raise NotImplementedError
+
     def _after_load(self) -> None:
         self.predict = self.conditional_expected_number_of_purchases_up_to_time
+        self.__dict__["generate_new_data"] = type(self).generate_new_data.__get__(self)
 
     def generate_new_data(self, size: int = 1, seed: Any = None) -> pd.DataFrame:
         """Simulate ``size`` customers from the fitted model with the fitted ages ``T``.
@@ -113,7 +156,13 @@ class _RFMFitter(BaseFitter):
 
     @property
     def _rfm(self) -> Any:
-        return self._model()
+        """The fitted model, accepting lifetimes' inputs (x = 0 with t_x > 0)."""
+        model = self._model()
+        twin = self.__dict__.get("_lenient_model")
+        if twin is None or twin.params_ != model.params_:
+            twin = self._lenient.from_params(**model.params_)
+            self.__dict__["_lenient_model"] = twin
+        return twin
 
     def conditional_expected_number_of_purchases_up_to_time(
         self, t: Any, frequency: Any, recency: Any, T: Any
@@ -174,8 +223,20 @@ class BetaGeoFitter(_RFMFitter):
     """
 
     _engine: ClassVar[type[MLEModel]] = BGNBD
+    _lenient: ClassVar[type[MLEModel]] = _LifetimesBGNBD
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
     _modified: ClassVar[bool] = False
+
+    @staticmethod
+    def _negative_log_likelihood(
+        log_params: Any, freq: Any, rec: Any, T: Any, weights: Any, penalizer_coef: float
+    ) -> Any:
+        """The lifetimes objective: weighted mean negative log-likelihood plus the L2 penalty.
+
+        ``log_params`` are the logs of ``(r, alpha, a, b)``; the rows are evaluated by
+        the crmmodels kernel (``kernels.bgnbd.loglik``).
+        """
+        return _objective(log_params, True, freq, rec, T, weights, penalizer_coef, _kbg.loglik)
 
     def _alive_kernel(self, x: Any, tx: Any, tt: Any) -> Any:
         params = np.array(self._unload_params(*self._param_names))
@@ -204,7 +265,15 @@ class ModifiedBetaGeoFitter(BetaGeoFitter):
     """
 
     _engine: ClassVar[type[MLEModel]] = MBGNBD
+    _lenient: ClassVar[type[MLEModel]] = _LifetimesMBGNBD
     _modified: ClassVar[bool] = True
+
+    @staticmethod
+    def _negative_log_likelihood(
+        log_params: Any, freq: Any, rec: Any, T: Any, weights: Any, penalizer_coef: float
+    ) -> Any:
+        """The lifetimes MBG/NBD objective (log parameters), rows from ``kernels.mbgnbd``."""
+        return _objective(log_params, True, freq, rec, T, weights, penalizer_coef, _kmbg.loglik)
 
 
 class ParetoNBDFitter(_RFMFitter):
@@ -225,6 +294,7 @@ class ParetoNBDFitter(_RFMFitter):
     """
 
     _engine: ClassVar[type[MLEModel]] = ParetoNBD
+    _lenient: ClassVar[type[MLEModel]] = _LifetimesParetoNBD
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "s", "beta")
     _rate_params: ClassVar[tuple[str, ...]] = ("alpha", "beta")
     _penalty_per_row: ClassVar[bool] = True
@@ -264,6 +334,35 @@ class ParetoNBDFitter(_RFMFitter):
         params = np.array(self._unload_params(*self._param_names))
         return _kpn.probability_alive(params, x, tx, tt)
 
+    @staticmethod
+    def _negative_log_likelihood(
+        params: Any, freq: Any, rec: Any, T: Any, weights: Any, penalizer_coef: float
+    ) -> Any:
+        """The lifetimes Pareto/NBD objective: natural parameters, divided by the mean weight.
+
+        ``inf`` when a parameter is not positive (as lifetimes); rows are evaluated by
+        ``kernels.pareto_nbd.log_likelihood``.
+        """
+        if np.any(np.asarray(params, dtype=np.float64) <= 0.0):
+            return np.inf
+        return _objective(params, False, freq, rec, T, weights, penalizer_coef, _kpn.log_likelihood)
+
+    @staticmethod
+    def _log_A_0(params: Any, freq: Any, recency: Any, age: Any) -> Any:
+        """The log of A_0 in the Pareto/NBD likelihood (Fader & Hardie 2005 note, eqs. 19-20).
+
+        Computed in log space by the crmmodels kernel, so large frequencies neither
+        overflow nor underflow. Scalars in give a scalar out.
+        """
+        x, tx, tt = (np.atleast_1d(np.asarray(v, dtype=np.float64)) for v in (freq, recency, age))
+        x, tx, tt = np.broadcast_arrays(x, tx, tt)
+        r, _, s, _ = (float(p) for p in params)
+        _, _, log_b, _, _ = _kpn._log_terms(params, x.ravel(), tx.ravel(), tt.ravel(), False)
+        out = log_b - (np.log(s) - np.log(r + s + x.ravel()))
+        if all(np.ndim(v) == 0 for v in (freq, recency, age)):
+            return np.float64(out[0])
+        return out.reshape(x.shape)
+
     def conditional_probability_alive(self, frequency: Any, recency: Any, T: Any) -> Any:
         """Probability that a customer with history (x, t_x, T) is alive at T."""
         out = self._rfm.probability_alive(frequency, recency, T)
@@ -282,3 +381,26 @@ class ParetoNBDFitter(_RFMFitter):
         if all(np.ndim(v) == 0 for v in (n, t, frequency, recency, T)):
             out = out.reshape(())
         return _wrap(out, frequency, recency, T)
+
+
+def _objective(
+    params: Any,
+    log_scale: bool,
+    freq: Any,
+    rec: Any,
+    T: Any,
+    weights: Any,
+    penalizer_coef: float,
+    loglik: Any,
+) -> Any:
+    """``-sum(w * loglik) / norm(w) + penalizer_coef * sum(theta ** 2)`` as lifetimes.
+
+    The norm is ``sum(w)`` for the log-parameter models and ``mean(w)`` for Pareto/NBD.
+    """
+    theta = np.asarray(params, dtype=np.float64)
+    if log_scale:
+        theta = np.exp(theta)
+    w = np.asarray(weights, dtype=np.float64)
+    rows = loglik(theta, freq, rec, T)
+    norm = w.sum() if log_scale else w.mean()
+    return -(w * rows).sum() / norm + penalizer_coef * np.sum(theta**2)
