@@ -283,7 +283,7 @@ def _time_unit(value: Any, where: str) -> str | int:
     if value == UNKNOWN_UNIT:
         return UNKNOWN_UNIT
     try:
-        return check_period(value, "time_unit")
+        return check_period(value, "time_unit", subdaily=True)
     except ArgumentError as exc:
         raise _fail(where, f"field 'time_unit': {exc}") from None
 

@@ -87,12 +87,12 @@ def resolve_time_unit(summary: Any, time_unit: Any) -> str | int:
     ('W', 'D', 'unknown')
     """
     if time_unit is not None:
-        return check_period(time_unit, "time_unit")
+        return check_period(time_unit, "time_unit", subdaily=True)
     attrs = getattr(summary, "attrs", None)
     if isinstance(attrs, Mapping):
         unit = attrs.get("time_unit")
         if unit is not None:
-            return check_period(unit, 'summary.attrs["time_unit"]')
+            return check_period(unit, 'summary.attrs["time_unit"]', subdaily=True)
     return UNKNOWN_UNIT
 
 

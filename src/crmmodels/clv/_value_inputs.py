@@ -189,7 +189,7 @@ def rate(discount_rate: float, discount_period: float) -> float:
 def unit_of(model: Any, time_unit: Any) -> str:
     """The unit named in a result (``"weeks"``): as given, else the model's, else ``"periods"``."""
     if time_unit is not None:
-        return unit_name(check_period(time_unit, "time_unit"))
+        return unit_name(check_period(time_unit, "time_unit", subdaily=True))
     unit = getattr(model, "time_unit_", UNKNOWN_UNIT)
     return "periods" if unit == UNKNOWN_UNIT else unit_name(unit)
 
