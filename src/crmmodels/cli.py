@@ -30,6 +30,7 @@ DEMO_STEPS: tuple[tuple[str, str], ...] = (
     ("portfolio", "80/20 portfolio analysis and CLV quadrants"),
     ("lifecycle", "Customer lifecycle and retention"),
     ("funnel", "Sales funnel"),
+    ("streams", "Funnels on event streams"),
     ("idic", "IDIC: identify, differentiate, interact, customise"),
     ("basket", "Cross-selling and bundles"),
     ("quality_price", "Relationship quality, price sensitivity and KPI scorecard"),
