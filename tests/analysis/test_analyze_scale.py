@@ -241,3 +241,13 @@ def test_settings_are_kept_for_the_relationship_scheme() -> None:
     ref_rel = crm.lifecycle_stages(sample, observation_end=END, rules=rel, amount_col="amount")
     rel_stages = ref_rel.to_frame().set_index("customer_id")["stage"]
     assert (table["relationship_stage"].astype(str) == rel_stages.reindex(table.index)).all()
+
+
+def test_demo_step_reports_the_steps_and_the_table_size(tmp_path) -> None:
+    from crmmodels._demo import bench
+
+    blocks = bench.run(tmp_path)
+    assert blocks[0].startswith("crm.analyze on CDNOW (69,659 rows, 23,570 customers)")
+    assert "Customer equity" in blocks[1]
+    assert "category" in blocks[2]
+    assert (tmp_path / "analysis_steps.csv").exists()
