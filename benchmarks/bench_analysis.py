@@ -328,7 +328,13 @@ def main() -> None:
         "amounts). Peak: growth of the process's peak RSS (`ru_maxrss`, everything "
         "native and Python) during `analyze`, above the process with the input loaded; "
         "process peak: the whole interpreter's. The three slowest steps are listed "
-        "(seconds). " + machine
+        "(seconds). "
+        "Memory: the result keeps the customer table (27 columns, about 140 bytes a "
+        "customer with int ids: 452 MiB at 3.38 million customers, 2.0x the int input on "
+        "its own) and the per-customer parts behind it (CLV, both lifecycle schemes, RFM, "
+        "80/20 classes, quadrants: about 350 bytes a customer more, measured on CDNOW), so "
+        "the returned object alone is about 7x the input; peak/input of 3 is out of reach "
+        "while the result keeps every part. " + machine
     )
     header = [
         "transactions",
