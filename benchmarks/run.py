@@ -24,6 +24,9 @@ ORDER = [
     "retention",
     "basket",
     "compat",
+    "analysis",
+    "analysis_scale",
+    "analysis_common",
 ]
 
 

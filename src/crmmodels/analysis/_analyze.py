@@ -17,11 +17,14 @@ from crmmodels.analysis._settings import AnalysisSettings, check_settings
 from crmmodels.analysis._steps import StepLog
 from crmmodels.clv import GammaGamma, customer_equity, customer_lifetime_value, select_model
 from crmmodels.errors import DataError
-from crmmodels.lifecycle import LifecycleRules, lifecycle_stages
+from crmmodels.lifecycle import LifecycleRules
+from crmmodels.lifecycle._features import Log, merged_days
+from crmmodels.lifecycle._rules import settings as lifecycle_settings
+from crmmodels.lifecycle._stages import stages_of_log
 from crmmodels.portfolio import pareto_analysis
 from crmmodels.quadrants import clv_quadrants
-from crmmodels.quadrants._transactions import current_values
-from crmmodels.retention import cohort_retention
+from crmmodels.quadrants._transactions import current_values_of_log
+from crmmodels.retention._cohorts import cohort_retention_of_log
 from crmmodels.transactions import rfm_scores, rfm_segments, summarize_transactions
 
 __all__ = ["analyze"]
@@ -138,7 +141,7 @@ def analyze(
     if not isinstance(rules, LifecycleRules):
         raise DataError(f"lifecycle_rules must be a LifecycleRules; got {type(rules).__name__}.")
     steps = StepLog(progress)
-    frame, end, _tz = prepare_log(
+    frame, end, tz = prepare_log(
         transactions,
         customer_col=customer_col,
         date_col=date_col,
@@ -219,30 +222,24 @@ def analyze(
         lambda: rfm_segments(rfm_scores(summary, customer_col=customer_col)),
         lambda f: f"{f['segment'].nunique()} segments",
     )
-    lifecycle_args: dict[str, Any] = {
-        "observation_end": end_date,
-        "amount_col": amount_col,
-        **common,
-    }
-    lifecycle = steps.run(
-        "Lifecycle stages (purchase scheme)",
-        lambda: lifecycle_stages(log, rules=_scheme(rules, "purchase"), **lifecycle_args),
-        lambda r: _mix(r.to_frame()["stage"]),
-    )
-    relationship = steps.run(
-        "Relationship stages",
-        lambda: lifecycle_stages(log, rules=_scheme(rules, "relationship"), **lifecycle_args),
-        lambda r: _mix(r.to_frame()["stage"]),
+    lifecycle, relationship = _lifecycle(
+        steps,
+        Log(merged_days(frame, customer_col, date_col, amount_col), end, tz),
+        rules,
+        end_date,
+        customer_col,
     )
     portfolio = steps.run(
         "80/20 analysis",
         lambda: pareto_analysis(summary, amount_col="total_value", customer_col=customer_col),
         lambda r: f"top 20% of customers bought {r.top_share:.0%} of the value; Gini {r.gini:.2f}",
     )
-    quadrants = _quadrants(steps, log, clv, customer_col, date_col, amount_col, end_date)
+    quadrants = _quadrants(steps, frame, clv, customer_col, date_col, amount_col, end_date, tz)
     retention = steps.run(
         "Cohort retention",
-        lambda: cohort_retention(log, period="M", observation_end=end_date, **common),
+        lambda: cohort_retention_of_log(
+            frame, to_timestamp(end_date, "observation_end", tz), period="M", **common
+        ),
         lambda r: f"{r.to_frame()['cohort'].nunique()} monthly cohorts",
     )
     table = customer_table(
@@ -402,24 +399,25 @@ def _value(
 
 def _quadrants(
     steps: StepLog,
-    log: Any,
+    frame: Any,
     clv: Any,
     customer_col: str,
     date_col: str,
     amount_col: str,
     end: pd.Timestamp,
+    tz: str | None,
 ) -> Any:
     if clv is None:
         steps.skip("CLV quadrants", "the CLV step was skipped")
         return None
 
     def run() -> Any:
-        current, _ = current_values(
-            log,
+        current = current_values_of_log(
+            frame,
             customer_col=customer_col,
             date_col=date_col,
             amount_col=amount_col,
-            observation_end=end,
+            end=to_timestamp(end, "observation_end", tz=tz or "UTC").normalize(),
             current_window_days=CURRENT_WINDOW_DAYS,
         )
         values = clv.to_frame()[[customer_col, "clv"]].rename(columns={"clv": "potential_value"})
@@ -437,10 +435,35 @@ def _quadrants(
     )
 
 
-def _scheme(rules: LifecycleRules, scheme: str) -> LifecycleRules:
+def _lifecycle(
+    steps: StepLog,
+    days: Log,
+    rules: LifecycleRules,
+    end: pd.Timestamp,
+    customer_col: str,
+) -> tuple[Any, Any]:
+    """Both lifecycle schemes from the log merged to (customer, day) rows once.
+
+    The merged log lives only for this call.
+    """
     import dataclasses
 
-    return dataclasses.replace(rules, scheme=scheme)  # type: ignore[arg-type]
+    def stages(scheme: str) -> Any:
+        scheme_rules = dataclasses.replace(rules, scheme=scheme)  # type: ignore[arg-type]
+        s = lifecycle_settings(scheme_rules, model=None, time_unit="W", future_customers="prospect")
+        return stages_of_log(days, observation_end=end, s=s, customer_col=customer_col)
+
+    purchase = steps.run(
+        "Lifecycle stages (purchase scheme)",
+        lambda: stages("purchase"),
+        lambda r: _mix(r.to_frame()["stage"]),
+    )
+    relationship = steps.run(
+        "Relationship stages",
+        lambda: stages("relationship"),
+        lambda r: _mix(r.to_frame()["stage"]),
+    )
+    return purchase, relationship
 
 
 def _mix(stages: pd.Series) -> str:

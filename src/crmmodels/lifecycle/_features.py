@@ -16,7 +16,15 @@ from crmmodels.errors import DataError, SchemaError, bad_rows_message, missing_c
 from crmmodels.lifecycle._classify import Alive, classify
 from crmmodels.lifecycle._rules import Settings
 
-__all__ = ["DAY", "Log", "StagesAt", "customer_list", "purchase_days", "stages_at"]
+__all__ = [
+    "DAY",
+    "Log",
+    "StagesAt",
+    "customer_list",
+    "merged_days",
+    "purchase_days",
+    "stages_at",
+]
 
 DAY = "__day"
 
@@ -46,14 +54,23 @@ def purchase_days(
         amount_col=amount_col,
         date_format=date_format,
     )
+    return Log(merged_days(frame, customer_col, date_col, amount_col), last, tz)
+
+
+def merged_days(frame: Any, customer_col: str, date_col: str, amount_col: str | None) -> Any:
+    """An already validated log (narwhals, local dates) merged to (customer, day) rows.
+
+    The value of a day is the sum of its amounts (the count of its rows without
+    ``amount_col``). :func:`crmmodels.analyze` merges its validated log once with this
+    and reads both lifecycle schemes from the result.
+    """
     value = nw.col(amount_col).sum() if amount_col else nw.len()
-    days = (
+    return (
         frame.with_columns(day_number(nw.col(date_col)).alias(DAY))
         .group_by(customer_col, DAY)
         .agg(value.alias("__value"))
         .with_columns(nw.col("__value").cast(nw.Float64))
     )
-    return Log(days, last, tz)
 
 
 def customer_list(customers: Any, customer_col: str) -> pd.Series | None:

@@ -24,11 +24,12 @@ from crmmodels.lifecycle._results import LifecycleStagesResult
 from crmmodels.lifecycle._rules import (
     AliveModel,
     LifecycleRules,
+    Settings,
     rules_from_keywords,
     settings,
 )
 
-__all__ = ["lifecycle_stages"]
+__all__ = ["lifecycle_stages", "stages_of_log"]
 
 
 @renamed_arguments(as_of="observation_end")
@@ -179,6 +180,25 @@ def lifecycle_stages(
         amount_col=amount_col,
         date_format=date_format,
     )
+    return stages_of_log(
+        log, observation_end=observation_end, s=s, customer_col=customer_col, known=known
+    )
+
+
+def stages_of_log(
+    log: Log,
+    *,
+    observation_end: Any,
+    s: Settings,
+    customer_col: str,
+    known: pd.Series | None = None,
+) -> LifecycleStagesResult:
+    """The stages from a log already merged to (customer, day) rows (see ``purchase_days``).
+
+    :func:`lifecycle_stages` validates and merges the log, then calls this;
+    :func:`crmmodels.analyze` merges its validated log once and calls this for both
+    schemes.
+    """
     end = (
         log.last
         if observation_end is None

@@ -21,7 +21,7 @@ from crmmodels.errors import ArgumentError, ConvergenceError, DataError, Skipped
 from crmmodels.quadrants._result import QuadrantResult
 from crmmodels.quadrants._split import clv_quadrants, parse_split
 
-__all__ = ["clv_quadrants_from_transactions", "current_values"]
+__all__ = ["clv_quadrants_from_transactions", "current_values", "current_values_of_log"]
 
 
 def current_values(
@@ -49,6 +49,30 @@ def current_values(
         end = last.normalize()
     else:
         end = to_timestamp(observation_end, "observation_end", tz=tz or "UTC").normalize()
+    current = current_values_of_log(
+        frame,
+        customer_col=customer_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        end=end,
+        current_window_days=current_window_days,
+    )
+    return current, end
+
+
+def current_values_of_log(
+    frame: Any,
+    *,
+    customer_col: str,
+    date_col: str,
+    amount_col: str,
+    end: pd.Timestamp,
+    current_window_days: float,
+) -> pd.DataFrame:
+    """:func:`current_values` of a validated log (narwhals, local dates) up to day ``end``.
+
+    :func:`crmmodels.analyze` calls it on the log it validated once.
+    """
     days = day_number(nw.col(date_col))
     end_day = int((end - _EPOCH).days)
     cutoff = end_day - float(current_window_days)
@@ -63,7 +87,7 @@ def current_values(
         .group_by(customer_col)
         .agg(nw.col("current_value").sum())
     )
-    return to_pandas(agg), end
+    return to_pandas(agg)
 
 
 _EPOCH = pd.Timestamp("1970-01-01")

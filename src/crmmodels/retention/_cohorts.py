@@ -32,7 +32,7 @@ from crmmodels.retention._grid import (
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["CohortRetentionResult", "cohort_retention"]
+__all__ = ["CohortRetentionResult", "cohort_retention", "cohort_retention_of_log"]
 
 
 def _cohort_long_numpy(pairs: Pairs) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -347,6 +347,26 @@ def cohort_retention(
         observation_end=observation_end,
         date_format=date_format,
     )
+    return cohort_retention_of_log(
+        frame, end, customer_col=customer_col, date_col=date_col, period=per_code, n_late=n_late
+    )
+
+
+def cohort_retention_of_log(
+    frame: Any,
+    end: pd.Timestamp,
+    *,
+    customer_col: str,
+    date_col: str,
+    period: PeriodCode,
+    n_late: int = 0,
+) -> CohortRetentionResult:
+    """Cohort retention of a validated log (narwhals, local dates, nothing after ``end``).
+
+    :func:`cohort_retention` validates the log, then calls this; :func:`crmmodels.analyze`
+    calls it on the log it validated once. ``n_late`` rows were dropped after ``end``.
+    """
+    per_code = period
     end_p = scalar_period_index(end, per_code)
     if is_eager(frame):
         pairs = numpy_pairs(frame, customer_col, date_col, per_code)

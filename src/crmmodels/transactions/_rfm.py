@@ -28,9 +28,29 @@ def _quantile_score(
     n = values.size
     order = np.argsort(values, kind="stable")
     sorted_vals = values[order]
-    # min-rank (0-based) of each value: position of the first equal value
-    first_pos = np.searchsorted(sorted_vals, values, side="left")
+    # min-rank (0-based) of each value: position of the first equal value, found on the
+    # sorted values (a run of equal values shares its first position) and put back in
+    # place, instead of one binary search per value
+    starts = np.empty(n, dtype=bool)
+    starts[:1] = True
+    np.not_equal(sorted_vals[1:], sorted_vals[:-1], out=starts[1:])
+    first_sorted = np.maximum.accumulate(np.where(starts, np.arange(n), 0))
+    first_pos = np.empty(n, dtype=np.int64)
+    first_pos[order] = first_sorted
     return (1 + (bins * first_pos) // n).astype(np.int64)
+
+
+def _score_codes(scores: list[np.ndarray[Any, np.dtype[np.int64]]]) -> Any:
+    """The scores written side by side ("534"), as text, from a table of the combinations.
+
+    Scores are single digits (``bins <= 9``): the code of a row is looked up among the
+    at most 9**3 combinations instead of formatting every row.
+    """
+    key = np.zeros(scores[0].size, dtype=np.int64)
+    for sc in scores:
+        key = key * 10 + sc
+    table = pd.array([str(k).zfill(len(scores)) for k in range(10 ** len(scores))], dtype="str")
+    return table.take(key)
 
 
 def _check_summary_values(
@@ -151,11 +171,10 @@ def rfm_scores(
     out = pd.DataFrame({customer_col: df[customer_col].to_numpy(), "time_since_last": since})
     out["r_score"] = _quantile_score(-since, bins)
     out["f_score"] = _quantile_score(df[frequency_col].to_numpy(dtype=float), bins)
-    code = out["r_score"].astype(str) + out["f_score"].astype(str)
     if monetary_value_col:
         out["m_score"] = _quantile_score(df[monetary_value_col].to_numpy(dtype=float), bins)
-        code = code + out["m_score"].astype(str)
-    out["rfm"] = code
+    score_cols = ["r_score", "f_score"] + (["m_score"] if monetary_value_col else [])
+    out["rfm"] = _score_codes([out[c].to_numpy() for c in score_cols])
     return like_input(frame, out)
 
 
@@ -321,5 +340,7 @@ def rfm_segments(
             c &= (m >= rule.m[0]) & (m <= rule.m[1])
         conds.append(c)
     out = scores.copy()
-    out["segment"] = np.select(conds, names, default=default)
+    # the rule number of each row, then its name from the table (no text built per row)
+    which = np.select(conds, list(range(len(names))), default=len(names))
+    out["segment"] = pd.array([*names, default], dtype="str").take(which)
     return like_input(frame, out)
