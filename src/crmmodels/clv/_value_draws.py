@@ -8,10 +8,13 @@ loop over draws, never over customers).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
+from scipy.special import ndtri
 
 from crmmodels._progress import Progress
 from crmmodels.clv._base import unique_rows
@@ -20,7 +23,7 @@ from crmmodels.clv._predict import draw_models
 from crmmodels.clv._value_inputs import Settings
 from crmmodels.clv._value_integrals import Histories, discounted
 
-__all__ = ["Draws", "clv_interval", "equity_draws", "parameter_draws"]
+__all__ = ["Draws", "clv_interval", "equity_delta", "equity_draws", "parameter_draws"]
 
 FloatArray = npt.NDArray[np.float64]
 #: the transaction models drawn, and the spend models drawn (None for a constant spend)
@@ -118,3 +121,92 @@ def clv_interval(
         values = settings.margin * z * det[:, rows[sl]]
         low[sl], high[sl] = np.quantile(values, [tail, 1.0 - tail], axis=0)
     return low[inverse], high[inverse]
+
+
+#: relative step in the log parameters for the central differences of the delta method
+_LOG_STEP = 1e-4
+
+
+def _log_covariance(model: Any) -> tuple[list[str], FloatArray, FloatArray] | None:
+    """Names, log parameters and covariance of the log parameters (None without one)."""
+    cov = getattr(model, "covariance_", None)
+    if cov is None:
+        return None
+    names = list(model.params_)
+    p = np.array([model.params_[k] for k in names], dtype=np.float64)
+    arr = np.asarray(
+        cov.loc[names, names] if isinstance(cov, pd.DataFrame) else cov, dtype=np.float64
+    )
+    if not (np.all(np.isfinite(arr)) and np.all(p > 0)):
+        return None
+    jac = np.diag(1.0 / p)
+    return names, np.log(p), jac @ arr @ jac
+
+
+def _with_log_params(model: Any, names: list[str], log_p: FloatArray) -> Any:
+    return type(model).from_params(**dict(zip(names, np.exp(log_p), strict=True)))
+
+
+def _log_gradient(model: Any, value: Any, names: list[str], log_p: FloatArray) -> FloatArray:
+    """Central differences of ``value(model)`` in each log parameter."""
+    grad = np.empty(log_p.size)
+    for j in range(log_p.size):  # a loop over the parameters (4 at most), not customers
+        step = np.zeros(log_p.size)
+        step[j] = _LOG_STEP
+        up = value(_with_log_params(model, names, log_p + step))
+        down = value(_with_log_params(model, names, log_p - step))
+        grad[j] = (up - down) / (2.0 * _LOG_STEP)
+    return grad
+
+
+def equity_delta(
+    transaction_model: Any,
+    spend: GammaGamma | float | None,
+    h: Histories,
+    settings: Settings,
+    level: float,
+) -> tuple[float, float] | None:
+    """Interval of the customer equity by the delta method on the log parameters.
+
+    With ``E(theta)`` the equity as a function of the log parameters of both models
+    (fitted separately, so their covariances form a block-diagonal matrix),
+    ``Var(log E) ~ g' Sigma g / E^2`` with ``g`` the gradient of ``E`` by central
+    differences. The interval ``E exp(-+ z sd(log E))`` stays positive. It needs
+    ``2 k`` equity evaluations for ``k`` parameters instead of one per draw. None when a
+    model has no covariance or the equity is not positive.
+    """
+    transaction = _log_covariance(transaction_model)
+    if transaction is None:
+        return None
+    gamma = _log_covariance(spend) if isinstance(spend, GammaGamma) else None
+    if isinstance(spend, GammaGamma) and gamma is None:
+        return None
+
+    def spend_sum(model: GammaGamma | float | None) -> FloatArray:
+        if isinstance(model, GammaGamma):
+            z = model.conditional_expected_spend(h.f, h.mean_spend)
+            return h.counts * np.asarray(z, dtype=np.float64)
+        return h.counts * _constant_spend(model)
+
+    det = discounted(transaction_model, h, settings)[0]
+    base_spend = spend_sum(spend)
+    total = settings.margin * float(det @ base_spend)
+    if not (math.isfinite(total) and total > 0):
+        return None
+    names, log_p, cov = transaction
+    grad = _log_gradient(
+        transaction_model,
+        lambda m: settings.margin * float(discounted(m, h, settings)[0] @ base_spend),
+        names,
+        log_p,
+    )
+    var = float(grad @ cov @ grad)
+    if gamma is not None:
+        g_names, g_log_p, g_cov = gamma
+        g_grad = _log_gradient(
+            spend, lambda m: settings.margin * float(det @ spend_sum(m)), g_names, g_log_p
+        )
+        var += float(g_grad @ g_cov @ g_grad)
+    sd_log = math.sqrt(max(var, 0.0)) / total
+    z = float(ndtri(0.5 + level / 2.0))
+    return total * math.exp(-z * sd_log), total * math.exp(z * sd_log)

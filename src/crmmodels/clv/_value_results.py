@@ -98,7 +98,9 @@ class EquityResult(Result):
     horizon, discount_rate : float
     time_unit : str
     draws : tuple of float
-        Equity under each parameter draw.
+        Equity under each parameter draw (empty for the delta method).
+    method : str
+        How the interval was made: ``"draws"`` or ``"delta"``.
     """
 
     total: float
@@ -111,6 +113,7 @@ class EquityResult(Result):
     discount_rate: float
     time_unit: str
     draws: tuple[float, ...]
+    method: str = "draws"
 
     def to_frame(self) -> pd.DataFrame:
         """Return a one-row table of the equity and its interval."""
