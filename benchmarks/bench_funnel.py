@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -233,6 +234,23 @@ def plain_pandas_sequence(df: pd.DataFrame, steps: list[str]) -> list[int]:
     return counts
 
 
+def _walk(events: pd.Series, steps: list[str]) -> int:
+    """Steps reached by one user's time-sorted event names (steps as a subsequence)."""
+    reached = 0
+    for name in events:
+        if reached < len(steps) and name == steps[reached]:
+            reached += 1
+    return reached
+
+
+def analyst_pandas_sequence(df: pd.DataFrame, steps: list[str]) -> list[int]:
+    """The subsequence rule as an analyst writes it: sort, group by user, walk each path
+    with a small Python function (groupby-apply)."""
+    df = df.sort_values(["user_id", "timestamp"], kind="stable")
+    reached = df.groupby("user_id")["event"].apply(lambda ev: _walk(ev, steps))
+    return [int((reached > i).sum()) for i in range(len(steps))]
+
+
 def run_stream_case(case: dict[str, object]) -> dict[str, object]:
     n = int(case["n"])  # type: ignore[call-overload]
     tool = str(case["tool"])
@@ -252,12 +270,15 @@ def run_stream_case(case: dict[str, object]) -> dict[str, object]:
 
         frame = pl.from_pandas(df)
     # warm-up on a few rows: imports and first-call set-up are not what is measured
-    stream_funnel(df.head(50), **kw)
+    stream_funnel(frame.head(50), **kw)  # type: ignore[attr-defined]
     plain_pandas_sequence(df.head(50), STREAM_STEPS)
+    analyst_pandas_sequence(df.head(50), STREAM_STEPS)
     base = current_rss_mb()
     t0 = time.perf_counter()
     if tool.startswith("crmmodels"):
         entered = [int(v) for v in stream_funnel(frame, **kw).to_frame()["entered"]]
+    elif tool == "analyst-pandas":
+        entered = analyst_pandas_sequence(df, STREAM_STEPS)
     else:
         entered = plain_pandas_sequence(df, STREAM_STEPS)
     elapsed = time.perf_counter() - t0
@@ -270,13 +291,17 @@ def run_stream_case(case: dict[str, object]) -> dict[str, object]:
 
 
 def main_streams(args: argparse.Namespace, script: Path) -> None:
-    sizes = args.sizes or ([10_000, 100_000] if args.quick else [1_000_000, 10_000_000])
-    tools = ["crmmodels-pandas", "crmmodels-polars", "plain-pandas"]
+    sizes = args.sizes or ([10_000, 100_000] if args.quick else [100_000, 1_000_000, 10_000_000])
+    tools = ["crmmodels-pandas", "crmmodels-polars", "plain-pandas", "analyst-pandas"]
     rows = []
+    last_analyst: tuple[int, float] | None = None  # (events, seconds) of the largest run
     for n in sizes:
         stream_path(n)
         res = {}
         for t in tools:
+            if t == "analyst-pandas" and n > args.analyst_max:
+                res[t] = {}
+                continue
             runs = [
                 run_isolated(script, {"part": "streams", "n": n, "tool": t})
                 for _ in range(args.repeat)
@@ -284,44 +309,67 @@ def main_streams(args: argparse.Namespace, script: Path) -> None:
             ok = [r for r in runs if "seconds" in r]
             res[t] = min(ok, key=lambda r: r["seconds"]) if ok else runs[0]
             print(n, t, res[t], flush=True)
-        pp = res["plain-pandas"].get("seconds")
+        vec = res["plain-pandas"].get("seconds")
+        ana = res["analyst-pandas"].get("seconds")
+        guessed = False
+        if ana:
+            last_analyst = (n, float(ana))
+        elif last_analyst:  # one Python call per user: time grows with the users
+            ana, guessed = last_analyst[1] * n / last_analyst[0], True
         for t in tools[:2]:
             r = res[t]
             s = r.get("seconds")
+            same = all(r.get("entered") == res[b].get("entered") for b in tools[2:] if res[b])
             rows.append(
                 [
                     f"{r.get('events', n):,}",
                     t.split("-")[1],
                     fmt_s(s),
-                    fmt_s(pp),
-                    f"{pp / s:.1f}x" if s and pp else "n/a",
+                    fmt_s(vec),
+                    f"{vec / s:.1f}x" if s and vec else "n/a",
+                    (f"~{fmt_s(ana)} (extrapolated)" if guessed else fmt_s(ana))
+                    if ana
+                    else "not run",
+                    f"{ana / s:.0f}x" if s and ana else "n/a",
                     f"{r.get('peak_mb', 0):.0f}",
                     f"{res['plain-pandas'].get('peak_mb', 0):.0f}",
-                    "yes" if r.get("entered") == res["plain-pandas"].get("entered") else "NO",
+                    "yes" if same else "NO",
                 ]
             )
+    load = os.getloadavg()
     notes = (
         "`stream_funnel(log, stages=5 steps, other_events='ignore')` (mode 'sequence': the "
-        "steps as a subsequence of each user's path) vs a vectorised plain pandas "
-        "implementation of the same rule (isin filter; per step a boolean mask, a join on "
-        "the previous step's time and a groupby-min). crmmodels also validates the log, "
-        "reports the ignored events and computes the time-to-convert statistics. Simulated "
+        "steps as a subsequence of each user's path) against two pandas implementations of "
+        "the same rule. 'pandas, vectorised' is written by an expert: isin filter, then per "
+        "step a boolean mask, a join on the previous step's time and a groupby-min. "
+        "'pandas, groupby-apply' is what an analyst writes: sort by user and time, group by "
+        "user, apply a small Python function that walks each path. crmmodels also "
+        "validates the log, reports the ignored events and computes the time-to-convert "
+        "statistics. Simulated "
         f"click streams: about {EVENTS_PER_USER} events per user (integer ids), 8 event "
         "names as text (45% not funnel steps), times to the second over 90 days. Each case "
         f"runs {args.repeat} times, each in a fresh process after a warm-up call on 50 "
         "rows, and the best time is shown; peak memory is RSS growth above the loaded "
-        "input; 'same' checks the counts per step. Python "
+        "input; 'same' checks the counts per step against both pandas implementations. "
+        f"The groupby-apply implementation is timed up to {args.analyst_max:,} events; "
+        "beyond that its time is extrapolated linearly from the largest size timed "
+        "(marked). "
+        "Python "
         f"{platform.python_version()}, pandas {pd.__version__}, {platform.machine()}, "
-        "2 shared cores (timings noisy)."
+        "2 cores shared with other jobs: load average "
+        f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1 / 5 / 15 min) at the end of the run "
+        "(timings noisy)."
     )
     header = [
         "events",
         "input",
         "crmmodels s",
-        "plain pandas s",
+        "pandas vectorised s",
+        "speed-up",
+        "pandas groupby-apply s",
         "speed-up",
         "crmmodels peak MiB",
-        "pandas peak MiB",
+        "pandas vectorised peak MiB",
         "same",
     ]
     title = "Event-stream funnel (stream_funnel, mode 'sequence')"
@@ -420,6 +468,12 @@ def main() -> None:
     ap.add_argument("--case")
     ap.add_argument("--sizes", type=lambda s: [int(float(x)) for x in s.split(",")])
     ap.add_argument("--repeat", type=int, default=3, help="fresh-process runs per case")
+    ap.add_argument(
+        "--analyst-max",
+        type=int,
+        default=10_000_000,
+        help="largest log timed with the groupby-apply pandas implementation",
+    )
     ap.add_argument("--part", choices=["all", "metrics", "streams", "retentioneering"])
     ap.add_argument("--ecom", default="/tmp/ecom.csv", help="retentioneering's ecom log (CSV)")
     ap.add_argument("--export-retentioneering", metavar="CSV")

@@ -21,7 +21,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from crmmodels._ingest.arguments import check_choice, check_column_name, check_level, check_number
-from crmmodels._ingest.frames import python_scalar, to_pandas
+from crmmodels._ingest.frames import check_not_null, python_scalar, to_pandas
 from crmmodels.errors import ArgumentError, DataError, SchemaError
 from crmmodels.funnel._aggregate import _days, _key_values, _local_frame, _segments, _validate
 from crmmodels.funnel._metrics import _names
@@ -240,10 +240,17 @@ def stream_funnel(
         else _scalar_days(observation_end, ev.is_datetime, "observation_end", ev.time_zone)
     )
     keep = ev.step >= 0
-    n_after_end = int(np.count_nonzero(keep & (ev.days > end)))
-    keep &= ev.days <= end
+    n_after_end = 0
+    if observation_end is not None or np.isnan(end):  # by default no event is after the end
+        n_after_end = int(np.count_nonzero(keep & (ev.days > end)))
+        keep &= ev.days <= end
+    rows = np.flatnonzero(keep)
     n_ent, k = len(ev.ids), len(st)
-    reach, times = _paths(ev.ent[keep], ev.step[keep], ev.days[keep], n_ent, k, mode, win)
+    if rows.size == keep.size:  # every event is a step: no copies
+        e, s, d = ev.ent, ev.step, ev.days
+    else:
+        e, s, d = ev.ent.take(rows), ev.step.take(rows), ev.days.take(rows)
+    reach, times = _paths(e, s, d, n_ent, k, mode, win)
     table = _step_table(st, reach, times)
     segments, ref = (None, None)
     if ev.segment is not None:
@@ -300,11 +307,82 @@ def _read_events(
     entity_col, stage_col, date_col = cols
     frame, tz = _local_frame(history, date_col, date_format)
     extra = [] if segment_col is None else [segment_col]
-    n_rows, is_datetime = _validate(
-        frame, cols=list(cols), extra=extra, date_col=date_col, amount_col=None
-    )
+    n_rows, is_datetime = _validate_log(frame, list(cols), extra, date_col)
     eager, names, n_ent_all = _collect_events(frame, list(cols) + extra, stage_col, stages, ignore)
     ent, ids = _entity_codes(_key_values(eager, entity_col))
+    polars_text = (
+        eager.implementation is nw.Implementation.POLARS and eager.schema[stage_col] == nw.String
+    )
+    if names is None and polars_text:
+        step, ignored = _polars_steps(eager, entity_col, stage_col, stages, ignore)
+    else:
+        step, ignored = _label_steps(eager, ent, len(ids), names, stage_col, stages, ignore)
+    t = eager[date_col].to_numpy()
+    return _finish(
+        eager, ent, ids, step, ignored, t, cols, segment_col, n_rows, n_ent_all, is_datetime, tz
+    )
+
+
+def _validate_log(frame: Any, cols: list[str], extra: list[str], date_col: str) -> tuple[int, bool]:
+    """Columns, types and nulls of the log; the rows and whether times are datetimes.
+
+    A lazy frame is checked on its engine; an eager one has its types checked on its
+    first row and its nulls counted per column (a null count is kept by arrow and polars
+    columns, so no full pass is made for them).
+    """
+    if not isinstance(frame, nw.DataFrame):
+        return _validate(frame, cols=cols, extra=extra, date_col=date_col, amount_col=None)
+    _, is_datetime = _validate(
+        frame.head(1), cols=cols, extra=extra, date_col=date_col, amount_col=None
+    )
+    if any(frame[c].null_count() for c in cols):
+        check_not_null(frame, cols, what="history", id_col=cols[0])
+    return len(frame), is_datetime
+
+
+def _polars_steps(
+    eager: nw.DataFrame[Any],
+    entity_col: str,
+    stage_col: str,
+    stages: tuple[str, ...],
+    ignore: bool,
+) -> tuple[npt.NDArray[np.int64], pd.DataFrame]:
+    """Step codes (-1: not a step) and the ignored-events table, computed by polars.
+
+    The event names never leave the engine: they are mapped to step positions there,
+    and the other names are counted there (events and distinct entities per name).
+    """
+    code = nw.col(stage_col).replace_strict(
+        list(stages), list(range(len(stages))), default=-1, return_dtype=nw.Int32
+    )
+    coded = eager.select(nw.col(entity_col, stage_col), code.alias("_step"))
+    names = to_pandas(
+        coded.filter(nw.col("_step") < 0)
+        .group_by(stage_col)
+        .agg(nw.len().alias("_n"), nw.col(entity_col).n_unique().alias("_e"))
+    )
+    labels = [str(v) for v in names[stage_col]]
+    _, ignored = _step_codes(
+        labels,
+        names["_n"].to_numpy(dtype=np.int64),
+        names["_e"].to_numpy(dtype=np.int64),
+        stages,
+        stage_col,
+        ignore,
+    )
+    return coded["_step"].to_numpy().astype(np.int64), ignored
+
+
+def _label_steps(
+    eager: nw.DataFrame[Any],
+    ent: npt.NDArray[np.int64],
+    n_ent: int,
+    names: pd.DataFrame | None,
+    stage_col: str,
+    stages: tuple[str, ...],
+    ignore: bool,
+) -> tuple[npt.NDArray[np.int64], pd.DataFrame]:
+    """Step codes (-1: not a step) and the ignored-events table, from factorised names."""
     lab_codes, lab_idx = pd.factorize(_key_values(eager, stage_col))
     labels = [str(v) for v in lab_idx]
     counts = np.bincount(lab_codes, minlength=len(labels)).astype(np.int64)
@@ -316,9 +394,27 @@ def _read_events(
         counts = np.array([int(n_by.get(s, 0)) for s in labels], dtype=np.int64)
         ent_counts = np.array([int(e_by.get(s, 0)) for s in labels], dtype=np.int64)
     else:
-        ent_counts = _entities_per_label(ent, lab_codes, len(ids), labels, stages)
+        ent_counts = _entities_per_label(ent, lab_codes, n_ent, labels, stages)
     code_of_label, ignored = _step_codes(labels, counts, ent_counts, stages, stage_col, ignore)
-    t = eager[date_col].to_numpy()
+    return code_of_label[lab_codes], ignored
+
+
+def _finish(
+    eager: nw.DataFrame[Any],
+    ent: npt.NDArray[np.int64],
+    ids: npt.NDArray[Any],
+    step: npt.NDArray[np.int64],
+    ignored: pd.DataFrame,
+    t: npt.NDArray[Any],
+    cols: tuple[str, str, str],
+    segment_col: str | None,
+    n_rows: int,
+    n_ent_all: int | None,
+    is_datetime: bool,
+    tz: str | None,
+) -> _Events:
+    """Times in days and the segment of each entity: the coded events."""
+    entity_col = cols[0]
     if t.dtype.kind == "b":
         t = t.astype(np.int64)
     elif t.dtype.kind not in "iufM":
@@ -338,7 +434,7 @@ def _read_events(
     return _Events(
         ent=ent,
         ids=ids,
-        step=code_of_label[lab_codes],
+        step=step,
         days=_days(t, is_datetime),
         segment=seg,
         ignored=ignored,
@@ -360,11 +456,14 @@ def _entity_codes(values: Any) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]
     if isinstance(values, np.ndarray) and values.dtype.kind in "iu" and values.size:
         lo, hi = int(values.min()), int(values.max())
         if hi - lo <= 4 * values.size:
-            offset = (values - lo).astype(np.intp)
+            offset = values.astype(np.int64, copy=True)
+            offset -= lo
             present = np.bincount(offset, minlength=hi - lo + 1) > 0
-            number = np.cumsum(present) - 1
             ids: npt.NDArray[Any] = (np.flatnonzero(present) + lo).astype(values.dtype)
-            return number[offset].astype(np.int64), ids
+            if ids.size == present.size:  # every id of the range occurs: codes are offsets
+                return offset, ids
+            number = np.cumsum(present) - 1
+            return number[offset], ids
     codes, uniques = pd.factorize(values, sort=True)
     return codes.astype(np.int64), np.asarray(uniques)
 
@@ -384,10 +483,11 @@ def _entities_per_label(
     slot = np.full(len(labels), -1, dtype=np.int64)
     slot[other] = np.arange(len(other))
     row_slot = slot[lab_codes]
-    rows = row_slot >= 0
-    if len(other) * n_ent <= 50_000_000:  # events per (name, entity) on a dense grid
-        grid = np.bincount(row_slot[rows] * n_ent + ent[rows], minlength=len(other) * n_ent)
-        out[other] = (grid.reshape(len(other), n_ent) > 0).sum(axis=1)
+    rows = np.flatnonzero(row_slot >= 0)
+    if len(other) * n_ent <= 200_000_000:  # a dense (name, entity) grid of flags
+        seen = np.zeros((len(other), n_ent), dtype=bool)
+        seen[row_slot[rows], ent[rows]] = True
+        out[other] = np.count_nonzero(seen, axis=1)
     else:
         pairs = np.unique(ent[rows] * len(other) + row_slot[rows])
         out[other] = np.bincount(pairs % len(other), minlength=len(other))

@@ -43,7 +43,9 @@ def _step_table(stages: tuple[str, ...], reach: IntArray, times: FloatArray) -> 
     k = len(stages)
     entered = _counts(reach, k)
     conversion, cumulative = _rates(entered)
-    since = np.where(np.arange(k)[None, :] < reach[:, None], times - times[:, :1], np.nan)
+    some = reach > 0  # entities that never reached step 1 hold only NaN times
+    r, tm = reach[some], times[some]
+    since = np.where(np.arange(k)[None, :] < r[:, None], tm - tm[:, :1], np.nan)
     q = kf.quantiles_by_column(since, (0.5, 0.9))
     table = pd.DataFrame(
         {
