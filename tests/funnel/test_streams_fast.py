@@ -150,3 +150,32 @@ def test_sequence_times_with_many_steps() -> None:
     assert out[0].tolist() == list(range(k))
     later = kf.sequence_times(ent, step, -t, 1, k)  # reversed times: only step 0 is reached
     assert (~np.isnan(later)).sum() == 1
+
+
+@pytest.mark.parametrize("engine", ["polars_lazy", "duckdb"])
+def test_lazy_inputs_keep_entities_without_step_events(engine) -> None:
+    log = pd.DataFrame(
+        {
+            "entity_id": [1, 1, 2, 3, 2, 4],
+            "stage": ["a", "b", "x", "a", "y", "x"],
+            "entered_at": [0.0, 1.0, 0.0, 2.0, 1.0, 5.0],
+            "seg": ["s", "s", "t", "s", "t", "t"],
+        }
+    )
+    if engine == "polars_lazy":
+        pl = pytest.importorskip("polars")
+        data = pl.from_pandas(log).lazy()
+    else:
+        duckdb = pytest.importorskip("duckdb")
+        data = duckdb.connect().from_df(log)
+    kwargs = {"stages": ["a", "b"], "other_events": "ignore", "segment_col": "seg"}
+    ref = stream_funnel(log, **kwargs)
+    out = stream_funnel(data, **kwargs)
+    assert out.n_entities == ref.n_entities == 4
+    pd.testing.assert_frame_equal(
+        out.entities().sort_values("entity").reset_index(drop=True),
+        ref.entities().sort_values("entity").reset_index(drop=True),
+        check_dtype=False,
+    )
+    pd.testing.assert_frame_equal(out.to_frame(), ref.to_frame(), check_dtype=False)
+    pd.testing.assert_frame_equal(out.ignored, ref.ignored, check_dtype=False)

@@ -74,7 +74,12 @@ def _collect_events(
     )
     n_ent = len(to_pandas(frame.select(cols[0]).unique()))
     if ignore:
-        frame = frame.filter(nw.col(stage_col).is_in(list(stages)))
+        # the step events, plus one row for each entity without any (it stays in the
+        # result with no step reached, as on eager frames)
+        steps_only = frame.filter(nw.col(stage_col).is_in(list(stages))).select(cols)
+        without = frame.join(steps_only.select(cols[0]).unique(), on=cols[0], how="anti")
+        one_row = without.group_by(cols[0]).agg(*[nw.col(c).min() for c in cols[1:]])
+        frame = nw.concat([steps_only, one_row.select(cols)], how="vertical")
     return nw.from_native(to_pandas(frame.select(cols)), eager_only=True), names, n_ent
 
 
