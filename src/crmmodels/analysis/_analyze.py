@@ -391,7 +391,9 @@ def _value(
     )
     equity = steps.run(
         "Customer equity",
-        lambda: customer_equity(transaction_model, spend_model, summary, level=level, **value_args),
+        lambda: customer_equity(
+            transaction_model, spend_model, summary, level=level, method="delta", **value_args
+        ),
         lambda r: f"{r.total:,.0f} ({r.low:,.0f} to {r.high:,.0f})",
     )
     return clv, equity

@@ -111,7 +111,8 @@ class AnalysisSettings:
             f"the horizon ({self.discount_period:g} {self.unit} a year).",
             f"Margin: {self.margin:.0%} of revenue"
             + (" (values are revenue)." if self.margin == 1 else "."),
-            f"Customer-equity interval: {self.level:.0%}.",
+            f"Customer-equity interval: {self.level:.0%}, from the uncertainty of the "
+            "fitted parameters (delta method on the log parameters).",
         ]
 
     def python_call(self, data_name: str = "transactions") -> str:
