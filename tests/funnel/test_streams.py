@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from crmmodels.errors import ArgumentError, DataError, SchemaError
 from crmmodels.funnel import StreamFunnelResult, funnel_metrics, stream_funnel
-from crmmodels.kernels import funnel as kf
+from crmmodels.kernels import funnel_stream as ks
 
 from _engines import to_engine
 
@@ -163,8 +163,8 @@ def test_an_infinite_window_is_no_window(events: list[tuple[int, int]]) -> None:
     ent = np.array([e for e, s in events if s >= 0], dtype=np.int64)
     step = np.array([s for _, s in events if s >= 0], dtype=np.int64)
     t = np.array([float(i // 2) for i, (_, s) in enumerate(events) if s >= 0])
-    a = kf.sequence_times(ent, step, t, 6, 3)
-    b = kf.sequence_times_within(ent, step, t, 6, 3, np.inf)
+    a = ks.sequence_times(ent, step, t, 6, 3)
+    b = ks.sequence_times_within(ent, step, t, 6, 3, np.inf)
     np.testing.assert_array_equal(a, b)
 
 
@@ -269,7 +269,7 @@ def test_the_callers_frame_is_not_changed() -> None:
 
 def test_newcombe_interval_matches_the_published_example() -> None:
     # Newcombe (1998), Statistics in Medicine 17, 873-890: 56/70 - 48/80, method 10
-    d, lo, hi = kf.difference_interval(*np.array([[56.0], [70.0], [48.0], [80.0]]), 0.95)
+    d, lo, hi = ks.difference_interval(*np.array([[56.0], [70.0], [48.0], [80.0]]), 0.95)
     assert (d[0], lo[0], hi[0]) == pytest.approx((0.2, 0.0524, 0.3339), abs=5e-5)
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from crmmodels.errors import DataError
 from crmmodels.funnel import StreamFunnelResult, stream_funnel
-from crmmodels.kernels import funnel as kf
+from crmmodels.kernels import funnel_stream as ks
 
 STEPS = ["view", "cart", "ship", "pay"]
 OTHER = ["home", "catalog", "search"]
@@ -146,9 +146,9 @@ def test_sequence_times_with_many_steps() -> None:
     ent = np.zeros(k, dtype=np.int64)
     step = np.arange(k)[::-1].copy()
     t = np.arange(k, dtype=np.float64)[::-1].copy()  # step j at time j
-    out = kf.sequence_times(ent, step, t, 1, k)
+    out = ks.sequence_times(ent, step, t, 1, k)
     assert out[0].tolist() == list(range(k))
-    later = kf.sequence_times(ent, step, -t, 1, k)  # reversed times: only step 0 is reached
+    later = ks.sequence_times(ent, step, -t, 1, k)  # reversed times: only step 0 is reached
     assert (~np.isnan(later)).sum() == 1
 
 

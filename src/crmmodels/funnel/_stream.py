@@ -27,7 +27,7 @@ from crmmodels.funnel._aggregate import _days, _key_values, _local_frame, _segme
 from crmmodels.funnel._metrics import _names
 from crmmodels.funnel._result import _days_to_label, _scalar_days
 from crmmodels.funnel._stream_result import StreamFunnelResult, _segment_table, _step_table
-from crmmodels.kernels import funnel as kf
+from crmmodels.kernels import funnel_stream as ks
 
 StreamMode = Literal["sequence", "ordered"]
 
@@ -511,13 +511,13 @@ def _paths(
     """Steps reached by each entity and the time of each step reached (NaN beyond)."""
     if mode == "sequence":
         if window is None:
-            times = kf.sequence_times(ent, step, days, n_ent, k)
+            times = ks.sequence_times(ent, step, days, n_ent, k)
         else:
-            times = kf.sequence_times_within(ent, step, days, n_ent, k, window)
+            times = ks.sequence_times_within(ent, step, days, n_ent, k, window)
         reach = (~np.isnan(times)).sum(axis=1).astype(np.int64)
         return reach, times
     first = np.full((n_ent, k), np.inf)
     np.minimum.at(first, (ent, step), days)
     first[np.isinf(first)] = np.nan
-    reach = kf.first_entry_reach(first, window)
+    reach = ks.first_entry_reach(first, window)
     return reach, np.where(np.arange(k)[None, :] < reach[:, None], first, np.nan)

@@ -17,7 +17,14 @@ import pandas as pd
 from crmmodels._ingest.arguments import check_int, check_number
 from crmmodels._ingest.dates import to_timestamp
 from crmmodels._ingest.frames import to_narwhals, to_pandas
-from crmmodels.clv._base import as_float_array
+from crmmodels.compat.lifetimes._dates import _end_date, _parse_dates, _period
+from crmmodels.compat.lifetimes._private import (
+    _check_inputs as _check_inputs,
+)
+from crmmodels.compat.lifetimes._private import (
+    _find_first_transactions as _find_first_transactions,
+)
+from crmmodels.compat.lifetimes._private import _scale_time as _scale_time
 from crmmodels.errors import ArgumentError, DataError
 from crmmodels.errors import ConvergenceError as ConvergenceError
 from crmmodels.transactions import calibration_holdout, summarize_transactions
@@ -30,45 +37,8 @@ __all__ = [
     "summary_data_from_transaction_data",
 ]
 
-_PERIODS = ("D", "W", "M", "h", "min")
 _TRACKING_FREQ = ("D", "W", "M", "Q", "Y")
 _CLV_FACTOR = {"W": 4.345, "M": 1.0, "D": 30.0, "H": 30.0 * 24.0}
-
-
-def _period(freq: str) -> Any:
-    """Lifetimes' ``freq`` as a crmmodels period (``"H"`` is read as ``"h"``)."""
-    code = {"H": "h", "T": "min"}.get(freq, freq)
-    if code not in _PERIODS:
-        raise DataError(
-            f"freq={freq!r} is not supported by the crmmodels summaries; use one of "
-            f"{list(_PERIODS)} (with freq_multiplier for other units of time)."
-        )
-    return code
-
-
-def _end_date(value: Any, name: str, datetime_format: str | None) -> Any:
-    """A date argument read as lifetimes reads it (``pandas.to_datetime``).
-
-    Text is parsed with ``datetime_format`` when given, else by pandas (so ``"20150207"``
-    and ``"2019-1-1"`` are dates, as in lifetimes); other values pass through.
-    """
-    if value is None or not isinstance(value, str):
-        return value
-    try:
-        return pd.to_datetime(value, format=datetime_format)
-    except (ValueError, TypeError) as exc:
-        layout = f"the layout datetime_format={datetime_format!r}" if datetime_format else "text"
-        raise ArgumentError(
-            f"{name} must be a date in {layout} that pandas.to_datetime reads (e.g. "
-            f"'2024-01-05'); got {value!r}."
-        ) from exc
-
-
-def _parse_dates(values: pd.Series, datetime_format: str | None) -> pd.Series:
-    """``pandas.to_datetime`` as lifetimes calls it; whole numbers are read as text."""
-    if datetime_format is not None and values.dtype.kind in "iu":
-        values = values.astype(str)
-    return pd.to_datetime(values, format=datetime_format)
 
 
 def _text_dates(transactions: Any, datetime_col: str, datetime_format: str | None) -> Any:
@@ -502,118 +472,3 @@ def calculate_alive_path(
     length = max(int(offset.max()) + 1, int(t) + 1)
     path = alive_history(_PerPeriod(model), offset, ages=np.arange(length, dtype=np.float64))
     return pd.Series(path.to_frame()["p_alive"].to_numpy(), index=range(length))
-
-
-def _find_first_transactions(
-    transactions: pd.DataFrame,
-    customer_id_col: str,
-    datetime_col: str,
-    monetary_value_col: str | None = None,
-    datetime_format: str | None = None,
-    observation_period_end: Any = None,
-    freq: str = "D",
-) -> pd.DataFrame:
-    """One row per customer and period of ``freq``, flagging each customer's first period.
-
-    lifetimes' private helper, kept for code that calls it: purchases after the period
-    holding ``observation_period_end`` (default: the last purchase) are dropped, the
-    dates become ``pandas.Period`` values, several purchases in one period become one
-    row (their ``monetary_value_col`` summed) and ``first`` marks the first period of
-    each customer. Rows are ordered by customer, then period. The caller's frame is not
-    changed.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``customer_id_col``, ``datetime_col`` (periods), the value column when
-        given, and ``first`` (bool).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> tx = pd.DataFrame({"id": [1, 1, 1], "date": ["2020-01-01", "2020-01-01", "2020-01-03"]})
-    >>> _find_first_transactions(tx, "id", "date")["first"].tolist()
-    [True, False]
-    """
-    cols = [customer_id_col, datetime_col]
-    if monetary_value_col:
-        cols.append(monetary_value_col)
-    frame = to_pandas(to_narwhals(transactions, what="transactions"))
-    missing = [c for c in cols if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"transactions has no column {missing[0]!r}; its columns are "
-            f"{list(frame.columns)[:20]}. Pass the names of the id, date and value columns."
-        )
-    frame = frame[cols].copy()
-    dates = _parse_dates(frame[datetime_col], datetime_format)
-    if isinstance(observation_period_end, pd.Period):
-        end = observation_period_end.to_timestamp()
-    elif observation_period_end is None:
-        end = dates.max()
-    else:
-        end = pd.Timestamp(_end_date(observation_period_end, "observation_period_end", None))
-    periods = dates.dt.to_period(_period(freq))
-    keep = (periods.dt.start_time <= end).to_numpy()
-    frame[datetime_col] = periods
-    order = pd.DataFrame({"c": frame[customer_id_col], "d": dates}).iloc[keep]
-    order = order.sort_values(["c", "d"], kind="stable")
-    frame = frame.iloc[np.flatnonzero(keep)].loc[order.index].reset_index(drop=True)
-    if monetary_value_col:
-        grouped = frame.groupby([customer_id_col, datetime_col], sort=False, as_index=False)
-        out = grouped[monetary_value_col].sum()
-    else:
-        out = frame.loc[~frame.duplicated([customer_id_col, datetime_col])]
-    out = pd.DataFrame(out[cols])
-    out["first"] = ~out[customer_id_col].duplicated().to_numpy()
-    return out
-
-
-def _scale_time(age: Any) -> float:
-    """The time scale lifetimes fits on: one over the largest age (oldest customer T = 1).
-
-    Examples
-    --------
-    >>> _scale_time([10.0, 40.0])
-    0.025
-    """
-    return 1.0 / float(np.max(np.asarray(age, dtype=np.float64)))
-
-
-def _check_inputs(
-    frequency: Any, recency: Any = None, T: Any = None, monetary_value: Any = None
-) -> None:
-    """The lifetimes checks of summary inputs; raises :class:`DataError` (a ``ValueError``).
-
-    Recency must lie in ``[0, T]`` and be 0 where frequency is 0, no vector may be
-    empty, frequency must hold whole numbers and monetary values must be positive.
-
-    Examples
-    --------
-    >>> _check_inputs([0, 2], [0, 5.0], [6.0, 9.0]) is None
-    True
-    """
-    from crmmodels.clv._inputs import check
-
-    x = np.asarray(as_float_array(frequency, "frequency"))
-    if recency is not None:
-        tx = np.asarray(as_float_array(recency, "recency"))
-        arrays = [x, tx]
-        if T is not None:
-            tt = np.asarray(as_float_array(T, "T"))
-            arrays.append(tt)
-            check(tx, tx > tt, "recency", "is larger than T", "recency must lie in [0, T].")
-        check(
-            tx,
-            (x == 0) & (tx != 0),
-            "recency",
-            "is not 0 although frequency is 0",
-            "customers without repeat purchases have recency 0.",
-        )
-        check(tx, tx < 0, "recency", "is negative", "the last purchase precedes the first.")
-        if any(a.shape[0] == 0 for a in arrays):
-            raise DataError("frequency, recency and T must not be empty; one of them is.")
-    check(x, x != np.round(x), "frequency", "is not an integer", "it counts repeat purchases.")
-    if monetary_value is not None:
-        m = np.asarray(as_float_array(monetary_value, "monetary_value"))
-        check(m, m <= 0, "monetary_value", "is not positive", "spend must be > 0.")
