@@ -13,7 +13,7 @@ from crmmodels._ingest.log import prepare_log
 from crmmodels.analysis._customers import customer_table
 from crmmodels.analysis._figures import DataChecksResult, key_figures
 from crmmodels.analysis._result import CustomerAnalysis
-from crmmodels.analysis._settings import AnalysisSettings, check_settings
+from crmmodels.analysis._settings import CURRENT_WINDOW_DAYS, AnalysisSettings, check_settings
 from crmmodels.analysis._steps import StepLog
 from crmmodels.clv import GammaGamma, customer_equity, customer_lifetime_value, select_model
 from crmmodels.errors import DataError
@@ -28,9 +28,6 @@ from crmmodels.retention._cohorts import cohort_retention_of_log
 from crmmodels.transactions import rfm_scores, rfm_segments, summarize_transactions
 
 __all__ = ["analyze"]
-
-#: days of spend that count as a customer's current value in the quadrants
-CURRENT_WINDOW_DAYS = 365
 
 
 def analyze(

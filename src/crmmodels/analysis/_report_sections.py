@@ -28,6 +28,7 @@ from crmmodels.analysis._report_tables import (
     number,
     share,
 )
+from crmmodels.analysis._settings import CURRENT_WINDOW_DAYS
 from crmmodels.errors import DataError
 
 if TYPE_CHECKING:
@@ -330,7 +331,6 @@ def assumptions_section(
     analysis: CustomerAnalysis, source: str | None, command: str | None = None
 ) -> Section:
     """The settings of the run, and the call and command that reproduce it."""
-    from crmmodels.analysis._analyze import CURRENT_WINDOW_DAYS
     from crmmodels.analysis._customers import CHURN_RISK_BANDS
 
     s = analysis.settings

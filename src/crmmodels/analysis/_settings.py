@@ -28,6 +28,8 @@ __all__ = [
 DEFAULT_DISCOUNT_RATE = 0.10
 #: share of revenue kept as margin when the caller gives none (1: values are revenue)
 DEFAULT_MARGIN = 1.0
+#: days of spend that count as a customer's current value in the CLV quadrants
+CURRENT_WINDOW_DAYS = 365
 #: the transaction models that can be chosen or forced, by class name
 CANDIDATE_MODELS = ("BGNBD", "MBGNBD", "ParetoNBD", "BGBB")
 
