@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import narwhals.stable.v2 as nw
 import pandas as pd
 
 from crmmodels._ingest.dates import to_timestamp
-from crmmodels._ingest.frames import collect, like_input, to_narwhals
+from crmmodels._ingest.frames import collect, like_input, to_narwhals, to_pandas
 from crmmodels._ingest.log import prepare_log
 from crmmodels.analysis._customers import customer_table
 from crmmodels.analysis._figures import DataChecksResult, key_figures
@@ -16,6 +17,7 @@ from crmmodels.analysis._result import CustomerAnalysis
 from crmmodels.analysis._settings import CURRENT_WINDOW_DAYS, AnalysisSettings, check_settings
 from crmmodels.analysis._steps import StepLog
 from crmmodels.clv import GammaGamma, customer_equity, customer_lifetime_value, select_model
+from crmmodels.clv._selection import CANDIDATES
 from crmmodels.errors import DataError
 from crmmodels.lifecycle import LifecycleRules
 from crmmodels.lifecycle._features import Log, merged_days
@@ -147,7 +149,7 @@ def analyze(
         allow_negative=False,
         observation_end=observation_end,
     )
-    log = _clean_log(frame)
+    log = nw.to_native(frame)  # the validated log: dates parsed, local wall time
     settings = AnalysisSettings(
         customer_col=customer_col,
         date_col=date_col,
@@ -280,16 +282,9 @@ def analyze(
     )
 
 
-def _clean_log(frame: Any) -> Any:
-    """The validated log as a native frame (dates parsed, local wall time)."""
-    return nw.to_native(frame)
-
-
 def _pandas(data: Any) -> pd.DataFrame:
     """A (small, per-customer) result of any engine as pandas."""
-    if isinstance(data, pd.DataFrame):
-        return data
-    return collect(nw.from_native(data)).to_pandas()
+    return data if isinstance(data, pd.DataFrame) else to_pandas(to_narwhals(data))
 
 
 def _checks(
@@ -330,10 +325,8 @@ def _transaction_model(
     """
     if selection is not None:
         return selection.model
-    from crmmodels import clv
-
     name = model_name if model_name is not None and model_name != "BGBB" else "BGNBD"
-    cls = getattr(clv, name)
+    cls = CANDIDATES[name]
     return steps.run(
         f"Transaction model ({name}, whole period)",
         lambda: cls().fit(summary, customer_col=customer_col),
@@ -445,7 +438,6 @@ def _lifecycle(
 
     The merged log lives only for this call.
     """
-    import dataclasses
 
     def stages(scheme: str) -> Any:
         scheme_rules = dataclasses.replace(rules, scheme=scheme)  # type: ignore[arg-type]

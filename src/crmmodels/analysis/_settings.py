@@ -9,12 +9,14 @@ call and the command that reproduce the run.
 from __future__ import annotations
 
 import dataclasses
+import shlex
 from typing import Any
 
 import pandas as pd
 
 from crmmodels._ingest.arguments import check_choice, check_level, check_number
 from crmmodels._ingest.periods import Period, check_period, unit_name
+from crmmodels.clv._selection import CANDIDATES
 
 __all__ = [
     "CANDIDATE_MODELS",
@@ -30,8 +32,9 @@ DEFAULT_DISCOUNT_RATE = 0.10
 DEFAULT_MARGIN = 1.0
 #: days of spend that count as a customer's current value in the CLV quadrants
 CURRENT_WINDOW_DAYS = 365
-#: the transaction models that can be chosen or forced, by class name
-CANDIDATE_MODELS = ("BGNBD", "MBGNBD", "ParetoNBD", "BGBB")
+#: the transaction models that can be chosen or forced, by class name (those of
+#: :func:`crmmodels.clv.select_model`)
+CANDIDATE_MODELS = tuple(CANDIDATES)
 
 #: time units in one year (whole numbers where the calendar gives them)
 _PER_YEAR = {"D": 365.0, "W": 52.0, "M": 12.0, "Q": 4.0, "Y": 1.0}
@@ -165,8 +168,6 @@ class AnalysisSettings:
 
 def _quote(text: str) -> str:
     """Quote a shell word when it needs it."""
-    import shlex
-
     return shlex.quote(text)
 
 
