@@ -13,6 +13,7 @@ from crmmodels._ingest.frames import collect, like_input, to_narwhals, to_pandas
 from crmmodels._ingest.log import prepare_log
 from crmmodels.analysis._customers import customer_table
 from crmmodels.analysis._figures import DataChecksResult, key_figures
+from crmmodels.analysis._ids import IdCodes, code_ids
 from crmmodels.analysis._result import CustomerAnalysis
 from crmmodels.analysis._settings import CURRENT_WINDOW_DAYS, AnalysisSettings, check_settings
 from crmmodels.analysis._steps import StepLog
@@ -149,7 +150,10 @@ def analyze(
         allow_negative=False,
         observation_end=observation_end,
     )
-    log = nw.to_native(frame)  # the validated log: dates parsed, local wall time
+    # the validated log (dates parsed, local wall time), text ids coded as integers once
+    log, codes = code_ids(nw.to_native(frame), customer_col)
+    if codes is not None:
+        frame = nw.from_native(log)
     settings = AnalysisSettings(
         customer_col=customer_col,
         date_col=date_col,
@@ -169,10 +173,11 @@ def analyze(
     )
     common: dict[str, Any] = {"customer_col": customer_col, "date_col": date_col}
     end_date = settings.observation_end
-    summary = _pandas(
+    summary = _decoded(
+        codes,
         summarize_transactions(
             log, amount_col=amount_col, observation_end=end_date, time_unit=unit, **common
-        )
+        ),
     )
     checks = _checks(frame, summary, date_col, end_date)
     selection = steps.run(
@@ -191,10 +196,11 @@ def analyze(
     transaction_model = _transaction_model(steps, selection, summary, model_name, customer_col)
     model_summary = summary
     if selection is not None and selection.discrete:  # the models count whole periods
-        model_summary = _pandas(
+        model_summary = _decoded(
+            codes,
             summarize_transactions(
                 log, amount_col=amount_col, observation_end=end_date, period=unit, **common
-            )
+            ),
         )
     spend_model = steps.run(
         "Spend model (Gamma-Gamma)",
@@ -228,12 +234,17 @@ def analyze(
         end_date,
         customer_col,
     )
+    if codes is not None:
+        lifecycle = codes.decode_result(lifecycle, "stages")
+        relationship = codes.decode_result(relationship, "stages")
     portfolio = steps.run(
         "80/20 analysis",
         lambda: pareto_analysis(summary, amount_col="total_value", customer_col=customer_col),
         lambda r: f"top 20% of customers bought {r.top_share:.0%} of the value; Gini {r.gini:.2f}",
     )
-    quadrants = _quadrants(steps, frame, clv, customer_col, date_col, amount_col, end_date, tz)
+    quadrants = _quadrants(
+        steps, frame, clv, codes, customer_col, date_col, amount_col, end_date, tz
+    )
     retention = steps.run(
         "Cohort retention",
         lambda: cohort_retention_of_log(
@@ -285,6 +296,12 @@ def analyze(
 def _pandas(data: Any) -> pd.DataFrame:
     """A (small, per-customer) result of any engine as pandas."""
     return data if isinstance(data, pd.DataFrame) else to_pandas(to_narwhals(data))
+
+
+def _decoded(codes: IdCodes | None, data: Any) -> pd.DataFrame:
+    """A per-customer frame of any engine as pandas, with the ids decoded."""
+    frame = _pandas(data)
+    return frame if codes is None else codes.decode(frame)
 
 
 def _checks(
@@ -393,6 +410,7 @@ def _quadrants(
     steps: StepLog,
     frame: Any,
     clv: Any,
+    codes: IdCodes | None,
     customer_col: str,
     date_col: str,
     amount_col: str,
@@ -404,13 +422,16 @@ def _quadrants(
         return None
 
     def run() -> Any:
-        current = current_values_of_log(
-            frame,
-            customer_col=customer_col,
-            date_col=date_col,
-            amount_col=amount_col,
-            end=to_timestamp(end, "observation_end", tz=tz or "UTC").normalize(),
-            current_window_days=CURRENT_WINDOW_DAYS,
+        current = _decoded(
+            codes,
+            current_values_of_log(
+                frame,
+                customer_col=customer_col,
+                date_col=date_col,
+                amount_col=amount_col,
+                end=to_timestamp(end, "observation_end", tz=tz or "UTC").normalize(),
+                current_window_days=CURRENT_WINDOW_DAYS,
+            ),
         )
         values = clv.to_frame()[[customer_col, "clv"]].rename(columns={"clv": "potential_value"})
         data = values.merge(current, on=customer_col, how="left")
