@@ -459,11 +459,12 @@ def _lifecycle(
 
     The merged log lives only for this call.
     """
+    cache: dict[Any, Any] = {}  # the customers' features, shared by both schemes
 
     def stages(scheme: str) -> Any:
         scheme_rules = dataclasses.replace(rules, scheme=scheme)  # type: ignore[arg-type]
         s = lifecycle_settings(scheme_rules, model=None, time_unit="W", future_customers="prospect")
-        return stages_of_log(days, observation_end=end, s=s, customer_col=customer_col)
+        return stages_of_log(days, observation_end=end, s=s, customer_col=customer_col, cache=cache)
 
     purchase = steps.run(
         "Lifecycle stages (purchase scheme)",

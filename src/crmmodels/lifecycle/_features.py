@@ -9,7 +9,7 @@ import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
 
-from crmmodels._ingest.frames import collect, day_number, to_narwhals
+from crmmodels._ingest.frames import collect, count_rows, day_number, to_narwhals
 from crmmodels._ingest.log import local_log
 from crmmodels._ingest.periods import scalar_period_index
 from crmmodels.errors import DataError, SchemaError, bad_rows_message, missing_column_message
@@ -110,12 +110,28 @@ def stages_at(
     observation_end: pd.Timestamp,
     s: Settings,
     known: pd.Series | None,
+    cache: dict[Any, Any] | None = None,
 ) -> StagesAt:
-    """One row per customer with its stage and the features the rules used."""
+    """One row per customer with its stage and the features the rules used.
+
+    ``cache`` (a dict the caller keeps for several calls on the same ``days``, e.g. both
+    schemes in :func:`crmmodels.analyze`) holds the buyers' features by observation day,
+    so that the merged log is grouped once.
+    """
     a = scalar_period_index(observation_end, "D")
     before = days.filter(nw.col(DAY) <= a)
-    feats = _buyer_features(before, customer_col)
-    prospects, n_excluded = _prospects(days, feats[customer_col], customer_col, s, known)
+    if cache is not None and ("features", a) in cache:
+        feats, later = cache[("features", a)]
+        feats = feats.copy()
+    else:
+        feats = _buyer_features(before, customer_col)
+        later = count_rows(days.filter(nw.col(DAY) > a)) > 0
+        if cache is not None:
+            cache[("features", a)] = (feats.copy(), later)
+    if later or known is not None:
+        prospects, n_excluded = _prospects(days, feats[customer_col], customer_col, s, known)
+    else:  # nobody buys after the observation end: every customer is a buyer
+        prospects, n_excluded = pd.Series([], dtype=feats[customer_col].dtype), 0
     if s.rules.scheme == "relationship":
         feats = _with_recent_value(feats, before, customer_col, a - s.rules.recent_days)
     out, alive = classify(feats, a, s)

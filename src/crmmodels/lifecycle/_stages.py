@@ -192,19 +192,22 @@ def stages_of_log(
     s: Settings,
     customer_col: str,
     known: pd.Series | None = None,
+    cache: dict[Any, Any] | None = None,
 ) -> LifecycleStagesResult:
     """The stages from a log already merged to (customer, day) rows (see ``purchase_days``).
 
     :func:`lifecycle_stages` validates and merges the log, then calls this;
     :func:`crmmodels.analyze` merges its validated log once and calls this for both
-    schemes.
+    schemes, with one ``cache`` so that the customers' features are computed once.
     """
     end = (
         log.last
         if observation_end is None
         else to_timestamp(observation_end, "observation_end", log.tz)
     )
-    at = stages_at(log.days, customer_col=customer_col, observation_end=end, s=s, known=known)
+    at = stages_at(
+        log.days, customer_col=customer_col, observation_end=end, s=s, known=known, cache=cache
+    )
     _refuse_all_prospects(at, log, end)
     for note in at.alive.notes:
         warn(f"lifecycle_stages at {end.date()}: {note}", SkippedStepWarning)
