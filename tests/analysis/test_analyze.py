@@ -299,3 +299,15 @@ def test_date_format_is_recorded_for_reproduction() -> None:
     assert out.settings.date_format == "%d/%m/%Y"
     assert "date_format='%d/%m/%Y'" in out.settings.python_call()
     assert "--date-format %d/%m/%Y" in out.settings.command_line()
+
+
+def test_dask_input_gives_a_dask_table_with_the_same_values() -> None:
+    dd = pytest.importorskip("dask.dataframe")
+    sample = load_cdnow_sample()[["customer_id", "date", "amount"]]
+    out = crm.analyze(dd.from_pandas(sample, npartitions=3))
+    assert isinstance(out.customers, dd.DataFrame)
+    table = out.customers.compute().sort_values("customer_id").reset_index(drop=True)
+    ref = crm.analyze(sample).customers.sort_values("customer_id").reset_index(drop=True)
+    assert list(table.columns) == list(ref.columns)
+    np.testing.assert_allclose(table["clv"], ref["clv"], rtol=1e-9)
+    assert (table["lifecycle_stage"] == ref["lifecycle_stage"]).all()
