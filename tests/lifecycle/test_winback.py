@@ -162,6 +162,15 @@ def test_a_drivers_covariate_must_be_a_column() -> None:
         win_back_targets(table(), drivers=drivers_frame().drop(columns="p_value"))
 
 
+def test_a_p_alive_of_one_for_every_one_time_buyer_is_noted() -> None:
+    df = table()
+    assert win_back_targets(df).notes == ()
+    bgnbd_like = df.assign(p_alive=np.where(df["frequency"] == 0, 1.0, df["p_alive"]))
+    res = win_back_targets(bgnbd_like, lifecycle_stage_col="lifecycle_stage")
+    assert len(res.notes) == 1
+    assert "P(alive) is 1 for all 2 targeted one-time buyers" in res.notes[0]
+
+
 def test_no_target_gives_an_empty_list() -> None:
     res = win_back_targets(table(), threshold=0.05)
     assert (res.n_targets, res.n_listed, len(res.targets)) == (0, 0, 0)

@@ -24,7 +24,7 @@ the summary's time unit, e.g. the weeks of ``crm.analyze``):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -70,6 +70,10 @@ class WinBackTargetsResult(Result):
     base_purchase_rate : float
         The base rate :math:`\bar r`: repeat purchases per time unit of the repeat
         buyers, pooled (their purchases over their time from first to last purchase).
+    notes : tuple of str
+        Warnings about the inputs, in plain words: e.g. that P(alive) is 1 for every
+        one-time buyer, as under BG/NBD, where a customer cannot drop out before a
+        repeat purchase, so that P(alive) ranks them by spend alone.
 
     Examples
     --------
@@ -102,6 +106,12 @@ class WinBackTargetsResult(Result):
     horizon: float
     total_expected_value: float
     base_purchase_rate: float
+    _notes: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Warnings about the inputs, in plain words (empty when there are none)."""
+        return self._notes
 
     def to_frame(self) -> pd.DataFrame:
         """The ranked list (a copy)."""
@@ -133,6 +143,21 @@ def _numbers(data: pd.DataFrame, col: str, key: str, *, fix: str) -> np.ndarray[
             )
         )
     return x
+
+
+def _notes(
+    p: np.ndarray[Any, Any], x: np.ndarray[Any, Any], targeted: np.ndarray[Any, Any]
+) -> tuple[str, ...]:
+    one_time = targeted & (x == 0)
+    if one_time.any() and bool((p[one_time] >= 1.0 - 1e-9).all()):
+        return (
+            f"P(alive) is 1 for all {int(one_time.sum())} targeted one-time buyers: under "
+            "BG/NBD a customer cannot drop out before a repeat purchase, so their "
+            "P(alive) says nothing about reactivation and they rank by spend alone. Use "
+            "P(alive) from MBG/NBD or Pareto/NBD, or compare one-time buyers among "
+            "themselves.",
+        )
+    return ()
 
 
 def _text(values: np.ndarray[Any, Any], fmt: str) -> np.ndarray[Any, Any]:
@@ -337,4 +362,5 @@ def win_back_targets(
         horizon=h,
         total_expected_value=total,
         base_purchase_rate=base_rate,
+        _notes=_notes(p, x, targeted),
     )
