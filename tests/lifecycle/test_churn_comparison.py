@@ -352,3 +352,22 @@ def test_on_the_customer_table_of_an_analysis() -> None:
     assert res.tests.set_index("attribute").loc["value_class", "p_value"] < 1e-6
     by_p = churn_comparison(customers, attributes=["value_class"], p_alive_col="p_alive")
     assert by_p.n_churned == int((customers["p_alive"] < 0.5).sum())
+
+
+def test_the_result_contract() -> None:
+    import dataclasses
+    import json
+
+    res = churn_comparison(random_table(6), attributes=["segment", "spend"], p_alive_col="p_alive")
+    lines = repr(res).splitlines()
+    assert lines[0].startswith("ChurnComparisonResult(") and max(map(len, lines)) < 90
+    assert json.loads(json.dumps(res.to_dict()))["n_customers"] == 400
+    assert res._repr_html_().startswith("<div><strong>ChurnComparisonResult</strong>")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.rule = "x"  # type: ignore[misc]
+    frame = res.to_frame()
+    frame.loc[0, "customers"] = -1
+    assert res.table.loc[0, "customers"] != -1  # a copy
+    _, own = plt.subplots()
+    assert res.plot(ax=own) is own
+    plt.close("all")

@@ -284,3 +284,25 @@ def test_on_the_customer_table_of_an_analysis() -> None:
     one_time = res.targets["repeat_purchases"] == 0
     assert one_time.any()
     np.testing.assert_allclose(res.targets.loc[one_time, "purchase_rate"], res.base_purchase_rate)
+
+
+def test_the_result_contract() -> None:
+    import dataclasses
+    import json
+
+    res = win_back_targets(table(), lifecycle_stage_col="lifecycle_stage")
+    lines = repr(res).splitlines()
+    assert lines[0].startswith("WinBackTargetsResult(") and max(map(len, lines)) < 90
+    assert json.loads(json.dumps(res.to_dict()))["n_targets"] == res.n_targets == 5
+    assert res._repr_html_().startswith("<div><strong>WinBackTargetsResult</strong>")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.horizon = 1.0  # type: ignore[misc]
+    frame = res.to_frame()
+    frame.loc[0, "expected_value"] = -1.0
+    assert res.targets.loc[0, "expected_value"] != -1.0  # a copy
+    _, own = plt.subplots()
+    assert res.plot(ax=own) is own
+    empty = win_back_targets(table(), threshold=0.05)
+    assert empty.plot(ax=own) is own
+    assert empty.plot(kind="distribution") is not None
+    plt.close("all")
