@@ -303,7 +303,17 @@ def test_every_plot_is_reachable_from_a_result(monkeypatch: pytest.MonkeyPatch) 
     moves = lifecycle_transitions(df, snapshots=SNAPSHOTS)
     cohorts = cohort_retention(df)
     metrics = retention_metrics(df)
+    table = pd.DataFrame(
+        {"customer_id": range(4), "frequency": [0, 2, 1, 3], "recency": [0.0, 9.0, 4.0, 20.0]}
+    ).assign(total_value=[10.0, 40.0, 25.0, 70.0], p_alive=[0.2, 0.7, 0.3, 0.9])
+    comparison = crmmodels.lifecycle.churn_comparison(
+        table, attributes=["frequency"], p_alive_col="p_alive"
+    )
+    targets = crmmodels.lifecycle.win_back_targets(table)
     axes = [
+        comparison.plot(),
+        targets.plot(),
+        targets.plot(kind="distribution"),
         stages.plot(),
         moves.plot(),
         moves.plot(kind="heatmap"),
@@ -314,7 +324,7 @@ def test_every_plot_is_reachable_from_a_result(monkeypatch: pytest.MonkeyPatch) 
     for ax in axes:
         plt.close(ax.figure)
     assert reached == expected
-    assert len(expected) == 6
+    assert len(expected) == 8
     with pytest.raises(ArgumentError, match="kind"):
         moves.plot(kind="sankey")  # type: ignore[arg-type]
     with pytest.raises(ArgumentError, match="kind"):

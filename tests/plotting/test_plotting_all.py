@@ -199,6 +199,15 @@ CASES: dict[str, PlotCall] = {
     "plot_transition_heatmap": lambda ax: lifecycle.plot_transition_heatmap(
         result("LifecycleTransitionsResult"), ax=ax
     ),
+    "plot_churn_rates": lambda ax: lifecycle.plot_churn_rates(
+        crmmodels.lifecycle.churn_comparison(
+            _customer_table(), attributes=["frequency"], p_alive_col="p_alive"
+        ),
+        ax=ax,
+    ),
+    "plot_win_back_value": lambda ax: lifecycle.plot_win_back_value(
+        crmmodels.lifecycle.win_back_targets(_customer_table()), ax=ax
+    ),
     "plot_concentration_trend": lambda ax: portfolio.plot_concentration_trend(
         crmmodels.pareto_analysis(
             _transactions().assign(quarter=_transactions()["date"].dt.quarter),
@@ -250,6 +259,18 @@ def _plotting_functions() -> set[str]:
         module = importlib.import_module(f"crmmodels.plotting.{info.name}")
         names.update(module.__all__)
     return names
+
+
+def _customer_table() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": range(6),
+            "frequency": [0, 2, 1, 3, 0, 4],
+            "recency": [0.0, 9.0, 4.0, 20.0, 0.0, 30.0],
+            "total_value": [10.0, 40.0, 25.0, 70.0, 15.0, 90.0],
+            "p_alive": [0.2, 0.7, 0.3, 0.9, 0.4, 0.6],
+        }
+    )
 
 
 def _draws_something(ax: Axes) -> bool:

@@ -18,9 +18,16 @@ through narwhals; only one row per customer is collected.
 The package reads as its steps: ``_rules`` (the rules and the settings checks),
 ``_features`` (per-customer features on the engine), ``_classify`` (the rules applied),
 ``_stages`` and ``_transitions`` (the two public functions) and ``_results``.
+
+The last stage, customer loss, has two views on a customer table (one row per customer,
+e.g. ``crm.analyze(log).customers``): ``_churn`` (:func:`churn_comparison`, churned
+against active customers by attribute, with ``_churn_stats`` and ``_churn_input``) and
+``_winback`` (:func:`win_back_targets`, the ranked win-back list, with
+``_winback_drivers``).
 """
 
 from crmmodels._ingest.renames import renamed_attributes
+from crmmodels.lifecycle._churn import ChurnComparisonResult, churn_comparison
 from crmmodels.lifecycle._results import LifecycleStagesResult, LifecycleTransitionsResult
 from crmmodels.lifecycle._rules import (
     NOT_YET_CUSTOMER,
@@ -31,6 +38,7 @@ from crmmodels.lifecycle._rules import (
 )
 from crmmodels.lifecycle._stages import lifecycle_stages
 from crmmodels.lifecycle._transitions import lifecycle_transitions
+from crmmodels.lifecycle._winback import WinBackTargetsResult, win_back_targets
 
 #: the names before 0.x (results now end in ``Result``)
 LifecycleTransitionsResult = LifecycleTransitionsResult
@@ -40,11 +48,15 @@ __all__ = [
     "PURCHASE_STAGES",
     "RELATIONSHIP_STAGES",
     "AliveModel",
+    "ChurnComparisonResult",
     "LifecycleRules",
     "LifecycleStagesResult",
     "LifecycleTransitionsResult",
+    "WinBackTargetsResult",
+    "churn_comparison",
     "lifecycle_stages",
     "lifecycle_transitions",
+    "win_back_targets",
 ]
 
 #: names of 0.1, served with a FutureWarning until 1.0

@@ -11,9 +11,20 @@ from crmmodels.plotting._common import new_axes
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from crmmodels.lifecycle import LifecycleStagesResult, LifecycleTransitionsResult
+    from crmmodels.lifecycle import (
+        ChurnComparisonResult,
+        LifecycleStagesResult,
+        LifecycleTransitionsResult,
+        WinBackTargetsResult,
+    )
 
-__all__ = ["plot_stage_counts", "plot_stage_mix", "plot_transition_heatmap"]
+__all__ = [
+    "plot_churn_rates",
+    "plot_stage_counts",
+    "plot_stage_mix",
+    "plot_transition_heatmap",
+    "plot_win_back_value",
+]
 
 
 _SIZE = (8.0, 4.5)  # default figure size (inches)
@@ -191,4 +202,137 @@ def plot_transition_heatmap(
         "all pairs" if pair is None else f"{result.snapshots[pair]} -> {result.snapshots[pair + 1]}"
     )
     ax.set_title(f"Lifecycle transitions ({which})")
+    return ax
+
+
+def plot_churn_rates(
+    result: ChurnComparisonResult,
+    *,
+    ax: Axes | None = None,
+    attribute: str | None = None,
+    **kwargs: Any,
+) -> Axes:
+    """Churn rate of each level with its interval; the dashed line is the overall rate.
+
+    Parameters
+    ----------
+    result : ChurnComparisonResult
+        Output of :func:`crmmodels.lifecycle.churn_comparison`.
+    ax : matplotlib Axes, optional
+        Axes to draw on.
+    attribute : str, optional
+        Draw one attribute only; None draws them all, one block each.
+    **kwargs
+        Passed to ``Axes.errorbar``.
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crmmodels.lifecycle import churn_comparison
+    >>> customers = pd.DataFrame({
+    ...     "customer_id": range(6),
+    ...     "channel": ["web", "web", "web", "shop", "shop", "shop"],
+    ...     "churned": [True, True, False, False, False, True],
+    ... })
+    >>> res = churn_comparison(customers, attributes="channel", churned_col="churned")
+    >>> ax = plot_churn_rates(res)
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['channel: shop', 'channel: web']
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
+    """
+    table = result.table
+    if attribute is not None:
+        known = list(dict.fromkeys(table["attribute"]))
+        if attribute not in known:
+            from crmmodels.errors import ArgumentError
+
+            raise ArgumentError(f"attribute must be one of {known}; got {attribute!r}.")
+        table = table[table["attribute"] == attribute]
+    ax = new_axes(ax, (8.0, max(2.5, 0.35 * len(table) + 1.2)))
+    rate = table["churn_rate"].to_numpy(dtype=np.float64)
+    err = np.vstack(
+        [
+            rate - table["churn_rate_low"].to_numpy(dtype=np.float64),
+            table["churn_rate_high"].to_numpy(dtype=np.float64) - rate,
+        ]
+    )
+    y = np.arange(len(table))
+    kwargs.setdefault("fmt", "o")
+    kwargs.setdefault("capsize", 3)
+    ax.errorbar(rate, y, xerr=err, **kwargs)
+    ax.axvline(result.churn_rate, color="grey", linestyle="--", linewidth=1)
+    labels = [f"{a}: {lv}" for a, lv in zip(table["attribute"], table["level"], strict=True)]
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    ax.set_xlim(0.0, 1.0)
+    ax.set_xlabel(f"churn rate ({result.level:.0%} interval); dashed: overall")
+    ax.set_title(f"Churn rate by attribute (churned: {result.rule})")
+    return ax
+
+
+def plot_win_back_value(
+    result: WinBackTargetsResult,
+    *,
+    ax: Axes | None = None,
+    kind: str = "cumulative",
+    **kwargs: Any,
+) -> Axes:
+    """Cumulative expected value down the ranked list, or its distribution.
+
+    Parameters
+    ----------
+    result : WinBackTargetsResult
+        Output of :func:`crmmodels.lifecycle.win_back_targets`.
+    ax : matplotlib Axes, optional
+        Axes to draw on.
+    kind : {"cumulative", "distribution"}
+        ``"cumulative"``: the share of the list's total expected value reached by the
+        first k targets (a gain curve); ``"distribution"``: a histogram of the expected
+        value per target.
+    **kwargs
+        Passed to ``Axes.plot`` or ``Axes.hist``.
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crmmodels.lifecycle import win_back_targets
+    >>> customers = pd.DataFrame({
+    ...     "customer_id": [1, 2, 3], "frequency": [2, 0, 4], "recency": [10.0, 0.0, 20.0],
+    ...     "total_value": [90.0, 20.0, 200.0], "p_alive": [0.2, 0.1, 0.4],
+    ... })
+    >>> ax = plot_win_back_value(win_back_targets(customers))
+    >>> ax.get_xlabel()
+    'targets, best first'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
+    """
+    from crmmodels._ingest.arguments import check_choice
+
+    check_choice(kind, "kind", ["cumulative", "distribution"])
+    ax = new_axes(ax, (7.0, 4.0))
+    value = result.targets["expected_value"].to_numpy(dtype=np.float64)
+    if kind == "distribution":
+        kwargs.setdefault("bins", 30)
+        ax.hist(value, **kwargs)
+        ax.set_xlabel("expected value of a win-back")
+        ax.set_ylabel("targets")
+        ax.set_title(f"Expected value per target ({len(value):,} targets)")
+        return ax
+    total = value.sum()
+    share = np.cumsum(value) / total if total > 0 else np.zeros_like(value)
+    x = np.arange(1, len(value) + 1)
+    ax.plot(np.concatenate([[0], x]), np.concatenate([[0.0], share]), **kwargs)
+    ax.set_xlabel("targets, best first")
+    ax.set_ylabel("share of total expected value")
+    ax.set_ylim(0.0, 1.05)
+    ax.set_title(f"Cumulative expected value of the win-back list (total {total:,.0f})")
     return ax
