@@ -9,6 +9,8 @@
 * :func:`interaction_profile` summarises each customer's contacts and the coverage of
   the strategic customers.
 * :func:`customize` maps customers to one action each through a validated rule table.
+* :func:`pseudonymize` replaces identifiers by a keyed hash (HMAC-SHA256), stable for one
+  key on every engine, so pseudonymised tables still join.
 """
 
 from crmmodels._ingest.renames import renamed_attributes
@@ -36,6 +38,7 @@ from crmmodels.idic._normalize import (
     normalize_name,
     normalize_phone,
 )
+from crmmodels.idic._pseudonymize import collision_probability, pseudonymize
 
 __all__ = [
     "NO_RULE_MATCHED",
@@ -48,6 +51,7 @@ __all__ = [
     "Range",
     "Rule",
     "RuleSet",
+    "collision_probability",
     "customize",
     "differentiate",
     "interaction_profile",
@@ -57,6 +61,7 @@ __all__ = [
     "normalize_name",
     "normalize_phone",
     "phonetic_key",
+    "pseudonymize",
     "resolve_identities",
     "resolve_identities_probabilistic",
 ]
