@@ -129,7 +129,9 @@ def plot_tree_sizes(result: ReferralResult, *, ax: Axes | None = None, **kwargs:
     ax = new_axes(ax, (7.0, 4.0))
     counts = result.trees["size"].value_counts().sort_index()
     kwargs.setdefault("color", "tab:purple")
-    ax.bar(counts.index.astype(str), counts.to_numpy(), **kwargs)
+    ax.bar(counts.index.to_numpy(dtype=float), counts.to_numpy(), width=0.8, **kwargs)
+    if counts.index.max() <= 12:
+        ax.set_xticks(counts.index.to_numpy())
     ax.set_yscale("log")
     ax.set_xlabel("tree size (the organic customer and everyone referred down the chain)")
     ax.set_ylabel("trees")
