@@ -250,7 +250,6 @@ def test_the_input_is_not_modified() -> None:
     pd.testing.assert_frame_equal(tx, before_tx)
 
 
-@pytest.mark.parametrize("engine", ["pandas", "polars", "polars_lazy", "pyarrow", "duckdb"])
 def test_engines_agree(engine: str) -> None:
     ref = referral_analysis(hand_tree(), transactions=hand_transactions(), window=30)
     res = referral_analysis(

@@ -7,7 +7,7 @@ pseudonyms cannot be linked back to the values (nor recomputed from a guessed va
 
 from __future__ import annotations
 
-import hmac
+import hashlib
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -25,6 +25,8 @@ __all__ = ["collision_probability", "pseudonymize"]
 
 #: the shortest key accepted, in bytes (the block of SHA-256 is 64 bytes, its output 32)
 MIN_KEY_BYTES = 16
+#: the block size of SHA-256 in bytes (the length of HMAC's padded key)
+_BLOCK = 64
 #: the hex characters of one SHA-256 digest
 MAX_LENGTH = 64
 _KEY_FIX = (
@@ -82,6 +84,20 @@ def _canonical(values: npt.NDArray[Any]) -> list[str]:
     return [str(v) for v in values.tolist()]
 
 
+def _keyed_states(key: bytes) -> tuple[Any, Any]:
+    """SHA-256 states after the inner and the outer padded key of HMAC (RFC 2104).
+
+    Hashing a value then continues copies of these two states, which gives exactly
+    ``hmac.digest(key, value, "sha256")`` without processing the key again per value.
+    """
+    if len(key) > _BLOCK:
+        key = hashlib.sha256(key).digest()
+    padded = key.ljust(_BLOCK, b"\x00")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
+    return inner, outer
+
+
 def _hasher(
     key: bytes, length: int, prefix: str, column: str
 ) -> Callable[[Any], npt.NDArray[np.object_]]:
@@ -92,13 +108,21 @@ def _hasher(
     """
 
     def hash_values(values: Any) -> npt.NDArray[np.object_]:
+        # the states are made per call (per batch on a lazy engine): the function that
+        # travels to an engine's workers must pickle, and hash states do not
+        inner, outer = _keyed_states(key)
+
+        def hmac_hex(text: str) -> str:
+            h = inner.copy()
+            h.update(text.encode("utf-8"))
+            o = outer.copy()
+            o.update(h.digest())
+            return prefix + str(o.hexdigest())[:length]
+
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        texts = _canonical(np.asarray(uniques))
-        digests = np.array(
-            [prefix + hmac.digest(key, t.encode("utf-8"), "sha256").hex()[:length] for t in texts],
-            dtype=object,
-        )
-        n_distinct = len(np.unique(digests.astype(str))) if len(digests) else 0
+        hashed = [hmac_hex(t) for t in _canonical(np.asarray(uniques))]
+        n_distinct = len(set(hashed))
+        digests = np.array(hashed, dtype=object)
         if n_distinct < len(digests):
             raise DataError(
                 f"column '{column}': {len(digests) - n_distinct} pair(s) of distinct values got "
@@ -229,13 +253,13 @@ def pseudonymize(
     nw_frame = to_narwhals(frame, what="frame")
     check_columns(nw_frame, names, what="frame")
     to_text, _floats = _check_dtypes(nw_frame, names)
-    if to_text:
-        nw_frame = nw_frame.with_columns([nw.col(c).cast(nw.String) for c in to_text])
     hashers = {c: _hasher(key_bytes, length, prefix, c) for c in names}
     impl = nw_frame.implementation
     if isinstance(nw_frame, nw.DataFrame):
         replaced = [
-            nw.new_series(c, hashers[c](nw_frame[c].to_numpy()), nw.String, backend=impl)
+            nw.new_series(
+                c, hashers[c](_eager_values(nw_frame[c], c in to_text)), nw.String, backend=impl
+            )
             for c in names
         ]
         out = native_like(nw_frame.with_columns(replaced))
@@ -244,7 +268,20 @@ def pseudonymize(
             meta = {k: v for k, v in out.schema.metadata.items() if k != b"pandas"}
             out = out.replace_schema_metadata(meta or None)
         return out
+    if to_text:  # whole numbers as decimal text on the engine: never through a float
+        nw_frame = nw_frame.with_columns([nw.col(c).cast(nw.String) for c in to_text])
     return _lazy(native_like(nw_frame), impl, names, hashers)
+
+
+def _eager_values(series: Any, text: bool) -> Any:
+    """The values to hash of an eager column.
+
+    Whole numbers without nulls stay numbers (exact and fast); other whole numbers and
+    categories become text (a null would turn whole numbers into floats).
+    """
+    if text and not (series.dtype.is_integer() and series.null_count() == 0):
+        series = series.cast(nw.String)
+    return series.to_numpy()
 
 
 def _on_pandas(
