@@ -232,6 +232,13 @@ def test_bad_input_gets_our_errors() -> None:
     tx = hand_transactions()
     with pytest.raises(DataError, match=r"missing from customers in 1 row \(first example: 42\)"):
         referral_analysis(base, transactions=pd.concat([tx, tx.iloc[:1].assign(customer_id=42)]))
+    text_refs = base.assign(
+        referrer_id=base["referrer_id"].map(lambda v: None if pd.isna(v) else str(int(v)))
+    )
+    with pytest.raises(
+        SchemaError, match=r"'referrer_id' holds text and column 'customer_id' holds numbers"
+    ):
+        referral_analysis(text_refs)
     with pytest.raises(ArgumentError, match="on_invalid"):
         referral_analysis(base, on_invalid="drop")
     with pytest.raises(ArgumentError, match="window"):

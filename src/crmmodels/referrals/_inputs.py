@@ -21,7 +21,7 @@ from crmmodels._ingest.frames import (
     to_pandas,
 )
 from crmmodels._ingest.log import pandas_wall_time, prepare_log
-from crmmodels.errors import DataError, bad_rows_message
+from crmmodels.errors import DataError, SchemaError, bad_rows_message
 
 __all__ = ["Customers", "Purchases", "read_customers", "read_purchases"]
 
@@ -86,6 +86,7 @@ def read_customers(
                 f"df.sort_values({date_col!r}).drop_duplicates({customer_col!r}).",
             )
         )
+    _check_same_kind(ids, df[referrer_col], customer_col, referrer_col)
     order = np.argsort(ids.to_numpy(), kind="stable")
     df = df.iloc[order].reset_index(drop=True)
     dates = df[date_col].to_numpy().astype("datetime64[ns]")
@@ -95,6 +96,31 @@ def read_customers(
         dates=dates,
         days=dates.astype("datetime64[D]").astype(np.int64),
     )
+
+
+def _kind(values: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return "booleans"
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        return "numbers"
+    inferred = pd.api.types.infer_dtype(values, skipna=True)
+    if inferred in ("integer", "floating", "mixed-integer-float"):
+        return "numbers"
+    return "text" if inferred == "string" else f"{inferred} values"
+
+
+def _check_same_kind(ids: pd.Series, refs: pd.Series, customer_col: str, referrer_col: str) -> None:
+    """Refuse a referrer column whose values can never equal an id (text against numbers)."""
+    if refs.notna().sum() == 0:
+        return
+    a, b = _kind(ids), _kind(refs.dropna())
+    if a != b:
+        raise SchemaError(
+            f"customers: column '{referrer_col}' holds {b} and column '{customer_col}' holds "
+            f"{a}, so no referrer can match a customer. Give both the same type, e.g. "
+            f"df[{referrer_col!r}] = df[{referrer_col!r}].astype(df[{customer_col!r}].dtype) "
+            "(or .astype(str) on both)."
+        )
 
 
 def observation_day(value: Any, customers: Customers, last_purchase: int | None) -> int:
@@ -166,7 +192,8 @@ def read_purchases(
     value = np.bincount(codes, weights=amount, minlength=n)
     window_value = np.bincount(codes[inside], weights=amount[inside], minlength=n)
     # distinct purchase days per customer inside the window
-    pairs = np.unique(codes[inside].astype(np.int64) * (window + 1) + since[inside])
+    pairs = np.sort(codes[inside].astype(np.int64) * (window + 1) + since[inside])
+    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if pairs.size else pairs
     window_days = np.bincount(pairs // (window + 1), minlength=n).astype(np.int64)
     last_day = int(np.datetime64(end.date(), "D").astype(np.int64))
     return Purchases(
