@@ -270,7 +270,8 @@ def referral_analysis(
     Raises
     ------
     SchemaError
-        A named column is missing.
+        A named column is missing, or the referrer column holds another type than the
+        ids (text against numbers).
     DataError
         Null or repeated customer ids, null dates, transactions of customers missing
         from ``customers``, and invalid referrals with ``on_invalid="raise"``.

@@ -27,9 +27,10 @@ class ReferralResult(Result):
     ----------
     customers : pandas.DataFrame
         One row per input customer, sorted by id: the id (``customer_col``), the
-        referrer as used (``referrer_col``: null for organic customers and for the
-        invalid referrals of ``issues``), ``referred``, ``root`` (the organic customer
-        at the top of the tree), ``depth`` (0 for a root), ``n_direct_referrals``,
+        referrer as given (``referrer_col``), ``referred`` (a valid referral),
+        ``referral_issue`` (the kind of invalid referral, see ``issues``, or null),
+        ``root`` (the organic customer at the top of the tree; a customer whose
+        referral is invalid is a root), ``depth`` (0 for a root), ``n_direct_referrals``,
         ``n_descendants`` (customers referred directly or down the chain), the
         acquisition date and ``cohort``. With transactions also ``value`` (the
         customer's own total amount), ``referred_value`` (the total amount of all the
