@@ -9,8 +9,6 @@
 * :func:`interaction_profile` summarises each customer's contacts and the coverage of
   the strategic customers.
 * :func:`customize` maps customers to one action each through a validated rule table.
-* :func:`pseudonymize` replaces identifiers by a keyed hash (HMAC-SHA256), stable for one
-  key on every engine, so pseudonymised tables still join.
 """
 
 from crmmodels._ingest.renames import renamed_attributes
