@@ -41,6 +41,7 @@ from crmmodels.plotting import (
     pricing,
     quadrants,
     quality,
+    referrals,
     retention,
     scorecard,
     selection,
@@ -119,6 +120,14 @@ def _demand_curves(ax: Axes | None) -> Axes:
 
 
 PlotCall = Callable[[Axes | None], Axes]
+
+
+@functools.cache
+def _referrals() -> Any:
+    from crmmodels.referrals import referral_analysis
+
+    sim = datasets.simulate_referrals(150, seed=3)
+    return referral_analysis(sim.customers, transactions=sim.transactions)
 
 
 @functools.cache
@@ -245,6 +254,9 @@ CASES: dict[str, PlotCall] = {
     "plot_scorecard": lambda ax: scorecard.plot_scorecard(
         result("ScorecardResult"), kpis=["revenue"], ax=ax
     ),
+    "plot_viral": lambda ax: referrals.plot_viral(_referrals(), ax=ax),
+    "plot_referred_vs_organic": lambda ax: referrals.plot_referred_vs_organic(_referrals(), ax=ax),
+    "plot_tree_sizes": lambda ax: referrals.plot_tree_sizes(_referrals(), ax=ax),
 }
 
 #: public functions of the plotting modules that compute data rather than draw

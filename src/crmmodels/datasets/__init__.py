@@ -10,6 +10,7 @@ from crmmodels.datasets._cdnow import (
 )
 from crmmodels.datasets._crm import CRMData, simulate_crm
 from crmmodels.datasets._funnel import FunnelSimulation, simulate_funnel
+from crmmodels.datasets._referrals import ReferralSimulation, simulate_referrals
 from crmmodels.datasets._simulate import simulate_summary, simulate_transactions
 from crmmodels.datasets._survey import (
     DemandSimulation,
@@ -27,6 +28,7 @@ __all__ = [
     "DemandSimulation",
     "FunnelSimulation",
     "PriceSurveySimulation",
+    "ReferralSimulation",
     "SurveySimulation",
     "load_cdnow",
     "load_cdnow_sample",
@@ -37,6 +39,7 @@ __all__ = [
     "simulate_demand",
     "simulate_funnel",
     "simulate_price_survey",
+    "simulate_referrals",
     "simulate_summary",
     "simulate_survey",
     "simulate_transactions",

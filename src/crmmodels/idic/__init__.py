@@ -36,6 +36,7 @@ from crmmodels.idic._normalize import (
     normalize_name,
     normalize_phone,
 )
+from crmmodels.idic._pseudonymize import collision_probability, pseudonymize
 
 __all__ = [
     "NO_RULE_MATCHED",
@@ -48,6 +49,7 @@ __all__ = [
     "Range",
     "Rule",
     "RuleSet",
+    "collision_probability",
     "customize",
     "differentiate",
     "interaction_profile",
@@ -57,6 +59,7 @@ __all__ = [
     "normalize_name",
     "normalize_phone",
     "phonetic_key",
+    "pseudonymize",
     "resolve_identities",
     "resolve_identities_probabilistic",
 ]
