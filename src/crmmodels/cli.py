@@ -369,6 +369,7 @@ def _analyze_settings(args: argparse.Namespace) -> dict[str, Any]:
     if args.to_duckdb is not None:
         import_duckdb()  # a missing package is found before the analysis runs
     return {
+        "pseudonymize_key": _pseudonymize_key(args.pseudonymize_key_env),
         "customer_col": args.customer_col,
         "date_col": args.date_col,
         "amount_col": args.amount_col,
@@ -381,6 +382,31 @@ def _analyze_settings(args: argparse.Namespace) -> dict[str, Any]:
         "model": model,
         "date_format": args.date_format,
     }
+
+
+def _pseudonymize_key(variable: str | None) -> str | None:
+    """The key held by the environment variable ``variable`` (never printed), or None."""
+    import os
+
+    from crmmodels.idic._pseudonymize import MIN_KEY_BYTES
+
+    if variable is None:
+        return None
+    key = os.environ.get(variable)
+    if not key:
+        raise _UsageError(
+            _ANALYZE,
+            f"--pseudonymize-key-env names the environment variable {variable}, which is not "
+            "set or empty; export the key in it first (export "
+            f'{variable}="$(openssl rand -hex 32)" makes a new one).',
+        )
+    if len(key.encode("utf-8")) < MIN_KEY_BYTES:
+        raise _UsageError(
+            _ANALYZE,
+            f"the key in {variable} is shorter than {MIN_KEY_BYTES} bytes; use a longer "
+            "secret (openssl rand -hex 32 makes one).",
+        )
+    return key
 
 
 def _analyze(args: argparse.Namespace) -> int:
@@ -398,7 +424,12 @@ def _analyze(args: argparse.Namespace) -> int:
         elif args.query is not None:
             extra = f" --query {shlex.quote(args.query)}"
         result, command = analyze_source(
-            data, source=args.input, command_options=extra, progress=not args.quiet, **settings
+            data,
+            source=args.input,
+            command_options=extra,
+            progress=not args.quiet,
+            key_env=args.pseudonymize_key_env or "CRMMODELS_PSEUDONYMIZE_KEY",
+            **settings,
         )
     finally:
         if con is not None:  # closed before writing: --to-duckdb may name the same file
@@ -492,6 +523,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 _MODEL_HELP = "force this transaction model (default: the best on the holdout)"
 _FMT = "file of the customer table; none: DuckDB only (default: %(default)s)"
+_KEY_HELP = (
+    "replace the customer ids by keyed pseudonyms (HMAC-SHA256) in every output; the key "
+    "is read from this environment variable and never written"
+)
 
 
 def _add_analyze_parser(sub: Any) -> None:
@@ -526,6 +561,7 @@ def _add_analyze_parser(sub: Any) -> None:
         ("--format", {"choices": ("parquet", "csv", "none"), "default": "parquet", "help": _FMT}),
         ("--to-duckdb", {"metavar": "DB", "help": "also write the table into this DuckDB file"}),
         ("--duckdb-table", {"default": "customers", "metavar": "NAME", "help": d}),
+        ("--pseudonymize-key-env", {"metavar": "VAR", "help": _KEY_HELP}),
     )
     for flag, spec in options:
         ana.add_argument(flag, **spec)

@@ -18,15 +18,22 @@ from crmmodels.datasets import load_cdnow
 
 
 def analyze_source(
-    data: Any, *, source: str, command_options: str = "", progress: bool = False, **settings: Any
+    data: Any,
+    *,
+    source: str,
+    command_options: str = "",
+    progress: bool = False,
+    key_env: str = "CRMMODELS_PSEUDONYMIZE_KEY",
+    **settings: Any,
 ) -> tuple[CustomerAnalysis, str]:
     """Run :func:`crmmodels.analyze` on ``data``; return it and the command reproducing it.
 
     ``source`` names the input in that command; ``command_options`` are options of the
-    command the settings do not hold (``--table``, ``--query``).
+    command the settings do not hold (``--table``, ``--query``); ``key_env`` names the
+    environment variable of a pseudonymisation key.
     """
     result = analyze(data, progress=progress, **settings)
-    command = result.settings.command_line(source) + command_options
+    command = result.settings.command_line(source, key_env=key_env) + command_options
     date_format = settings.get("date_format")
     if date_format is not None and result.settings.date_format is None:
         command += f" --date-format {shlex.quote(date_format)}"

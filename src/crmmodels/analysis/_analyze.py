@@ -20,6 +20,7 @@ from crmmodels.analysis._steps import StepLog
 from crmmodels.clv import GammaGamma, customer_equity, customer_lifetime_value, select_model
 from crmmodels.clv._selection import CANDIDATES
 from crmmodels.errors import DataError
+from crmmodels.idic import pseudonymize
 from crmmodels.lifecycle import LifecycleRules
 from crmmodels.lifecycle._features import Log, merged_days
 from crmmodels.lifecycle._rules import settings as lifecycle_settings
@@ -51,6 +52,7 @@ def analyze(
     date_format: str | None = None,
     lifecycle_rules: LifecycleRules | None = None,
     progress: bool = False,
+    pseudonymize_key: str | bytes | None = None,
 ) -> CustomerAnalysis:
     """Analyse a customer base from its transaction log: one call, one customer table.
 
@@ -100,6 +102,12 @@ def analyze(
         thresholds under the relationship scheme.
     progress : bool
         Report each step on standard error.
+    pseudonymize_key : str or bytes, optional
+        Replace the customer ids by keyed pseudonyms (HMAC-SHA256, see
+        :func:`crmmodels.idic.pseudonymize`) before anything else, so that the customer
+        table, the report and every saved file carry pseudonyms only. The key (at least
+        16 bytes) is used, never stored; the same key gives the same pseudonyms in every
+        run, so outputs of several runs still join.
 
     Returns
     -------
@@ -141,6 +149,8 @@ def analyze(
     if not isinstance(rules, LifecycleRules):
         raise DataError(f"lifecycle_rules must be a LifecycleRules; got {type(rules).__name__}.")
     steps = StepLog(progress)
+    if pseudonymize_key is not None:
+        transactions = pseudonymize(transactions, customer_col, key=pseudonymize_key)
     frame, end, tz = prepare_log(
         transactions,
         customer_col=customer_col,
@@ -170,6 +180,7 @@ def analyze(
         else to_timestamp(calibration_end, "calibration_end").normalize(),
         model=model_name,
         date_format=date_format,
+        pseudonymized=pseudonymize_key is not None,
     )
     common: dict[str, Any] = {"customer_col": customer_col, "date_col": date_col}
     end_date = settings.observation_end

@@ -148,6 +148,7 @@ class CustomerAnalysis:
                 "discount_rate": s.discount_rate,
                 "margin": s.margin,
                 "level": s.level,
+                "pseudonymized": s.pseudonymized,
             },
             "steps": self.steps.to_frame().drop(columns="seconds").to_dict("records"),
         }

@@ -81,6 +81,9 @@ class AnalysisSettings:
         Transaction model forced by the caller (None: chosen on the holdout).
     date_format : str or None
         ``strftime`` format of text dates.
+    pseudonymized : bool
+        Whether the customer ids were replaced by keyed pseudonyms before the analysis
+        (the key itself is never kept).
     """
 
     customer_col: str
@@ -96,6 +99,7 @@ class AnalysisSettings:
     calibration_end: pd.Timestamp | None
     model: str | None
     date_format: str | None
+    pseudonymized: bool = False
 
     @property
     def unit(self) -> str:
@@ -118,7 +122,14 @@ class AnalysisSettings:
             + (" (values are revenue)." if self.margin == 1 else "."),
             f"Customer-equity interval: {self.level:.0%}, from the uncertainty of the "
             "fitted parameters (delta method on the log parameters).",
-        ]
+        ] + (
+            [
+                "Customer ids: pseudonymised with a keyed hash (HMAC-SHA256) before the "
+                "analysis; the key is not stored."
+            ]
+            if self.pseudonymized
+            else []
+        )
 
     def python_call(self, data_name: str = "transactions") -> str:
         """The :func:`crmmodels.analyze` call that reproduces the run."""
@@ -141,10 +152,17 @@ class AnalysisSettings:
             args.append(f"model={self.model!r}")
         if self.date_format is not None:
             args.append(f"date_format={self.date_format!r}")
+        if self.pseudonymized:  # the key is the caller's secret: named, never written
+            args.append("pseudonymize_key=key")
         return "crm.analyze(" + ", ".join(args) + ")"
 
-    def command_line(self, path: str = "transactions.csv") -> str:
-        """The ``crmmodels analyze`` command that reproduces the run."""
+    def command_line(
+        self, path: str = "transactions.csv", key_env: str = "CRMMODELS_PSEUDONYMIZE_KEY"
+    ) -> str:
+        """The ``crmmodels analyze`` command that reproduces the run.
+
+        A pseudonymised run names the environment variable ``key_env`` that holds the key.
+        """
         parts = [
             "crmmodels analyze",
             _quote(path),
@@ -163,6 +181,8 @@ class AnalysisSettings:
             parts.append(f"--model {self.model}")
         if self.date_format is not None:
             parts.append(f"--date-format {_quote(self.date_format)}")
+        if self.pseudonymized:
+            parts.append(f"--pseudonymize-key-env {_quote(key_env)}")
         return " ".join(parts)
 
 
