@@ -111,9 +111,8 @@ def test_factorise_rebuilds_the_rows() -> None:
     for dense in (True, False):
         lv = _levels(x, tx, T, dense)
         np.testing.assert_array_equal(lv.x[lv.row_x], x)
-        np.testing.assert_array_equal(lv.x[lv.cell_x[lv.row_1]], x)
-        np.testing.assert_array_equal(lv.t[lv.cell_t[lv.row_1]], tx)
-        np.testing.assert_array_equal(lv.t[lv.cell_t[lv.row_2]], T)
+        np.testing.assert_array_equal(lv.x[lv.pair_x[lv.pair_inverse]], np.r_[x, x])
+        np.testing.assert_array_equal(lv.t[lv.pair_t[lv.pair_inverse]], np.r_[tx, T])
         pairs = set(zip(lv.pair_x.tolist(), lv.pair_t.tolist(), strict=True))
         assert len(pairs) == lv.pair_x.size
 

@@ -3,20 +3,22 @@ r"""The Pareto/NBD log-likelihood and its gradient on factorised data, for fitti
 A fit evaluates the summed log-likelihood of the same customers at 30 to 40 parameter
 points. Everything that depends on the data only is done once, by :func:`factorise`:
 the distinct counts ``x`` (levels of ``x``), the distinct times among ``t_x`` and ``T``
-(levels of ``t``), and the *cells* ``(x, t)`` on which the hypergeometric terms are
-needed (see :mod:`crmmodels.kernels.pareto_nbd` for the likelihood). At each point,
+(levels of ``t``), and the distinct *cells* ``(x, t)`` met by the rows ``(x, t_x)`` and
+``(x, T)``, on which the hypergeometric terms are needed (see
+:mod:`crmmodels.kernels.pareto_nbd` for the likelihood). At each point,
 :func:`loglik_grad` then computes
 
 * ``gammaln(r + x)``, ``digamma(r + x)`` once per level of ``x``, and ``log(alpha + t)``,
   ``log(beta + t)``, ``log(max(alpha, beta) + t)`` once per level of ``t``;
-* the hypergeometric term and its derivatives once per cell: on the dense grid of all
-  levels by :func:`crmmodels.kernels.hypergeometric.log_hyp2f1_a_a1_outer` (matrix
-  products of the series terms) when the grid is not much larger than the set of cells
-  in use, else on the cells in use by :func:`~crmmodels.kernels.hypergeometric.log_hyp2f1_a_a1`;
+* the hypergeometric term and its derivatives once per cell: on the grid of all levels
+  by :func:`crmmodels.kernels.hypergeometric.log_hyp2f1_a_a1_outer` (matrix products of
+  the series terms), read at the cells, when the grid is not much larger than the set of
+  cells (a day grid), else at the cells by
+  :func:`~crmmodels.kernels.hypergeometric.log_hyp2f1_a_a1`;
 * per customer row only the combination ``log L = C + logaddexp(log A, log B)`` and the
-  posterior weights of its two parts; the gradient is accumulated per cell with
-  ``bincount`` and contracted with the per-cell derivatives, so no ``(4, n)`` array of
-  row gradients is formed.
+  posterior weights of its parts; the gradient is accumulated per cell with ``bincount``
+  and contracted with the per-cell derivatives, so no ``(4, n)`` array of row gradients
+  is formed.
 
 The result equals :func:`crmmodels.kernels.pareto_nbd.log_likelihood_grad` evaluated row by
 row (same formulas, same special functions), up to the order of floating-point sums.
@@ -41,8 +43,8 @@ __all__ = ["Levels", "factorise", "loglik_grad"]
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-#: the dense grid is used while it has at most this many cells per cell in use (plus a
-#: small allowance): its matrix products cost far less per cell than the series per cell
+#: the grid of levels is used while it has at most this many cells per cell in use (plus
+#: a small allowance): its matrix products cost far less per cell than the series per cell
 _DENSE_RATIO = 6
 _DENSE_ALLOWANCE = 20_000
 
@@ -62,11 +64,8 @@ class Levels(NamedTuple):
     pair_inverse : numpy.ndarray
         Pair of each of the ``2 n`` rows ``(x, t_x)`` followed by ``(x, T)``.
     dense : bool
-        Whether the cells are the whole grid of levels (row-major) or the pairs only.
-    cell_x, cell_t : numpy.ndarray
-        Levels of ``x`` and ``t`` of each cell.
-    row_1, row_2 : numpy.ndarray
-        Cell of ``(x, t_x)`` and of ``(x, T)`` of each row.
+        Whether the hypergeometric terms are computed on the whole grid of levels (matrix
+        products of the series terms) and then read at the pairs, or at the pairs directly.
     """
 
     x: FloatArray
@@ -76,10 +75,6 @@ class Levels(NamedTuple):
     pair_t: IntArray
     pair_inverse: IntArray
     dense: bool
-    cell_x: IntArray
-    cell_t: IntArray
-    row_1: IntArray
-    row_2: IntArray
 
 
 def factorise(x: FloatArray, tx: FloatArray, T: FloatArray) -> Levels:
@@ -99,45 +94,37 @@ def factorise(x: FloatArray, tx: FloatArray, T: FloatArray) -> Levels:
     nt = ut.shape[0]
     codes = np.concatenate([row_x, row_x]).astype(np.int64) * nt + row_t
     pairs, inverse = np.unique(codes, return_inverse=True)
-    inverse = inverse.reshape(2 * n).astype(np.int64)
-    pair_x, pair_t = pairs // nt, pairs % nt
     dense = n > 0 and ux.shape[0] * nt <= _DENSE_RATIO * pairs.shape[0] + _DENSE_ALLOWANCE
-    if dense:
-        grid = np.arange(ux.shape[0] * nt, dtype=np.int64)
-        cell_x, cell_t, rows = grid // nt, grid % nt, codes
-    else:
-        cell_x, cell_t, rows = pair_x, pair_t, inverse
     return Levels(
         x=ux,
         t=ut,
         row_x=row_x.astype(np.int64),
-        pair_x=pair_x,
-        pair_t=pair_t,
-        pair_inverse=inverse,
+        pair_x=pairs // nt,
+        pair_t=pairs % nt,
+        pair_inverse=inverse.reshape(2 * n).astype(np.int64),
         dense=bool(dense),
-        cell_x=cell_x,
-        cell_t=cell_t,
-        row_1=rows[:n],
-        row_2=rows[n:],
     )
 
 
 def _cell_hyp(a: FloatArray, b: FloatArray, z: FloatArray, lv: Levels) -> LogHyp2F1:
-    """The hypergeometric terms on the cells (rows: levels of x; columns: levels of t)."""
+    """The hypergeometric terms at the pairs (``a``, ``b`` per level of x, ``z`` per level of t)."""
+    px, pt = lv.pair_x, lv.pair_t
     if not lv.dense:
-        return log_hyp2f1_a_a1(a[lv.pair_x], b[lv.pair_x], z[lv.pair_t])
-    nx, nt = a.shape[0], z.shape[0]
+        return log_hyp2f1_a_a1(a[px], b[px], z[pt])
     series = z <= 0.9
-    out = [np.zeros((nx, nt)) for _ in range(4)]
-    if np.any(series):
+    near = series[pt]
+    out = [np.empty(px.shape[0]) for _ in range(4)]
+    if np.any(near):
+        column = np.cumsum(series) - 1  # column of each series level of t in the grid
+        flat = px[near] * int(series.sum()) + column[pt[near]]
         for o, v in zip(out, log_hyp2f1_a_a1_outer(a, b, z[series]), strict=True):
-            o[:, series] = v
-    far = ~series[lv.pair_t]  # the quadrature is dear: only on the pairs in use
+            o[near] = v.ravel()[flat]
+    far = ~near  # the quadrature is dear: only at the pairs in use
     if np.any(far):
-        i, j = lv.pair_x[far], lv.pair_t[far]
+        i, j = px[far], pt[far]
         for o, v in zip(out, log_hyp2f1_a_a1(a[i], b[i], z[j]), strict=True):
-            o[i, j] = v
-    return LogHyp2F1(*(o.ravel() for o in out))
+            o[far] = v
+    return LogHyp2F1(*out)
 
 
 def loglik_grad(
@@ -171,7 +158,9 @@ def loglik_grad(
     first = alpha >= beta
     m = alpha if first else beta
     d = abs(alpha - beta)
-    cx, ct, row_1, row_2 = lv.cell_x, lv.cell_t, lv.row_1, lv.row_2
+    n = lv.row_x.shape[0]
+    cx, ct = lv.pair_x, lv.pair_t
+    row_1, row_2 = lv.pair_inverse[:n], lv.pair_inverse[n:]
     # per level of x and of t
     rx = r + lv.x
     a = rx + s
