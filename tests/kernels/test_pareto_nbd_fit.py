@@ -148,7 +148,9 @@ def test_finite_at_extremes(params: tuple[float, ...]) -> None:
         ll, grad = pareto_nbd_fit.loglik_grad(params, _levels(x, tx, T, dense), w)  # type: ignore[arg-type]
         assert np.isfinite(ll)
         assert np.all(np.isfinite(grad))
-        assert ll == pytest.approx(_row_sum(np.array(params), x, tx, T, w), rel=1e-10)
+        # terms of log L reach 1e5 per customer here (r log(alpha + T) at r = 1e4), which
+        # the two evaluations group differently: they agree to rounding at that scale
+        assert ll == pytest.approx(_row_sum(np.array(params), x, tx, T, w), rel=1e-9)
 
 
 # ---------------------------------------------------------------- the outer grid

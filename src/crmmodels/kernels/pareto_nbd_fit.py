@@ -161,23 +161,31 @@ def loglik_grad(
     n = lv.row_x.shape[0]
     cx, ct = lv.pair_x, lv.pair_t
     row_1, row_2 = lv.pair_inverse[:n], lv.pair_inverse[n:]
-    # per level of x and of t
+    t = lv.t
+    # per level of x and of t; the constant r log(alpha) + s log(beta) of log C is moved
+    # into log A and log B, where it cancels against log(alpha + t) etc. in log1p form
+    # (summed over many customers at large r, the separate terms would lose digits)
     rx = r + lv.x
     a = rx + s
     b = np.full_like(rx, s + 1.0) if first else rx
-    inv_at = 1.0 / (alpha + lv.t)
-    inv_bt = 1.0 / (beta + lv.t)
-    log_at = -np.log(inv_at)
-    log_bt = -np.log(inv_bt)
-    mt = m + lv.t
-    log_mt = np.log(mt)
-    log_sa = np.log(s) - np.log(a)
-    hyp = _cell_hyp(a, b, d / mt, lv)
-    # per cell: log(s/a F / (m+t)^a) and log A = -(r+x) log(alpha+t) - s log(beta+t)
+    l1p_a = np.log1p(t / alpha)
+    l1p_b = np.log1p(t / beta)
+    l1p_m = l1p_a if first else l1p_b
+    mt = m + t
+    inv_mt = 1.0 / mt
+    log_m = np.log(m)
+    shift_r = 0.0 if first else r * (np.log(alpha) - log_m)
+    shift_s = s * (np.log(beta) - log_m) if first else 0.0
+    hyp = _cell_hyp(a, b, d * inv_mt, lv)
+    # per cell: log B terms s/a F / (m+t)^a and log A = -(r+x) log(alpha+t) - s log(beta+t),
+    # both plus r log(alpha) + s log(beta)
     a_c = a[cx]
-    log_mt_c = log_mt[ct]
-    cell_b = hyp.value - a_c * log_mt_c + log_sa[cx]
-    cell_a = -rx[cx] * log_at[ct] - s * log_bt[ct]
+    x_c = lv.x[cx]
+    l1p_m_c = l1p_m[ct]
+    cell_b = (
+        hyp.value + (np.log(s) - np.log(a) - lv.x * log_m)[cx] - a_c * l1p_m_c + (shift_r + shift_s)
+    )
+    cell_a = -r * l1p_a[ct] - x_c * np.log(alpha + t)[ct] - s * l1p_b[ct]
     # per row
     u1 = cell_b[row_1]
     u2 = cell_b[row_2]
@@ -186,31 +194,32 @@ def loglik_grad(
         log_b = u1 + np.log(-np.expm1(np.minimum(u2 - u1, 0.0)))  # A0 = 0 when t_x = T
     lse = np.logaddexp(la, log_b)
     wx = np.bincount(lv.row_x, w, minlength=rx.shape[0])
-    total = float(w.sum())
-    ll = float(
-        np.dot(wx, gammaln(rx))
-        + total * (r * np.log(alpha) + s * np.log(beta) - gammaln(r))
-        + np.dot(w, lse)
-    )
+    ll = float(np.dot(wx, gammaln(rx) - gammaln(r)) + np.dot(w, lse))
     # gradient: log C, then the posterior weights of A and of the two terms of B per cell
     n_cells = cx.shape[0]
-    grad = total * np.array([np.log(alpha) - digamma(r), r / alpha, np.log(beta), s / beta])
-    grad[0] += float(np.dot(wx, digamma(rx)))
     w_a = np.bincount(row_2, w * np.exp(la - lse), minlength=n_cells)
     w_b = np.bincount(row_1, w * np.exp(u1 - lse), minlength=n_cells)
     w_b -= np.bincount(row_2, w * np.exp(u2 - lse), minlength=n_cells)
-    grad[0] -= float(np.dot(w_a, log_at[ct]))
-    grad[1] -= float(np.dot(w_a * rx[cx], inv_at[ct]))
-    grad[2] -= float(np.dot(w_a, log_bt[ct]))
-    grad[3] -= s * float(np.dot(w_a, inv_bt[ct]))
-    inv_mt_c = 1.0 / mt[ct]
-    fz = w_b * hyp.d_z * inv_mt_c
-    near = float(np.dot(fz, (1.0 - d * inv_mt_c))) - float(np.dot(w_b * a_c, inv_mt_c))
-    far = -float(fz.sum())
-    common = float(np.dot(w_b, hyp.d_a - log_mt_c - 1.0 / a_c))
+    sum_b = float(w_b.sum())
+    grad = np.zeros(4)
+    grad[0] = np.dot(wx, digamma(rx) - digamma(r)) - np.dot(w_a, l1p_a[ct])
+    grad[1] = r / alpha * np.dot(w_a, (t / (alpha + t))[ct]) - np.dot(
+        w_a * x_c, (1 / (alpha + t))[ct]
+    )
+    grad[2] = -np.dot(w_a, l1p_b[ct])
+    grad[3] = s / beta * np.dot(w_a, (t / (beta + t))[ct])
+    common = float(np.dot(w_b, hyp.d_a - l1p_m_c - 1.0 / a_c))
     with_b = float(np.dot(w_b, hyp.d_b))
-    grad[0] += common + (0.0 if first else with_b)
-    grad[2] += common + (with_b if first else 0.0) + float(w_b.sum()) / s
+    fzw = w_b * hyp.d_z * inv_mt[ct]
+    own, other = (r, s) if first else (s, r)  # shape parameters of m and of the other rate
+    near = (
+        float(np.dot(fzw, (1.0 - d * inv_mt)[ct]))
+        + own / m * float(np.dot(w_b, (t * inv_mt)[ct]))
+        - float(np.dot(w_b * (other + x_c), inv_mt[ct]))
+    )
+    far = -float(fzw.sum()) + (s / beta if first else r / alpha) * sum_b
+    grad[0] += common + (0.0 if first else with_b + (np.log(alpha) - log_m) * sum_b)
+    grad[2] += common + sum_b / s + (with_b + (np.log(beta) - log_m) * sum_b if first else 0.0)
     grad[1] += near if first else far
     grad[3] += far if first else near
     return ll, grad
