@@ -20,8 +20,11 @@ the distinct counts ``x`` (levels of ``x``), the distinct times among ``t_x`` an
   and contracted with the per-cell derivatives, so no ``(4, n)`` array of row gradients
   is formed.
 
-The result equals :func:`crmmodels.kernels.pareto_nbd.log_likelihood_grad` evaluated row by
-row (same formulas, same special functions), up to the order of floating-point sums.
+The result is the sum over customers of :func:`crmmodels.kernels.pareto_nbd.log_likelihood`
+(same special functions). One rearrangement keeps digits at large shape parameters: the
+constant ``r log(alpha) + s log(beta)`` of ``log C`` enters ``log A`` and ``log B``, where it
+meets ``log(alpha + t)`` and ``log(beta + t)`` as ``log1p(t / alpha)`` and ``log1p(t / beta)``,
+instead of being added once for all customers against per-customer terms of the same size.
 """
 
 from __future__ import annotations
