@@ -38,7 +38,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["LogHyp2F1", "log_hyp2f1_a_a1", "log_hyp2f1_one"]
+__all__ = ["LogHyp2F1", "log_hyp2f1_a_a1", "log_hyp2f1_a_a1_outer", "log_hyp2f1_one"]
 
 FloatArray = NDArray[np.float64]
 
@@ -193,6 +193,114 @@ def log_hyp2f1_a_a1(a: ArrayLike, b: ArrayLike, z: ArrayLike) -> LogHyp2F1:
             for o, r in zip(out, res, strict=True):
                 o[mask] = r
     return LogHyp2F1(*(o.reshape(shape) for o in out))
+
+
+#: upper ends of the bands of ``z`` whose series share one number of terms (outer grid)
+_Z_BANDS = (0.1, 0.25, 0.45, 0.65, 0.8, _Z_SERIES_MAX)
+
+
+def _n_terms(z_max: float) -> int:
+    """Terms after which the Euler-transformed series is complete to ``_EPS`` for ``z_max``.
+
+    The coefficients ``(e)_k / (c)_k`` never exceed 1 (``e <= c``), so the tail after ``K``
+    terms and its derivative sums are bounded by ``z^(K+1) (K + 1/(1 - z)) / (1 - z)``.
+    """
+    if z_max <= 0.0:
+        return 1
+    k = np.arange(1.0, 4000.0)
+    bound = (k + 1.0) * np.log(z_max) + np.log(k + 1.0 / (1.0 - z_max)) - np.log1p(-z_max)
+    return int(k[np.argmax(bound <= np.log(_EPS))]) + 1
+
+
+def _outer_series(a: FloatArray, b: FloatArray, z: FloatArray) -> LogHyp2F1:
+    """:func:`_series` on the grid rows x columns, as matrix products of the series terms.
+
+    The coefficient of ``z^k`` and the running harmonic sums depend on the row only, the
+    powers of ``z`` on the column only, so each of the four sums is one matrix product.
+    """
+    e = a + 1.0 - b
+    c = a + 1.0
+    k_max = _n_terms(float(z.max()))
+    j = np.arange(k_max, dtype=np.float64)
+    inv_e = 1.0 / (e[:, None] + j)
+    inv_c = 1.0 / (c[:, None] + j)
+    coef = np.ones((a.shape[0], k_max + 1))
+    np.cumprod((e[:, None] + j) * inv_c, axis=1, out=coef[:, 1:])
+    h_e = np.zeros_like(coef)
+    h_c = np.zeros_like(coef)
+    np.cumsum(inv_e, axis=1, out=h_e[:, 1:])
+    np.cumsum(inv_c, axis=1, out=h_c[:, 1:])
+    powers = np.ones((k_max + 1, z.shape[0]))
+    np.cumprod(np.broadcast_to(z, (k_max, z.shape[0])), axis=0, out=powers[1:])
+    s_sum = coef @ powers
+    d_e = (coef * h_e) @ powers / s_sum
+    d_c = -((coef * h_c) @ powers) / s_sum
+    d_zs = (coef[:, 1:] * (j + 1.0)) @ powers[:-1] / s_sum
+    l1z = np.log1p(-z)[None, :]
+    one_b = (1.0 - b)[:, None]
+    return LogHyp2F1(
+        value=one_b * l1z + np.log(s_sum),
+        d_a=d_e + d_c,
+        d_b=-l1z - d_e,
+        d_z=-one_b / (1.0 - z)[None, :] + d_zs,
+    )
+
+
+def log_hyp2f1_a_a1_outer(a: ArrayLike, b: ArrayLike, z: ArrayLike) -> LogHyp2F1:
+    r""":func:`log_hyp2f1_a_a1` on every pair of a row ``(a_i, b_i)`` and a column ``z_j``.
+
+    Parameters
+    ----------
+    a, b : array_like
+        1-D parameters of the rows (equal length; ``a > 0``, ``b >= 0``).
+    z : array_like
+        1-D arguments of the columns, ``0 <= z < 1``.
+
+    Returns
+    -------
+    LogHyp2F1
+        Arrays of shape ``(len(a), len(z))``: ``log 2F1(a_i, b_i; a_i + 1; z_j)`` and its
+        partial derivatives.
+
+    Notes
+    -----
+    A likelihood on a day grid meets few distinct counts (rows) and few distinct times
+    (columns). Where the series route applies, the coefficients of :math:`z^k` and their
+    harmonic sums are computed once per row and the powers :math:`z_j^k` once per column;
+    the series and its derivative sums are then matrix products, with the columns grouped
+    in bands of ``z`` that share a number of terms (chosen from a bound on the tail, so the
+    sums are complete to machine precision). Other cells use :func:`log_hyp2f1_a_a1`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out = log_hyp2f1_a_a1_outer([2.5, 40.0], [1.5, 1.5], [0.0, 0.3, 0.95])
+    >>> out.value.shape
+    (2, 3)
+    >>> bool(np.allclose(out.value[1], log_hyp2f1_a_a1(40.0, 1.5, [0.0, 0.3, 0.95]).value))
+    True
+    """
+    af = np.asarray(a, dtype=np.float64).ravel()
+    bf = np.asarray(b, dtype=np.float64).ravel()
+    zf = np.asarray(z, dtype=np.float64).ravel()
+    out = [np.empty((af.shape[0], zf.shape[0])) for _ in range(4)]
+    rows = af + 1.0 - bf > 0
+    lower = -1.0
+    for upper in _Z_BANDS:
+        cols = (zf > lower) & (zf <= upper)
+        lower = upper
+        if np.any(cols) and np.any(rows):
+            res = _outer_series(af[rows], bf[rows], zf[cols])
+            cell = np.ix_(rows, cols)
+            for o, v in zip(out, res, strict=True):
+                o[cell] = v
+    rest = ~(rows[:, None] & (zf <= _Z_SERIES_MAX)[None, :])
+    if np.any(rest):
+        i, j = np.nonzero(rest)
+        res = log_hyp2f1_a_a1(af[i], bf[i], zf[j])
+        for o, v in zip(out, res, strict=True):
+            o[i, j] = v
+    return LogHyp2F1(*out)
 
 
 def log_hyp2f1_one(e: ArrayLike, c: ArrayLike, z: ArrayLike) -> FloatArray:

@@ -42,10 +42,10 @@ from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import digamma, gammaln, hyperu
+from scipy.special import gammaln, hyperu
 
-from crmmodels.kernels._optim import compress_rows
-from crmmodels.kernels.hypergeometric import LogHyp2F1, log_hyp2f1_a_a1
+from crmmodels.kernels.hypergeometric import log_hyp2f1_a_a1
+from crmmodels.kernels.pareto_nbd_fit import Levels, factorise, loglik_grad
 
 __all__ = [
     "Pairs",
@@ -83,11 +83,15 @@ class Pairs(NamedTuple):
         The distinct pairs.
     inverse : numpy.ndarray
         Index into the pairs for the ``2 n`` rows ``(x, t_x)`` followed by ``(x, T)``.
+    levels : Levels, optional
+        The factorisation of the rows used by :func:`log_likelihood_grad`
+        (:func:`crmmodels.kernels.pareto_nbd_fit.factorise`).
     """
 
     x: FloatArray
     t: FloatArray
     inverse: NDArray[np.int64]
+    levels: Levels | None = None
 
 
 def distinct_pairs(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> Pairs:
@@ -95,8 +99,8 @@ def distinct_pairs(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> Pa
 
     The two hypergeometric terms of the likelihood depend on ``(x, t_x)`` and on
     ``(x, T)`` only; on a day grid there are far fewer distinct pairs than rows. The
-    result depends on the data only, so a fit computes it once and passes it to
-    :func:`log_likelihood_grad` at every step.
+    result (with the levels of ``x`` and ``t`` in ``levels``) depends on the data only, so
+    a fit computes it once and passes it to :func:`log_likelihood_grad` at every step.
 
     Examples
     --------
@@ -105,8 +109,8 @@ def distinct_pairs(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> Pa
     ([0.0, 0.0, 2.0, 2.0], [0.0, 10.0, 5.0, 10.0], [0, 0, 2, 1, 1, 3])
     """
     x, tx, tt = (a.ravel() for a in _arrays(frequency, recency, T))
-    (ux, ut), _, inverse = compress_rows([np.concatenate([x, x]), np.concatenate([tx, tt])])
-    return Pairs(ux, ut, inverse)
+    lv = factorise(x, tx, tt)
+    return Pairs(lv.x[lv.pair_x], lv.t[lv.pair_t], lv.pair_inverse, lv)
 
 
 def _log_terms(
@@ -114,85 +118,37 @@ def _log_terms(
     x: FloatArray,
     tx: FloatArray,
     T: FloatArray,
-    grad: bool,
+    grad: bool = False,
     pairs: Pairs | None = None,
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray | None, FloatArray | None]:
-    """Return (C, log A, log B, dlogL, dC) pieces of the likelihood.
+) -> tuple[FloatArray, FloatArray, FloatArray, None, None]:
+    """Return the (C, log A, log B) pieces of the likelihood per row, and two ``None``.
 
-    ``log L = C + logaddexp(log A, log B)``; with ``grad`` the gradient of ``log L``
-    (shape ``(4, n)``) is returned as well.
+    ``log L = C + logaddexp(log A, log B)``. Per-row gradients are not formed: the
+    gradient of the summed likelihood is accumulated per cell by
+    :func:`crmmodels.kernels.pareto_nbd_fit.loglik_grad`. ``grad`` must be False; it and
+    the two trailing ``None`` keep the call and the five-part result of earlier callers.
     """
+    if grad:
+        raise ValueError("per-row gradients are not computed; use log_likelihood_grad")
     r, alpha, s, beta = _unpack(params)
     rx = r + x
     a = rx + s
     log_c = gammaln(rx) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-    log_at = np.log(alpha + T)
-    log_bt = np.log(beta + T)
-    log_a = -rx * log_at - s * log_bt
+    log_a = -rx * np.log(alpha + T) - s * np.log(beta + T)
     first = alpha >= beta
     m = alpha if first else beta
-    d = abs(alpha - beta)
-    mt1 = m + tx
-    mt2 = m + T
     n = x.shape[0]
     if pairs is None:
         pairs = distinct_pairs(x, tx, T)
-    xu = pairs.x
-    bu = np.full_like(xu, s + 1.0) if first else r + xu
-    hyp_u = log_hyp2f1_a_a1(r + s + xu, bu, d / (m + pairs.t))
-    hyp = LogHyp2F1(*(v[pairs.inverse] for v in hyp_u))
-    log_mt1 = np.log(mt1)
-    log_mt2 = np.log(mt2)
-    l1 = hyp.value[:n] - a * log_mt1
-    l2 = hyp.value[n:] - a * log_mt2
+    bu = np.full_like(pairs.x, s + 1.0) if first else r + pairs.x
+    hyp = log_hyp2f1_a_a1(r + s + pairs.x, bu, abs(alpha - beta) / (m + pairs.t)).value
+    hyp = hyp[pairs.inverse]
+    l1 = hyp[:n] - a * np.log(m + tx)
+    l2 = hyp[n:] - a * np.log(m + T)
     # log A0 = l1 + log(1 - exp(l2 - l1)); A0 = 0 when t_x = T
-    diff = np.minimum(l2 - l1, 0.0)
     with np.errstate(divide="ignore"):
-        log_a0 = l1 + np.log(-np.expm1(diff))
-    log_sa = np.log(s) - np.log(a)
-    log_b = log_sa + log_a0
-    if not grad:
-        return log_c, log_a, log_b, None, None
-    # gradient of log C
-    dc = np.empty((4, n))
-    dc[0] = digamma(rx) - digamma(r) + np.log(alpha)
-    dc[1] = r / alpha
-    dc[2] = np.log(beta)
-    dc[3] = s / beta
-    # gradient of log A
-    da = np.empty((4, n))
-    da[0] = -log_at
-    da[1] = -rx / (alpha + T)
-    da[2] = -log_bt
-    da[3] = -s / (beta + T)
-    # gradients of l1, l2
-    dl = []
-    for k, (mt, log_mt) in enumerate(((mt1, log_mt1), (mt2, log_mt2))):
-        sl = slice(k * n, (k + 1) * n)
-        fa, fb, fz = hyp.d_a[sl], hyp.d_b[sl], hyp.d_z[sl]
-        g = np.empty((4, n))
-        if first:
-            g[0] = fa - log_mt
-            g[2] = fa + fb - log_mt
-            g[1] = fz * (mt - d) / (mt * mt) - a / mt
-            g[3] = -fz / mt
-        else:
-            g[0] = fa + fb - log_mt
-            g[2] = fa - log_mt
-            g[1] = -fz / mt
-            g[3] = fz * (mt - d) / (mt * mt) - a / mt
-        dl.append(g)
-    dsa = np.zeros((4, n))
-    dsa[0] = -1.0 / a
-    dsa[2] = 1.0 / s - 1.0 / a
-    big = np.maximum(log_a, log_b)
-    wa = np.exp(log_a - big)
-    wb = np.exp(log_b - big)
-    den = wa + wb
-    e1 = np.exp(log_sa + l1 - big)
-    e2 = np.exp(log_sa + l2 - big)
-    dlog = dc + (wa * da + wb * dsa + e1 * dl[0] - e2 * dl[1]) / den
-    return log_c, log_a, log_b, dlog, dc
+        log_a0 = l1 + np.log(-np.expm1(np.minimum(l2 - l1, 0.0)))
+    return log_c, log_a, np.log(s) - np.log(a) + log_a0, None, None
 
 
 def log_likelihood(
@@ -219,7 +175,7 @@ def log_likelihood(
     """
     x, tx, tt = _arrays(frequency, recency, T)
     shape = x.shape
-    log_c, log_a, log_b, _, _ = _log_terms(params, x.ravel(), tx.ravel(), tt.ravel(), False)
+    log_c, log_a, log_b, _, _ = _log_terms(params, x.ravel(), tx.ravel(), tt.ravel())
     return np.asarray(log_c + np.logaddexp(log_a, log_b)).reshape(shape)
 
 
@@ -244,6 +200,12 @@ def log_likelihood_grad(
     pairs : Pairs, optional
         :func:`distinct_pairs` of the same data, precomputed once per fit.
 
+    Notes
+    -----
+    Evaluated on the factorised data (``pairs.levels``) by
+    :func:`crmmodels.kernels.pareto_nbd_fit.loglik_grad`: special functions once per
+    distinct count, time or ``(count, time)`` cell, only the final combination per row.
+
     Returns
     -------
     (float, numpy.ndarray)
@@ -258,10 +220,11 @@ def log_likelihood_grad(
     """
     x, tx, tt = (a.ravel() for a in _arrays(frequency, recency, T))
     w = np.ones_like(x) if counts is None else np.asarray(counts, dtype=np.float64).ravel()
-    log_c, log_a, log_b, dlog, _ = _log_terms(params, x, tx, tt, True, pairs)
-    assert dlog is not None
-    ll = float(np.dot(w, log_c + np.logaddexp(log_a, log_b)))
-    return ll, np.asarray(dlog @ w, dtype=np.float64)
+    levels = pairs.levels if pairs is not None else None
+    if levels is None or levels.row_x.shape[0] != x.shape[0]:
+        levels = factorise(x, tx, tt)
+    ll, grad = loglik_grad(_unpack(params), levels, w)
+    return ll, np.asarray(grad, dtype=np.float64)
 
 
 def probability_alive(
@@ -282,7 +245,7 @@ def probability_alive(
     """
     x, tx, tt = _arrays(frequency, recency, T)
     shape = x.shape
-    _, log_a, log_b, _, _ = _log_terms(params, x.ravel(), tx.ravel(), tt.ravel(), False)
+    _, log_a, log_b, _, _ = _log_terms(params, x.ravel(), tx.ravel(), tt.ravel())
     return np.asarray(np.exp(log_a - np.logaddexp(log_a, log_b))).reshape(shape)
 
 
