@@ -9,7 +9,6 @@ time-ordered folds. See :func:`lead_scores`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,6 +34,7 @@ from crmmodels._ingest.frames import (
 )
 from crmmodels.errors import ArgumentError, CRMModelsWarning, DataError, bad_rows_message, warn
 from crmmodels.funnel import _leads_metrics as lm
+from crmmodels.funnel._leads_model import Leads, feature_effects, fit, leak_check, pipeline
 from crmmodels.funnel._leads_result import LeadScoresResult
 
 __all__ = ["lead_scores"]
@@ -42,17 +42,6 @@ __all__ = ["lead_scores"]
 _MODELS = ("logistic", "gradient_boosting")
 _CALIBRATIONS = ("sigmoid", "isotonic", "none")
 _INSTALL = 'lead_scores needs scikit-learn: pip install "crmmodels[segments]" (or scikit-learn).'
-
-
-@dataclass(frozen=True)
-class _Leads:
-    ids: npt.NDArray[Any]
-    dates: pd.Series
-    y: npt.NDArray[np.float64]  # 1 won, 0 lost, NaN open
-    features: pd.DataFrame
-    numeric: list[str]
-    categorical: list[str]
-    stage: pd.Series | None
 
 
 def _labels(value: Any, name: str) -> set[str]:
@@ -120,7 +109,7 @@ def _read(
     won: Any,
     lost: Any,
     still_open: Any,
-) -> _Leads:
+) -> Leads:
     leads = pandas_ready(leads, date_cols=[date_col])
     frame = to_narwhals(leads, what="leads")
     cols = [entity_col, date_col, outcome_col, *feature_cols]
@@ -180,7 +169,7 @@ def _read(
             )
             categorical.append(col)
     stage = df[stage_col].reset_index(drop=True) if stage_col is not None else None
-    return _Leads(
+    return Leads(
         ids=ids.to_numpy(),
         dates=df[date_col].reset_index(drop=True),
         y=np.asarray(y, dtype=np.float64),
@@ -189,152 +178,6 @@ def _read(
         categorical=categorical,
         stage=stage,
     )
-
-
-def _pipeline(numeric: list[str], categorical: list[str], model: str, seed: int) -> Any:
-    from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
-
-    parts: list[tuple[str, Any, list[str]]] = []
-    if numeric:
-        num = Pipeline(
-            [
-                (
-                    "impute",
-                    SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
-                ),
-                ("scale", StandardScaler()),
-            ]
-        )
-        parts.append(("num", num, numeric))
-    if categorical:
-        cat = Pipeline(
-            [
-                (
-                    "impute",
-                    SimpleImputer(
-                        strategy="constant", fill_value="missing", keep_empty_features=True
-                    ),
-                ),
-                ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
-            ]
-        )
-        parts.append(("cat", cat, categorical))
-    classifier: Any = (
-        LogisticRegression(max_iter=2000)
-        if model == "logistic"
-        else HistGradientBoostingClassifier(random_state=seed)
-    )
-    return Pipeline([("prepare", ColumnTransformer(parts)), ("model", classifier)])
-
-
-def _fit(
-    x: pd.DataFrame,
-    y: Any,
-    numeric: list[str],
-    categorical: list[str],
-    model: str,
-    calibration: str,
-    seed: int,
-    what: str,
-) -> Any:
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.model_selection import TimeSeriesSplit
-
-    pipe = _pipeline(numeric, categorical, model, seed)
-    est = (
-        pipe
-        if calibration == "none"
-        else CalibratedClassifierCV(pipe, method=calibration, cv=TimeSeriesSplit(n_splits=3))
-    )
-    try:
-        return est.fit(x, y)
-    except ValueError as exc:
-        raise DataError(
-            f"lead_scores could not fit the {what} ({exc}). A time-ordered calibration "
-            "fold holds only won or only lost leads: give more closed leads, or pass "
-            "calibration='none'."
-        ) from exc
-
-
-def _effects(est: Any, x: pd.DataFrame, y: Any, leads: _Leads, model: str, seed: int) -> Any:
-    """Odds ratios per coded feature (logistic) or permutation importance (boosting)."""
-    if model == "gradient_boosting":
-        from sklearn.inspection import permutation_importance
-
-        imp = permutation_importance(est, x, y, scoring="roc_auc", n_repeats=5, random_state=seed)
-        out = pd.DataFrame(
-            {
-                "column": list(x.columns),
-                "importance": imp.importances_mean,
-                "importance_std": imp.importances_std,
-            }
-        )
-        return out.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
-    prep = est.named_steps["prepare"]
-    names: list[str] = []
-    sources: list[str] = []
-    if leads.numeric:
-        imputer = prep.named_transformers_["num"].named_steps["impute"]
-        names += leads.numeric
-        sources += leads.numeric
-        if imputer.indicator_ is not None:
-            flagged = [leads.numeric[i] for i in imputer.indicator_.features_]
-            names += [f"{c} missing" for c in flagged]
-            sources += flagged
-    if leads.categorical:
-        enc = prep.named_transformers_["cat"].named_steps["onehot"]
-        for col, cats in zip(leads.categorical, enc.categories_, strict=True):
-            names += [f"{col}={c}" for c in cats]
-            sources += [col] * len(cats)
-    coef = est.named_steps["model"].coef_[0]
-    out = pd.DataFrame(
-        {"feature": names, "column": sources, "coefficient": coef, "odds_ratio": np.exp(coef)}
-    )
-    order = np.argsort(-np.abs(coef), kind="stable")
-    return out.iloc[order].reset_index(drop=True)
-
-
-def _leak_check(leads: _Leads, train: Any, valid: Any, seed: int, leak_auc: float) -> Any:
-    """One-feature validation AUC, and missingness aligned with open/closed status."""
-    is_open = np.isnan(leads.y)
-    y = leads.y
-    rows = []
-    for col in [*leads.numeric, *leads.categorical]:
-        numeric = [col] if col in leads.numeric else []
-        categorical = [] if numeric else [col]
-        pipe = _pipeline(numeric, categorical, "logistic", seed)
-        xt, xv = leads.features.loc[train, [col]], leads.features.loc[valid, [col]]
-        if np.unique(y[train]).size == 2:
-            p = pipe.fit(xt, y[train]).predict_proba(xv)[:, 1]
-            auc = lm.delong_auc(y[valid], p).auc
-            auc = max(auc, 1.0 - auc)
-        else:  # pragma: no cover - lead_scores refuses a one-class training part
-            auc = float("nan")
-        miss = leads.features[col].isna().to_numpy()
-        m_open = float(miss[is_open].mean()) if is_open.any() else float("nan")
-        m_closed = float(miss[~is_open].mean())
-        reasons = []
-        if auc > leak_auc:
-            reasons.append(f"alone it gives a validation AUC of {auc:.3f}")
-        if is_open.any() and (m_open, m_closed) in ((1.0, 0.0), (0.0, 1.0)):
-            side = "open" if m_open == 1.0 else "closed"
-            reasons.append(f"it is missing exactly for the {side} leads")
-        rows.append(
-            {
-                "column": col,
-                "validation_auc": auc,
-                "missing_open": m_open,
-                "missing_closed": m_closed,
-                "suspect": bool(reasons),
-                "reason": "; ".join(reasons),
-            }
-        )
-    return pd.DataFrame(rows)
 
 
 def lead_scores(
@@ -411,7 +254,9 @@ def lead_scores(
         The labels of a text outcome. Any other label is refused.
     model : {"logistic", "gradient_boosting"}
         scikit-learn's ``LogisticRegression`` (L2, C = 1) or
-        ``HistGradientBoostingClassifier``.
+        ``HistGradientBoostingClassifier`` (trees of depth 3, at least 50 leads a leaf,
+        learning rate 0.05, up to 300 rounds with early stopping on a random 10% of the
+        training part: settings for the few thousand rows of a lead table).
     calibration : {"sigmoid", "isotonic", "none"}
         The calibration map on time-ordered folds.
     train_share : float
@@ -519,7 +364,7 @@ def lead_scores(
                 f"leads or change train_share (now {train_share})."
             )
     x, y = data.features, data.y
-    fitted = _fit(
+    fitted = fit(
         x.iloc[train],
         y[train],
         data.numeric,
@@ -534,7 +379,7 @@ def lead_scores(
     auc = lm.delong_auc(y_valid, p_valid, level)
     gains = lm.gains_table(y_valid, p_valid, n_bins)
     cal, hl, hl_p = lm.calibration_table(y_valid, p_valid, n_bins, level)
-    leak = _leak_check(data, train, valid, seed, leak_auc)
+    leak = leak_check(data, train, valid, seed, leak_auc)
     suspects = tuple(leak.loc[leak["suspect"], "column"])
     if suspects:
         detail = "; ".join(
@@ -547,7 +392,7 @@ def lead_scores(
             "badly: leave it out of feature_cols.",
             CRMModelsWarning,
         )
-    final = _fit(
+    final = fit(
         x.iloc[order],
         y[order],
         data.numeric,
@@ -558,10 +403,10 @@ def lead_scores(
         "final model",
     )
     if model == "logistic":
-        plain = _pipeline(data.numeric, data.categorical, model, seed).fit(x.iloc[order], y[order])
-        effects = _effects(plain, x.iloc[order], y[order], data, model, seed)
+        plain = pipeline(data.numeric, data.categorical, model, seed).fit(x.iloc[order], y[order])
+        effects = feature_effects(plain, x.iloc[order], y[order], data, model, seed)
     else:
-        effects = _effects(fitted, x.iloc[valid], y[valid], data, model, seed)
+        effects = feature_effects(fitted, x.iloc[valid], y[valid], data, model, seed)
     open_rows = np.flatnonzero(np.isnan(y))
     p_open = final.predict_proba(x.iloc[open_rows])[:, 1] if open_rows.size else np.empty(0)
     rank, decile = lm.rank_and_decile(p_open, n_bins)
