@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from threadpoolctl import threadpool_limits
 
 from crmmodels.datasets import simulate_leads
 from crmmodels.errors import ArgumentError, CRMModelsWarning, DataError, SchemaError
@@ -118,8 +117,7 @@ def test_gains_table_by_hand() -> None:
 
 def test_gradient_boosting_on_request() -> None:
     sim = simulate_leads(6000, seed=11)
-    with threadpool_limits(limits=1):
-        res = lead_scores(sim.leads, feature_cols=FEATURES, model="gradient_boosting")
+    res = lead_scores(sim.leads, feature_cols=FEATURES, model="gradient_boosting")
     rows = _validation_rows(sim.leads, res.n_train)
     bayes = delong_auc(sim.won[rows], sim.probability[rows]).auc
     assert res.model == "gradient_boosting"

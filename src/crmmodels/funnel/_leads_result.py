@@ -144,12 +144,15 @@ class LeadScoresResult(Result):
         ax : matplotlib Axes, optional
         kind : {"gains", "calibration", "effects"}
         """
-        from crmmodels.plotting import funnel as pf
-
         kind = check_choice(kind, "kind", ("gains", "calibration", "effects"))
-        draw = {
-            "gains": pf.plot_lead_gains,
-            "calibration": pf.plot_lead_calibration,
-            "effects": pf.plot_lead_effects,
-        }[kind]
-        return draw(self, ax=ax, **kwargs)
+        if kind == "gains":
+            from crmmodels.plotting.funnel import plot_lead_gains
+
+            return plot_lead_gains(self, ax=ax, **kwargs)
+        if kind == "calibration":
+            from crmmodels.plotting.funnel import plot_lead_calibration
+
+            return plot_lead_calibration(self, ax=ax, **kwargs)
+        from crmmodels.plotting.funnel import plot_lead_effects
+
+        return plot_lead_effects(self, ax=ax, **kwargs)
