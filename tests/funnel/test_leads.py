@@ -123,10 +123,10 @@ def test_gradient_boosting_on_request() -> None:
     assert res.model == "gradient_boosting"
     assert bayes - 0.03 < res.auc <= bayes + 0.02
     assert list(res.effects.columns) == ["column", "importance", "importance_std"]
-    assert res.effects["column"].iloc[0] in ("engagement", "source")
-    assert res.effects.set_index("column")["importance"].idxmin() == "industry" or (
-        res.effects["importance"].min() < 0.02
-    )
+    imp = res.effects.set_index("column")["importance"]
+    # engagement moves the log-odds most (0.8 per sd), industry least (+-0.6, 20% missing)
+    assert imp.index[0] == "engagement" and imp["engagement"] > 0.03
+    assert imp["industry"] < imp["engagement"] and np.isfinite(imp).all()
 
 
 def test_missing_values_and_categories_first_seen_among_open_leads() -> None:
@@ -311,3 +311,14 @@ def test_entry_probabilities_must_be_probabilities() -> None:
         pipeline_forecast(res, entry_probabilities=pd.Series({4: 1.5, 5: 0.1}))
     with pytest.raises(ArgumentError, match="entry_probabilities must be"):
         pipeline_forecast(res, entry_probabilities=[0.1, 0.2])
+
+
+def test_the_demo_step_runs_the_path_from_lead_to_won_deal(tmp_path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from crmmodels._demo.leads import run
+
+    lines = run(tmp_path)
+    assert (tmp_path / "lead_scoring.png").exists()
+    assert any(line.startswith("Expected won deals from the open leads") for line in lines)
