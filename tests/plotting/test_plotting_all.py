@@ -100,6 +100,14 @@ def _stream_funnel() -> Any:
     )
 
 
+@functools.cache
+def _lead_scores() -> Any:
+    from crmmodels.funnel import lead_scores
+
+    leads = datasets.simulate_leads(1500, seed=1).leads
+    return lead_scores(leads, feature_cols=["source", "engagement", "budget"])
+
+
 def _summary() -> pd.DataFrame:
     return crmmodels.summarize_transactions(_transactions(), time_unit="W")
 
@@ -184,6 +192,9 @@ CASES: dict[str, PlotCall] = {
     "plot_backtest": lambda ax: funnel.plot_backtest(result("ForecastBacktestResult"), ax=ax),
     "plot_forecast": lambda ax: funnel.plot_forecast(result("PipelineForecastResult"), ax=ax),
     "plot_funnel": lambda ax: funnel.plot_funnel(result("FunnelResult"), ax=ax),
+    "plot_lead_calibration": lambda ax: funnel.plot_lead_calibration(_lead_scores(), ax=ax),
+    "plot_lead_effects": lambda ax: funnel.plot_lead_effects(_lead_scores(), ax=ax),
+    "plot_lead_gains": lambda ax: funnel.plot_lead_gains(_lead_scores(), ax=ax),
     "plot_stage_times": lambda ax: funnel.plot_stage_times(result("FunnelResult"), ax=ax),
     "plot_velocity": lambda ax: funnel.plot_velocity(result("SalesVelocityResult"), ax=ax),
     "plot_stream_funnel": lambda ax: funnel.plot_stream_funnel(_stream_funnel(), ax=ax),

@@ -10,6 +10,7 @@ from crmmodels.datasets._cdnow import (
 )
 from crmmodels.datasets._crm import CRMData, simulate_crm
 from crmmodels.datasets._funnel import FunnelSimulation, simulate_funnel
+from crmmodels.datasets._leads import LeadSimulation, simulate_leads
 from crmmodels.datasets._referrals import ReferralSimulation, simulate_referrals
 from crmmodels.datasets._simulate import simulate_summary, simulate_transactions
 from crmmodels.datasets._survey import (
@@ -27,6 +28,7 @@ __all__ = [
     "CRMData",
     "DemandSimulation",
     "FunnelSimulation",
+    "LeadSimulation",
     "PriceSurveySimulation",
     "ReferralSimulation",
     "SurveySimulation",
@@ -38,6 +40,7 @@ __all__ = [
     "simulate_crm",
     "simulate_demand",
     "simulate_funnel",
+    "simulate_leads",
     "simulate_price_survey",
     "simulate_referrals",
     "simulate_summary",

@@ -22,6 +22,8 @@ from crmmodels.funnel._forecast import (
     forecast_backtest,
     pipeline_forecast,
 )
+from crmmodels.funnel._leads import lead_scores
+from crmmodels.funnel._leads_result import LeadScoresResult
 from crmmodels.funnel._metrics import funnel_metrics
 from crmmodels.funnel._result import DEFAULT_EXIT_STAGES, DEFAULT_STAGES, FunnelResult
 from crmmodels.funnel._stream import stream_funnel
@@ -33,11 +35,13 @@ __all__ = [
     "DEFAULT_STAGES",
     "ForecastBacktestResult",
     "FunnelResult",
+    "LeadScoresResult",
     "PipelineForecastResult",
     "SalesVelocityResult",
     "StreamFunnelResult",
     "forecast_backtest",
     "funnel_metrics",
+    "lead_scores",
     "pipeline_forecast",
     "sales_velocity",
     "stream_funnel",

@@ -10,7 +10,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from crmmodels._results import Result
-from crmmodels.errors import DataError
+from crmmodels.errors import ArgumentError, DataError, bad_rows_message
 from crmmodels.funnel._result import FloatArray, FunnelResult, _days_to_label, _scalar_days
 from crmmodels.kernels import funnel as kf
 
@@ -59,6 +59,9 @@ class PipelineForecastResult(Result):
     n_unrated : int
         Open deals whose stage has no closed history (``win_rate`` NaN): they are left
         out of ``expected_wins`` and ``weighted_amount`` (but counted in ``open_amount``).
+    n_scored, n_unused : int
+        With ``entry_probabilities``: open first-stage deals weighted by their own
+        probability, and given probabilities that matched no open first-stage deal.
 
     Examples
     --------
@@ -88,6 +91,8 @@ class PipelineForecastResult(Result):
     weighted_amount: float
     open_amount: float
     n_unrated: int = 0
+    n_scored: int = 0
+    n_unused: int = 0
 
     def to_frame(self) -> pd.DataFrame:
         """Return the per-stage table (a copy)."""
@@ -100,7 +105,46 @@ class PipelineForecastResult(Result):
         return plot_forecast(self, ax=ax, **kwargs)
 
 
-def pipeline_forecast(result: FunnelResult) -> PipelineForecastResult:
+def _entry_probabilities(value: Any) -> pd.Series:
+    """Per-lead probabilities as a Series indexed by id, checked to lie in [0, 1]."""
+    from crmmodels.funnel._leads_result import LeadScoresResult
+
+    if isinstance(value, LeadScoresResult):
+        probs = value.probabilities
+    elif isinstance(value, pd.Series):
+        probs = value
+    elif isinstance(value, dict):
+        probs = pd.Series(value, dtype=np.float64)
+    else:
+        raise ArgumentError(
+            "entry_probabilities must be a LeadScoresResult, a pandas Series of "
+            f"probabilities indexed by entity id, or a dict; got {type(value).__name__}."
+        )
+    p = pd.to_numeric(probs, errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~((p >= 0.0) & (p <= 1.0))
+    if bad.any():
+        example = probs.index[bad][0]
+        raise DataError(
+            bad_rows_message(
+                "entry_probabilities",
+                "is not a probability in [0, 1]",
+                int(bad.sum()),
+                f"id {example!r}: {probs.iloc[int(np.flatnonzero(bad)[0])]!r}",
+            )
+        )
+    if probs.index.has_duplicates:
+        dup = probs.index[probs.index.duplicated()]
+        raise DataError(
+            bad_rows_message(
+                "entry_probabilities", "repeats an id", len(dup), dup[0], "Give one per id."
+            )
+        )
+    return pd.Series(p, index=probs.index)
+
+
+def pipeline_forecast(
+    result: FunnelResult, *, entry_probabilities: Any = None
+) -> PipelineForecastResult:
     r"""Weighted pipeline forecast: open amount times the historical win rate of its stage.
 
     Every open deal (not dropped, not yet won) at the result's ``observation_end`` is weighted by
@@ -109,10 +153,22 @@ def pipeline_forecast(result: FunnelResult) -> PipelineForecastResult:
     $$\hat p_k = \frac{\#\{\text{won, reached } k\}}{\#\{\text{won or lost, reached } k\}},
     \qquad \text{forecast} = \sum_{\text{open } i} \hat p_{k(i)}\, a_i.$$
 
+    With ``entry_probabilities`` (lead scores), an open deal still in the first stage
+    is weighted by its own probability instead of the first stage's historical rate, so
+    the expected wins of the first stage are the sum of its open leads' probabilities;
+    deals further down keep their stage's rate. The table then gains a column
+    ``scored`` (open deals weighted by their own probability) and ``win_rate`` stays the
+    historical rate; ``n_scored`` counts the scored deals and ``n_unused`` the
+    probabilities whose id is not an open first-stage deal (left out).
+
     Parameters
     ----------
     result : FunnelResult
         From :func:`funnel_metrics` (pass ``amount_col`` for amounts).
+    entry_probabilities : LeadScoresResult, pandas Series or dict, optional
+        Probability of a won deal per entity id: the result of
+        :func:`~crmmodels.funnel.lead_scores` (its open leads), or a Series indexed by
+        id. The ids must be those of the funnel's ``entity_col``.
 
     Returns
     -------
@@ -134,10 +190,19 @@ def pipeline_forecast(result: FunnelResult) -> PipelineForecastResult:
     open_mask = _open_deals(state, won_k)
     cur = state.n[open_mask] - 1
     p = rate[cur]
+    ids = result._ids[open_mask]
+    scored = np.zeros(cur.shape[0], dtype=bool)
+    n_unused = 0
+    if entry_probabilities is not None:
+        probs = _entry_probabilities(entry_probabilities)
+        at = pd.Index(probs.index).get_indexer(ids)
+        scored = (at >= 0) & (cur == 0)
+        p = np.where(scored, probs.to_numpy()[np.maximum(at, 0)], p)
+        n_unused = len(probs) - int(scored.sum())
     amt = result._amount[open_mask] if result._amount is not None else np.full(cur.shape[0], np.nan)
     deals = pd.DataFrame(
         {
-            "entity_id": result._ids[open_mask],
+            "entity_id": ids,
             "stage": np.array(result.stages, dtype=object)[cur],
             "amount": amt,
             "win_rate": p,
@@ -160,6 +225,13 @@ def pipeline_forecast(result: FunnelResult) -> PipelineForecastResult:
             "weighted_amount": open_amt * rate[:nk],
         }
     )
+    if entry_probabilities is not None:
+        first = cur == 0
+        rated = first & ~np.isnan(p)
+        table.loc[0, "expected_wins"] = float(p[rated].sum()) if rated.any() else np.nan
+        if has_amt:
+            table.loc[0, "weighted_amount"] = float(np.nansum(p[rated] * amt[rated]))
+        table["scored"] = np.bincount(cur[scored], minlength=nk)[:nk].astype(np.int64)
     return PipelineForecastResult(
         table=table,
         deals=deals,
@@ -167,6 +239,8 @@ def pipeline_forecast(result: FunnelResult) -> PipelineForecastResult:
         weighted_amount=float(np.nansum(table["weighted_amount"])) if has_amt else float("nan"),
         open_amount=float(np.nansum(open_amt)) if has_amt else float("nan"),
         n_unrated=int(np.isnan(p).sum()),
+        n_scored=int(scored.sum()),
+        n_unused=n_unused,
     )
 
 

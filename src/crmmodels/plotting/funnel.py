@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from crmmodels.funnel import (
         ForecastBacktestResult,
         FunnelResult,
+        LeadScoresResult,
         PipelineForecastResult,
         SalesVelocityResult,
         StreamFunnelResult,
@@ -23,6 +24,9 @@ __all__ = [
     "plot_backtest",
     "plot_forecast",
     "plot_funnel",
+    "plot_lead_calibration",
+    "plot_lead_effects",
+    "plot_lead_gains",
     "plot_stage_times",
     "plot_stream_funnel",
     "plot_velocity",
@@ -274,4 +278,112 @@ def plot_stream_funnel(
     ax.set_ylabel("share of entities at step 1")
     window = "" if result.window is None else f", window {result.window:g} days"
     ax.set_title(f"Event funnel (mode '{result.mode}'{window})")
+    return ax
+
+
+def plot_lead_gains(result: LeadScoresResult, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Cumulative gains chart of a lead score on its validation part.
+
+    The share of all won deals captured against the share of leads contacted, most
+    likely first; the diagonal is a random order. Extra keyword arguments go to
+    ``Axes.plot``.
+
+    Examples
+    --------
+    >>> from crmmodels.datasets import simulate_leads
+    >>> from crmmodels.funnel import lead_scores
+    >>> res = lead_scores(simulate_leads(2000, seed=3).leads, feature_cols=["source", "budget"])
+    >>> ax = plot_lead_gains(res)
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
+    """
+    ax = new_axes(ax, _SIZE)
+    g = result.gains
+    share = np.concatenate([[0.0], g["cumulative_share"].to_numpy(dtype=np.float64)])
+    gain = np.concatenate([[0.0], g["cumulative_gain"].to_numpy(dtype=np.float64)])
+    kwargs.setdefault("marker", "o")
+    ax.plot(share, gain, label=f"score (AUC {result.auc:.3f})", **kwargs)
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", label="random order")
+    ax.set_xlabel("share of leads, most likely first")
+    ax.set_ylabel("share of won deals captured")
+    ax.set_title(f"Cumulative gains on {result.n_validation:,} validation leads")
+    ax.legend(loc="lower right")
+    return ax
+
+
+def plot_lead_calibration(
+    result: LeadScoresResult, *, ax: Axes | None = None, **kwargs: Any
+) -> Axes:
+    """Calibration curve: observed won rate against predicted probability per bin.
+
+    Bars show the interval of the observed rate at the result's ``level``; the diagonal
+    is perfect calibration. Extra keyword arguments go to ``Axes.errorbar``.
+
+    Examples
+    --------
+    >>> from crmmodels.datasets import simulate_leads
+    >>> from crmmodels.funnel import lead_scores
+    >>> res = lead_scores(simulate_leads(2000, seed=3).leads, feature_cols=["source", "budget"])
+    >>> ax = plot_lead_calibration(res)
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
+    """
+    ax = new_axes(ax, _SIZE)
+    c = result.calibration
+    pred = c["predicted_mean"].to_numpy(dtype=np.float64)
+    obs = c["observed_rate"].to_numpy(dtype=np.float64)
+    err = np.vstack(
+        [
+            obs - c["observed_low"].to_numpy(np.float64),
+            c["observed_high"].to_numpy(np.float64) - obs,
+        ]
+    )
+    kwargs.setdefault("fmt", "o")
+    ax.errorbar(pred, obs, yerr=err, label="validation bins", **kwargs)
+    top = float(max(np.nanmax(pred), np.nanmax(c["observed_high"]), 0.05)) * 1.05
+    ax.plot([0, top], [0, top], color="grey", linestyle="--", label="perfect calibration")
+    ax.set_xlabel("predicted probability (bin mean)")
+    ax.set_ylabel("observed won rate")
+    ax.set_title(f"Calibration ({result.calibration_method}), Brier {result.brier:.3f}")
+    ax.legend(loc="upper left")
+    return ax
+
+
+def plot_lead_effects(
+    result: LeadScoresResult, *, ax: Axes | None = None, top: int = 15, **kwargs: Any
+) -> Axes:
+    """Effects of the features: odds ratios (log scale) or permutation importance.
+
+    Shows the ``top`` largest effects. Extra keyword arguments go to ``Axes.barh``.
+
+    Examples
+    --------
+    >>> from crmmodels.datasets import simulate_leads
+    >>> from crmmodels.funnel import lead_scores
+    >>> res = lead_scores(simulate_leads(2000, seed=3).leads, feature_cols=["source", "budget"])
+    >>> ax = plot_lead_effects(res)
+    >>> type(ax).__name__
+    'Axes'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
+    """
+    ax = new_axes(ax, _SIZE)
+    e = result.effects.head(top).iloc[::-1]
+    if "odds_ratio" in e.columns:
+        values = np.log(e["odds_ratio"].to_numpy(dtype=np.float64))
+        labels = e["feature"].tolist()
+        ax.barh(labels, values, color=["C0" if v >= 0 else "C3" for v in values], **kwargs)
+        ticks = ax.get_xticks()
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([f"{np.exp(t):.2g}" for t in ticks])
+        ax.set_xlabel("odds ratio (log scale; numeric features per standard deviation)")
+    else:
+        ax.barh(e["column"].tolist(), e["importance"].to_numpy(dtype=np.float64), **kwargs)
+        ax.set_xlabel("permutation importance (drop of the validation AUC)")
+    ax.axvline(0.0, color="grey", linewidth=0.8)
+    ax.set_title(f"Feature effects ({result.model})")
     return ax
