@@ -149,6 +149,18 @@ def test_results_are_frozen() -> None:
 
 
 @functools.cache
+@functools.cache
+def _analysed() -> pd.DataFrame:
+    return crmmodels.analyze(datasets.load_cdnow_sample(), amount_col="amount").customers
+
+
+def _referrals() -> Any:
+    sim = datasets.simulate_referrals(150, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the simulated base may hold invalid referrals
+        return crmmodels.referral_analysis(sim.customers, transactions=sim.transactions)
+
+
 def _transactions() -> pd.DataFrame:
     return datasets.simulate_transactions(150, seed=1)
 
@@ -298,6 +310,19 @@ BUILDERS: dict[str, Callable[[], Any]] = {
         _clv_models()[0], [0.0, 2.0, 5.0], end=20.0
     ),
     "KeyFiguresResult": lambda: crmmodels.analyze(_transactions()).key_figures,
+    "ChurnComparisonResult": lambda: crmmodels.churn_comparison(
+        _analysed(),
+        attributes=["value_class"],
+        lifecycle_stage_col="lifecycle_stage",
+    ),
+    "WinBackTargetsResult": lambda: crmmodels.win_back_targets(
+        _analysed(), lifecycle_stage_col="lifecycle_stage"
+    ),
+    "LeadScoresResult": lambda: crmmodels.lead_scores(
+        datasets.simulate_leads(1500, seed=1).leads,
+        feature_cols=["source", "engagement", "budget"],
+    ),
+    "ReferralResult": lambda: _referrals(),
     "StreamFunnelResult": lambda: crmmodels.stream_funnel(
         datasets.simulate_funnel(300, seed=1).history,
         stages=["lead_generation", "needs_analysis", "proposal_quote", "closed_won"],

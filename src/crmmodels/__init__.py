@@ -9,7 +9,7 @@ Examples
 2357
 """
 
-from crmmodels import analysis, clv, datasets, errors, idic
+from crmmodels import analysis, clv, datasets, errors, idic, referrals
 from crmmodels._ingest.renames import renamed_attributes
 from crmmodels._version import __version__
 from crmmodels.analysis import CustomerAnalysis, KeyFiguresResult, analyze
@@ -28,21 +28,28 @@ from crmmodels.funnel import (
     DEFAULT_STAGES,
     ForecastBacktestResult,
     FunnelResult,
+    LeadScoresResult,
     PipelineForecastResult,
     SalesVelocityResult,
     StreamFunnelResult,
     forecast_backtest,
     funnel_metrics,
+    lead_scores,
     pipeline_forecast,
     sales_velocity,
     stream_funnel,
 )
+from crmmodels.idic import pseudonymize
 from crmmodels.lifecycle import (
+    ChurnComparisonResult,
     LifecycleRules,
     LifecycleStagesResult,
     LifecycleTransitionsResult,
+    WinBackTargetsResult,
+    churn_comparison,
     lifecycle_stages,
     lifecycle_transitions,
+    win_back_targets,
 )
 from crmmodels.portfolio import ParetoResult, pareto_analysis
 from crmmodels.pricing import (
@@ -58,6 +65,7 @@ from crmmodels.quality import (
     cronbach_alpha,
     relationship_quality,
 )
+from crmmodels.referrals import ReferralResult, referral_analysis
 from crmmodels.retention import (
     CohortRetentionResult,
     RetentionMetricsResult,
@@ -78,6 +86,7 @@ __all__ = [
     "DEFAULT_STAGES",
     "BundleCandidatesResult",
     "CalibrationHoldoutResult",
+    "ChurnComparisonResult",
     "CohortRetentionResult",
     "CronbachAlphaResult",
     "CrossSellResult",
@@ -87,6 +96,7 @@ __all__ = [
     "FunnelResult",
     "ItemsetsResult",
     "KeyFiguresResult",
+    "LeadScoresResult",
     "LifecycleRules",
     "LifecycleStagesResult",
     "LifecycleTransitionsResult",
@@ -94,6 +104,7 @@ __all__ = [
     "PipelineForecastResult",
     "QuadrantResult",
     "RFMRule",
+    "ReferralResult",
     "RelationshipQualityResult",
     "RetentionMetricsResult",
     "RulesResult",
@@ -101,6 +112,7 @@ __all__ = [
     "ScorecardResult",
     "StreamFunnelResult",
     "VanWestendorpResult",
+    "WinBackTargetsResult",
     "__version__",
     "analysis",
     "analyze",
@@ -108,6 +120,7 @@ __all__ = [
     "association_rules_by_segment",
     "bundle_candidates",
     "calibration_holdout",
+    "churn_comparison",
     "clv",
     "clv_quadrants",
     "clv_quadrants_from_transactions",
@@ -121,11 +134,15 @@ __all__ = [
     "funnel_metrics",
     "idic",
     "kpi_scorecard",
+    "lead_scores",
     "lifecycle_stages",
     "lifecycle_transitions",
     "pareto_analysis",
     "pipeline_forecast",
     "price_elasticity",
+    "pseudonymize",
+    "referral_analysis",
+    "referrals",
     "relationship_quality",
     "retention_metrics",
     "rfm_scores",
@@ -134,6 +151,7 @@ __all__ = [
     "stream_funnel",
     "summarize_transactions",
     "van_westendorp",
+    "win_back_targets",
 ]
 
 #: names of 0.1, served with a FutureWarning until 1.0
