@@ -46,15 +46,19 @@ Interactive Marketing 43, 1-16.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+import scipy.optimize
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import betaln, digamma
+from scipy.special import betaln, digamma, expit, logit
 
 from crmmodels.kernels.hypergeometric import log_hyp2f1_one
 
 __all__ = [
     "bdw_derl",
     "bdw_log_likelihood",
+    "homogeneous_limit",
     "log_survival",
     "log_survival_grad",
     "retention_rate",
@@ -337,3 +341,46 @@ def simulate_churn_periods(
         ratio = np.log(u) / np.log1p(-theta)
     t = np.ceil(ratio ** (1.0 / c))
     return np.asarray(np.maximum(t, 1.0), dtype=np.float64)
+
+
+def homogeneous_limit(
+    loglik: Callable[[FloatArray], float], start: FloatArray, scale: float
+) -> tuple[FloatArray, float]:
+    r"""Maximise ``loglik`` with :math:`\alpha + \beta` held at ``scale`` (no heterogeneity).
+
+    As :math:`\alpha + \beta \to \infty` with :math:`\alpha/(\alpha+\beta) = \theta`
+    the beta distribution becomes a point mass: every customer churns with probability
+    :math:`\theta` (the geometric, or for the BdW the discrete Weibull). The search runs
+    over :math:`\operatorname{logit}\theta` and the logs of the remaining parameters
+    (Nelder-Mead), from ``start`` (natural parameters).
+
+    Returns
+    -------
+    (numpy.ndarray, float)
+        Natural parameters ``(theta * scale, (1 - theta) * scale, ...)`` and the
+        log-likelihood there.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ll = lambda p: sbg_log_likelihood(p[0], p[1], [1, 2], [50, 25], [2], [25])[0]
+    >>> p, _ = homogeneous_limit(ll, np.array([3.0, 5.0]), 1e7)
+    >>> round(float(p[0] / 1e7), 4)  # 75 losses in 75 + 25 + 50 customer-periods at risk
+    0.5
+    """
+
+    def unpack(x: FloatArray) -> FloatArray:
+        theta = float(expit(x[0]))
+        return np.array([theta * scale, (1.0 - theta) * scale, *np.exp(x[1:])])
+
+    x0: FloatArray = np.array(
+        [logit(start[0] / (start[0] + start[1])), *np.log(start[2:])], dtype=np.float64
+    )
+
+    def objective(x: FloatArray) -> float:
+        return -loglik(unpack(x))
+
+    found = scipy.optimize.minimize(
+        objective, x0, method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-10}
+    )
+    return unpack(np.asarray(found.x, dtype=np.float64)), -float(found.fun)

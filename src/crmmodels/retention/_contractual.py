@@ -20,7 +20,6 @@ cohort. The kernels are in :mod:`crmmodels.kernels.contractual`.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -29,10 +28,23 @@ import pandas as pd
 
 from crmmodels._ingest.arguments import check_int, check_number
 from crmmodels._ingest.periods import check_period, unit_name
-from crmmodels.errors import ArgumentError, ConvergenceError, DataError, NotFittedError
+from crmmodels.errors import (
+    ArgumentError,
+    BoundaryWarning,
+    ConvergenceError,
+    DataError,
+    NotFittedError,
+    warn,
+)
 from crmmodels.kernels import contractual as kc
 from crmmodels.kernels._optim import maximize_loglik, numeric_hessian, single_thread_blas
-from crmmodels.retention._contractual_data import SurvivalData, read_survivors
+from crmmodels.retention._contractual_data import (
+    SurvivalData,
+    check_periods,
+    per_period_rate,
+    read_survivors,
+)
+from crmmodels.retention._contractual_persist import Saved, read_payload, write_payload
 from crmmodels.retention._contractual_result import ContractualRetentionResult, projection
 
 if TYPE_CHECKING:
@@ -41,26 +53,13 @@ if TYPE_CHECKING:
 __all__ = ["BetaDiscreteWeibull", "ShiftedBetaGeometric"]
 
 FloatArray = kc.FloatArray
-_FORMAT = "crmmodels.contractual/1"
-
-
-def _periods(t: Any, name: str, low: int) -> FloatArray:
-    arr = np.asarray(t, dtype=np.float64) if not isinstance(t, (int, float)) else np.float64(t)
-    arr = np.asarray(arr, dtype=np.float64)
-    bad = ~np.isfinite(arr) | (arr < low) | (arr != np.floor(arr))
-    if np.any(bad):
-        raise ArgumentError(
-            f"{name} must hold whole numbers of periods >= {low}; got "
-            f"{np.atleast_1d(arr)[np.atleast_1d(bad)][0]!r}."
-        )
-    return arr
-
-
-def _per_period_rate(discount_rate: Any, discount_period: Any) -> float:
-    fix = "The expected lifetime is summed without end, so it needs a rate > 0."
-    d = check_number(discount_rate, "discount_rate", low=0, low_open=True, fix=fix)
-    span = check_number(discount_period, "discount_period", low=0, low_open=True)
-    return float((1.0 + d) ** (1.0 / span) - 1.0)
+#: sup-norm of the mean log-likelihood's gradient (log scale) accepted as an optimum when the
+#: optimiser stops on a ridge running to infinity (alpha and beta growing together)
+_FLAT = 1e-4
+#: alpha + beta above which the beta mixing distribution is a point mass for all purposes
+_HOMOGENEOUS = 1e5
+#: alpha + beta of the fitted limit model
+_LIMIT_SCALE = 1e7
 
 
 class _ContractualModel:
@@ -104,7 +103,7 @@ class _ContractualModel:
         return hasattr(self, "params_")
 
     def _check_fitted(self) -> None:
-        if not self.is_fitted:
+        if not hasattr(self, "params_"):
             raise NotFittedError(
                 f"This {type(self).__name__} is not fitted yet: call fit(survivors) first."
             )
@@ -183,33 +182,58 @@ class _ContractualModel:
         initial = np.ones(len(self._param_names))
         with single_thread_blas():
             res = maximize_loglik(
-                lambda p: self._loglik(p, counts),
-                initial,
-                n_obs=n_obs,
-                tol=tol,
+                lambda p: self._loglik(p, counts), initial, n_obs=n_obs, tol=tol,
                 max_iter=max_iter,
-            )
-            if not res.converged:
+            )  # fmt: skip
+            params, loglik = res.params, float(res.loglik)
+            if params[0] + params[1] > _HOMOGENEOUS:
+                params, loglik = self._homogeneous_limit(counts, params)
+                cov = np.full((params.size, params.size), np.nan)
+            elif not res.converged and res.gradient_norm > _FLAT:
                 raise ConvergenceError(
                     f"{type(self).__name__}.fit did not converge: "
                     f"{res.diagnostics.get('message', 'no message')}.",
                     diagnostics=res.diagnostics,
                 )
-            hess = numeric_hessian(lambda p: self._loglik(p, counts)[1], res.params)
-        try:
-            cov: FloatArray = np.asarray(np.linalg.inv(-hess), dtype=np.float64)
-        except np.linalg.LinAlgError:
-            cov = np.full(hess.shape, np.nan)
+            else:
+                hess = numeric_hessian(lambda p: self._loglik(p, counts)[1], params)
+                try:
+                    cov = np.asarray(np.linalg.inv(-hess), dtype=np.float64)
+                except np.linalg.LinAlgError:
+                    cov = np.full(hess.shape, np.nan)
         se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
         self._set_fitted(
-            dict(zip(self._param_names, map(float, res.params), strict=True)),
+            dict(zip(self._param_names, map(float, params), strict=True)),
             dict(zip(self._param_names, map(float, se), strict=True)),
             cov,
-            float(res.loglik),
+            loglik,
             data,
             unit,
         )
         return self
+
+    def _homogeneous_limit(
+        self, counts: tuple[FloatArray, ...], start: FloatArray
+    ) -> tuple[FloatArray, float]:
+        """Fit the limit ``alpha + beta`` -> infinity: one churn probability for everyone.
+
+        The optimum runs along a ridge to infinity when the cohorts show no heterogeneity
+        (or a hazard that rises, which the sBG cannot follow). The limit model is fitted
+        with ``alpha + beta`` held at ``_LIMIT_SCALE`` (the beta distribution is then a
+        point mass to within 1e-7), over the mean churn probability (and ``c``).
+        """
+        scale = _LIMIT_SCALE
+        params, loglik = kc.homogeneous_limit(lambda p: self._loglik(p, counts)[0], start, scale)
+        theta = params[0] / scale
+        warn(
+            f"{type(self).__name__}.fit: alpha and beta grow without bound: the cohorts "
+            "show no heterogeneity in the churn probability (or a churn probability that "
+            "rises with tenure), and the fit is the model's limit, a single churn "
+            f"probability of {theta:.4f} for everyone (alpha / (alpha + beta)), with "
+            f"alpha + beta = {scale:.0e}. Standard errors are not given (NaN).",
+            BoundaryWarning,
+        )
+        return params, loglik
 
     def _set_fitted(
         self,
@@ -286,7 +310,7 @@ class _ContractualModel:
         numpy.ndarray
         """
         p = self._p()
-        tt = _periods(t, "t", 0)
+        tt = check_periods(t, "t", 0)
         return np.exp(kc.log_survival(p[0], p[1], self._c(), tt))
 
     def retention_rate(self, t: Any) -> FloatArray:
@@ -302,7 +326,7 @@ class _ContractualModel:
         numpy.ndarray
         """
         p = self._p()
-        return kc.retention_rate(p[0], p[1], self._c(), _periods(t, "t", 1))
+        return kc.retention_rate(p[0], p[1], self._c(), check_periods(t, "t", 1))
 
     def expected_residual_lifetime(
         self, discount_rate: float, *, renewals: Any = 0, discount_period: float = 1.0
@@ -327,9 +351,9 @@ class _ContractualModel:
         -------
         numpy.ndarray
         """
-        d = _per_period_rate(discount_rate, discount_period)
+        d = per_period_rate(discount_rate, discount_period)
         self._check_fitted()
-        return self._derl(d, _periods(renewals, "renewals", 0))
+        return self._derl(d, check_periods(renewals, "renewals", 0))
 
     def subscriber_clv(
         self,
@@ -366,11 +390,11 @@ class _ContractualModel:
         numpy.ndarray
         """
         m = check_number(amount, "amount") * check_number(margin, "margin", low=0)
-        d = _per_period_rate(discount_rate, discount_period)
+        d = per_period_rate(discount_rate, discount_period)
         self._check_fitted()
         if renewals is None:
             return np.asarray(m * (1.0 + self._derl(d, np.zeros(1))[0] / (1.0 + d)))
-        return m * self._derl(d, _periods(renewals, "renewals", 0))
+        return m * self._derl(d, check_periods(renewals, "renewals", 0))
 
     def residual_value(
         self,
@@ -388,8 +412,7 @@ class _ContractualModel:
         Returns
         -------
         pandas.DataFrame
-            Columns ``cohort``, ``renewals``, ``survivors``, ``derl``, ``residual_value``,
-            and a total row is left to the caller (``.residual_value.sum()``).
+            ``cohort``, ``renewals``, ``survivors``, ``derl``, ``residual_value``.
         """
         self._check_fitted()
         renewals = np.array([s.size - 1 for s in self.data_.survivors], dtype=np.float64)
@@ -442,21 +465,11 @@ class _ContractualModel:
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly parameters, errors, data and settings (see :meth:`from_dict`)."""
         self._check_fitted()
-        return {
-            "format": _FORMAT,
-            "model": type(self).__name__,
-            "hyperparameters": self.get_params(),
-            "params": dict(self.params_),
-            "standard_errors": {
-                k: (None if math.isnan(v) else v) for k, v in self.standard_errors_.items()
-            },
-            "covariance": [
-                [None if math.isnan(v) else v for v in row] for row in self.covariance_.tolist()
-            ],
-            "log_likelihood": self.log_likelihood_,
-            "time_unit": self.time_unit_,
-            "survivors": self.data_.to_dict(),
-        }
+        saved = Saved(
+            self.get_params(), self.params_, self.standard_errors_, self.covariance_,
+            self.log_likelihood_, self.time_unit_, self.data_,
+        )  # fmt: skip
+        return write_payload(type(self).__name__, saved)
 
     @classmethod
     def from_dict(cls, payload: dict[str, Any]) -> Self:
@@ -467,36 +480,15 @@ class _ContractualModel:
         DataError
             A payload of another format or model, or with bad parameters.
         """
-        if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
-            raise DataError(f"not a saved contractual model (expected format {_FORMAT!r}).")
-        if payload.get("model") != cls.__name__:
-            raise DataError(
-                f"the payload holds a {payload.get('model')!r}; load it with that class."
-            )
+        saved = read_payload(payload, cls.__name__, cls._param_names)
         try:
-            params = {n: float(payload["params"][n]) for n in cls._param_names}
-            errors = {
-                n: float(payload["standard_errors"].get(n) or math.nan) for n in cls._param_names
-            }
-            cov = np.array(payload["covariance"], dtype=np.float64)
-            loglik = float(payload["log_likelihood"])
-            data = read_survivors(payload["survivors"])
-            model = cls(**payload["hyperparameters"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DataError(
-                f"the saved contractual model is incomplete or damaged ({exc})."
-            ) from None
-        if not all(math.isfinite(v) and v > 0 for v in params.values()):
-            raise DataError(f"the saved parameters must be finite and > 0; got {params}.")
-        unit = payload.get("time_unit")
+            model = cls(**saved.hyperparameters)
+        except TypeError as exc:
+            raise DataError(f"the saved hyper-parameters are damaged ({exc}).") from None
         model._set_fitted(
-            params,
-            errors,
-            cov.reshape(len(params), len(params)),
-            loglik,
-            data,
-            None if unit is None else check_period(unit, "time_unit"),
-        )
+            saved.params, saved.standard_errors, saved.covariance, saved.log_likelihood,
+            saved.data, saved.time_unit,
+        )  # fmt: skip
         return model
 
     def save(self, path: str | Path) -> None:
@@ -578,7 +570,7 @@ class ShiftedBetaGeometric(_ContractualModel):
         numpy.ndarray
         """
         p = self._p()
-        return kc.sbg_retention_rate(p[0], p[1], _periods(t, "t", 1))
+        return kc.sbg_retention_rate(p[0], p[1], check_periods(t, "t", 1))
 
 
 class BetaDiscreteWeibull(_ContractualModel):

@@ -18,11 +18,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from crmmodels._ingest.arguments import check_number
 from crmmodels._ingest.frames import check_columns, to_narwhals, to_pandas
-from crmmodels.errors import DataError, bad_rows_message
+from crmmodels.errors import ArgumentError, DataError, bad_rows_message
 from crmmodels.retention._cohorts import CohortRetentionResult
 
-__all__ = ["SurvivalData", "read_survivors"]
+__all__ = ["SurvivalData", "check_periods", "per_period_rate", "read_survivors"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -275,3 +276,35 @@ def _checked(series: dict[Any, FloatArray], column: str) -> SurvivalData:
             "estimated (it would be zero). Give series covering periods with cancellations."
         )
     return data
+
+
+def check_periods(t: Any, name: str, low: int) -> FloatArray:
+    """Whole numbers of periods ``>= low`` as floats, or an :class:`ArgumentError`.
+
+    Examples
+    --------
+    >>> check_periods([0, 3], "t", 0).tolist()
+    [0.0, 3.0]
+    """
+    arr = np.asarray(t, dtype=np.float64)
+    bad = ~np.isfinite(arr) | (arr < low) | (arr != np.floor(arr))
+    if np.any(bad):
+        raise ArgumentError(
+            f"{name} must hold whole numbers of periods >= {low}; got "
+            f"{np.atleast_1d(arr)[np.atleast_1d(bad)][0]!r}."
+        )
+    return arr
+
+
+def per_period_rate(discount_rate: Any, discount_period: Any) -> float:
+    """The rate per period of a rate per ``discount_period`` periods (both > 0).
+
+    Examples
+    --------
+    >>> round(per_period_rate(0.1, 12), 6)
+    0.007974
+    """
+    fix = "The expected lifetime is summed without end, so it needs a rate > 0."
+    d = check_number(discount_rate, "discount_rate", low=0, low_open=True, fix=fix)
+    span = check_number(discount_period, "discount_period", low=0, low_open=True)
+    return float((1.0 + d) ** (1.0 / span) - 1.0)
