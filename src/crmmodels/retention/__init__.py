@@ -17,7 +17,7 @@ Weeks run Monday to Sunday; months and quarters are calendar ones.
 
 from crmmodels._ingest.renames import renamed_attributes
 from crmmodels.retention._cohorts import CohortRetentionResult, cohort_retention
-from crmmodels.retention._contractual import BetaDiscreteWeibull, ShiftedBetaGeometric
+from crmmodels.retention._contractual_models import BetaDiscreteWeibull, ShiftedBetaGeometric
 from crmmodels.retention._contractual_result import ContractualRetentionResult
 from crmmodels.retention._metrics import RetentionMetricsResult, retention_metrics
 

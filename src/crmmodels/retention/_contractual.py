@@ -19,8 +19,6 @@ cohort. The kernels are in :mod:`crmmodels.kernels.contractual`.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -32,7 +30,6 @@ from crmmodels.errors import (
     ArgumentError,
     BoundaryWarning,
     ConvergenceError,
-    DataError,
     NotFittedError,
     warn,
 )
@@ -44,13 +41,13 @@ from crmmodels.retention._contractual_data import (
     per_period_rate,
     read_survivors,
 )
-from crmmodels.retention._contractual_persist import Saved, read_payload, write_payload
+from crmmodels.retention._contractual_persist import JsonPersistence
 from crmmodels.retention._contractual_result import ContractualRetentionResult, projection
 
 if TYPE_CHECKING:
     from typing import Self
 
-__all__ = ["BetaDiscreteWeibull", "ShiftedBetaGeometric"]
+__all__ = ["ContractualModel"]
 
 FloatArray = kc.FloatArray
 #: sup-norm of the mean log-likelihood's gradient (log scale) accepted as an optimum when the
@@ -62,8 +59,12 @@ _HOMOGENEOUS = 1e5
 _LIMIT_SCALE = 1e7
 
 
-class _ContractualModel:
-    """Shared estimator of the contractual models (scikit-learn conventions)."""
+class ContractualModel(JsonPersistence):
+    """Shared estimator of the contractual models (scikit-learn conventions).
+
+    The subclasses :class:`~crmmodels.retention.ShiftedBetaGeometric` and
+    :class:`~crmmodels.retention.BetaDiscreteWeibull` supply the kernels.
+    """
 
     _param_names: ClassVar[tuple[str, ...]] = ()
     _short: ClassVar[str] = ""
@@ -83,11 +84,25 @@ class _ContractualModel:
 
     # ------------------------------------------------------------ sklearn conventions
     def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Hyper-parameters by name (scikit-learn convention); ``deep`` is ignored."""
+        """Hyper-parameters by name (scikit-learn convention); ``deep`` is ignored.
+
+        Examples
+        --------
+        >>> from crmmodels.retention import ShiftedBetaGeometric
+        >>> ShiftedBetaGeometric(max_iter=200).get_params()
+        {'tol': 1e-08, 'max_iter': 200}
+        """
         return {"tol": self.tol, "max_iter": self.max_iter}
 
     def set_params(self, **params: Any) -> Self:
-        """Set hyper-parameters by name; returns ``self``."""
+        """Set hyper-parameters by name; returns ``self``.
+
+        Examples
+        --------
+        >>> from crmmodels.retention import ShiftedBetaGeometric
+        >>> ShiftedBetaGeometric().set_params(tol=1e-6).tol
+        1e-06
+        """
         for key, value in params.items():
             if key not in ("tol", "max_iter"):
                 raise ArgumentError(
@@ -163,6 +178,14 @@ class _ContractualModel:
             inside; no cohort with a renewal period; no customer lost.
         ConvergenceError
             The optimiser did not converge.
+
+        Examples
+        --------
+        >>> from crmmodels.retention import BetaDiscreteWeibull
+        >>> cohorts = {"2022": [1000, 869, 743, 653], "2023": [800, 690, 600]}
+        >>> m = BetaDiscreteWeibull().fit(cohorts, time_unit="Y")
+        >>> m.n_cohorts_, m.n_customers_, m.time_unit_
+        (2, 1800, 'Y')
         """
         from crmmodels.retention._cohorts import CohortRetentionResult
 
@@ -265,6 +288,13 @@ class _ContractualModel:
         pandas.DataFrame
             Index: parameter names; columns ``estimate``, ``std_error``, ``lower_95``,
             ``upper_95``.
+
+        Examples
+        --------
+        >>> from crmmodels.retention import ShiftedBetaGeometric
+        >>> m = ShiftedBetaGeometric().fit([1000, 631, 468, 382, 326, 289, 262, 241])
+        >>> m.summary().columns.tolist()
+        ['estimate', 'std_error', 'lower_95', 'upper_95']
         """
         self._check_fitted()
         est = pd.Series(self.params_)
@@ -291,6 +321,13 @@ class _ContractualModel:
         Returns
         -------
         float
+
+        Examples
+        --------
+        >>> from crmmodels.retention import ShiftedBetaGeometric
+        >>> m = ShiftedBetaGeometric().fit([1000, 631, 468, 382, 326, 289, 262, 241])
+        >>> round(m.score([1000, 630, 470]), 3)
+        -1.016
         """
         data = read_survivors(survivors)
         ll, _ = self._loglik(self._p(), data.likelihood_counts())
@@ -308,6 +345,13 @@ class _ContractualModel:
         Returns
         -------
         numpy.ndarray
+
+        Examples
+        --------
+        >>> from crmmodels.retention import ShiftedBetaGeometric
+        >>> m = ShiftedBetaGeometric().fit([1000, 631, 468, 382, 326, 289, 262, 241])
+        >>> m.survival([0, 1, 12]).round(3).tolist()
+        [1.0, 0.627, 0.17]
         """
         p = self._p()
         tt = check_periods(t, "t", 0)
@@ -324,6 +368,13 @@ class _ContractualModel:
         Returns
         -------
         numpy.ndarray
+
+        Examples
+        --------
+        >>> from crmmodels.retention import ShiftedBetaGeometric
+        >>> m = ShiftedBetaGeometric().fit([1000, 631, 468, 382, 326, 289, 262, 241])
+        >>> m.retention_rate([1, 2, 12]).round(3).tolist()
+        [0.627, 0.756, 0.945]
         """
         p = self._p()
         return kc.retention_rate(p[0], p[1], self._c(), check_periods(t, "t", 1))
@@ -350,6 +401,13 @@ class _ContractualModel:
         Returns
         -------
         numpy.ndarray
+
+        Examples
+        --------
+        >>> from crmmodels.retention import ShiftedBetaGeometric
+        >>> m = ShiftedBetaGeometric().fit([1000, 631, 468, 382, 326, 289, 262, 241])
+        >>> m.expected_residual_lifetime(0.1, renewals=[0, 7]).round(3).tolist()
+        [2.964, 6.842]
         """
         d = per_period_rate(discount_rate, discount_period)
         self._check_fitted()
@@ -388,6 +446,13 @@ class _ContractualModel:
         Returns
         -------
         numpy.ndarray
+
+        Examples
+        --------
+        >>> from crmmodels.retention import ShiftedBetaGeometric
+        >>> m = ShiftedBetaGeometric().fit([1000, 631, 468, 382, 326, 289, 262, 241])
+        >>> round(float(m.subscriber_clv(20.0, discount_rate=0.1)), 2)
+        73.9
         """
         m = check_number(amount, "amount") * check_number(margin, "margin", low=0)
         d = per_period_rate(discount_rate, discount_period)
@@ -413,6 +478,13 @@ class _ContractualModel:
         -------
         pandas.DataFrame
             ``cohort``, ``renewals``, ``survivors``, ``derl``, ``residual_value``.
+
+        Examples
+        --------
+        >>> from crmmodels.retention import ShiftedBetaGeometric
+        >>> m = ShiftedBetaGeometric().fit([1000, 631, 468, 382, 326, 289, 262, 241])
+        >>> m.residual_value(20.0, discount_rate=0.1).round(1).to_dict("records")
+        [{'cohort': 0, 'renewals': 7, 'survivors': 241, 'derl': 6.8, 'residual_value': 32980.0}]
         """
         self._check_fitted()
         renewals = np.array([s.size - 1 for s in self.data_.survivors], dtype=np.float64)
@@ -446,6 +518,14 @@ class _ContractualModel:
         Returns
         -------
         ContractualRetentionResult
+
+        Examples
+        --------
+        >>> from crmmodels.retention import ShiftedBetaGeometric
+        >>> m = ShiftedBetaGeometric().fit([1000, 631, 468, 382, 326, 289, 262, 241])
+        >>> res = m.project(12)
+        >>> round(float(res.to_frame()["projected_survivors"].iloc[-1]), 1)
+        170.0
         """
         self._check_fitted()
         h = check_int(horizon, "horizon", low=1)
@@ -460,147 +540,3 @@ class _ContractualModel:
             unit_name(self.time_unit_),
             self.log_likelihood_,
         )
-
-    # ------------------------------------------------------------ persistence
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly parameters, errors, data and settings (see :meth:`from_dict`)."""
-        self._check_fitted()
-        saved = Saved(
-            self.get_params(), self.params_, self.standard_errors_, self.covariance_,
-            self.log_likelihood_, self.time_unit_, self.data_,
-        )  # fmt: skip
-        return write_payload(type(self).__name__, saved)
-
-    @classmethod
-    def from_dict(cls, payload: dict[str, Any]) -> Self:
-        """Rebuild a fitted model from :meth:`to_dict` (validated; cohort labels as text).
-
-        Raises
-        ------
-        DataError
-            A payload of another format or model, or with bad parameters.
-        """
-        saved = read_payload(payload, cls.__name__, cls._param_names)
-        try:
-            model = cls(**saved.hyperparameters)
-        except TypeError as exc:
-            raise DataError(f"the saved hyper-parameters are damaged ({exc}).") from None
-        model._set_fitted(
-            saved.params, saved.standard_errors, saved.covariance, saved.log_likelihood,
-            saved.data, saved.time_unit,
-        )  # fmt: skip
-        return model
-
-    def save(self, path: str | Path) -> None:
-        """Write the fitted model as JSON (:meth:`to_dict`) to ``path``."""
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1), encoding="utf-8")
-
-    @classmethod
-    def load(cls, path: str | Path) -> Self:
-        """Read a model written by :meth:`save`."""
-        try:
-            payload = json.loads(Path(path).read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path} is not JSON ({exc}).") from None
-        return cls.from_dict(payload)
-
-
-class ShiftedBetaGeometric(_ContractualModel):
-    r"""Shifted-beta-geometric (sBG) model of contract renewals (Fader & Hardie 2007).
-
-    :math:`S(t) = B(\alpha, \beta + t)/B(\alpha, \beta)`, :math:`r(t) = (\beta+t-1)/
-    (\alpha+\beta+t-1)`. See :mod:`crmmodels.retention._contractual` and the docs page
-    "Contractual retention".
-
-    Parameters
-    ----------
-    tol : float, default 1e-8
-        Optimiser tolerance.
-    max_iter : int, default 1000
-        Optimiser iterations.
-
-    Attributes
-    ----------
-    params_ : dict
-        ``alpha``, ``beta``.
-    standard_errors_ : dict
-        From the observed information.
-    covariance_ : numpy.ndarray
-    log_likelihood_ : float
-    n_customers_, n_cohorts_ : int
-    data_ : SurvivalData
-        The survival series fitted.
-    time_unit_ : str, int or None
-
-    Examples
-    --------
-    >>> from crmmodels.retention import ShiftedBetaGeometric
-    >>> regular = [1000, 631, 468, 382, 326, 289, 262, 241]  # Fader & Hardie (2007)
-    >>> m = ShiftedBetaGeometric().fit(regular, time_unit="Y")
-    >>> {k: round(v, 3) for k, v in m.params_.items()}
-    {'alpha': 0.704, 'beta': 1.182}
-    >>> m.survival([8, 12]).round(3).tolist()
-    [0.22, 0.17]
-    >>> round(float(m.expected_residual_lifetime(0.1, renewals=0)), 3)
-    2.964
-    >>> m.project(12).to_frame().columns.tolist()[:4]
-    ['cohort', 'period', 'survivors', 'actual_survival']
-    """
-
-    _param_names = ("alpha", "beta")
-    _short = "sBG"
-
-    def _loglik(self, p: FloatArray, counts: tuple[FloatArray, ...]) -> tuple[float, FloatArray]:
-        return kc.sbg_log_likelihood(p[0], p[1], *counts)
-
-    def _derl(self, d: float, renewals: FloatArray) -> FloatArray:
-        p = self._p()
-        return kc.sbg_derl(p[0], p[1], d, renewals)
-
-    def retention_rate(self, t: Any) -> FloatArray:
-        """Share of the customers there at period ``t - 1`` who renew at ``t`` (closed form).
-
-        Parameters
-        ----------
-        t : int or array_like
-            Periods (whole numbers >= 1).
-
-        Returns
-        -------
-        numpy.ndarray
-        """
-        p = self._p()
-        return kc.sbg_retention_rate(p[0], p[1], check_periods(t, "t", 1))
-
-
-class BetaDiscreteWeibull(_ContractualModel):
-    r"""Beta-discrete-Weibull (BdW) model of contract renewals (Fader et al. 2018).
-
-    :math:`S(t) = B(\alpha, \beta + t^c)/B(\alpha, \beta)`; ``c`` < 1 means a customer's
-    own churn probability falls with tenure, ``c`` > 1 that it rises; ``c`` = 1 is the
-    sBG. The DERL has no closed form and is summed numerically with a bound on the
-    remainder. Parameters and attributes as :class:`ShiftedBetaGeometric`, with ``c``.
-
-    Examples
-    --------
-    >>> from crmmodels.retention import BetaDiscreteWeibull
-    >>> high_end = [1000, 869, 743, 653, 593, 551, 517, 491]  # Fader & Hardie (2007)
-    >>> m = BetaDiscreteWeibull().fit(high_end, time_unit="Y")
-    >>> sorted(m.params_)
-    ['alpha', 'beta', 'c']
-    >>> bool((m.retention_rate([1, 2, 3]) <= 1).all())
-    True
-    """
-
-    _param_names = ("alpha", "beta", "c")
-    _short = "BdW"
-
-    def _loglik(self, p: FloatArray, counts: tuple[FloatArray, ...]) -> tuple[float, FloatArray]:
-        return kc.bdw_log_likelihood(p[0], p[1], p[2], *counts)
-
-    def _c(self) -> float:
-        return float(self.params_["c"])
-
-    def _derl(self, d: float, renewals: FloatArray) -> FloatArray:
-        p = self._p()
-        return kc.bdw_derl(p[0], p[1], p[2], d, renewals)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
-from typing import Any, NamedTuple
+from pathlib import Path
+from typing import Any, ClassVar, NamedTuple, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -12,7 +14,7 @@ from crmmodels._ingest.periods import check_period
 from crmmodels.errors import DataError
 from crmmodels.retention._contractual_data import SurvivalData, read_survivors
 
-__all__ = ["FORMAT", "Saved", "read_payload", "write_payload"]
+__all__ = ["FORMAT", "JsonPersistence", "Saved", "read_payload", "write_payload"]
 
 #: the format tag of the JSON payload
 FORMAT = "crmmodels.contractual/1"
@@ -92,3 +94,106 @@ def read_payload(payload: Any, model: str, param_names: tuple[str, ...]) -> Save
         None if unit is None else check_period(unit, "time_unit"),
         data,
     )
+
+
+class JsonPersistence:
+    """JSON save and load of a fitted contractual model (mixed into the estimator)."""
+
+    _param_names: ClassVar[tuple[str, ...]] = ()
+    params_: dict[str, float]
+    standard_errors_: dict[str, float]
+    covariance_: npt.NDArray[np.float64]
+    log_likelihood_: float
+    data_: SurvivalData
+    time_unit_: str | int | None
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Hyper-parameters by name (the estimator defines them)."""
+        raise NotImplementedError
+
+    def _check_fitted(self) -> None:
+        raise NotImplementedError
+
+    def _set_fitted(
+        self,
+        params: dict[str, float],
+        errors: dict[str, float],
+        cov: npt.NDArray[np.float64],
+        loglik: float,
+        data: SurvivalData,
+        unit: str | int | None,
+    ) -> None:
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly parameters, errors, data and settings (see :meth:`from_dict`).
+
+        Examples
+        --------
+        >>> from crmmodels.retention import ShiftedBetaGeometric
+        >>> m = ShiftedBetaGeometric().fit([1000, 631, 468, 382, 326, 289, 262, 241])
+        >>> m.to_dict()["params"] == m.params_
+        True
+        """
+        self._check_fitted()
+        saved = Saved(
+            self.get_params(), self.params_, self.standard_errors_, self.covariance_,
+            self.log_likelihood_, self.time_unit_, self.data_,
+        )  # fmt: skip
+        return write_payload(type(self).__name__, saved)
+
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any]) -> Self:
+        """Rebuild a fitted model from :meth:`to_dict` (validated; cohort labels as text).
+
+        Raises
+        ------
+        DataError
+            A payload of another format or model, or with bad parameters.
+
+        Examples
+        --------
+        >>> from crmmodels.retention import ShiftedBetaGeometric
+        >>> m = ShiftedBetaGeometric().fit([1000, 631, 468, 382, 326, 289, 262, 241])
+        >>> ShiftedBetaGeometric.from_dict(m.to_dict()).params_ == m.params_
+        True
+        """
+        saved = read_payload(payload, cls.__name__, cls._param_names)
+        try:
+            model = cls(**saved.hyperparameters)
+        except TypeError as exc:
+            raise DataError(f"the saved hyper-parameters are damaged ({exc}).") from None
+        model._set_fitted(
+            saved.params, saved.standard_errors, saved.covariance, saved.log_likelihood,
+            saved.data, saved.time_unit,
+        )  # fmt: skip
+        return model
+
+    def save(self, path: str | Path) -> None:
+        """Write the fitted model as JSON (:meth:`to_dict`) to ``path``.
+
+        Examples
+        --------
+        >>> from crmmodels.retention import ShiftedBetaGeometric
+        >>> m = ShiftedBetaGeometric().fit([1000, 631, 468, 382, 326, 289, 262, 241])
+        >>> import pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "sbg.json"
+        >>> m.save(path)
+        >>> ShiftedBetaGeometric.load(path).params_ == m.params_
+        True
+        """
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> Self:
+        """Read a model written by :meth:`save`.
+
+        Examples
+        --------
+        See :meth:`save`.
+        """
+        try:
+            payload = json.loads(Path(path).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path} is not JSON ({exc}).") from None
+        return cls.from_dict(payload)
