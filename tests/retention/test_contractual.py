@@ -308,3 +308,11 @@ def test_unfitted_model_and_summary() -> None:
     assert (table["lower_95"] < table["estimate"]).all()
     assert "alpha=0.704" in repr(model)
     assert model.score(counts("regular", 7)) == pytest.approx(model.log_likelihood_ / 1000)
+
+
+def test_demo_step_writes_its_figure_and_table(tmp_path: Path) -> None:
+    from crmmodels._demo import contractual
+
+    lines = contractual.run(tmp_path)
+    assert (tmp_path / "contractual_retention.png").stat().st_size > 0
+    assert "0.704" in lines[0] and "3.806" in lines[0]
