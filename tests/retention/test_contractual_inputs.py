@@ -14,6 +14,8 @@ from crmmodels.errors import ArgumentError, BoundaryWarning, DataError, SchemaEr
 from crmmodels.kernels import contractual as kc
 from crmmodels.retention import BetaDiscreteWeibull, ShiftedBetaGeometric
 
+from _engines import to_engine
+
 GOOD = [1000, 631, 468, 382, 326]
 
 
@@ -55,6 +57,14 @@ def long_frame() -> pd.DataFrame:
             "active": [1000, 631, 468, 382, 800, 500, 380],
         }
     )
+
+
+@pytest.mark.parametrize("engine", ["pandas", "polars", "polars_lazy", "pyarrow", "duckdb"])
+def test_a_long_frame_on_any_engine_gives_the_same_fit(engine: str) -> None:
+    reference = ShiftedBetaGeometric().fit({"a": [1000, 631, 468, 382], "b": [800, 500, 380]})
+    model = ShiftedBetaGeometric().fit(to_engine(long_frame(), engine))
+    assert model.data_.cohorts == ("a", "b")
+    assert model.params_ == pytest.approx(reference.params_, rel=1e-12)
 
 
 def test_long_frame_errors_name_the_column_and_the_fix() -> None:
