@@ -30,6 +30,7 @@ from crmmodels.lifecycle import (
 from crmmodels.retention import (
     CohortRetentionResult,
     RetentionMetricsResult,
+    ShiftedBetaGeometric,
     cohort_retention,
     retention_metrics,
 )
@@ -320,11 +321,12 @@ def test_every_plot_is_reachable_from_a_result(monkeypatch: pytest.MonkeyPatch) 
         cohorts.plot(),
         cohorts.plot(kind="curves"),
         metrics.plot(),
+        ShiftedBetaGeometric().fit([1000, 631, 468]).project(5).plot(),
     ]
     for ax in axes:
         plt.close(ax.figure)
     assert reached == expected
-    assert len(expected) == 8
+    assert len(expected) == 9
     with pytest.raises(ArgumentError, match="kind"):
         moves.plot(kind="sankey")  # type: ignore[arg-type]
     with pytest.raises(ArgumentError, match="kind"):

@@ -47,6 +47,7 @@ from crmmodels.plotting import (
     selection,
     value,
 )
+from crmmodels.retention import ShiftedBetaGeometric
 
 
 def _results_module() -> ModuleType:
@@ -252,6 +253,10 @@ CASES: dict[str, PlotCall] = {
     ),
     "plot_item_diagnostics": lambda ax: quality.plot_item_diagnostics(
         result("CronbachAlphaResult"), ax=ax
+    ),
+    "plot_contractual_survival": lambda ax: retention.plot_contractual_survival(
+        ShiftedBetaGeometric().fit({"a": [1000, 631, 468, 382], "b": [800, 500]}).project(6),
+        ax=ax,
     ),
     "plot_retention_curves": lambda ax: retention.plot_retention_curves(
         result("CohortRetentionResult"), ax=ax

@@ -11,9 +11,18 @@ from crmmodels.plotting._common import new_axes
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from crmmodels.retention import CohortRetentionResult, RetentionMetricsResult
+    from crmmodels.retention import (
+        CohortRetentionResult,
+        ContractualRetentionResult,
+        RetentionMetricsResult,
+    )
 
-__all__ = ["plot_retention_curves", "plot_retention_heatmap", "plot_retention_metrics"]
+__all__ = [
+    "plot_contractual_survival",
+    "plot_retention_curves",
+    "plot_retention_heatmap",
+    "plot_retention_metrics",
+]
 
 
 _SIZE = (8.0, 5.0)  # default figure size (inches)
@@ -216,4 +225,74 @@ def plot_retention_metrics(
     ax.set_ylabel("rate")
     ax.set_title(f"Retention per period ({result.period})")
     ax.legend(loc="upper left")
+    return ax
+
+
+def plot_contractual_survival(
+    result: ContractualRetentionResult,
+    *,
+    ax: Axes | None = None,
+    cohorts: int | None = 8,
+    **kwargs: Any,
+) -> Axes:
+    """Actual (dots) against projected (lines) survival of each cohort of a contractual model.
+
+    The projected line is solid over the periods a cohort was fitted on and dashed
+    beyond; a vertical dotted line marks the end of the fit data (the last period of the
+    longest fitted cohort). Periods observed but held out of the fit are drawn as open
+    dots.
+
+    Parameters
+    ----------
+    result : ContractualRetentionResult
+        Output of ``ShiftedBetaGeometric.project`` or ``BetaDiscreteWeibull.project``.
+    ax : matplotlib Axes, optional
+        Axes to draw on (a new figure when None).
+    cohorts : int, optional
+        Draw the first ``cohorts`` cohorts (None: all).
+    **kwargs
+        Passed to ``Axes.plot`` for the projected lines.
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Examples
+    --------
+    >>> from crmmodels.retention import ShiftedBetaGeometric
+    >>> m = ShiftedBetaGeometric().fit({"2023": [1000, 631, 468], "2024": [900, 560]})
+    >>> ax = plot_contractual_survival(m.project(6))
+    >>> len(ax.get_lines()) >= 4
+    True
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
+    """
+    ax = new_axes(ax, _SIZE)
+    tab = result.table
+    labels = list(dict.fromkeys(tab["cohort"]))
+    if cohorts is not None:
+        labels = labels[:cohorts]
+    colours = [f"C{i % 10}" for i in range(len(labels))]
+    for label, colour in zip(labels, colours, strict=True):  # a handful of cohorts
+        rows = tab[tab["cohort"] == label]
+        x = rows["period"].to_numpy()
+        fitted = rows["fitted"].to_numpy(dtype=bool)
+        proj = rows["projected_survival"].to_numpy()
+        actual = rows["actual_survival"].to_numpy()
+        last = int(x[fitted].max()) if fitted.any() else 0
+        ax.plot(x[x <= last], proj[x <= last], color=colour, lw=1.8, **kwargs)
+        ax.plot(x[x >= last], proj[x >= last], color=colour, lw=1.8, ls="--", **kwargs)
+        ax.plot(x[fitted], actual[fitted], "o", color=colour, ms=4, label=str(label))
+        held = ~fitted & np.isfinite(actual)
+        if held.any():
+            ax.plot(x[held], actual[held], "o", mfc="none", color=colour, ms=5)
+    ax.axvline(result.fit_end, color="0.4", ls=":", lw=1.2)
+    ax.text(result.fit_end, 1.0, " end of fit data", va="top", ha="left", fontsize=8,
+            color="0.3")  # fmt: skip
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel(f"{result.time_unit} since the cohort started")
+    ax.set_ylabel("share of the cohort still subscribed")
+    ax.set_title(f"Actual (dots) and projected (lines) survival, {result.model}")
+    if len(labels) > 1:
+        ax.legend(title="cohort", loc="upper right", fontsize=8)
     return ax

@@ -17,14 +17,19 @@ Weeks run Monday to Sunday; months and quarters are calendar ones.
 
 from crmmodels._ingest.renames import renamed_attributes
 from crmmodels.retention._cohorts import CohortRetentionResult, cohort_retention
+from crmmodels.retention._contractual_models import BetaDiscreteWeibull, ShiftedBetaGeometric
+from crmmodels.retention._contractual_result import ContractualRetentionResult
 from crmmodels.retention._metrics import RetentionMetricsResult, retention_metrics
 
 #: the names before 0.x (results now end in ``Result``)
 RetentionMetricsResult = RetentionMetricsResult
 
 __all__ = [
+    "BetaDiscreteWeibull",
     "CohortRetentionResult",
+    "ContractualRetentionResult",
     "RetentionMetricsResult",
+    "ShiftedBetaGeometric",
     "cohort_retention",
     "retention_metrics",
 ]
