@@ -323,6 +323,9 @@ BUILDERS: dict[str, Callable[[], Any]] = {
         feature_cols=["source", "engagement", "budget"],
     ),
     "ReferralResult": lambda: _referrals(),
+    "ContractualRetentionResult": lambda: (
+        crmmodels.ShiftedBetaGeometric().fit([1000, 631, 468, 382, 326, 289, 262, 241]).project(12)
+    ),
     "StreamFunnelResult": lambda: crmmodels.stream_funnel(
         datasets.simulate_funnel(300, seed=1).history,
         stages=["lead_generation", "needs_analysis", "proposal_quote", "closed_won"],

@@ -67,8 +67,11 @@ from crmmodels.quality import (
 )
 from crmmodels.referrals import ReferralResult, referral_analysis
 from crmmodels.retention import (
+    BetaDiscreteWeibull,
     CohortRetentionResult,
+    ContractualRetentionResult,
     RetentionMetricsResult,
+    ShiftedBetaGeometric,
     cohort_retention,
     retention_metrics,
 )
@@ -84,10 +87,12 @@ from crmmodels.transactions import (
 
 __all__ = [
     "DEFAULT_STAGES",
+    "BetaDiscreteWeibull",
     "BundleCandidatesResult",
     "CalibrationHoldoutResult",
     "ChurnComparisonResult",
     "CohortRetentionResult",
+    "ContractualRetentionResult",
     "CronbachAlphaResult",
     "CrossSellResult",
     "CustomerAnalysis",
@@ -110,6 +115,7 @@ __all__ = [
     "RulesResult",
     "SalesVelocityResult",
     "ScorecardResult",
+    "ShiftedBetaGeometric",
     "StreamFunnelResult",
     "VanWestendorpResult",
     "WinBackTargetsResult",

@@ -31,6 +31,7 @@ DEMO_STEPS: tuple[tuple[str, str], ...] = (
     ("portfolio", "80/20 portfolio analysis and CLV quadrants"),
     ("lifecycle", "Customer lifecycle and retention"),
     ("winback", "Churn and win-back"),
+    ("contractual", "Contractual retention: sBG and BdW"),
     ("funnel", "Sales funnel"),
     ("leads", "Lead scoring"),
     ("streams", "Funnels on event streams"),
