@@ -336,3 +336,37 @@ def test_churn_drivers_errors(bg_data: pd.DataFrame) -> None:
         churn_drivers(BGNBD())
     with pytest.raises(ArgumentError, match="without covariates"):
         churn_drivers(BGNBD().fit(bg_data))
+
+
+# ------------------------------------------------------------ persistence
+
+
+def test_json_round_trip(bg_data: pd.DataFrame, bg_fit: BGNBD) -> None:
+    back = BGNBD.from_json(bg_fit.to_json())
+    pd.testing.assert_frame_equal(back.coefficients_, bg_fit.coefficients_)
+    assert back.covariates_ == bg_fit.covariates_
+    rows = bg_data.iloc[:20]
+    pd.testing.assert_frame_equal(back.predict(rows, horizon=5), bg_fit.predict(rows, horizon=5))
+    payload = bg_fit.to_dict()
+    payload["covariates"]["theta"] = payload["covariates"]["theta"][:-1]
+    with pytest.raises(DataError, match=r"covariates.*theta"):
+        BGNBD.from_dict(payload)
+    payload = bg_fit.to_dict()
+    payload["covariates"]["spec"]["dropout"][0]["reference"] = "phone"
+    with pytest.raises(DataError, match="covariates"):
+        BGNBD.from_dict(payload)
+
+
+def test_grouped_bgnbd_objective_equals_the_row_objective() -> None:
+    from crmmodels.clv._covariates_fit import _groups
+
+    df = simulate("bgnbd", 300, 12)
+    hist = (df["frequency"].to_numpy(), df["recency"].to_numpy(), df["T"].to_numpy())
+    web = (df["channel"] == "web").to_numpy(float)
+    design = {"purchase": np.c_[df["age"]], "dropout": np.c_[web, np.round(df["age"])]}
+    theta = np.array([np.log(0.7), np.log(6.0), np.log(0.8), np.log(4.0), 0.3, -0.2, 0.4])
+    counts = np.ones(300)
+    plain = _objective(kbgc, theta, hist, design, counts, 1)
+    grouped = _objective(kbgc, theta, hist, design, counts, 1, _groups(hist[0], design["dropout"]))
+    assert grouped[0] == pytest.approx(plain[0], rel=1e-12)
+    np.testing.assert_allclose(grouped[1], plain[1], rtol=1e-10)

@@ -29,7 +29,7 @@ base parameters by the delta method from the log scale.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,12 +42,18 @@ from crmmodels._ingest.frames import to_narwhals
 from crmmodels.clv._covariates import PROCESSES, CovariateSpec, build_spec
 from crmmodels.clv._inputs import check, column_arguments, read_columns
 from crmmodels.clv._predict import fit_columns, prediction_customer_column, result_frame
-from crmmodels.errors import ArgumentError, ConvergenceError, CRMModelsError, warn
+from crmmodels.errors import ArgumentError, ConvergenceError, CRMModelsError, DataError, warn
 from crmmodels.kernels import bgnbd_covariates as _kbg
 from crmmodels.kernels import pareto_nbd_covariates as _kpn
-from crmmodels.kernels._optim import FloatArray, compress_rows, single_thread_blas
+from crmmodels.kernels._optim import FloatArray, IntArray, compress_rows, single_thread_blas
 
-__all__ = ["CovariateFit", "coefficient_table", "fit_covariates", "predict_covariates"]
+__all__ = [
+    "CovariateFit",
+    "coefficient_table",
+    "fit_covariates",
+    "predict_covariates",
+    "restore_covariates",
+]
 
 #: position of the per-customer scale of each process in the base parameters
 _SLOT = {"purchase": 1, "dropout": 3}
@@ -91,6 +97,27 @@ def _row_params(
     return base, scale_p, scale_d
 
 
+@dataclass(frozen=True)
+class _Groups:
+    """Distinct (dropout covariate pattern, x) pairs of the rows (BG/NBD's terms in b)."""
+
+    patterns: FloatArray  # distinct dropout design rows
+    pattern: IntArray  # pattern of each pair
+    x: FloatArray  # count of each pair
+    group: IntArray  # pair of each row
+
+
+def _groups(x: FloatArray, dropout: FloatArray) -> _Groups:
+    cols, _, pid = compress_rows([*dropout.T]) if dropout.shape[1] else ([], None, None)
+    if pid is None:
+        pid = np.zeros(x.size, dtype=np.int64)
+        patterns = np.zeros((1, 0))
+    else:
+        patterns = np.column_stack(cols)
+    (ux, upid), _, group = compress_rows([x, pid.astype(np.float64)])
+    return _Groups(patterns, upid.astype(np.int64), ux, group)
+
+
 def _objective(
     kernel: Any,
     theta: FloatArray,
@@ -98,11 +125,19 @@ def _objective(
     design: Mapping[str, FloatArray],
     counts: FloatArray,
     n_purchase: int,
+    groups: _Groups | None = None,
 ) -> tuple[float, FloatArray]:
     """Summed weighted log-likelihood and its gradient in ``theta``."""
     base, sp, sd = _row_params(theta, design, n_purchase)
-    with np.errstate(over="ignore", invalid="ignore"):
-        ll, d = kernel.loglik_rows(base[0], sp, base[2], sd, *hist)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if groups is not None and kernel is _kbg:
+            b_pat = base[3] * np.exp(-(groups.patterns @ theta[4 + n_purchase :]))
+            b_group = b_pat[groups.pattern]
+            ll, d = _kbg.loglik_rows_grouped(
+                base[0], sp, base[2], b_group, groups.x, groups.group, *hist
+            )
+        else:
+            ll, d = kernel.loglik_rows(base[0], sp, base[2], sd, *hist)
     total = float(counts @ ll)
     wp = counts * d[1] * sp  # d ll / d log(scale_p), weighted
     wd = counts * d[3] * sd
@@ -200,9 +235,10 @@ def fit_covariates(
     }
     n = float(counts.sum())
     pen = float(model.penalizer)
+    groups = _groups(hist[0], cdesign["dropout"]) if kernel is _kbg else None
 
     def fun(theta: FloatArray) -> tuple[float, FloatArray]:
-        ll, g = _objective(kernel, theta, hist, cdesign, counts, kp)
+        ll, g = _objective(kernel, theta, hist, cdesign, counts, kp, groups)
         base = np.exp(theta[:4])
         value = -ll / n + pen * float(np.sum(base**2) + np.sum(theta[4:] ** 2))
         grad = -g / n + pen * np.concatenate([2 * base**2, 2 * theta[4:]])
@@ -239,7 +275,7 @@ def fit_covariates(
             raise np.linalg.LinAlgError
     except np.linalg.LinAlgError:
         cov = np.full(hess.shape, np.nan)
-    ll_total, _ = _objective(kernel, theta, hist, cdesign, counts, kp)
+    ll_total, _ = _objective(kernel, theta, hist, cdesign, counts, kp, groups)
     base = np.exp(theta[:4])
     se_base = base * np.sqrt(np.diag(cov)[:4])
     cov_base = cov[:4, :4] * np.outer(base, base)
@@ -323,3 +359,28 @@ def predict_covariates(
     }
     attrs = {"time_unit": model.time_unit_, "horizon": horizon}
     return result_frame(frame, collected, id_col, out, attrs)
+
+
+def restore_covariates(
+    model: Any, payload: Mapping[str, Any], check_cov: Callable[[Any, int], FloatArray]
+) -> None:
+    """Set the covariate state of a model read from JSON (validated; see ``_persist``)."""
+    _kernel(model)
+    spec = CovariateSpec.from_dict(payload.get("spec", {}))
+    kp, kd = len(spec.names("purchase")), len(spec.names("dropout"))
+    theta_in = payload.get("theta")
+    k = 4 + kp + kd
+    if not isinstance(theta_in, list) or len(theta_in) != k:
+        raise DataError(f"'theta' must be a list of {k} numbers (4 base, {kp + kd} coefficients).")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in theta_in):
+        raise DataError("'theta' must hold numbers only.")
+    theta = np.asarray(theta_in, dtype=np.float64)
+    if not np.all(np.isfinite(theta)):
+        raise DataError("'theta' holds a value that is not finite.")
+    if not np.allclose(np.exp(theta[:4]), model._params_array(), rtol=1e-9):
+        raise DataError("the base parameters in 'theta' differ from 'params'.")
+    cov_in = payload.get("covariance")
+    cov = np.full((k, k), np.nan) if cov_in is None else check_cov(cov_in, k)
+    model.covariates_ = spec
+    model.covariate_fit_ = CovariateFit(theta, cov, kp)
+    model.coefficients_ = coefficient_table(spec, model.covariate_fit_)

@@ -15,13 +15,18 @@ $$ \log L_i = \log\frac{\Gamma(r+x)\alpha_i^r}{\Gamma(r)} + \log\left[
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 from scipy.special import digamma, expit, gammaln
 
 from crmmodels.kernels._optim import FloatArray
 from crmmodels.kernels.bgnbd_expected import alive_expected_purchases
 
-__all__ = ["conditional_expected_purchases", "loglik_rows", "probability_alive"]
+__all__ = [
+    "conditional_expected_purchases",
+    "loglik_rows",
+    "loglik_rows_grouped",
+    "probability_alive",
+]
 
 
 def _rows(*arrays: ArrayLike) -> list[FloatArray]:
@@ -62,27 +67,66 @@ def loglik_rows(
     ([-0.5547, -9.4586], (4, 2))
     """
     al, bb, x, tx, tt = _rows(alpha, b, frequency, recency, T)
-    rx = r + x
-    rep = x > 0
-    log_at, log_atx = np.log(al + tt), np.log(al + tx)
-    ab = a + bb
-    common = gammaln(ab) - gammaln(bb) - gammaln(ab + x)
-    a1 = gammaln(bb + x) + common - rx * log_at
-    bx1 = np.where(rep, bb + x - 1.0, 1.0)
+    return loglik_rows_grouped(r, al, a, bb, x, np.arange(x.size), x, tx, tt)
+
+
+def loglik_rows_grouped(
+    r: float,
+    alpha: FloatArray,
+    a: float,
+    b_group: FloatArray,
+    x_group: FloatArray,
+    group: NDArray[np.int64],
+    frequency: FloatArray,
+    recency: FloatArray,
+    T: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
+    """:func:`loglik_rows` with the terms in ``(b_i, x)`` evaluated once per group.
+
+    ``b_group`` and ``x_group`` hold the distinct ``(b_i, x)`` pairs (the dropout
+    covariate pattern and the count) and ``group`` the pair of every row, so that the
+    gamma and digamma functions run on the pairs only; ``alpha`` and the histories are
+    per row (1-D float arrays).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ll, _ = loglik_rows_grouped(0.243, np.full(2, 4.414), 0.793, np.array([2.426]),
+    ...     np.array([2.0]), np.array([0, 0]), np.array([2.0, 2.0]), np.array([30.43, 5.0]),
+    ...     np.array([38.86, 38.86]))
+    >>> ll.round(4).tolist()
+    [-9.4586, -7.6879]
+    """
+    al, x, tx, tt = alpha, frequency, recency, T
+    bg, xg = b_group, x_group
+    rep_g = xg > 0
+    abg = a + bg
+    bx1_g = np.where(rep_g, bg + xg - 1.0, 1.0)
+    common_g = gammaln(abg) - gammaln(bg) - gammaln(abg + xg)
+    c1_g = gammaln(bg + xg) + common_g  # log B(a, b + x) / B(a, b)
     with np.errstate(divide="ignore"):
-        a2 = np.where(rep, np.log(a) + gammaln(bx1) + common - rx * log_atx, -np.inf)
+        c2_g = np.where(rep_g, np.log(a) + gammaln(bx1_g) + common_g, -np.inf)
+    dab_g = digamma(abg) - digamma(abg + xg)
+    db1_g = dab_g - digamma(bg) + digamma(bg + xg)
+    db2_g = dab_g - digamma(bg) + np.where(rep_g, digamma(bx1_g), 0.0)
+    xs = np.unique(xg)  # terms in x alone: once per distinct count
+    lg_x = gammaln(r + xs) - gammaln(r)
+    dg_x = digamma(r + xs) - digamma(r)
+    pos = np.searchsorted(xs, x)
+    rx = r + x
+    log_at, log_atx = np.log(al + tt), np.log(al + tx)
+    a1 = c1_g[group] - rx * log_at
+    a2 = c2_g[group] - rx * log_atx
     top = np.maximum(a1, a2)
     w1, w2 = np.exp(a1 - top), np.exp(a2 - top)
     den = w1 + w2
     w1, w2 = w1 / den, w2 / den
-    ll = gammaln(rx) - gammaln(r) + r * np.log(al) + top + np.log(den)
+    ll = lg_x[pos] + r * np.log(al) + top + np.log(den)
     d = np.empty((4, x.size))
-    dab = digamma(ab) - digamma(ab + x)
-    db_common = dab - digamma(bb)
-    d[0] = digamma(rx) - digamma(r) + np.log(al) - w1 * log_at - w2 * log_atx
+    d[0] = dg_x[pos] + np.log(al) - w1 * log_at - w2 * log_atx
     d[1] = r / al - rx * (w1 / (al + tt) + w2 / (al + tx))
-    d[2] = dab + w2 / a
-    d[3] = db_common + w1 * digamma(bb + x) + w2 * np.where(rep, digamma(bx1), 0.0)
+    d[2] = dab_g[group] + w2 / a
+    d[3] = w1 * db1_g[group] + w2 * db2_g[group]
     return np.asarray(ll, dtype=np.float64), d
 
 
