@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -370,3 +371,22 @@ def test_grouped_bgnbd_objective_equals_the_row_objective() -> None:
     grouped = _objective(kbgc, theta, hist, design, counts, 1, _groups(hist[0], design["dropout"]))
     assert grouped[0] == pytest.approx(plain[0], rel=1e-12)
     np.testing.assert_allclose(grouped[1], plain[1], rtol=1e-10)
+
+
+def test_value_of_a_covariate_model_is_refused_not_wrong(
+    bg_data: pd.DataFrame, bg_fit: BGNBD
+) -> None:
+    from crmmodels.clv import customer_lifetime_value
+
+    with pytest.raises(ArgumentError, match="has covariates"):
+        customer_lifetime_value(bg_fit, 10.0, bg_data.iloc[:10], horizon=52, discount_rate=0.01)
+    with pytest.raises(ArgumentError, match="pmf= and level="):
+        bg_fit.predict(bg_data.iloc[:10], horizon=10, pmf=2)
+
+
+def test_demo_step_reports_the_drivers(tmp_path: Path) -> None:
+    from crmmodels._demo.covariates import run
+
+    blocks = run(tmp_path)
+    assert "Churn drivers" in blocks[1] and "channel=web" in blocks[1]
+    assert (tmp_path / "churn_drivers.png").stat().st_size > 0
