@@ -113,6 +113,11 @@ def churn_drivers(model: Any, level: float = 0.95) -> ChurnDriversResult:
             f"churn_drivers: this {type(model).__name__} was fitted without covariates; fit "
             "it with covariates=[...] (or dropout_covariates=[...]) first."
         )
+    if model.covariates_.spend:
+        raise ArgumentError(
+            "churn_drivers: a GammaGamma model has spend covariates only (no dropout or "
+            "purchase process); read its coefficients_ (effect on spend: exp(estimate))."
+        )
     table = coefficient_table(model.covariates_, model.covariate_fit_, level)
     table["order"] = (table["process"] != "dropout").astype(int)
     table = table.sort_values("order", kind="stable").drop(columns="order")

@@ -76,10 +76,17 @@ class CovariateSpec:
 
     purchase: tuple[Term, ...]
     dropout: tuple[Term, ...]
+    #: the spend covariates of Gamma-Gamma (the purchase models leave it empty)
+    spend: tuple[Term, ...] = ()
+
+    @property
+    def processes(self) -> tuple[str, ...]:
+        """The processes of the model: purchase and dropout, or spend (Gamma-Gamma)."""
+        return ("spend",) if self.spend else PROCESSES
 
     def terms(self, process: str) -> tuple[Term, ...]:
-        """The terms of ``"purchase"`` or ``"dropout"``."""
-        return self.purchase if process == "purchase" else self.dropout
+        """The terms of ``"purchase"``, ``"dropout"`` or ``"spend"``."""
+        return {"purchase": self.purchase, "dropout": self.dropout, "spend": self.spend}[process]
 
     def names(self, process: str) -> list[str]:
         """Design-column names of one process."""
@@ -88,7 +95,7 @@ class CovariateSpec:
     @property
     def columns(self) -> list[str]:
         """Every summary column the covariates read (each once)."""
-        return list(dict.fromkeys(t.column for p in PROCESSES for t in self.terms(p)))
+        return list(dict.fromkeys(t.column for p in self.processes for t in self.terms(p)))
 
     def design(self, df: nw.DataFrame[Any], where: str) -> dict[str, FloatArray]:
         """Design matrix of each process (``n x k``) from a collected frame.
@@ -98,7 +105,7 @@ class CovariateSpec:
         """
         cache: dict[str, FloatArray] = {}
         out: dict[str, FloatArray] = {}
-        for process in PROCESSES:
+        for process in self.processes:
             blocks = []
             for term in self.terms(process):
                 key = term.column
@@ -111,17 +118,22 @@ class CovariateSpec:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (persistence)."""
-        return {p: [t.to_dict() for t in self.terms(p)] for p in PROCESSES}
+        return {p: [t.to_dict() for t in self.terms(p)] for p in self.processes}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> CovariateSpec:
         """Inverse of :meth:`to_dict` (checked)."""
+        if isinstance(d, Mapping) and set(d) == {"spend"} and isinstance(d["spend"], list):
+            spend = tuple(Term.from_dict(t) for t in d["spend"])
+            if not spend:
+                raise DataError("covariates: 'spend' lists no covariate.")
+            return cls((), (), spend)
         if not isinstance(d, Mapping) or any(not isinstance(d.get(p), list) for p in PROCESSES):
             raise DataError(f"covariates must map 'purchase' and 'dropout' to lists; got {d!r}.")
         return cls(*(tuple(Term.from_dict(t) for t in d[p]) for p in PROCESSES))
 
     def __repr__(self) -> str:
-        parts = [f"{p}={self.names(p)}" for p in PROCESSES]
+        parts = [f"{p}={self.names(p)}" for p in self.processes]
         return f"CovariateSpec({', '.join(parts)})"
 
 
@@ -272,11 +284,15 @@ def build_spec(df: nw.DataFrame[Any], lists: Mapping[str, list[str]], where: str
     Raises :class:`DataError` for missing values, a constant column and perfectly
     collinear columns, each naming the column.
     """
+    processes = tuple(lists)
     terms: dict[str, Term] = {}
-    for col in dict.fromkeys(c for p in PROCESSES for c in lists[p]):
+    for col in dict.fromkeys(c for p in processes for c in lists[p]):
         terms[col] = _make_term(df[col], col, where)
-    spec = CovariateSpec(*(tuple(terms[c] for c in lists[p]) for p in PROCESSES))
+    if processes == ("spend",):
+        spec = CovariateSpec((), (), tuple(terms[c] for c in lists["spend"]))
+    else:
+        spec = CovariateSpec(*(tuple(terms[c] for c in lists[p]) for p in PROCESSES))
     design = spec.design(df, where)
-    for process in PROCESSES:
+    for process in spec.processes:
         _check_collinear(spec.names(process), design[process], process, where)
     return spec

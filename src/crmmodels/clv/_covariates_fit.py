@@ -51,8 +51,11 @@ __all__ = [
     "CovariateFit",
     "coefficient_table",
     "fit_covariates",
+    "maximise",
     "predict_covariates",
+    "read_with_covariates",
     "restore_covariates",
+    "set_fitted",
 ]
 
 #: position of the per-customer scale of each process in the base parameters
@@ -175,7 +178,7 @@ def _start(model: Any, data: dict[str, FloatArray], w: FloatArray | None) -> Flo
         return np.asarray(np.log(start), dtype=np.float64)
 
 
-def _read(
+def read_with_covariates(
     model: Any,
     where: str,
     summary: Any,
@@ -183,7 +186,14 @@ def _read(
     weights: Any,
     weights_col: str | None,
     cov_columns: list[str],
+    *,
+    model_checks: bool = True,
 ) -> tuple[dict[str, FloatArray], FloatArray | None, Any]:
+    """The model's columns, the weights and the collected frame (with the covariates).
+
+    With ``model_checks`` the model's own rules run (``_check_inputs``); the rows must
+    stay aligned with the frame, which holds for the purchase models.
+    """
     if summary is None:
         raise ArgumentError(
             f"{where}: covariates are read from a summary frame: pass the frame (with the "
@@ -200,7 +210,8 @@ def _read(
         check(arr, ~np.isfinite(arr), key, "is not finite (NaN or inf)")
     if w is not None:
         check(w, ~np.isfinite(w) | (w < 0), "weights", "is negative or not finite")
-    data, w, _ = model._check_inputs(data, w, where)
+    if model_checks:
+        data, w, _ = model._check_inputs(data, w, where)
     return data, w, df
 
 
@@ -217,12 +228,30 @@ def fit_covariates(
 ) -> Any:
     """``model.fit(summary, covariates=...)``: see the module docstring."""
     where = f"{type(model).__name__}.fit"
+    if type(model).__name__ == "GammaGamma":
+        from crmmodels.clv._covariates_spend import fit_spend_covariates
+
+        if lists["purchase"] != lists["dropout"]:
+            raise ArgumentError(
+                f"{where}: the spend model has one process: pass covariates=[...], not "
+                "purchase_covariates= or dropout_covariates=."
+            )
+        return fit_spend_covariates(
+            model,
+            summary,
+            lists["purchase"],
+            weights=weights,
+            weights_col=weights_col,
+            customer_col=customer_col,
+            time_unit=time_unit,
+            columns=columns,
+        )
     kernel = _kernel(model)
     model._validate_hyperparameters()
     _, names = column_arguments(where, model._data_names, model._default_column_names, columns)
     meta = fit_columns(summary, names, customer_col, time_unit)
     cov_cols = list(dict.fromkeys(c for p in PROCESSES for c in lists[p]))
-    data, w, df = _read(model, where, summary, names, weights, weights_col, cov_cols)
+    data, w, df = read_with_covariates(model, where, summary, names, weights, weights_col, cov_cols)
     spec = build_spec(df, lists, where)
     design = spec.design(df, where)
     kp, kd = design["purchase"].shape[1], design["dropout"].shape[1]
@@ -234,20 +263,49 @@ def fit_covariates(
         "dropout": np.column_stack(cols[3 + kp :]) if kd else np.zeros((counts.size, 0)),
     }
     n = float(counts.sum())
-    pen = float(model.penalizer)
     groups = _groups(hist[0], cdesign["dropout"]) if kernel is _kbg else None
 
+    def loglik(theta: FloatArray) -> tuple[float, FloatArray]:
+        return _objective(kernel, theta, hist, cdesign, counts, kp, groups)
+
+    theta0 = np.concatenate([_start(model, data, w), np.zeros(kp + kd)])
+    theta, cov, ll_total, diagnostics = maximise(model, where, loglik, theta0, n)
+    diagnostics["n_distinct_rows"] = int(counts.size)
+    diagnostics["data_range"] = {
+        "max_frequency": float(np.max(hist_cols[0])),
+        "max_T": float(np.max(hist_cols[2])),
+    }
+    set_fitted(model, theta, cov, ll_total, n, diagnostics, spec, kp)
+    model.columns_, model.time_unit_ = meta
+    return model
+
+
+def maximise(
+    model: Any,
+    where: str,
+    loglik: Callable[[FloatArray], tuple[float, FloatArray]],
+    theta0: FloatArray,
+    n: float,
+) -> tuple[FloatArray, FloatArray, float, dict[str, Any]]:
+    """Maximise a covariate likelihood over ``theta`` = (log base parameters, coefficients).
+
+    ``loglik`` returns the summed log-likelihood and its gradient in ``theta``. Returns
+    the estimate, its covariance (inverse Hessian of the negative log-likelihood, NaN
+    when singular), the log-likelihood and the diagnostics.
+    """
+    n_base = len(model._param_names)
+    pen = float(model.penalizer)
+
     def fun(theta: FloatArray) -> tuple[float, FloatArray]:
-        ll, g = _objective(kernel, theta, hist, cdesign, counts, kp, groups)
-        base = np.exp(theta[:4])
-        value = -ll / n + pen * float(np.sum(base**2) + np.sum(theta[4:] ** 2))
-        grad = -g / n + pen * np.concatenate([2 * base**2, 2 * theta[4:]])
+        ll, g = loglik(theta)
+        base = np.exp(theta[:n_base])
+        value = -ll / n + pen * float(np.sum(base**2) + np.sum(theta[n_base:] ** 2))
+        grad = -g / n + pen * np.concatenate([2 * base**2, 2 * theta[n_base:]])
         if not np.isfinite(value):
             return 1e300, np.zeros_like(theta)
         return value, grad
 
-    theta0 = np.concatenate([_start(model, data, w), np.zeros(kp + kd)])
-    bounds = [(-23.0, 23.0)] * 4 + [(-50.0, 50.0)] * (kp + kd)
+    bounds = [(-23.0, 23.0)] * n_base + [(-50.0, 50.0)] * (theta0.size - n_base)
     with single_thread_blas():
         res = scipy.optimize.minimize(
             fun,
@@ -275,42 +333,50 @@ def fit_covariates(
             raise np.linalg.LinAlgError
     except np.linalg.LinAlgError:
         cov = np.full(hess.shape, np.nan)
-    ll_total, _ = _objective(kernel, theta, hist, cdesign, counts, kp, groups)
-    base = np.exp(theta[:4])
-    se_base = base * np.sqrt(np.diag(cov)[:4])
-    cov_base = cov[:4, :4] * np.outer(base, base)
+    diagnostics: dict[str, Any] = {
+        "converged": bool(gnorm <= 100 * model.tol),
+        "optimizer_message": str(res.message),
+    }
+    return theta, cov, loglik(theta)[0], diagnostics
+
+
+def set_fitted(
+    model: Any,
+    theta: FloatArray,
+    cov: FloatArray,
+    log_likelihood: float,
+    n: float,
+    diagnostics: dict[str, Any],
+    spec: CovariateSpec,
+    n_first: int,
+) -> None:
+    """The fitted attributes of a covariate model (``params_`` are the base parameters)."""
+    n_base = len(model._param_names)
+    base = np.exp(theta[:n_base])
+    se_base = base * np.sqrt(np.diag(cov)[:n_base])
     model._set_fitted(
         dict(zip(model._param_names, base.tolist(), strict=True)),
-        log_likelihood=ll_total,
+        log_likelihood=log_likelihood,
         n_customers=n,
         standard_errors=dict(zip(model._param_names, se_base.tolist(), strict=True)),
-        covariance=cov_base,
-        diagnostics={
-            "converged": bool(gnorm <= 100 * model.tol),
-            "n_distinct_rows": int(counts.size),
-            "optimizer_message": str(res.message),
-            "data_range": {
-                "max_frequency": float(np.max(hist_cols[0])),
-                "max_T": float(np.max(hist_cols[2])),
-            },
-        },
+        covariance=cov[:n_base, :n_base] * np.outer(base, base),
+        diagnostics=diagnostics,
     )
     k = theta.size
     model.aic_ = 2.0 * k - 2.0 * model.log_likelihood_
     model.bic_ = k * np.log(n) - 2.0 * model.log_likelihood_
     model.covariates_ = spec
-    model.covariate_fit_ = CovariateFit(theta, cov, kp)
+    model.covariate_fit_ = CovariateFit(theta, cov, n_first)
     model.coefficients_ = coefficient_table(spec, model.covariate_fit_)
-    model.columns_, model.time_unit_ = meta
-    return model
 
 
 def coefficient_table(spec: CovariateSpec, fit: CovariateFit, level: float = 0.95) -> pd.DataFrame:
     """One row per coefficient: process, covariate, estimate, std_error, lower, upper, p_value."""
     z = float(stats.norm.ppf(0.5 + level / 2))
-    names = [(p, n) for p in PROCESSES for n in spec.names(p)]
-    est = fit.theta[4:]
-    se = np.sqrt(np.maximum(np.diag(fit.covariance)[4:], 0.0))
+    names = [(p, n) for p in spec.processes for n in spec.names(p)]
+    n_base = fit.theta.size - len(names)
+    est = fit.theta[n_base:]
+    se = np.sqrt(np.maximum(np.diag(fit.covariance)[n_base:], 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         pval = 2 * stats.norm.sf(np.abs(est / se))
     return pd.DataFrame(
@@ -365,19 +431,26 @@ def restore_covariates(
     model: Any, payload: Mapping[str, Any], check_cov: Callable[[Any, int], FloatArray]
 ) -> None:
     """Set the covariate state of a model read from JSON (validated; see ``_persist``)."""
-    _kernel(model)
     spec = CovariateSpec.from_dict(payload.get("spec", {}))
-    kp, kd = len(spec.names("purchase")), len(spec.names("dropout"))
+    spend = type(model).__name__ == "GammaGamma"
+    if spend != bool(spec.spend):
+        raise DataError("the covariate processes do not fit this model.")
+    if not spend:
+        _kernel(model)
+    kp, kd = len(spec.names("spend" if spend else "purchase")), len(spec.names("dropout"))
     theta_in = payload.get("theta")
-    k = 4 + kp + kd
+    n_base = len(model._param_names)
+    k = n_base + kp + kd
     if not isinstance(theta_in, list) or len(theta_in) != k:
-        raise DataError(f"'theta' must be a list of {k} numbers (4 base, {kp + kd} coefficients).")
+        raise DataError(
+            f"'theta' must be a list of {k} numbers ({n_base} base, {kp + kd} coefficients)."
+        )
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in theta_in):
         raise DataError("'theta' must hold numbers only.")
     theta = np.asarray(theta_in, dtype=np.float64)
     if not np.all(np.isfinite(theta)):
         raise DataError("'theta' holds a value that is not finite.")
-    if not np.allclose(np.exp(theta[:4]), model._params_array(), rtol=1e-9):
+    if not np.allclose(np.exp(theta[:n_base]), model._params_array(), rtol=1e-9):
         raise DataError("the base parameters in 'theta' differ from 'params'.")
     cov_in = payload.get("covariance")
     cov = np.full((k, k), np.nan) if cov_in is None else check_cov(cov_in, k)
