@@ -76,7 +76,7 @@ def main() -> None:
             "ratio",
             "distinct rows without",
             "distinct rows with",
-            "max |estimate - truth| / se",
+            "max abs(estimate - truth) / se",
         ],
         rows,
         "Two covariates (channel: 3 levels, age: numeric, whole years) on both processes, "
