@@ -373,13 +373,50 @@ def test_grouped_bgnbd_objective_equals_the_row_objective() -> None:
     np.testing.assert_allclose(grouped[1], plain[1], rtol=1e-10)
 
 
-def test_value_of_a_covariate_model_is_refused_not_wrong(
-    bg_data: pd.DataFrame, bg_fit: BGNBD
-) -> None:
-    from crmmodels.clv import customer_lifetime_value
+@pytest.mark.parametrize("horizon", [52.0, math.inf])
+@pytest.mark.parametrize("name", ["bgnbd", "pareto"])
+def test_clv_per_customer_equals_the_model_at_its_own_parameters(name: str, horizon: float) -> None:
+    from crmmodels.clv import GammaGamma, customer_lifetime_value
 
+    df = simulate(name, 400, 21)
+    model = MODELS[name]().fit(df, covariates=["channel", "age"])
+    rows = df.iloc[:5].assign(monetary_value=[10.0, 20.0, 30.0, 40.0, 50.0])
+    gg = GammaGamma.from_params(p=6.0, q=3.5, v=15.0)
+    res = customer_lifetime_value(
+        model, gg, rows, horizon=horizon, discount_rate=0.1, discount_period=52
+    ).to_frame()
+    theta = model.covariate_fit_.theta
+    base = np.exp(theta[:4])
+    centre = model.covariates_.purchase[1].center
+    cls = MODELS[name]
+    for i, row in enumerate(rows.itertuples()):
+        z = np.array([row.channel == "app", row.channel == "web", row.age - centre], float)
+        params = dict(zip(cls._param_names, base, strict=True))
+        params[cls._param_names[1]] = base[1] * math.exp(-z @ theta[4:7])
+        params[cls._param_names[3]] = base[3] * math.exp(-z @ theta[7:10])
+        one = customer_lifetime_value(
+            cls.from_params(**params),
+            gg,
+            rows.iloc[[i]],
+            horizon=horizon,
+            discount_rate=0.1,
+            discount_period=52,
+        ).to_frame()
+        assert res["clv"][i] == pytest.approx(one["clv"][0], rel=1e-6)
+        assert res["discounted_purchases"][i] == pytest.approx(
+            one["discounted_purchases"][0], rel=1e-6
+        )
+
+
+def test_predictions_not_available_yet_are_refused(bg_data: pd.DataFrame, bg_fit: BGNBD) -> None:
+    from crmmodels.clv import customer_equity, customer_lifetime_value
+
+    with pytest.raises(ArgumentError, match="level="):
+        customer_lifetime_value(
+            bg_fit, 10.0, bg_data.iloc[:10], horizon=52, discount_rate=0.01, level=0.9
+        )
     with pytest.raises(ArgumentError, match="has covariates"):
-        customer_lifetime_value(bg_fit, 10.0, bg_data.iloc[:10], horizon=52, discount_rate=0.01)
+        customer_equity(bg_fit, 10.0, bg_data.iloc[:10], horizon=52, discount_rate=0.01)
     with pytest.raises(ArgumentError, match="pmf= and level="):
         bg_fit.predict(bg_data.iloc[:10], horizon=10, pmf=2)
 

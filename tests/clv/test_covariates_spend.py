@@ -127,3 +127,17 @@ def test_errors(data: pd.DataFrame, fitted: GammaGamma) -> None:
                 "columns": None,
             }
         )
+
+
+def test_clv_uses_each_customers_expected_spend(data: pd.DataFrame, fitted: GammaGamma) -> None:
+    from crmmodels.clv import customer_lifetime_value
+
+    rows = data.iloc[:20].assign(T=40.0)
+    rows["recency"] = np.where(rows["frequency"] > 0, 30.0, 0.0)
+    bg = BGNBD.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+    res = customer_lifetime_value(bg, fitted, rows, horizon=52, discount_rate=0.1).to_frame()
+    np.testing.assert_allclose(res["expected_spend"], fitted.predict(rows)["expected_spend"])
+    plain = customer_lifetime_value(bg, 1.0, rows, horizon=52, discount_rate=0.1).to_frame()
+    np.testing.assert_allclose(
+        res["clv"], plain["discounted_purchases"] * res["expected_spend"], rtol=1e-6
+    )
