@@ -246,6 +246,14 @@ def _clv() -> Any:
     return crmmodels.clv.customer_lifetime_value(bg, gg, summary, horizon=12, discount_rate=0.01)
 
 
+def _churn_drivers() -> Any:
+    from crmmodels.clv._covariates_sim import simulate_covariate_summary
+
+    summary = simulate_covariate_summary(600, model="bgnbd", seed=1)
+    model = crmmodels.clv.BGNBD().fit(summary, covariates=["channel", "age"])
+    return crmmodels.clv.churn_drivers(model)
+
+
 BUILDERS: dict[str, Callable[[], Any]] = {
     "BundleCandidatesResult": lambda: crmmodels.bundle_candidates(_baskets()[1], min_lift=1.0),
     "CalibrationHoldoutResult": lambda: crmmodels.calibration_holdout(
@@ -340,6 +348,7 @@ BUILDERS: dict[str, Callable[[], Any]] = {
     "ModelSelectionResult": lambda: crmmodels.clv.select_model(
         _transactions(), candidates=["BGNBD", "ParetoNBD"]
     ),
+    "ChurnDriversResult": _churn_drivers,
 }
 
 

@@ -398,6 +398,8 @@ def test_each_model_declares_its_columns_and_fit_names_them(
         + [f"{k}_col" for k in names]
         + ["weights_col", "customer_col", "time_unit"]
     )
+    if cls._takes_covariates:
+        expected += ["covariates", "purchase_covariates", "dropout_covariates"]
     assert list(sig.parameters) == expected
     for k, col in columns:
         assert sig.parameters[f"{k}_col"].default == col

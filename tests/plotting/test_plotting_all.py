@@ -183,6 +183,7 @@ CASES: dict[str, PlotCall] = {
         BG, T=30.0, max_frequency=8, ax=ax
     ),
     "plot_heterogeneity": lambda ax: clv.plot_heterogeneity(BG, ax=ax),
+    "plot_churn_drivers": lambda ax: clv.plot_churn_drivers(result("ChurnDriversResult"), ax=ax),
     "plot_incremental_transactions": lambda ax: clv.plot_incremental_transactions(
         BG, _transactions(), ax=ax
     ),

@@ -6,6 +6,7 @@ on a customer summary returns ``self``, fitted attributes end in ``_``.
 
 from crmmodels.clv._bgbb import BGBB
 from crmmodels.clv._bgnbd import BGNBD
+from crmmodels.clv._churn_drivers import ChurnDriversResult, churn_drivers
 from crmmodels.clv._gamma_gamma import GammaGamma
 from crmmodels.clv._mbgnbd import MBGNBD
 from crmmodels.clv._pareto_nbd import ParetoNBD
@@ -27,6 +28,7 @@ __all__ = [
     "MBGNBD",
     "AliveHistoryResult",
     "CLVResult",
+    "ChurnDriversResult",
     "CumulativeTransactionsResult",
     "EquityResult",
     "GammaGamma",
@@ -34,6 +36,7 @@ __all__ = [
     "ModelSelectionResult",
     "ParetoNBD",
     "alive_history",
+    "churn_drivers",
     "cumulative_transactions",
     "customer_equity",
     "customer_lifetime_value",

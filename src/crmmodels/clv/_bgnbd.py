@@ -246,3 +246,4 @@ class BGNBD(_BetaGeometricModel):
     """
 
     _modified: ClassVar[bool] = False
+    _takes_covariates: ClassVar[bool] = True

@@ -19,15 +19,17 @@ declares and checks them (:mod:`crmmodels.clv._inputs`, the model's ``_check_inp
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
 
 from crmmodels._progress import Progress
 from crmmodels.clv._base import MLEModel
+from crmmodels.clv._covariates import covariate_lists
 from crmmodels.clv._inputs import column_arguments, fit_signature, read_inputs
 from crmmodels.clv._limits import BoundaryFit, Solution, looks_like_boundary, search_limits
 from crmmodels.clv._predict import AUTO_ID, fit_columns
@@ -318,6 +320,9 @@ class SummaryModel(MLEModel):
     reads them with :func:`crmmodels.clv._inputs.read_inputs` and runs :func:`fit_model`.
     """
 
+    #: whether ``fit`` takes time-invariant covariates (:mod:`crmmodels.clv._covariates_fit`)
+    _takes_covariates: ClassVar[bool] = False
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Give each model a ``fit`` whose signature names its own columns.
 
@@ -333,7 +338,17 @@ class SummaryModel(MLEModel):
 
         fit.__doc__ = SummaryModel.fit.__doc__
         fit.__qualname__ = f"{cls.__qualname__}.fit"
-        fit.__signature__ = fit_signature(cls._data_names, cls._default_column_names)  # type: ignore[attr-defined]
+        sig = fit_signature(cls._data_names, cls._default_column_names)
+        if cls._takes_covariates:  # the covariate lists (crmmodels.clv._covariates)
+            kw = inspect.Parameter.KEYWORD_ONLY
+            extra = ("covariates", "purchase_covariates", "dropout_covariates")
+            sig = sig.replace(
+                parameters=[
+                    *sig.parameters.values(),
+                    *(inspect.Parameter(n, kw, default=None) for n in extra),
+                ]
+            )
+        fit.__signature__ = sig  # type: ignore[attr-defined]
         setattr(cls, "fit", fit)  # noqa: B010
 
     # ------------------------------------------------------------ data intake
@@ -439,6 +454,28 @@ class SummaryModel(MLEModel):
         ('T', 'W', 1016)
         """
         where = f"{type(self).__name__}.fit"
+        for key in ("covariates_", "covariate_fit_", "coefficients_"):
+            self.__dict__.pop(key, None)  # a refit starts without the previous covariates
+        lists = covariate_lists(
+            where,
+            columns.pop("covariates", None),
+            columns.pop("purchase_covariates", None),
+            columns.pop("dropout_covariates", None),
+        )
+        if lists is not None:  # time-invariant covariates: crmmodels.clv._covariates_fit
+            from crmmodels.clv._covariates_fit import fit_covariates
+
+            fitted: Self = fit_covariates(
+                self,
+                summary,
+                lists,
+                weights=weights,
+                weights_col=weights_col,
+                customer_col=customer_col,
+                time_unit=time_unit,
+                columns=columns,
+            )
+            return fitted
         arrays, names = column_arguments(
             where, self._data_names, self._default_column_names, columns
         )

@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 
 from crmmodels._ingest.renames import renamed_arguments
+from crmmodels.clv._covariates_spend import predict_spend_covariates
 from crmmodels.clv._fitting import SummaryModel
 from crmmodels.clv._inputs import as_float_array
 from crmmodels.clv._inputs import broadcast as _broadcast
@@ -24,7 +25,7 @@ from crmmodels.clv._predict import (
     split_arguments,
     summary_frame,
 )
-from crmmodels.errors import CRMModelsWarning, DataError, warn
+from crmmodels.errors import ArgumentError, CRMModelsWarning, DataError, warn
 from crmmodels.kernels import gamma_gamma as _k
 from crmmodels.kernels._optim import FloatArray
 
@@ -87,6 +88,7 @@ class GammaGamma(SummaryModel):
         )
     }
     _data_names: ClassVar[tuple[str, ...]] = ("frequency", "monetary_value")
+    _takes_covariates: ClassVar[bool] = True
 
     n_excluded_: int
 
@@ -218,6 +220,12 @@ class GammaGamma(SummaryModel):
         array([35.22, 24.64, 35.47])
         """
         params = self._params_array()
+        if hasattr(self, "covariates_"):
+            raise ArgumentError(
+                "GammaGamma.conditional_expected_spend: this model has covariates, so every "
+                "customer has its own spend scale; use predict(summary) on a summary with the "
+                f"covariate columns {self.covariates_.columns}."
+            )
         _, (frequency, monetary_value) = split_arguments(
             self,
             "conditional_expected_spend",
@@ -292,6 +300,8 @@ class GammaGamma(SummaryModel):
         """
         self._check_fitted()
         frame = summary_frame(self, summary, "predict")
+        if hasattr(self, "covariates_"):  # each customer's own spend scale
+            return predict_spend_covariates(self, summary, level, customer_col)
         level, draws, rng_seed = check_predict_args(level, n_draws, seed)
         id_col = prediction_customer_column(self, summary, customer_col)
         data, collected = read_frame(self, frame, id_col)

@@ -65,6 +65,7 @@ class ParetoNBD(RFMModel):
 
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "s", "beta")
     _limits: ClassVar[tuple[Limit, ...]] = PARETO_NBD_LIMITS
+    _takes_covariates: ClassVar[bool] = True
 
     def _loglik_grad(
         self, params: FloatArray, data: dict[str, FloatArray], counts: FloatArray

@@ -67,7 +67,16 @@ MAX_BYTES = 10 * 1024 * 1024
 #: deepest nesting of JSON arrays and objects that is read
 MAX_DEPTH = 64
 
-_TOP_KEYS = ("schema_version", "model", "params", "hyperparameters", "fit", "time_unit", "columns")
+_TOP_KEYS = (
+    "schema_version",
+    "model",
+    "params",
+    "hyperparameters",
+    "fit",
+    "time_unit",
+    "columns",
+    "covariates",
+)
 #: longest column name or time unit read from a file
 _MAX_NAME = 1000
 _FIT_KEYS = ("log_likelihood", "n_customers", "standard_errors", "covariance", "diagnostics")
@@ -123,6 +132,21 @@ def to_dict(model: MLEModel) -> dict[str, Any]:
             "covariance": _plain(model.covariance_.tolist()),
             "diagnostics": _plain(model.diagnostics_),
         },
+    } | _covariates_out(model)
+
+
+def _covariates_out(model: MLEModel) -> dict[str, Any]:
+    """The ``covariates`` entry of a model fitted with covariates (else nothing)."""
+    fit = getattr(model, "covariate_fit_", None)
+    spec = getattr(model, "covariates_", None)
+    if fit is None or spec is None:
+        return {}
+    return {
+        "covariates": {
+            "spec": spec.to_dict(),
+            "theta": _plain(fit.theta.tolist()),
+            "covariance": _plain(fit.covariance.tolist()),
+        }
     }
 
 
@@ -383,6 +407,17 @@ def from_dict(cls: type[M], payload: Any) -> M:
         model.time_unit_ = _time_unit(payload["time_unit"], where)
     if payload.get("columns") is not None:
         model.columns_ = _columns(payload["columns"], model, where)
+    if payload.get("covariates") is not None:
+        from crmmodels.clv._covariates_fit import restore_covariates
+
+        cov_in = _mapping(payload["covariates"], "covariates", where)
+        _only_keys(cov_in, ("spec", "theta", "covariance"), "covariates", where)
+        try:
+            restore_covariates(
+                model, cov_in, lambda m, k: check_covariance(m, k, "covariates.covariance", where)
+            )
+        except DataError as exc:
+            raise _fail(where, f"field 'covariates': {exc}") from None
     return model
 
 

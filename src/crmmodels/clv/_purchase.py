@@ -17,6 +17,7 @@ import numpy as np
 
 from crmmodels._ingest.arguments import check_choice, check_int, check_number
 from crmmodels._ingest.renames import renamed_arguments
+from crmmodels.clv._covariates_fit import predict_covariates
 from crmmodels.clv._fitting import SummaryModel
 from crmmodels.clv._inputs import as_float_array, broadcast, check, nonnegative, unique_rows
 from crmmodels.clv._predict import (
@@ -58,6 +59,12 @@ class PurchaseModel(SummaryModel):
     ) -> tuple[list[Any], FloatArray, FloatArray, FloatArray]:
         """Leading arguments and the validated history, from arrays or a summary frame."""
         self._check_fitted()
+        if hasattr(self, "covariates_"):
+            raise ArgumentError(
+                f"{type(self).__name__}.{method}: this model has covariates, so every customer "
+                "has its own parameters; use predict(summary, horizon=...) on a summary with "
+                f"the covariate columns {self.covariates_.columns}."
+            )
         leading, (frequency, recency, age) = split_arguments(self, method, args, names, lead)
         x, tx, tt = self._validated_history(frequency, recency, age)
         return leading, x, tx, tt
@@ -132,6 +139,8 @@ class PurchaseModel(SummaryModel):
         self._check_fitted()
         frame = summary_frame(self, summary, "predict")
         h = self._check_horizon(horizon)
+        if hasattr(self, "covariates_"):  # per-customer parameters from the covariates
+            return predict_covariates(self, summary, h, pmf, level, customer_col)
         k = None if pmf is None else check_int(pmf, "pmf", low=0, high=1000)
         level, draws, rng_seed = check_predict_args(level, n_draws, seed)
         id_col = prediction_customer_column(self, summary, customer_col)

@@ -45,6 +45,7 @@ import pandas as pd
 
 from crmmodels._ingest.arguments import check_choice
 from crmmodels._progress import Progress
+from crmmodels.clv._covariates_value import covariate_lifetime_value, has_covariates
 from crmmodels.clv._gamma_gamma import GammaGamma
 from crmmodels.clv._predict import draw_models as _draw_models
 from crmmodels.clv._value_draws import clv_interval, equity_delta, equity_draws, parameter_draws
@@ -260,6 +261,21 @@ def customer_lifetime_value(
     """
     check_transaction_model(transaction_model)
     spend = check_spend_model(spend_model)
+    if has_covariates(transaction_model) or has_covariates(spend):  # per-customer parameters
+        return covariate_lifetime_value(
+            transaction_model,
+            spend,
+            summary,
+            _columns(frequency_col, recency_col, T_col, n_periods_col, monetary_value_col),
+            customer_col,
+            horizon=horizon,
+            discount_rate=discount_rate,
+            discount_period=discount_period,
+            margin=margin,
+            time_unit=time_unit,
+            level=level,
+            n_nodes=n_nodes,
+        )
     settings = check_settings(horizon, discount_rate, discount_period, margin, n_nodes)
     unit = unit_of(transaction_model, time_unit)
     draws_args = None if level is None else check_draws(level, n_draws, seed)

@@ -29,6 +29,7 @@ from crmmodels.plotting._common import new_axes
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+    from crmmodels.clv._churn_drivers import ChurnDriversResult
     from crmmodels.clv._tracking import (
         AliveHistoryResult,
         CumulativeTransactionsResult,
@@ -43,6 +44,7 @@ __all__ = [
     "draw_holdout_means",
     "plot_alive_history",
     "plot_calibration_vs_holdout",
+    "plot_churn_drivers",
     "plot_cumulative_transactions",
     "plot_frequency_recency_matrix",
     "plot_heterogeneity",
@@ -454,4 +456,71 @@ def draw_alive_history(
     ax.set_xlabel("time since first purchase")
     ax.set_ylabel("P(alive)")
     ax.set_title("P(alive) history (dotted lines: purchases)")
+    return ax
+
+
+def plot_churn_drivers(
+    result: ChurnDriversResult,
+    *,
+    ax: Axes | None = None,
+    process: str | None = None,
+    **kwargs: Any,
+) -> Axes:
+    """Forest plot of covariate effects: each effect with its interval on a log scale.
+
+    Parameters
+    ----------
+    result : ChurnDriversResult
+        From :func:`crmmodels.clv.churn_drivers`.
+    ax : matplotlib Axes, optional
+    process : {"dropout", "purchase"}, optional
+        Only the effects of one process (default: both, dropout first).
+    **kwargs
+        Passed to ``Axes.errorbar``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Effects left of the line at 1 lower the rate, effects right of it raise it.
+    """
+    data = result.data
+    if process is not None:
+        data = data[data["process"] == process]
+    new = ax is None
+    ax = _axes(ax, (7.0, 1.6 + 0.45 * max(len(data), 1)))
+    y = np.arange(len(data))[::-1].astype(np.float64)
+    eff = data["effect"].to_numpy(dtype=np.float64)
+    err = np.vstack(
+        [
+            eff - data["low"].to_numpy(dtype=np.float64),
+            data["high"].to_numpy(dtype=np.float64) - eff,
+        ]
+    )
+    colors = np.where(data["process"].to_numpy() == "dropout", "C3", "C0")
+    for proc, color in (("dropout", "C3"), ("purchase", "C0")):
+        sel = colors == color
+        if sel.any():
+            ax.errorbar(
+                eff[sel],
+                y[sel],
+                xerr=err[:, sel],
+                fmt="o",
+                color=color,
+                capsize=3,
+                label=f"{proc} rate",
+                **kwargs,
+            )
+    ax.axvline(1.0, color="0.5", lw=1, ls="--")
+    ax.set_xscale("log")
+    ax.set_yticks(y)
+    ax.set_yticklabels(
+        [f"{p}: {c}" for p, c in zip(data["process"], data["covariate"], strict=True)]
+    )
+    ax.set_xlabel(f"multiplicative effect on the rate ({result.level:.0%} interval)")
+    ax.set_title(f"{result.model}: churn and purchase drivers")
+    if len(data):
+        ax.legend(loc="best", fontsize="small")
+    fig = ax.get_figure(root=True)
+    if new and fig is not None:
+        fig.tight_layout()
     return ax

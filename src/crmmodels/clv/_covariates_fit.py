@@ -1,0 +1,459 @@
+r"""Fitting and predicting BG/NBD and Pareto/NBD with time-invariant covariates.
+
+Parameterisation (sign convention: a positive coefficient raises the rate)
+-------------------------------------------------------------------------
+Customer :math:`i` with purchase covariates :math:`z^p_i` and dropout covariates
+:math:`z^d_i` (centred numeric columns and 0/1 indicators, :mod:`crmmodels.clv._covariates`):
+
+* purchase process, both models: :math:`\alpha_i = \alpha_0 e^{-\gamma_p' z^p_i}`, so the
+  mean purchase rate :math:`r / \alpha_i` is multiplied by :math:`e^{\gamma_p' z^p_i}`
+  (Fader & Hardie 2007; CLVTools);
+* Pareto/NBD dropout: :math:`\beta_i = \beta_0 e^{-\gamma_d' z^d_i}`, so the mean dropout
+  rate :math:`s / \beta_i` is multiplied by :math:`e^{\gamma_d' z^d_i}` (idem);
+* BG/NBD dropout: :math:`b_i = b_0 e^{-\gamma_d' z^d_i}` with ``a`` shared, so the
+  expected odds of staying after a purchase, :math:`E[(1-p)/p] = b_i / (a - 1)`, are
+  divided by :math:`e^{\gamma_d' z^d_i}`, and the mean dropout probability
+  :math:`a / (a + b_i)` rises with :math:`\gamma_d' z^d_i` (by about that factor when
+  :math:`b_i \gg a`). CLVTools scales ``a`` and ``b`` by the same factor instead, which
+  leaves the mean dropout probability unchanged (a covariate then changes only how
+  spread out the dropout probabilities are); the form here lets a covariate make
+  customers leave sooner or later, which is what the churn drivers report.
+
+The fit maximises the likelihood over :math:`(\log r, \log\alpha_0, \log a \text{ or }
+\log s, \log b_0 \text{ or } \log\beta_0, \gamma_p, \gamma_d)` with the analytic
+gradient (per-row kernel derivatives chained through the exponentials), on rows
+compressed by (history, covariate pattern). Standard errors come from the Hessian of
+the negative log-likelihood (central differences of the analytic gradient); those of the
+base parameters by the delta method from the log scale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.optimize
+from scipy import stats
+
+from crmmodels._ingest.frames import to_narwhals
+from crmmodels.clv._covariates import PROCESSES, CovariateSpec, build_spec
+from crmmodels.clv._inputs import check, column_arguments, read_columns
+from crmmodels.clv._predict import fit_columns, prediction_customer_column, result_frame
+from crmmodels.errors import ArgumentError, ConvergenceError, CRMModelsError, DataError, warn
+from crmmodels.kernels import bgnbd_covariates as _kbg
+from crmmodels.kernels import pareto_nbd_covariates as _kpn
+from crmmodels.kernels._optim import FloatArray, IntArray, compress_rows, single_thread_blas
+
+__all__ = [
+    "CovariateFit",
+    "coefficient_table",
+    "fit_covariates",
+    "maximise",
+    "predict_covariates",
+    "read_with_covariates",
+    "restore_covariates",
+    "set_fitted",
+]
+
+#: position of the per-customer scale of each process in the base parameters
+_SLOT = {"purchase": 1, "dropout": 3}
+_WEIGHTS = "\0weights"
+
+
+@dataclass(frozen=True)
+class CovariateFit:
+    """The full estimate: ``theta`` = (log base parameters, coefficients) and its covariance."""
+
+    theta: FloatArray
+    covariance: FloatArray
+    n_purchase: int
+
+    def gammas(self, process: str) -> FloatArray:
+        """Coefficient vector of one process."""
+        k = self.n_purchase
+        return self.theta[4 : 4 + k] if process == "purchase" else self.theta[4 + k :]
+
+
+def _kernel(model: Any) -> Any:
+    name = type(model).__name__
+    if name == "BGNBD":
+        return _kbg
+    if name == "ParetoNBD":
+        return _kpn
+    raise ArgumentError(
+        f"{name}.fit: covariates are available for BGNBD, ParetoNBD and GammaGamma; "
+        f"fit {name} without covariates."
+    )
+
+
+def _row_params(
+    theta: FloatArray, design: Mapping[str, FloatArray], n_purchase: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Base parameters and the per-row scales of the purchase and dropout process."""
+    base = np.exp(theta[:4])
+    gp, gd = theta[4 : 4 + n_purchase], theta[4 + n_purchase :]
+    scale_p = base[1] * np.exp(-(design["purchase"] @ gp))
+    scale_d = base[3] * np.exp(-(design["dropout"] @ gd))
+    return base, scale_p, scale_d
+
+
+@dataclass(frozen=True)
+class _Groups:
+    """Distinct (dropout covariate pattern, x) pairs of the rows (BG/NBD's terms in b)."""
+
+    patterns: FloatArray  # distinct dropout design rows
+    pattern: IntArray  # pattern of each pair
+    x: FloatArray  # count of each pair
+    group: IntArray  # pair of each row
+
+
+def _groups(x: FloatArray, dropout: FloatArray) -> _Groups:
+    cols, _, pid = compress_rows([*dropout.T]) if dropout.shape[1] else ([], None, None)
+    if pid is None:
+        pid = np.zeros(x.size, dtype=np.int64)
+        patterns = np.zeros((1, 0))
+    else:
+        patterns = np.column_stack(cols)
+    (ux, upid), _, group = compress_rows([x, pid.astype(np.float64)])
+    return _Groups(patterns, upid.astype(np.int64), ux, group)
+
+
+def _objective(
+    kernel: Any,
+    theta: FloatArray,
+    hist: tuple[FloatArray, FloatArray, FloatArray],
+    design: Mapping[str, FloatArray],
+    counts: FloatArray,
+    n_purchase: int,
+    groups: _Groups | None = None,
+) -> tuple[float, FloatArray]:
+    """Summed weighted log-likelihood and its gradient in ``theta``."""
+    base, sp, sd = _row_params(theta, design, n_purchase)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if groups is not None and kernel is _kbg:
+            b_pat = base[3] * np.exp(-(groups.patterns @ theta[4 + n_purchase :]))
+            b_group = b_pat[groups.pattern]
+            ll, d = _kbg.loglik_rows_grouped(
+                base[0], sp, base[2], b_group, groups.x, groups.group, *hist
+            )
+        else:
+            ll, d = kernel.loglik_rows(base[0], sp, base[2], sd, *hist)
+    total = float(counts @ ll)
+    wp = counts * d[1] * sp  # d ll / d log(scale_p), weighted
+    wd = counts * d[3] * sd
+    grad = np.concatenate(
+        [
+            [base[0] * (counts @ d[0]), wp.sum(), base[2] * (counts @ d[2]), wd.sum()],
+            -(design["purchase"].T @ wp),
+            -(design["dropout"].T @ wd),
+        ]
+    )
+    return total, grad
+
+
+def _hessian(fun: Any, theta: FloatArray, step: float = 1e-4) -> FloatArray:
+    """Hessian by central differences of the analytic gradient (symmetrised)."""
+    k = theta.size
+    h = np.empty((k, k))
+    for j in range(k):  # k = a handful of parameters, not rows
+        e = np.zeros(k)
+        e[j] = step
+        h[:, j] = (fun(theta + e)[1] - fun(theta - e)[1]) / (2 * step)
+    return np.asarray(0.5 * (h + h.T), dtype=np.float64)
+
+
+def _start(model: Any, data: dict[str, FloatArray], w: FloatArray | None) -> FloatArray:
+    """Log base parameters of the fit without covariates (the starting point)."""
+    plain = type(model)(**model.get_params())
+    try:
+        plain._fit_arrays(data, w)
+        return np.asarray(np.log(plain._params_array()), dtype=np.float64)
+    except CRMModelsError:
+        n = data["frequency"].size
+        counts = np.ones(n) if w is None else w
+        start = np.asarray(model._initial_params(data, counts), dtype=np.float64)
+        return np.asarray(np.log(start), dtype=np.float64)
+
+
+def read_with_covariates(
+    model: Any,
+    where: str,
+    summary: Any,
+    names: Mapping[str, str],
+    weights: Any,
+    weights_col: str | None,
+    cov_columns: list[str],
+    *,
+    model_checks: bool = True,
+) -> tuple[dict[str, FloatArray], FloatArray | None, Any]:
+    """The model's columns, the weights and the collected frame (with the covariates).
+
+    With ``model_checks`` the model's own rules run (``_check_inputs``); the rows must
+    stay aligned with the frame, which holds for the purchase models.
+    """
+    if summary is None:
+        raise ArgumentError(
+            f"{where}: covariates are read from a summary frame: pass the frame (with the "
+            "covariate columns) instead of keyword arrays."
+        )
+    columns = dict(names)
+    if weights_col is not None:
+        columns[_WEIGHTS] = weights_col
+    data, df = read_columns(to_narwhals(summary, what="summary"), columns, cov_columns)
+    w = data.pop(_WEIGHTS, None)
+    if weights is not None:
+        w = np.asarray(weights, dtype=np.float64)
+    for key, arr in data.items():
+        check(arr, ~np.isfinite(arr), key, "is not finite (NaN or inf)")
+    if w is not None:
+        check(w, ~np.isfinite(w) | (w < 0), "weights", "is negative or not finite")
+    if model_checks:
+        data, w, _ = model._check_inputs(data, w, where)
+    return data, w, df
+
+
+def fit_covariates(
+    model: Any,
+    summary: Any,
+    lists: Mapping[str, list[str]],
+    *,
+    weights: Any,
+    weights_col: str | None,
+    customer_col: Any,
+    time_unit: Any,
+    columns: Mapping[str, Any],
+) -> Any:
+    """``model.fit(summary, covariates=...)``: see the module docstring."""
+    where = f"{type(model).__name__}.fit"
+    if type(model).__name__ == "GammaGamma":
+        from crmmodels.clv._covariates_spend import fit_spend_covariates
+
+        if lists["purchase"] != lists["dropout"]:
+            raise ArgumentError(
+                f"{where}: the spend model has one process: pass covariates=[...], not "
+                "purchase_covariates= or dropout_covariates=."
+            )
+        return fit_spend_covariates(
+            model,
+            summary,
+            lists["purchase"],
+            weights=weights,
+            weights_col=weights_col,
+            customer_col=customer_col,
+            time_unit=time_unit,
+            columns=columns,
+        )
+    kernel = _kernel(model)
+    model._validate_hyperparameters()
+    _, names = column_arguments(where, model._data_names, model._default_column_names, columns)
+    meta = fit_columns(summary, names, customer_col, time_unit)
+    cov_cols = list(dict.fromkeys(c for p in PROCESSES for c in lists[p]))
+    data, w, df = read_with_covariates(model, where, summary, names, weights, weights_col, cov_cols)
+    spec = build_spec(df, lists, where)
+    design = spec.design(df, where)
+    kp, kd = design["purchase"].shape[1], design["dropout"].shape[1]
+    hist_cols = [data[k] for k in model._data_names]
+    cols, counts, _ = compress_rows([*hist_cols, *design["purchase"].T, *design["dropout"].T], w)
+    hist = (cols[0], cols[1], cols[2])
+    cdesign = {
+        "purchase": np.column_stack(cols[3 : 3 + kp]) if kp else np.zeros((counts.size, 0)),
+        "dropout": np.column_stack(cols[3 + kp :]) if kd else np.zeros((counts.size, 0)),
+    }
+    n = float(counts.sum())
+    groups = _groups(hist[0], cdesign["dropout"]) if kernel is _kbg else None
+
+    def loglik(theta: FloatArray) -> tuple[float, FloatArray]:
+        return _objective(kernel, theta, hist, cdesign, counts, kp, groups)
+
+    theta0 = np.concatenate([_start(model, data, w), np.zeros(kp + kd)])
+    theta, cov, ll_total, diagnostics = maximise(model, where, loglik, theta0, n)
+    diagnostics["n_distinct_rows"] = int(counts.size)
+    diagnostics["data_range"] = {
+        "max_frequency": float(np.max(hist_cols[0])),
+        "max_T": float(np.max(hist_cols[2])),
+    }
+    set_fitted(model, theta, cov, ll_total, n, diagnostics, spec, kp)
+    model.columns_, model.time_unit_ = meta
+    return model
+
+
+def maximise(
+    model: Any,
+    where: str,
+    loglik: Callable[[FloatArray], tuple[float, FloatArray]],
+    theta0: FloatArray,
+    n: float,
+) -> tuple[FloatArray, FloatArray, float, dict[str, Any]]:
+    """Maximise a covariate likelihood over ``theta`` = (log base parameters, coefficients).
+
+    ``loglik`` returns the summed log-likelihood and its gradient in ``theta``. Returns
+    the estimate, its covariance (inverse Hessian of the negative log-likelihood, NaN
+    when singular), the log-likelihood and the diagnostics.
+    """
+    n_base = len(model._param_names)
+    pen = float(model.penalizer)
+
+    def fun(theta: FloatArray) -> tuple[float, FloatArray]:
+        ll, g = loglik(theta)
+        base = np.exp(theta[:n_base])
+        value = -ll / n + pen * float(np.sum(base**2) + np.sum(theta[n_base:] ** 2))
+        grad = -g / n + pen * np.concatenate([2 * base**2, 2 * theta[n_base:]])
+        if not np.isfinite(value):
+            return 1e300, np.zeros_like(theta)
+        return value, grad
+
+    bounds = [(-23.0, 23.0)] * n_base + [(-50.0, 50.0)] * (theta0.size - n_base)
+    with single_thread_blas():
+        res = scipy.optimize.minimize(
+            fun,
+            theta0,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={"maxiter": model.max_iter, "gtol": model.tol, "ftol": 1e-15},
+        )
+        theta = np.asarray(res.x, dtype=np.float64)
+        gnorm = float(np.max(np.abs(fun(theta)[1])))
+        if gnorm > 100 * model.tol:
+            message = (
+                f"{where}: the covariate fit did not converge ({res.message}; gradient "
+                f"sup-norm {gnorm:.3g}). Try fewer covariates, centred or rescaled numeric "
+                "covariates, or a small penalizer."
+            )
+            if model.on_nonconvergence == "raise":
+                raise ConvergenceError(message)
+            warn(message, RuntimeWarning)
+        hess = _hessian(fun, theta) * n
+    try:
+        cov = np.asarray(np.linalg.inv(hess), dtype=np.float64)
+        if np.any(np.diag(cov) < 0):
+            raise np.linalg.LinAlgError
+    except np.linalg.LinAlgError:
+        cov = np.full(hess.shape, np.nan)
+    diagnostics: dict[str, Any] = {
+        "converged": bool(gnorm <= 100 * model.tol),
+        "optimizer_message": str(res.message),
+    }
+    return theta, cov, loglik(theta)[0], diagnostics
+
+
+def set_fitted(
+    model: Any,
+    theta: FloatArray,
+    cov: FloatArray,
+    log_likelihood: float,
+    n: float,
+    diagnostics: dict[str, Any],
+    spec: CovariateSpec,
+    n_first: int,
+) -> None:
+    """The fitted attributes of a covariate model (``params_`` are the base parameters)."""
+    n_base = len(model._param_names)
+    base = np.exp(theta[:n_base])
+    se_base = base * np.sqrt(np.diag(cov)[:n_base])
+    model._set_fitted(
+        dict(zip(model._param_names, base.tolist(), strict=True)),
+        log_likelihood=log_likelihood,
+        n_customers=n,
+        standard_errors=dict(zip(model._param_names, se_base.tolist(), strict=True)),
+        covariance=cov[:n_base, :n_base] * np.outer(base, base),
+        diagnostics=diagnostics,
+    )
+    k = theta.size
+    model.aic_ = 2.0 * k - 2.0 * model.log_likelihood_
+    model.bic_ = k * np.log(n) - 2.0 * model.log_likelihood_
+    model.covariates_ = spec
+    model.covariate_fit_ = CovariateFit(theta, cov, n_first)
+    model.coefficients_ = coefficient_table(spec, model.covariate_fit_)
+
+
+def coefficient_table(spec: CovariateSpec, fit: CovariateFit, level: float = 0.95) -> pd.DataFrame:
+    """One row per coefficient: process, covariate, estimate, std_error, lower, upper, p_value."""
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    names = [(p, n) for p in spec.processes for n in spec.names(p)]
+    n_base = fit.theta.size - len(names)
+    est = fit.theta[n_base:]
+    se = np.sqrt(np.maximum(np.diag(fit.covariance)[n_base:], 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pval = 2 * stats.norm.sf(np.abs(est / se))
+    return pd.DataFrame(
+        {
+            "process": [p for p, _ in names],
+            "covariate": [n for _, n in names],
+            "estimate": est,
+            "std_error": se,
+            "lower": est - z * se,
+            "upper": est + z * se,
+            "p_value": pval,
+        }
+    )
+
+
+def row_parameters(model: Any, df: Any, where: str) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Base parameters and per-customer scales of a fitted covariate model on a frame."""
+    fit: CovariateFit = model.covariate_fit_
+    design = model.covariates_.design(df, where)
+    return _row_params(fit.theta, design, fit.n_purchase)
+
+
+def predict_covariates(
+    model: Any, summary: Any, horizon: float, pmf: Any, level: Any, customer_col: Any
+) -> Any:
+    """``predict`` of a covariate model: P(alive) and expected purchases per customer."""
+    where = f"{type(model).__name__}.predict"
+    if pmf is not None or level is not None:
+        raise ArgumentError(
+            f"{where}: pmf= and level= are not available for a model with covariates yet; "
+            "call predict(summary, horizon=...) without them."
+        )
+    kernel = _kernel(model)
+    frame = to_narwhals(summary, what="summary")
+    id_col = prediction_customer_column(model, summary, customer_col)
+    columns = {k: str(model.columns_.get(k, k)) for k in model._data_names}
+    keep = ([] if id_col is None else [id_col]) + model.covariates_.columns
+    data, collected = read_columns(frame, columns, keep)
+    x, tx, tt = model._validated_history(data["frequency"], data["recency"], data["T"])
+    base, sp, sd = row_parameters(model, collected, where)
+    out = {
+        "p_alive": kernel.probability_alive(base[0], sp, base[2], sd, x, tx, tt),
+        "expected_purchases": kernel.conditional_expected_purchases(
+            base[0], sp, base[2], sd, horizon, x, tx, tt
+        ),
+    }
+    attrs = {"time_unit": model.time_unit_, "horizon": horizon}
+    return result_frame(frame, collected, id_col, out, attrs)
+
+
+def restore_covariates(
+    model: Any, payload: Mapping[str, Any], check_cov: Callable[[Any, int], FloatArray]
+) -> None:
+    """Set the covariate state of a model read from JSON (validated; see ``_persist``)."""
+    spec = CovariateSpec.from_dict(payload.get("spec", {}))
+    spend = type(model).__name__ == "GammaGamma"
+    if spend != bool(spec.spend):
+        raise DataError("the covariate processes do not fit this model.")
+    if not spend:
+        _kernel(model)
+    kp, kd = len(spec.names("spend" if spend else "purchase")), len(spec.names("dropout"))
+    theta_in = payload.get("theta")
+    n_base = len(model._param_names)
+    k = n_base + kp + kd
+    if not isinstance(theta_in, list) or len(theta_in) != k:
+        raise DataError(
+            f"'theta' must be a list of {k} numbers ({n_base} base, {kp + kd} coefficients)."
+        )
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in theta_in):
+        raise DataError("'theta' must hold numbers only.")
+    theta = np.asarray(theta_in, dtype=np.float64)
+    if not np.all(np.isfinite(theta)):
+        raise DataError("'theta' holds a value that is not finite.")
+    if not np.allclose(np.exp(theta[:n_base]), model._params_array(), rtol=1e-9):
+        raise DataError("the base parameters in 'theta' differ from 'params'.")
+    cov_in = payload.get("covariance")
+    cov = np.full((k, k), np.nan) if cov_in is None else check_cov(cov_in, k)
+    model.covariates_ = spec
+    model.covariate_fit_ = CovariateFit(theta, cov, kp)
+    model.coefficients_ = coefficient_table(spec, model.covariate_fit_)
