@@ -24,6 +24,7 @@ from crmmodels.basket import (
     cross_sell,
     frequent_itemsets,
 )
+from crmmodels.clv import ChurnDriversResult, churn_drivers
 from crmmodels.funnel import (
     DEFAULT_STAGES,
     ForecastBacktestResult,
@@ -91,6 +92,7 @@ __all__ = [
     "BundleCandidatesResult",
     "CalibrationHoldoutResult",
     "ChurnComparisonResult",
+    "ChurnDriversResult",
     "CohortRetentionResult",
     "ContractualRetentionResult",
     "CronbachAlphaResult",
@@ -127,6 +129,7 @@ __all__ = [
     "bundle_candidates",
     "calibration_holdout",
     "churn_comparison",
+    "churn_drivers",
     "clv",
     "clv_quadrants",
     "clv_quadrants_from_transactions",

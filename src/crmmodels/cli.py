@@ -28,6 +28,7 @@ DEMO_STEPS: tuple[tuple[str, str], ...] = (
     ("summary", "Customer summary and RFM"),
     ("clv", "CLV: BG/NBD and Gamma-Gamma on CDNOW"),
     ("pareto", "Pareto/NBD on a customer base acquired over a year"),
+    ("covariates", "Why customers leave: CLV models with covariates"),
     ("portfolio", "80/20 portfolio analysis and CLV quadrants"),
     ("lifecycle", "Customer lifecycle and retention"),
     ("winback", "Churn and win-back"),
