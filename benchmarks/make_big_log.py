@@ -14,15 +14,20 @@ a customer's purchases sit in one file. The same ``--seed``, ``--rows`` and
 Customers: BG/NBD with r=1.0, alpha=8.0, a=0.5, b=5.0 (weeks), first purchases spread
 over the first 52 weeks from 2024-01-01, observed for 104 weeks (observation_end
 2025-12-28); about 7.4 transactions per customer, so 1e8 rows hold about 1.35e7
-customers. Measured on the 2-core benchmark machine (see results/engines.md):
+customers. Measured on the 2-core benchmark machine (see results/engines.md), while
+other jobs kept its load average between 12 and 16 (at load 4 one process wrote 1e7
+rows in 17 s, so a quiet machine should write 1e8 in about 3 minutes with 2 workers;
+not measured):
 
-======  =========  ======  ==============  ==========
-rows    customers  files   size on disk    seconds
-======  =========  ======  ==============  ==========
-1e6     ~1.35e5    1       ~13 MiB         ~1
-1e7     ~1.35e6    1       ~130 MiB        ~7
-1e8     ~1.35e7    10      ~1.3 GiB        ~75
-======  =========  ======  ==============  ==========
+======  ==========  =====  ============  =======================
+rows    customers   files  on disk       seconds (load 12 to 16)
+======  ==========  =====  ============  =======================
+1e6     135,271     1      11 MiB        28
+1e7     1,346,901   1      104 MiB       131
+1e8     13,469,783  10     1019 MiB      744
+======  ==========  =====  ============  =======================
+
+Peak memory: about 1.3 GB per worker (one block of 1e7 rows).
 
     python benchmarks/make_big_log.py                         # 1e8 rows
     python benchmarks/make_big_log.py --rows 1e7 --out /tmp/log_1e7 --seed 7
