@@ -116,7 +116,7 @@ def fit_path(model: Any) -> str:
 
 
 def frame_kind(obj: Any) -> str:
-    """The kind of frame a scoring call returned (after ``to_frame()`` of a result)."""
+    """The kind of frame a scoring call returned (the ``data`` of a result object)."""
     mod = type(obj).__module__.split(".")[0]
     return {"duckdb": "DuckDB relation", "pandas": "pandas", "pyspark": "Spark"}.get(mod, mod)
 
@@ -125,8 +125,8 @@ def to_relation(con: Any, obj: Any, name: str) -> Any:
     """A scoring result as a DuckDB relation (pandas results are registered, not copied)."""
     import duckdb
 
-    if hasattr(obj, "to_frame") and not isinstance(obj, duckdb.DuckDBPyRelation):
-        obj = obj.to_frame()
+    if hasattr(obj, "data") and not isinstance(obj, duckdb.DuckDBPyRelation):
+        obj = obj.data  # a result object's per-customer table, on the engine or pandas
     if isinstance(obj, duckdb.DuckDBPyRelation):
         return obj
     con.register(name, obj)
@@ -171,7 +171,7 @@ def case_duckdb(n: int) -> dict[str, Any]:
     )
     kinds = {
         "predict": frame_kind(pred),
-        "clv": frame_kind(getattr(clv, "to_frame", lambda: clv)()),
+        "clv": frame_kind(getattr(clv, "data", clv)),
     }
 
     def write() -> None:

@@ -72,9 +72,8 @@ def main() -> None:
         discount_rate=args.discount_rate,
         discount_period=52,
     )
-    if hasattr(value, "to_frame"):  # a result object: its frame
-        value = value.to_frame()
-    scores = purchases.join(value.select("customer_id", "clv"), on="customer_id")
+    per_customer = value.data  # the result's per-customer table, a Spark frame
+    scores = purchases.join(per_customer.select("customer_id", "clv"), on="customer_id")
     scores.write.mode("overwrite").parquet(f"{args.out}/scores")
 
     # 4. The models, for later scoring jobs and for the record: one row per model.
