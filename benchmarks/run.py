@@ -17,7 +17,9 @@ HERE = Path(__file__).resolve().parent
 ORDER = [
     "transactions",
     "clv",
+    "clv_pareto_nbd",
     "equity",
+    "covariates",
     "portfolio",
     "idic",
     "funnel",
@@ -27,6 +29,7 @@ ORDER = [
     "analysis",
     "analysis_scale",
     "analysis_common",
+    "engines",
 ]
 
 
