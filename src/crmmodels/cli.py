@@ -29,6 +29,7 @@ DEMO_STEPS: tuple[tuple[str, str], ...] = (
     ("clv", "CLV: BG/NBD and Gamma-Gamma on CDNOW"),
     ("pareto", "Pareto/NBD on a customer base acquired over a year"),
     ("covariates", "Why customers leave: CLV models with covariates"),
+    ("bigdata", "Logs bigger than memory: a Parquet log on DuckDB"),
     ("portfolio", "80/20 portfolio analysis and CLV quadrants"),
     ("lifecycle", "Customer lifecycle and retention"),
     ("winback", "Churn and win-back"),
