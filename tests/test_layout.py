@@ -28,6 +28,7 @@ BASE_LAYER = (
     "crmmodels._version",
     "crmmodels.errors",
     "crmmodels.kernels",
+    "crmmodels.engines",
 )
 
 

@@ -27,6 +27,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import pandas as pd
 
+from crmmodels import engines
 from crmmodels._progress import Progress
 from crmmodels.clv._base import MLEModel
 from crmmodels.clv._covariates import covariate_lists
@@ -296,7 +297,7 @@ def fit_model(model: Any, data: Mapping[str, FloatArray], weights: FloatArray | 
     diagnostics.update(
         {
             "hessian_positive_definite": sol.hessian_ok,
-            "n_rows": int(next(iter(data.values())).size),
+            "n_rows": engines.n_rows(next(iter(data.values())).size),
             "n_distinct_rows": int(counts.size),
             "fit_seconds": time.perf_counter() - started,
         }
@@ -480,8 +481,9 @@ class SummaryModel(MLEModel):
             where, self._data_names, self._default_column_names, columns
         )
         meta = fit_columns(summary, names, customer_col, time_unit)
-        data, w, left_out = self._read(where, summary, arrays, weights, weights_col)
-        self._fit_arrays(data, w)
+        with engines.counted_rows(weights is None):  # an engine's summary: distinct rows
+            data, w, left_out = self._read(where, summary, arrays, weights, weights_col)
+            self._fit_arrays(data, w)
         self._record_left_out(left_out)
         self.columns_, self.time_unit_ = meta
         return self

@@ -25,6 +25,7 @@ from crmmodels.clv._predict import (
     split_arguments,
     summary_frame,
 )
+from crmmodels.engines import count_rows, on_engine, score_frame
 from crmmodels.errors import ArgumentError, CRMModelsWarning, DataError, warn
 from crmmodels.kernels import gamma_gamma as _k
 from crmmodels.kernels._optim import FloatArray
@@ -135,9 +136,9 @@ class GammaGamma(SummaryModel):
         if weights is not None:
             used &= weights > 0
         zero_spend = used & (m == 0)
-        n_zero_spend = int(np.count_nonzero(zero_spend))
+        n_zero_spend = count_rows(zero_spend)
         keep = used & ~zero_spend
-        n_no_repeat = int(np.count_nonzero(~used))
+        n_no_repeat = count_rows(~used)
         if n_zero_spend:
             rows = "customer" if n_zero_spend == 1 else "customers"
             warn(
@@ -285,7 +286,8 @@ class GammaGamma(SummaryModel):
         -------
         DataFrame-like
             The key and ``expected_spend``, one row per input row in input order, in
-            the caller's kind of frame (pandas for DuckDB, Dask and PySpark).
+            the caller's kind of frame (computed on the engine for DuckDB, Dask,
+            PySpark and lazy polars; see :mod:`crmmodels.engines`).
 
         Examples
         --------
@@ -304,6 +306,9 @@ class GammaGamma(SummaryModel):
             return predict_spend_covariates(self, summary, level, customer_col)
         level, draws, rng_seed = check_predict_args(level, n_draws, seed)
         id_col = prediction_customer_column(self, summary, customer_col)
+        if on_engine(frame):  # scored where the data live, batch by batch
+            args: dict[str, Any] = {"level": level, "n_draws": draws, "seed": rng_seed}
+            return score_frame(self, frame, "predict", customer_col=id_col, **args)
         data, collected = read_frame(self, frame, id_col)
         x, m = data["frequency"], data["monetary_value"]
         columns = {"expected_spend": self.conditional_expected_spend(x, m)}

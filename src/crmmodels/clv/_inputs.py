@@ -19,6 +19,7 @@ from typing import Any
 import narwhals.stable.v2 as nw
 import numpy as np
 
+from crmmodels import engines
 from crmmodels._ingest.frames import check_columns, collect, to_narwhals
 from crmmodels.errors import ArgumentError, DataError, bad_rows_message
 from crmmodels.kernels._optim import FloatArray, IntArray, compress_rows
@@ -102,6 +103,8 @@ def check_column_values(series: Any, col: str) -> None:
             f"column '{col}' holds dates or durations ({series.dtype}), not numbers. {_DATE_HINT}"
         )
     n_null = int(series.null_count())
+    if n_null and engines.row_counts() is not None:
+        n_null = engines.count_rows(series.is_null().to_numpy())
     if n_null and series.implementation.is_pandas_like():
         dtype = series.to_native().dtype
         if isinstance(dtype, np.dtype) and dtype.kind == "f":
@@ -154,7 +157,7 @@ def check(values: FloatArray, mask: Any, name: str, problem: str, fix: str = "")
     ...
     crmmodels.errors.DataError: column 'T' is negative in 1 row (first example: -2.0).
     """
-    n_bad = int(np.count_nonzero(mask))
+    n_bad = engines.count_rows(mask)  # customers: distinct rows of an engine weigh their count
     if n_bad:
         raise DataError(bad_rows_message(name, problem, n_bad, _first(values, mask), fix))
 
@@ -262,8 +265,15 @@ def _from_frame(
     columns = {key: col for key, (col, _) in arrays.items()}
     if weights_col is not None:
         columns[_WEIGHTS] = weights_col
-    out, _ = read_columns(to_narwhals(summary, what="summary"), columns)
-    return out, out.pop(_WEIGHTS, None)
+    frame = to_narwhals(summary, what="summary")
+    if engines.counting() and engines.on_engine(frame):  # a fit: only the distinct rows
+        frame, distinct_counts = engines.distinct_rows(frame, list(columns.values()))
+        engines.set_counts(distinct_counts)
+    out, _ = read_columns(frame, columns)
+    w, counts = out.pop(_WEIGHTS, None), engines.row_counts()
+    if counts is None:  # the frame's own rows
+        return out, w
+    return out, counts if w is None else w * counts
 
 
 def _from_arrays(where: str, arrays: Mapping[str, tuple[str, Any]]) -> dict[str, FloatArray]:

@@ -4,8 +4,9 @@ The models' prediction methods accept either arrays or a customer summary frame 
 narwhals-supported engine); the frame is read with the column names the model was fitted
 with (``columns_``). ``predict`` returns one row per input customer, in input order,
 keyed by the customer id column when the summary has one, in the caller's kind of frame:
-pandas, polars (eager or lazy) and pyarrow in, the same kind out; DuckDB, Dask and
-PySpark inputs are collected and a pandas frame comes back.
+pandas, polars and pyarrow in, the same kind out; DuckDB, Dask, PySpark and lazy polars
+inputs are scored on their engine, batch by batch (:mod:`crmmodels.engines`), and the
+same engine's frame comes back.
 
 Intervals come from parameter uncertainty: parameters are drawn from the asymptotic
 normal distribution of the log parameters (:func:`draw_models`, also used by

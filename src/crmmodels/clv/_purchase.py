@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 
+from crmmodels import engines
 from crmmodels._ingest.arguments import check_choice, check_int, check_number
 from crmmodels._ingest.renames import renamed_arguments
 from crmmodels.clv._covariates_fit import predict_covariates
@@ -110,9 +111,11 @@ class PurchaseModel(SummaryModel):
         -------
         DataFrame-like
             The key, ``p_alive``, ``expected_purchases``, then the optional columns, one
-            row per input row in input order. pandas, polars (eager or lazy) and pyarrow
-            inputs give the same kind back; DuckDB, Dask and PySpark inputs give pandas.
-            A pandas result states the time unit and horizon in ``attrs``.
+            row per input row in input order, in the caller's kind of frame. DuckDB,
+            Dask, PySpark and lazy polars inputs are scored on their engine, batch by
+            batch (see :mod:`crmmodels.engines`: the model travels as JSON, ``level``
+            uses the same draws, from ``seed``, in every batch). A pandas result states
+            the time unit and horizon in ``attrs``.
 
         Raises
         ------
@@ -144,6 +147,9 @@ class PurchaseModel(SummaryModel):
         k = None if pmf is None else check_int(pmf, "pmf", low=0, high=1000)
         level, draws, rng_seed = check_predict_args(level, n_draws, seed)
         id_col = prediction_customer_column(self, summary, customer_col)
+        if engines.on_engine(frame):  # scored where the data live, batch by batch
+            args: dict[str, Any] = {"horizon": h, "pmf": k, "level": level, "seed": rng_seed}
+            return engines.score_frame(self, frame, customer_col=id_col, n_draws=draws, **args)
         data, collected = read_frame(self, frame, id_col)
         hist = [data[name] for name in self._data_names]
         me: Any = self  # the subclasses define the prediction methods

@@ -43,9 +43,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmmodels import engines
 from crmmodels._ingest.arguments import check_choice
 from crmmodels._progress import Progress
 from crmmodels.clv._covariates_value import covariate_lifetime_value, has_covariates
+from crmmodels.clv._engines import value_on_engine
 from crmmodels.clv._gamma_gamma import GammaGamma
 from crmmodels.clv._predict import draw_models as _draw_models
 from crmmodels.clv._value_draws import clv_interval, equity_delta, equity_draws, parameter_draws
@@ -97,6 +99,9 @@ def _lifetime_value(
     Returns the table, the method, the histories and the quadrature nodes used.
     """
     f, m = table.frequency, table.monetary_value
+    check_history = getattr(transaction_model, "_validated_history", None)
+    if check_history is not None:  # on every row, so that errors count customers
+        check_history(f, table.recency, table.age)
     h = histories(f, table.recency, table.age, m)
     report.info(
         "%d customers, %d distinct histories, %d distinct (frequency, age) pairs",
@@ -213,6 +218,10 @@ def customer_lifetime_value(
         Per customer, in input order: the id, the summary columns read,
         ``expected_purchases``, ``discounted_purchases``, ``expected_spend``, ``clv``
         (and ``clv_low``, ``clv_high`` with a ``level``); plus the settings and the total.
+        On a DuckDB, Dask, PySpark or lazy polars summary, ``data`` is a frame of that
+        engine, computed there batch by batch with the models shipped as JSON (an id
+        column is then needed); ``total`` and ``n_customers`` come from the distinct
+        histories and their counts (see :mod:`crmmodels.engines`).
 
     Raises
     ------
@@ -280,6 +289,12 @@ def customer_lifetime_value(
     unit = unit_of(transaction_model, time_unit)
     draws_args = None if level is None else check_draws(level, n_draws, seed)
     columns = _columns(frequency_col, recency_col, T_col, n_periods_col, monetary_value_col)
+    if engines.on_engine(summary):  # computed where the data live, the same per row
+        call = {"horizon": horizon, "discount_rate": discount_rate, "level": level, "seed": seed,
+                "discount_period": discount_period, "margin": margin, "n_draws": n_draws,
+                "time_unit": time_unit, **{f"{k}_col": v for k, v in columns.items()}}  # fmt: skip
+        return value_on_engine(customer_lifetime_value, transaction_model, spend, summary,
+                               columns, customer_col, settings, unit, call)  # fmt: skip
     table = read_summary(transaction_model, spend, summary, columns, customer_col)
     total_draws = draws_args[1] if draws_args else None
     with Progress(
