@@ -282,9 +282,10 @@ def result_frame(
 ) -> Any:
     """One row per customer in the caller's kind of frame: the id, then ``columns``.
 
-    pandas, polars (eager or lazy) and pyarrow give the same kind back; other engines
-    (DuckDB, Dask, PySpark) give pandas. A pandas result carries ``attrs`` (e.g. the
-    time unit) and a fresh 0..n-1 index.
+    pandas, polars and pyarrow give the same kind back (DuckDB, Dask, PySpark and lazy
+    polars frames are scored on their engine by :mod:`crmmodels.engines` before this
+    is reached). A pandas result carries ``attrs`` (e.g. the time unit) and a fresh
+    0..n-1 index.
     """
     impl = frame.implementation
     if impl in (nw.Implementation.POLARS, nw.Implementation.PYARROW):
