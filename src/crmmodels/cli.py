@@ -19,8 +19,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from crmmodels._cli_inputs import (
+    ANALYZE,
+    DataProblem,
+    UsageError,
+    check_columns,
+    one_line,
+    read_csv,
+    read_input,
+)
 from crmmodels._version import __version__
-from crmmodels.errors import CRMModelsError, missing_column_message
+from crmmodels.errors import CRMModelsError
 
 #: Demo steps in order: module names under ``crmmodels._demo`` and their titles.
 DEMO_STEPS: tuple[tuple[str, str], ...] = (
@@ -48,39 +57,15 @@ DEMO_STEPS: tuple[tuple[str, str], ...] = (
 EXIT_USAGE = 2
 EXIT_DATA = 1
 
-#: input file kinds of ``crmmodels analyze``, by file name ending
-INPUT_KINDS = {
-    ".csv": "csv",
-    ".csv.gz": "csv",
-    ".txt": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".duckdb": "duckdb",
-    ".db": "duckdb",
-    ".ddb": "duckdb",
-}
 #: the output folder of ``crmmodels analyze`` when ``--out`` is not given
 DEFAULT_OUT = "crmmodels_output"
-_ANALYZE = "crmmodels analyze"
-
-
-class _UsageError(Exception):
-    """A mistake on the command line (reported with exit code 2)."""
-
-    def __init__(self, prog: str, message: str) -> None:
-        super().__init__(message)
-        self.prog = prog
-
-
-class _DataProblem(Exception):
-    """A problem with the input file or its contents (reported with exit code 1)."""
 
 
 class _Parser(argparse.ArgumentParser):
-    """Argument parser whose errors become :class:`_UsageError` instead of exiting."""
+    """Argument parser whose errors become :class:`UsageError` instead of exiting."""
 
     def error(self, message: str) -> NoReturn:
-        raise _UsageError(self.prog, message)
+        raise UsageError(self.prog, message)
 
 
 #: Keyword arguments named in library messages, and the options that set them here.
@@ -104,10 +89,6 @@ _SETTING_OPTION = {
     "duckdb_table": "--duckdb-table",
     "table_format": "--format",
 }
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
 
 
 def _in_option_words(text: str) -> str:
@@ -149,7 +130,7 @@ def _demo(args: argparse.Namespace) -> int:
     if args.only and len(steps) != len(set(args.only)):
         known = ", ".join(name for name, _ in DEMO_STEPS)
         unknown = ", ".join(sorted(set(args.only) - {name for name, _ in DEMO_STEPS}))
-        raise _UsageError(
+        raise UsageError(
             "crmmodels demo", f"unknown step in --only: {unknown}; known steps: {known}"
         )
     out_dir = Path(args.out).resolve()
@@ -165,31 +146,11 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_csv(path: str) -> Any:
-    import pandas as pd
-
-    source = Path(path)
-    if not source.exists():
-        raise _DataProblem(f"input file '{path}' does not exist; check the path.")
-    if source.is_dir():
-        raise _DataProblem(f"input '{path}' is a folder; give the path of a CSV file.")
-    try:
-        return pd.read_csv(source)
-    except pd.errors.EmptyDataError as exc:
-        raise _DataProblem(f"input file '{path}' is empty; it needs a header row.") from exc
-    except pd.errors.ParserError as exc:
-        raise _DataProblem(
-            f"input file '{path}' is not a readable CSV file ({_one_line(str(exc))})."
-        ) from exc
-    except UnicodeDecodeError as exc:
-        raise _DataProblem(f"input file '{path}' is not UTF-8 text; save it as UTF-8 CSV.") from exc
-
-
 def _summarize(args: argparse.Namespace) -> int:
     from crmmodels.transactions import summarize_transactions
 
-    tx = _read_csv(args.input)
-    _check_columns([str(c) for c in tx.columns], args)
+    tx = read_csv(args.input)
+    check_columns([str(c) for c in tx.columns], args)
     summary = summarize_transactions(
         tx,
         customer_col=args.customer_col,
@@ -204,8 +165,8 @@ def _summarize(args: argparse.Namespace) -> int:
         try:
             summary.to_csv(args.output, index=False)
         except OSError as exc:
-            raise _DataProblem(
-                f"cannot write '{args.output}' ({_one_line(str(exc))}); check that its folder "
+            raise DataProblem(
+                f"cannot write '{args.output}' ({one_line(str(exc))}); check that its folder "
                 "exists and is writable."
             ) from exc
         print(f"{len(summary)} customers written to {args.output}")
@@ -214,137 +175,13 @@ def _summarize(args: argparse.Namespace) -> int:
     return 0
 
 
-def _setting_problem(exc: CRMModelsError) -> _UsageError:
+def _setting_problem(exc: CRMModelsError) -> UsageError:
     """A bad option value found by the library's checks, named by its option."""
     text = str(exc)
     name = text.split(" ", 1)[0]
     if name in _SETTING_OPTION:
         text = _SETTING_OPTION[name] + text[len(name) :]
-    return _UsageError(_ANALYZE, _in_option_words(text).rstrip("."))
-
-
-def _input_kind(path: str) -> str:
-    lower = path.lower()
-    for ending, kind in sorted(INPUT_KINDS.items(), key=lambda item: -len(item[0])):
-        if lower.endswith(ending):
-            return kind
-    raise _DataProblem(
-        f"cannot tell the kind of input '{path}' from its name; give a .csv, .parquet, "
-        ".duckdb or .db file."
-    )
-
-
-def _read_parquet(path: str) -> Any:
-    import pandas as pd
-
-    try:
-        return pd.read_parquet(path)
-    except (ValueError, OSError) as exc:
-        raise _DataProblem(
-            f"input file '{path}' is not a readable Parquet file ({_one_line(str(exc))})."
-        ) from exc
-
-
-def _duckdb_tables(con: Any) -> list[str]:
-    rows = con.execute(
-        "SELECT table_schema, table_name FROM information_schema.tables "
-        "ORDER BY table_schema, table_name"
-    ).fetchall()
-    return [name if schema == "main" else f"{schema}.{name}" for schema, name in rows]
-
-
-def _read_duckdb(path: str, table: str | None, query: str | None) -> tuple[Any, Any]:
-    """A DuckDB relation of ``table`` or ``query``, and its open connection."""
-    from crmmodels.analysis._write import DUCKDB_INSTALL_HINT
-
-    try:
-        import duckdb
-    except ImportError as exc:
-        raise _DataProblem(
-            f"reading the DuckDB database '{path}' needs the duckdb package; install it "
-            f"with {DUCKDB_INSTALL_HINT}."
-        ) from exc
-    try:
-        con = duckdb.connect(path, read_only=True)
-    except duckdb.Error as exc:
-        raise _DataProblem(
-            f"'{path}' is not a readable DuckDB database ({_one_line(str(exc))})."
-        ) from exc
-    try:
-        return _duckdb_relation(con, duckdb.Error, path, table, query), con
-    except BaseException:
-        con.close()
-        raise
-
-
-def _duckdb_relation(
-    con: Any, error: type[Exception], path: str, table: str | None, query: str | None
-) -> Any:
-    import difflib
-
-    tables = _duckdb_tables(con)
-    if table is None and query is None:
-        raise _UsageError(
-            _ANALYZE,
-            f"a DuckDB database needs --table NAME or --query SQL; the tables of '{path}': "
-            f"{tables}",
-        )
-    if table is not None:
-        name = table.lower().removeprefix("main.")
-        if name not in {t.lower() for t in tables}:
-            close = difflib.get_close_matches(table, tables, n=1, cutoff=0.6)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
-            raise _DataProblem(
-                f"the DuckDB database '{path}' has no table '{table}'.{hint} Tables: "
-                f"{tables}. Name the table with --table."
-            )
-        return con.table(table)
-    try:
-        relation = con.sql(str(query))
-    except error as exc:
-        raise _DataProblem(
-            f"the --query failed in the DuckDB database '{path}': {_one_line(str(exc))}"
-        ) from exc
-    if relation is None:
-        raise _DataProblem("--query must be a SELECT that returns the transactions.")
-    return relation
-
-
-def _read_input(args: argparse.Namespace) -> tuple[Any, Any]:
-    """The transactions of ``args.input`` and the connection to close (or None)."""
-    kind = _input_kind(args.input)
-    if kind != "duckdb" and (args.table is not None or args.query is not None):
-        option = "--table" if args.table is not None else "--query"
-        raise _UsageError(
-            _ANALYZE,
-            f"{option} reads a DuckDB database (.duckdb or .db); '{args.input}' is a {kind} file",
-        )
-    source = Path(args.input)
-    if not source.exists():
-        raise _DataProblem(f"input file '{args.input}' does not exist; check the path.")
-    if kind == "csv":
-        frame = _read_csv(args.input)
-        if len(frame) == 0:  # before the column types, which an empty file cannot have
-            raise _DataProblem(f"'{args.input}' has no rows: the transaction log is empty.")
-        return frame, None
-    if source.is_dir() and kind == "duckdb":
-        raise _DataProblem(f"input '{args.input}' is a folder; give a DuckDB database file.")
-    if kind == "parquet":
-        return _read_parquet(args.input), None
-    return _read_duckdb(args.input, args.table, args.query)
-
-
-def _check_columns(columns: Sequence[str], args: argparse.Namespace) -> None:
-    """A missing column named with its option and the closest column of the input."""
-    options = (
-        ("--customer-col", args.customer_col),
-        ("--date-col", args.date_col),
-        ("--amount-col", args.amount_col),
-    )
-    for option, col in options:
-        if col is not None and col not in columns:
-            message = missing_column_message(col, columns, f"'{args.input}'")
-            raise _DataProblem(f"{message} Name the column with {option}.")
+    return UsageError(ANALYZE, _in_option_words(text).rstrip("."))
 
 
 def _analyze_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -373,7 +210,7 @@ def _analyze_settings(args: argparse.Namespace) -> dict[str, Any]:
     except CRMModelsError as exc:
         raise _setting_problem(exc) from exc
     if args.format == "none" and args.to_duckdb is None:
-        raise _UsageError(_ANALYZE, "--format none writes no customer table; add --to-duckdb DB")
+        raise UsageError(ANALYZE, "--format none writes no customer table; add --to-duckdb DB")
     if args.to_duckdb is not None:
         import_duckdb()  # a missing package is found before the analysis runs
     return {
@@ -402,15 +239,15 @@ def _pseudonymize_key(variable: str | None) -> str | None:
         return None
     key = os.environ.get(variable)
     if not key:
-        raise _UsageError(
-            _ANALYZE,
+        raise UsageError(
+            ANALYZE,
             f"--pseudonymize-key-env names the environment variable {variable}, which is not "
             "set or empty; export the key in it first (export "
             f'{variable}="$(openssl rand -hex 32)" makes a new one).',
         )
     if len(key.encode("utf-8")) < MIN_KEY_BYTES:
-        raise _UsageError(
-            _ANALYZE,
+        raise UsageError(
+            ANALYZE,
             f"the key in {variable} is shorter than {MIN_KEY_BYTES} bytes; use a longer "
             "secret (openssl rand -hex 32 makes one).",
         )
@@ -423,9 +260,9 @@ def _analyze(args: argparse.Namespace) -> int:
     from crmmodels._demo.analysis import analyze_source, outcome_lines
 
     settings = _analyze_settings(args)
-    data, con = _read_input(args)
+    data, con = read_input(args)
     try:
-        _check_columns([str(c) for c in data.columns], args)
+        check_columns([str(c) for c in data.columns], args)
         extra = ""
         if args.table is not None:
             extra = f" --table {shlex.quote(args.table)}"
@@ -450,7 +287,7 @@ def _analyze(args: argparse.Namespace) -> int:
         duckdb_table=args.duckdb_table,
     )
     if not args.quiet:
-        print(f"{_ANALYZE}: outputs written to {files.out_dir}", file=sys.stderr)
+        print(f"{ANALYZE}: outputs written to {files.out_dir}", file=sys.stderr)
     print("\n".join(outcome_lines(result, files, source=args.input)))
     return 0
 
@@ -608,10 +445,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         code: int = args.func(args)
-    except _UsageError as exc:
+    except UsageError as exc:
         _report(f"{exc.prog}: error: {exc}. Run '{exc.prog} --help' for help.")
         return EXIT_USAGE
-    except _DataProblem as exc:
+    except DataProblem as exc:
         _report(f"crmmodels: error: {exc}")
         return EXIT_DATA
     except CRMModelsError as exc:
@@ -625,7 +462,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _report(message: str) -> None:
-    print(_one_line(message), file=sys.stderr)
+    print(one_line(message), file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover
