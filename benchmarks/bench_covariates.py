@@ -16,6 +16,7 @@ Results go to results/covariates.md.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -60,6 +61,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     sizes = [10_000, 100_000] if args.quick else [100_000, 1_000_000]
+    load = os.getloadavg()[0]  # other work on the machine when the run started
     rows = []
     for name in ("BG/NBD", "Pareto/NBD"):
         for n in sizes:
@@ -83,7 +85,8 @@ def main() -> None:
         "so 6 coefficients. The covariate fit includes the fit without covariates, which "
         "gives its starting point, and the Hessian for the standard errors (central "
         "differences of the analytic gradient: 2 x 10 gradient evaluations). Recency on a "
-        "day grid in weeks, T = 52 weeks. One run on a shared 2-core machine.",
+        "day grid in weeks, T = 52 weeks. One run on a shared 2-core machine "
+        f"(1-minute load average {load:.1f} at the start).",
     )
     print(f"written {path}")
 

@@ -20,11 +20,19 @@ from typing import Any, Literal
 
 import narwhals.stable.v2 as nw
 import numpy as np
+import pandas as pd
 
 from crmmodels.errors import ArgumentError, DataError, bad_rows_message
-from crmmodels.kernels._optim import FloatArray
+from crmmodels.kernels._optim import FloatArray, IntArray
 
-__all__ = ["PROCESSES", "CovariateSpec", "Term", "build_spec", "covariate_lists"]
+__all__ = [
+    "PROCESSES",
+    "CovariateSpec",
+    "Term",
+    "build_spec",
+    "build_spec_design",
+    "covariate_lists",
+]
 
 #: the two processes, in the order of the coefficient vector
 PROCESSES = ("purchase", "dropout")
@@ -198,8 +206,17 @@ def _missing(series: Any, col: str, where: str) -> None:
         )
 
 
-def _labels(series: Any) -> np.ndarray[Any, Any]:
-    return np.asarray([str(v) for v in series.to_list()], dtype=object)
+def _factor(series: Any) -> tuple[np.ndarray[Any, Any], IntArray]:
+    """Sorted distinct labels (``str`` of the values) and the label of every row.
+
+    The values are hashed once (:func:`pandas.factorize`); only the distinct values are
+    turned into strings, so a column of a million rows with a few levels costs one pass.
+    """
+    values = np.asarray(series.to_numpy())
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    text = np.asarray([str(v) for v in uniques], dtype=object)  # per distinct value
+    labels, back = np.unique(text, return_inverse=True)  # values with one str share a label
+    return labels, np.asarray(back.reshape(-1)[codes], dtype=np.int64)
 
 
 def _encode(series: Any, term: Term, where: str) -> FloatArray:
@@ -216,11 +233,12 @@ def _encode(series: Any, term: Term, where: str) -> FloatArray:
                 f"{where}: covariate '{col}' was numeric in the fit; got {series.dtype}."
             )
         return np.asarray(series.to_numpy(), dtype=np.float64)[:, None] - term.center
-    labels = _labels(series)
-    uniq, inverse = np.unique(labels, return_inverse=True)
-    unknown = [u for u in uniq if u not in set(term.levels)]
+    uniq, inverse = _factor(series)
+    known = set(term.levels)
+    unknown = [u for u in uniq if u not in known]
     if unknown:
-        n_bad = int(np.isin(labels, unknown).sum())
+        bad = np.asarray([u not in known for u in uniq], dtype=bool)
+        n_bad = int(np.count_nonzero(bad[inverse]))
         raise DataError(
             f"{where}: covariate '{col}' has the level {unknown[0]!r} (in {n_bad} rows"
             f"{'' if len(unknown) == 1 else f'; other unknown levels: {unknown[1:6]}'}), which "
@@ -241,8 +259,8 @@ def _make_term(series: Any, col: str, where: str) -> Term:
         )
     _missing(series, col, where)
     if _is_categorical(series):
-        labels = _labels(series)
-        levels, counts = np.unique(labels, return_counts=True)
+        levels, inverse = _factor(series)
+        counts = np.bincount(inverse, minlength=levels.size)
         if levels.size < 2:
             raise DataError(
                 f"{where}: covariate '{col}' is constant (every customer has "
@@ -284,6 +302,13 @@ def build_spec(df: nw.DataFrame[Any], lists: Mapping[str, list[str]], where: str
     Raises :class:`DataError` for missing values, a constant column and perfectly
     collinear columns, each naming the column.
     """
+    return build_spec_design(df, lists, where)[0]
+
+
+def build_spec_design(
+    df: nw.DataFrame[Any], lists: Mapping[str, list[str]], where: str
+) -> tuple[CovariateSpec, dict[str, FloatArray]]:
+    """:func:`build_spec` and the design matrices of the frame (built once for both)."""
     processes = tuple(lists)
     terms: dict[str, Term] = {}
     for col in dict.fromkeys(c for p in processes for c in lists[p]):
@@ -295,4 +320,4 @@ def build_spec(df: nw.DataFrame[Any], lists: Mapping[str, list[str]], where: str
     design = spec.design(df, where)
     for process in spec.processes:
         _check_collinear(spec.names(process), design[process], process, where)
-    return spec
+    return spec, design

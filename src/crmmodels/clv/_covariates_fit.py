@@ -22,13 +22,16 @@ Customer :math:`i` with purchase covariates :math:`z^p_i` and dropout covariates
 The fit maximises the likelihood over :math:`(\log r, \log\alpha_0, \log a \text{ or }
 \log s, \log b_0 \text{ or } \log\beta_0, \gamma_p, \gamma_d)` with the analytic
 gradient (per-row kernel derivatives chained through the exponentials), on rows
-compressed by (history, covariate pattern). Standard errors come from the Hessian of
+compressed by (history, covariate pattern). The special functions run once per distinct
+argument: BG/NBD's terms in ``b_i`` once per (dropout pattern, x), Pareto/NBD's
+hypergeometric terms once per (covariate pattern, x, t). Standard errors come from the Hessian of
 the negative log-likelihood (central differences of the analytic gradient); those of the
 base parameters by the delta method from the log scale.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +42,7 @@ import scipy.optimize
 from scipy import stats
 
 from crmmodels._ingest.frames import to_narwhals
-from crmmodels.clv._covariates import PROCESSES, CovariateSpec, build_spec
+from crmmodels.clv._covariates import PROCESSES, CovariateSpec, build_spec_design
 from crmmodels.clv._inputs import check, column_arguments, read_columns
 from crmmodels.clv._predict import fit_columns, prediction_customer_column, result_frame
 from crmmodels.errors import ArgumentError, ConvergenceError, CRMModelsError, DataError, warn
@@ -121,6 +124,76 @@ def _groups(x: FloatArray, dropout: FloatArray) -> _Groups:
     return _Groups(patterns, upid.astype(np.int64), ux, group)
 
 
+def _codes(column: FloatArray) -> tuple[FloatArray, IntArray]:
+    """Sorted distinct values of a column and the code of every row (0/1 without a sort)."""
+    if bool(np.all((column == 0.0) | (column == 1.0))):
+        return np.array([0.0, 1.0]), column.astype(np.int64)
+    values, codes = np.unique(column, return_inverse=True)
+    return values, codes.reshape(-1).astype(np.int64)
+
+
+def _mixed_radix(levels: list[tuple[FloatArray, IntArray]]) -> IntArray | None:
+    """One int64 number per row from the columns' codes (None when it could overflow)."""
+    if math.prod(max(v.size, 1) for v, _ in levels) >= 2**62:
+        return None
+    key = levels[0][1].copy()
+    for values, codes in levels[1:]:
+        key *= values.size
+        key += codes
+    return key
+
+
+def _pattern_ids(design: Mapping[str, FloatArray]) -> IntArray:
+    """The covariate pattern (distinct purchase and dropout design row) of every row.
+
+    A column that repeats another (the same covariate in both processes) is skipped.
+    """
+    columns = [*design["purchase"].T, *design["dropout"].T]
+    n = design["purchase"].shape[0]
+    distinct_cols: list[FloatArray] = []
+    for c in columns:
+        if not any(np.array_equal(c, d) for d in distinct_cols):
+            distinct_cols.append(np.ascontiguousarray(c))
+    if not distinct_cols or n == 0:
+        return np.zeros(n, dtype=np.int64)
+    key = _mixed_radix([_codes(c) for c in distinct_cols])
+    if key is None:
+        return compress_rows(distinct_cols)[2]
+    return np.unique(key, return_inverse=True)[1].reshape(-1).astype(np.int64)
+
+
+def _compress(
+    hist_cols: list[FloatArray], design: Mapping[str, FloatArray], w: FloatArray | None
+) -> tuple[tuple[FloatArray, FloatArray, FloatArray], dict[str, FloatArray], FloatArray, IntArray]:
+    """Distinct rows of (history, covariate pattern) with their weights.
+
+    Returns the histories, the design rows and the weight of every distinct row and its
+    pattern. Rows are keyed by the codes of ``x``, ``t_x``, ``T`` and the pattern (one
+    int64 number and one sort), not by a lexicographic sort of every design column; rows
+    of zero total weight are dropped.
+    """
+    pid = _pattern_ids(design)
+    n = pid.size
+    weights = np.ones(n) if w is None else w
+    levels = [_codes(c) for c in hist_cols]
+    levels.append((np.arange(int(pid.max()) + 1 if n else 0, dtype=np.float64), pid))
+    key = _mixed_radix(levels) if n else None
+    if key is None:  # continuous histories with very many levels: a lexicographic sort
+        _, counts, inverse = compress_rows([*hist_cols, pid.astype(np.float64)], weights)
+        first = np.empty(counts.size, dtype=np.int64)
+        rows = np.flatnonzero(inverse >= 0)
+        first[inverse[rows]] = rows  # one row of each distinct row
+    else:
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        counts = np.bincount(inverse, weights=weights, minlength=first.size).astype(np.float64)
+    keep = counts > 0
+    first, counts = first[keep], counts[keep]
+    hist = (hist_cols[0][first], hist_cols[1][first], hist_cols[2][first])
+    cdesign = {p: np.ascontiguousarray(design[p][first]) for p in ("purchase", "dropout")}
+    return hist, cdesign, counts, pid[first]
+
+
 def _objective(
     kernel: Any,
     theta: FloatArray,
@@ -129,8 +202,13 @@ def _objective(
     counts: FloatArray,
     n_purchase: int,
     groups: _Groups | None = None,
+    cells: tuple[IntArray, IntArray] | None = None,
 ) -> tuple[float, FloatArray]:
-    """Summed weighted log-likelihood and its gradient in ``theta``."""
+    """Summed weighted log-likelihood and its gradient in ``theta``.
+
+    ``groups`` (BG/NBD) and ``cells`` (Pareto/NBD) let the kernels evaluate their special
+    functions once per distinct argument; without them every row is evaluated.
+    """
     base, sp, sd = _row_params(theta, design, n_purchase)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if groups is not None and kernel is _kbg:
@@ -139,6 +217,8 @@ def _objective(
             ll, d = _kbg.loglik_rows_grouped(
                 base[0], sp, base[2], b_group, groups.x, groups.group, *hist
             )
+        elif cells is not None and kernel is _kpn:
+            ll, d = _kpn.loglik_rows(base[0], sp, base[2], sd, *hist, cells=cells)
         else:
             ll, d = kernel.loglik_rows(base[0], sp, base[2], sd, *hist)
     total = float(counts @ ll)
@@ -252,21 +332,16 @@ def fit_covariates(
     meta = fit_columns(summary, names, customer_col, time_unit)
     cov_cols = list(dict.fromkeys(c for p in PROCESSES for c in lists[p]))
     data, w, df = read_with_covariates(model, where, summary, names, weights, weights_col, cov_cols)
-    spec = build_spec(df, lists, where)
-    design = spec.design(df, where)
+    spec, design = build_spec_design(df, lists, where)
     kp, kd = design["purchase"].shape[1], design["dropout"].shape[1]
     hist_cols = [data[k] for k in model._data_names]
-    cols, counts, _ = compress_rows([*hist_cols, *design["purchase"].T, *design["dropout"].T], w)
-    hist = (cols[0], cols[1], cols[2])
-    cdesign = {
-        "purchase": np.column_stack(cols[3 : 3 + kp]) if kp else np.zeros((counts.size, 0)),
-        "dropout": np.column_stack(cols[3 + kp :]) if kd else np.zeros((counts.size, 0)),
-    }
+    hist, cdesign, counts, pid = _compress(hist_cols, design, w)
     n = float(counts.sum())
     groups = _groups(hist[0], cdesign["dropout"]) if kernel is _kbg else None
+    cells = _kpn.hypergeometric_cells(*hist, pid) if kernel is _kpn else None
 
     def loglik(theta: FloatArray) -> tuple[float, FloatArray]:
-        return _objective(kernel, theta, hist, cdesign, counts, kp, groups)
+        return _objective(kernel, theta, hist, cdesign, counts, kp, groups, cells)
 
     theta0 = np.concatenate([_start(model, data, w), np.zeros(kp + kd)])
     theta, cov, ll_total, diagnostics = maximise(model, where, loglik, theta0, n)

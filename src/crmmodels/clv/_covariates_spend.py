@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from crmmodels._ingest.frames import to_narwhals
-from crmmodels.clv._covariates import build_spec
+from crmmodels.clv._covariates import build_spec_design
 from crmmodels.clv._covariates_fit import maximise, read_with_covariates, set_fitted
 from crmmodels.clv._inputs import column_arguments, read_columns
 from crmmodels.clv._predict import fit_columns, prediction_customer_column, result_frame
@@ -67,8 +67,8 @@ def fit_spend_covariates(
     if w_all is not None:
         keep &= w_all > 0
     df = df[np.flatnonzero(keep).tolist()]
-    spec = build_spec(df, {"spend": covariates}, where)
-    z_rows = spec.design(df, where)["spend"]
+    spec, design = build_spec_design(df, {"spend": covariates}, where)
+    z_rows = design["spend"]
     k = z_rows.shape[1]
     cols, counts, _ = compress_rows([kept["frequency"], kept["monetary_value"], *z_rows.T], w)
     x, m = cols[0], cols[1]

@@ -20,10 +20,15 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import digamma, gammaln
 
-from crmmodels.kernels._optim import FloatArray
-from crmmodels.kernels.hypergeometric import log_hyp2f1_a_a1
+from crmmodels.kernels._optim import FloatArray, IntArray
+from crmmodels.kernels.hypergeometric import LogHyp2F1, log_hyp2f1_a_a1
 
-__all__ = ["conditional_expected_purchases", "loglik_rows", "probability_alive"]
+__all__ = [
+    "conditional_expected_purchases",
+    "hypergeometric_cells",
+    "loglik_rows",
+    "probability_alive",
+]
 
 
 def _rows(*arrays: ArrayLike) -> list[FloatArray]:
@@ -39,8 +44,13 @@ def _terms(
     tx: FloatArray,
     tt: FloatArray,
     grad: bool,
+    cells: tuple[IntArray, IntArray] | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray | None]:
-    """``(log C, log A, log B, d log L)`` with ``log L = log C + logaddexp(log A, log B)``."""
+    """``(log C, log A, log B, d log L)`` with ``log L = log C + logaddexp(log A, log B)``.
+
+    ``cells`` (see :func:`hypergeometric_cells`) gives one entry of each distinct
+    hypergeometric term among the ``2 n`` entries ``(t_x, T)`` and the term of every entry.
+    """
     n = x.size
     rx = r + x
     big_a = rx + s
@@ -52,11 +62,15 @@ def _terms(
     dist = np.abs(al - be)
     mt1, mt2 = m + tx, m + tt
     b_arg = np.where(first, s + 1.0, rx)
-    hyp = log_hyp2f1_a_a1(
-        np.concatenate([big_a, big_a]),
-        np.concatenate([b_arg, b_arg]),
-        np.concatenate([dist / mt1, dist / mt2]),
-    )
+    hyp_a = np.concatenate([big_a, big_a])
+    hyp_b = np.concatenate([b_arg, b_arg])
+    hyp_z = np.concatenate([dist / mt1, dist / mt2])
+    if cells is None:
+        hyp = log_hyp2f1_a_a1(hyp_a, hyp_b, hyp_z)
+    else:  # the terms once per distinct cell, read back by every entry
+        first_entry, entry_cell = cells
+        once = log_hyp2f1_a_a1(hyp_a[first_entry], hyp_b[first_entry], hyp_z[first_entry])
+        hyp = LogHyp2F1(*(v[entry_cell] for v in once))
     log_mt1, log_mt2 = np.log(mt1), np.log(mt2)
     l1 = hyp.value[:n] - big_a * log_mt1
     l2 = hyp.value[n:] - big_a * log_mt2
@@ -94,6 +108,35 @@ def _terms(
     return log_c, log_a, log_b, dlog
 
 
+def hypergeometric_cells(
+    frequency: FloatArray, recency: FloatArray, T: FloatArray, pattern: IntArray
+) -> tuple[IntArray, IntArray]:
+    """The distinct hypergeometric terms of rows with per-pattern scales.
+
+    The terms of a row at ``t_x`` and at ``T`` depend on ``(x, t)`` and on the scales,
+    which are those of the row's covariate ``pattern``; rows that share ``(x, pattern)``
+    and ``T`` (or ``t_x``) share the term. Returns one entry (of the ``2 n`` entries: the
+    rows at ``t_x``, then at ``T``) per distinct ``(x, pattern, t)`` and the cell of
+    every entry, for ``cells=`` of :func:`loglik_rows`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> first, cell = hypergeometric_cells(np.array([1.0, 1.0]), np.array([2.0, 3.0]),
+    ...                                    np.array([9.0, 9.0]), np.array([0, 0]))
+    >>> first.size, cell.tolist()
+    (3, [0, 1, 2, 2])
+    """
+    x2 = np.concatenate([frequency, frequency])
+    t2 = np.concatenate([recency, T])
+    p2 = np.concatenate([pattern, pattern])
+    _, ux = np.unique(x2, return_inverse=True)
+    _, ut = np.unique(t2, return_inverse=True)
+    key = (p2.astype(np.int64) * (int(ux.max()) + 1) + ux) * (int(ut.max()) + 1) + ut
+    _, first, cell = np.unique(key, return_index=True, return_inverse=True)
+    return first.astype(np.int64), cell.reshape(-1).astype(np.int64)
+
+
 def loglik_rows(
     r: float,
     alpha: ArrayLike,
@@ -102,6 +145,7 @@ def loglik_rows(
     frequency: ArrayLike,
     recency: ArrayLike,
     T: ArrayLike,
+    cells: tuple[IntArray, IntArray] | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Per-row log-likelihood and its partial derivatives in ``(r, alpha_i, s, beta_i)``.
 
@@ -113,6 +157,9 @@ def loglik_rows(
         Per-row scales of the purchase and the dropout rate (> 0).
     frequency, recency, T : array_like
         Customer histories (broadcast with ``alpha`` and ``beta``).
+    cells : tuple of numpy.ndarray, optional
+        :func:`hypergeometric_cells` of the rows: the hypergeometric terms are then
+        computed once per distinct cell (the scales must be equal within a pattern).
 
     Returns
     -------
@@ -126,7 +173,7 @@ def loglik_rows(
     ([-9.562], (4, 1))
     """
     al, be, x, tx, tt = _rows(alpha, beta, frequency, recency, T)
-    log_c, log_a, log_b, dlog = _terms(r, al, s, be, x, tx, tt, True)
+    log_c, log_a, log_b, dlog = _terms(r, al, s, be, x, tx, tt, True, cells)
     assert dlog is not None
     return np.asarray(log_c + np.logaddexp(log_a, log_b), dtype=np.float64), dlog
 
