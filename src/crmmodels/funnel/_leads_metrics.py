@@ -13,6 +13,8 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
+from crmmodels.kernels.intervals import wilson_interval
+
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -146,18 +148,16 @@ def calibration_table(
     n = g["n"].to_numpy(dtype=np.float64)
     obs = g["won"].to_numpy(dtype=np.float64)
     pred = g["predicted_mean"].to_numpy(dtype=np.float64)
-    z = float(stats.norm.ppf(0.5 + level / 2.0))
     rate = obs / n
-    centre = (rate + z**2 / (2 * n)) / (1 + z**2 / n)
-    half = z * np.sqrt(rate * (1 - rate) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    low, high = wilson_interval(obs, n, level)
     table = pd.DataFrame(
         {
             "bin": np.arange(1, len(g) + 1),
             "n": g["n"].to_numpy(),
             "predicted_mean": pred,
             "observed_rate": rate,
-            "observed_low": np.clip(centre - half, 0.0, 1.0),
-            "observed_high": np.clip(centre + half, 0.0, 1.0),
+            "observed_low": low,
+            "observed_high": high,
         }
     )
     expected = pred * n

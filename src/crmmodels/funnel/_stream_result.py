@@ -12,7 +12,7 @@ import pandas as pd
 from crmmodels._results import Result
 from crmmodels.errors import ArgumentError
 from crmmodels.kernels import funnel as kf
-from crmmodels.kernels import funnel_stream as ks
+from crmmodels.kernels.intervals import difference_interval
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -93,7 +93,7 @@ def _segment_table(
         conversion, cumulative = _rates(entered[g])
         n1 = np.full(k, float(entered[g, 0]))
         n2 = np.full(k, float(entered[ref, 0]))
-        d, lo, hi = ks.difference_interval(
+        d, lo, hi = difference_interval(
             entered[g].astype(np.float64), n1, entered[ref].astype(np.float64), n2, level
         )
         if g == ref:  # a segment against itself: no interval

@@ -16,11 +16,9 @@ import numpy.typing as npt
 from crmmodels.kernels.funnel import funnel_state
 
 __all__ = [
-    "difference_interval",
     "first_entry_reach",
     "sequence_times",
     "sequence_times_within",
-    "wilson_interval",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -171,45 +169,3 @@ def first_entry_reach(first: FloatArray, window: float | None = None) -> IntArra
     cut = np.where(late.any(axis=1), np.argmax(late, axis=1), first.shape[1])
     out: IntArray = np.minimum(n, cut).astype(np.int64)
     return out
-
-
-def wilson_interval(x: FloatArray, n: FloatArray, level: float) -> tuple[FloatArray, FloatArray]:
-    r"""Wilson score interval of the proportions ``x / n`` (NaN where ``n`` is 0).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> lo, hi = wilson_interval(np.array([5.0]), np.array([10.0]), 0.95)
-    >>> round(float(lo[0]), 4), round(float(hi[0]), 4)
-    (0.2366, 0.7634)
-    """
-    from scipy.stats import norm
-
-    z = float(norm.ppf(0.5 + level / 2.0))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        centre = (x + z * z / 2.0) / (n + z * z)
-        half = z / (n + z * z) * np.sqrt(x * (n - x) / n + z * z / 4.0)
-        bad = n <= 0
-    return np.where(bad, np.nan, centre - half), np.where(bad, np.nan, centre + half)
-
-
-def difference_interval(
-    x1: FloatArray, n1: FloatArray, x2: FloatArray, n2: FloatArray, level: float
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    r"""Difference ``x1/n1 - x2/n2`` with Newcombe's hybrid score interval (his method 10).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> d, lo, hi = difference_interval(*np.array([[56.0], [70.0], [48.0], [80.0]]), 0.95)
-    >>> round(float(d[0]), 4), round(float(lo[0]), 4), round(float(hi[0]), 4)
-    (0.2, 0.0524, 0.3339)
-    """
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p1, p2 = x1 / n1, x2 / n2
-    l1, u1 = wilson_interval(x1, n1, level)
-    l2, u2 = wilson_interval(x2, n2, level)
-    d = p1 - p2
-    low = d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
-    high = d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
-    return d, low, high

@@ -12,13 +12,12 @@ import pandas as pd
 from crmmodels._ingest.arguments import check_column_name, check_int, check_level
 from crmmodels._results import Result
 from crmmodels.errors import ArgumentError, DataError
+from crmmodels.kernels.intervals import difference_interval, wilson_interval
 from crmmodels.lifecycle._churn_input import churn_rule, read_customers
 from crmmodels.lifecycle._churn_stats import (
     association_test,
     attribute_levels,
     fisher_p_values,
-    newcombe,
-    wilson,
 )
 
 if TYPE_CHECKING:
@@ -266,7 +265,7 @@ def churn_comparison(
             "to compare. Change the rule (the threshold or churned_stages) or the customers."
         )
     overall = c / n
-    o_low, o_high = wilson(c, n, lvl)
+    o_low, o_high = wilson_interval(c, n, lvl)
     rows: list[pd.DataFrame] = []
     tests: list[dict[str, Any]] = []
     edges_of: dict[str, tuple[float, ...]] = {}
@@ -276,8 +275,8 @@ def churn_comparison(
             edges_of[name] = tuple(float(e) for e in edges)
         size = np.bincount(codes, minlength=len(labels)).astype(np.int64)
         hit = np.bincount(codes, weights=churned, minlength=len(labels)).round().astype(np.int64)
-        low, high = wilson(hit, size, lvl)
-        diff, d_low, d_high = newcombe(hit, size, c - hit, n - size, lvl)
+        low, high = wilson_interval(hit, size, lvl)
+        diff, d_low, d_high = difference_interval(hit, size, c - hit, n - size, lvl)
         rate = hit / size
         rows.append(
             pd.DataFrame(

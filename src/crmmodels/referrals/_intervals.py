@@ -1,4 +1,7 @@
-"""Intervals of the referred-versus-organic comparison: Wilson, Newcombe and Welch."""
+"""Intervals of the referred-versus-organic comparison: Wilson, Newcombe and Welch.
+
+The shares use :mod:`crmmodels.kernels.intervals`, here for one pair of counts at a time.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ import math
 import numpy as np
 import numpy.typing as npt
 from scipy import stats
+
+from crmmodels.kernels.intervals import difference_interval, wilson_interval
 
 __all__ = ["newcombe", "welch_difference", "welch_mean", "wilson"]
 
@@ -19,13 +24,8 @@ def wilson(k: int, n: int, level: float) -> tuple[float, float, float]:
     >>> [round(v, 4) for v in wilson(7, 20, 0.95)]
     [0.35, 0.1812, 0.5671]
     """
-    if n == 0:
-        return (math.nan, math.nan, math.nan)
-    z = float(stats.norm.ppf(0.5 + level / 2))
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (p, max(0.0, centre - half), min(1.0, centre + half))
+    low, high = wilson_interval(k, n, level)
+    return (k / n if n else math.nan, float(low), float(high))
 
 
 def newcombe(k1: int, n1: int, k2: int, n2: int, level: float) -> tuple[float, float, float]:
@@ -36,12 +36,8 @@ def newcombe(k1: int, n1: int, k2: int, n2: int, level: float) -> tuple[float, f
     >>> [round(v, 4) for v in newcombe(56, 70, 48, 80, 0.95)]
     [0.2, 0.0524, 0.3339]
     """
-    p1, l1, u1 = wilson(k1, n1, level)
-    p2, l2, u2 = wilson(k2, n2, level)
-    d = p1 - p2
-    low = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
-    high = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
-    return (d, low, high)
+    d, low, high = difference_interval(k1, n1, k2, n2, level)
+    return (float(d), float(low), float(high))
 
 
 def welch_mean(x: npt.NDArray[np.float64], level: float) -> tuple[float, float, float]:
