@@ -1,4 +1,8 @@
-"""The one place that imports an optional engine, with the install hint when it is missing."""
+"""The one place that imports an optional package, with the install hint when it is missing.
+
+Engines (PySpark, Dask, DuckDB, polars) and the learning and matching packages
+(scikit-learn, rapidfuzz) are optional extras of crmmodels.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ EXTRAS = {
     "duckdb": "duckdb",
     "polars": "polars",
     "pyarrow": "duckdb",
+    "sklearn": "segments",
+    "rapidfuzz": "fuzzy",
 }
 
 

@@ -32,6 +32,7 @@ from crmmodels._ingest.frames import (
     to_narwhals,
     to_pandas,
 )
+from crmmodels.engines import require
 from crmmodels.errors import ArgumentError, CRMModelsWarning, DataError, bad_rows_message, warn
 from crmmodels.funnel import _leads_metrics as lm
 from crmmodels.funnel._leads_model import Leads, feature_effects, fit, leak_check, pipeline
@@ -41,7 +42,6 @@ __all__ = ["lead_scores"]
 
 _MODELS = ("logistic", "gradient_boosting")
 _CALIBRATIONS = ("sigmoid", "isotonic", "none")
-_INSTALL = 'lead_scores needs scikit-learn: pip install "crmmodels[segments]" (or scikit-learn).'
 
 
 def _labels(value: Any, name: str) -> set[str]:
@@ -358,8 +358,8 @@ def lead_scores(
     DataError
         Missing or repeated lead ids, missing dates, unknown outcome labels, no closed
         leads, or only won or only lost leads in the training or validation part.
-    ImportError
-        scikit-learn is not installed.
+    ModuleNotFoundError
+        scikit-learn is not installed (the message names ``crmmodels[segments]``).
 
     Examples
     --------
@@ -373,10 +373,7 @@ def lead_scores(
     >>> bool(res.to_frame()["probability"].between(0, 1).all())
     True
     """
-    try:
-        import sklearn  # noqa: F401
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(_INSTALL) from exc
+    require("sklearn", "lead_scores")
     entity_col = check_column_name(entity_col, "entity_col")
     date_col = check_column_name(date_col, "date_col")
     outcome_col = check_column_name(outcome_col, "outcome_col")
