@@ -191,6 +191,25 @@ def analyze(
         ),
     )
     checks = _checks(frame, summary, date_col, end_date)
+    # the steps that read the whole log (cohort retention, lifecycle) run first, while
+    # the least is held: their log-sized working memory does not stack on the parts
+    retention = steps.run(
+        "Cohort retention",
+        lambda: cohort_retention_of_log(
+            frame, to_timestamp(end_date, "observation_end", tz), period="M", **common
+        ),
+        lambda r: f"{r.to_frame()['cohort'].nunique()} monthly cohorts",
+    )
+    lifecycle, relationship = _lifecycle(
+        steps,
+        Log(merged_days(frame, customer_col, date_col, amount_col), end, tz),
+        rules,
+        end_date,
+        customer_col,
+    )
+    if codes is not None:
+        lifecycle = codes.decode_result(lifecycle, "stages")
+        relationship = codes.decode_result(relationship, "stages")
     selection = steps.run(
         "Model selection",
         lambda: select_model(
@@ -238,16 +257,6 @@ def analyze(
         lambda: rfm_segments(rfm_scores(summary, customer_col=customer_col)),
         lambda f: f"{f['segment'].nunique()} segments",
     )
-    lifecycle, relationship = _lifecycle(
-        steps,
-        Log(merged_days(frame, customer_col, date_col, amount_col), end, tz),
-        rules,
-        end_date,
-        customer_col,
-    )
-    if codes is not None:
-        lifecycle = codes.decode_result(lifecycle, "stages")
-        relationship = codes.decode_result(relationship, "stages")
     portfolio = steps.run(
         "80/20 analysis",
         lambda: pareto_analysis(summary, amount_col="total_value", customer_col=customer_col),
@@ -256,21 +265,14 @@ def analyze(
     quadrants = _quadrants(
         steps, frame, clv, codes, customer_col, date_col, amount_col, end_date, tz
     )
-    retention = steps.run(
-        "Cohort retention",
-        lambda: cohort_retention_of_log(
-            frame, to_timestamp(end_date, "observation_end", tz), period="M", **common
-        ),
-        lambda r: f"{r.to_frame()['cohort'].nunique()} monthly cohorts",
-    )
     table = customer_table(
         summary,
         customer_col=customer_col,
         rfm=rfm,
-        lifecycle=None if lifecycle is None else lifecycle.to_frame(),
-        relationship=None if relationship is None else relationship.to_frame(),
+        lifecycle=_part(lifecycle, "stages", customer_col, "stage", "last_purchase"),
+        relationship=_part(relationship, "stages", customer_col, "stage"),
         predictions=predictions,
-        clv=None if clv is None else clv.to_frame(),
+        clv=_part(clv, "data", customer_col, "expected_spend", "clv"),
         classes=None if portfolio is None else portfolio.to_frame(),
         quadrants=None if quadrants is None else quadrants.to_frame(),
     )
@@ -302,6 +304,18 @@ def analyze(
         settings=settings,
         _table=table,
     )
+
+
+def _part(result: Any, field: str, *columns: str) -> pd.DataFrame | None:
+    """The columns the customer table takes from a part's frame, without copying it whole.
+
+    (``to_frame()`` returns a full copy; the table needs a few columns, and with pandas'
+    copy-on-write a column selection shares the part's memory.)
+    """
+    if result is None:
+        return None
+    frame: pd.DataFrame = getattr(result, field)
+    return frame[list(columns)]
 
 
 def _pandas(data: Any) -> pd.DataFrame:
