@@ -43,6 +43,7 @@ from scipy import stats
 
 from crmmodels._ingest.frames import to_narwhals
 from crmmodels.clv._covariates import PROCESSES, CovariateSpec, build_spec_design
+from crmmodels.clv._covariates_optim import quasi_newton, row_hessian, subsample
 from crmmodels.clv._inputs import check, column_arguments, read_columns
 from crmmodels.clv._predict import fit_columns, prediction_customer_column, result_frame
 from crmmodels.errors import ArgumentError, ConvergenceError, CRMModelsError, DataError, warn
@@ -63,6 +64,10 @@ __all__ = [
 
 #: position of the per-customer scale of each process in the base parameters
 _SLOT = {"purchase": 1, "dropout": 3}
+#: a fit on at least 4 x this many distinct rows starts from a weighted subsample of
+#: max(_SUBSAMPLE_MIN, rows // _SUBSAMPLE_SHARE) rows
+_SUBSAMPLE_MIN = 10_000
+_SUBSAMPLE_SHARE = 12
 _WEIGHTS = "\0weights"
 
 
@@ -128,8 +133,8 @@ def _codes(column: FloatArray) -> tuple[FloatArray, IntArray]:
     """Sorted distinct values of a column and the code of every row (0/1 without a sort)."""
     if bool(np.all((column == 0.0) | (column == 1.0))):
         return np.array([0.0, 1.0]), column.astype(np.int64)
-    values, codes = np.unique(column, return_inverse=True)
-    return values, codes.reshape(-1).astype(np.int64)
+    codes, values = pd.factorize(column, sort=True)  # a hash table, not a sort of the rows
+    return np.asarray(values, dtype=np.float64), codes.astype(np.int64, copy=False)
 
 
 def _mixed_radix(levels: list[tuple[FloatArray, IntArray]]) -> IntArray | None:
@@ -159,7 +164,7 @@ def _pattern_ids(design: Mapping[str, FloatArray]) -> IntArray:
     key = _mixed_radix([_codes(c) for c in distinct_cols])
     if key is None:
         return compress_rows(distinct_cols)[2]
-    return np.unique(key, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    return pd.factorize(key, sort=True)[0].astype(np.int64, copy=False)
 
 
 def _compress(
@@ -169,8 +174,9 @@ def _compress(
 
     Returns the histories, the design rows and the weight of every distinct row and its
     pattern. Rows are keyed by the codes of ``x``, ``t_x``, ``T`` and the pattern (one
-    int64 number and one sort), not by a lexicographic sort of every design column; rows
-    of zero total weight are dropped.
+    int64 number, hashed), not by a lexicographic sort of every design column; rows of
+    zero total weight are dropped. The distinct rows come in the order of their first
+    appearance.
     """
     pid = _pattern_ids(design)
     n = pid.size
@@ -183,9 +189,11 @@ def _compress(
         first = np.empty(counts.size, dtype=np.int64)
         rows = np.flatnonzero(inverse >= 0)
         first[inverse[rows]] = rows  # one row of each distinct row
-    else:
-        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-        inverse = inverse.reshape(-1)
+    else:  # distinct keys by a hash table (in order of appearance), not by a sort
+        inverse, uniques = pd.factorize(key)
+        inverse = inverse.astype(np.int64, copy=False)
+        first = np.empty(uniques.size, dtype=np.int64)
+        first[inverse] = np.arange(n, dtype=np.int64)  # a row of each distinct row
         counts = np.bincount(inverse, weights=weights, minlength=first.size).astype(np.float64)
     keep = counts > 0
     first, counts = first[keep], counts[keep]
@@ -194,18 +202,19 @@ def _compress(
     return hist, cdesign, counts, pid[first]
 
 
-def _objective(
+def _row_terms(
     kernel: Any,
     theta: FloatArray,
     hist: tuple[FloatArray, FloatArray, FloatArray],
     design: Mapping[str, FloatArray],
-    counts: FloatArray,
     n_purchase: int,
     groups: _Groups | None = None,
     cells: tuple[IntArray, IntArray] | None = None,
-) -> tuple[float, FloatArray]:
-    """Summed weighted log-likelihood and its gradient in ``theta``.
+) -> tuple[FloatArray, FloatArray]:
+    """Per-row log-likelihood and its derivatives in the four log row parameters.
 
+    The row parameters are ``(r, alpha_i, a or s, b_i or beta_i)``; the derivatives (shape
+    ``(4, n)``) are taken on their log scale, which the coefficients shift linearly.
     ``groups`` (BG/NBD) and ``cells`` (Pareto/NBD) let the kernels evaluate their special
     functions once per distinct argument; without them every row is evaluated.
     """
@@ -221,17 +230,91 @@ def _objective(
             ll, d = _kpn.loglik_rows(base[0], sp, base[2], sd, *hist, cells=cells)
         else:
             ll, d = kernel.loglik_rows(base[0], sp, base[2], sd, *hist)
-    total = float(counts @ ll)
-    wp = counts * d[1] * sp  # d ll / d log(scale_p), weighted
-    wd = counts * d[3] * sd
+        d[0] *= base[0]
+        d[1] *= sp
+        d[2] *= base[2]
+        d[3] *= sd
+    return ll, d
+
+
+def _objective(
+    kernel: Any,
+    theta: FloatArray,
+    hist: tuple[FloatArray, FloatArray, FloatArray],
+    design: Mapping[str, FloatArray],
+    counts: FloatArray,
+    n_purchase: int,
+    groups: _Groups | None = None,
+    cells: tuple[IntArray, IntArray] | None = None,
+) -> tuple[float, FloatArray]:
+    """Summed weighted log-likelihood and its gradient in ``theta`` (see :func:`_row_terms`)."""
+    ll, d = _row_terms(kernel, theta, hist, design, n_purchase, groups, cells)
+    return _sum_rows(ll, d, counts, design)
+
+
+def _sum_rows(
+    ll: FloatArray, d: FloatArray, counts: FloatArray, design: Mapping[str, FloatArray]
+) -> tuple[float, FloatArray]:
+    """The weighted sum of the row terms and its gradient in ``theta`` (chain rule)."""
+    wp = counts * d[1]  # d ll / d log(scale_p), weighted
+    wd = counts * d[3]
     grad = np.concatenate(
         [
-            [base[0] * (counts @ d[0]), wp.sum(), base[2] * (counts @ d[2]), wd.sum()],
+            [counts @ d[0], wp.sum(), counts @ d[2], wd.sum()],
             -(design["purchase"].T @ wp),
             -(design["dropout"].T @ wd),
         ]
     )
-    return total, grad
+    return float(counts @ ll), grad
+
+
+@dataclass
+class _Rows:
+    """The compressed rows of a covariate fit and their likelihood (counts evaluations)."""
+
+    kernel: Any
+    hist: tuple[FloatArray, FloatArray, FloatArray]
+    design: dict[str, FloatArray]
+    counts: FloatArray
+    pattern: IntArray
+    n_purchase: int
+    evaluations: int = 0
+
+    def __post_init__(self) -> None:
+        self.groups = _groups(self.hist[0], self.design["dropout"]) if self.kernel is _kbg else None
+        self.cells = (
+            _kpn.hypergeometric_cells(*self.hist, self.pattern) if self.kernel is _kpn else None
+        )
+        n_pat = int(self.pattern.max()) + 1 if self.pattern.size else 0
+        first = np.zeros(n_pat, dtype=np.int64)
+        first[self.pattern] = np.arange(self.pattern.size, dtype=np.int64)
+        self.patterns = {p: self.design[p][first] for p in PROCESSES}
+
+    def row_terms(self, theta: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """:func:`_row_terms` (the last point's terms are kept: asking again is free)."""
+        last = getattr(self, "_last", None)
+        if last is not None and np.array_equal(last[0], theta):
+            return last[1], last[2]
+        self.evaluations += 1
+        args = (self.hist, self.design, self.n_purchase, self.groups, self.cells)
+        ll, d = _row_terms(self.kernel, theta, *args)
+        self._last = (theta.copy(), ll, d)
+        return ll, d
+
+    def loglik(self, theta: FloatArray) -> tuple[float, FloatArray]:
+        """Summed log-likelihood and its gradient (:func:`_objective` on the rows)."""
+        ll, d = self.row_terms(theta)
+        return _sum_rows(ll, d, self.counts, self.design)
+
+    def hessian(self, theta: FloatArray) -> FloatArray:
+        """Hessian of the summed log-likelihood (:func:`row_hessian`, 8 evaluations)."""
+        return row_hessian(self.row_terms, theta, self.counts, self.pattern, self.patterns, _SLOT)
+
+    def take(self, rows: IntArray, weights: FloatArray) -> _Rows:
+        """The rows ``rows`` with the weights ``weights`` (a subsample)."""
+        hist = (self.hist[0][rows], self.hist[1][rows], self.hist[2][rows])
+        design = {p: np.ascontiguousarray(v[rows]) for p, v in self.design.items()}
+        return _Rows(self.kernel, hist, design, weights, self.pattern[rows], self.n_purchase)
 
 
 def _hessian(fun: Any, theta: FloatArray, step: float = 1e-4) -> FloatArray:
@@ -337,14 +420,17 @@ def fit_covariates(
     hist_cols = [data[k] for k in model._data_names]
     hist, cdesign, counts, pid = _compress(hist_cols, design, w)
     n = float(counts.sum())
-    groups = _groups(hist[0], cdesign["dropout"]) if kernel is _kbg else None
-    cells = _kpn.hypergeometric_cells(*hist, pid) if kernel is _kpn else None
-
-    def loglik(theta: FloatArray) -> tuple[float, FloatArray]:
-        return _objective(kernel, theta, hist, cdesign, counts, kp, groups, cells)
-
-    theta0 = np.concatenate([_start(model, data, w), np.zeros(kp + kd)])
-    theta, cov, ll_total, diagnostics = maximise(model, where, loglik, theta0, n)
+    rows = _Rows(kernel, hist, cdesign, counts, pid, kp)
+    compressed = dict(zip(model._data_names, hist, strict=True))
+    theta0 = np.concatenate([_start(model, compressed, counts), np.zeros(kp + kd)])
+    with single_thread_blas():
+        theta0, curvature, sub = _subsample_start(model, rows, theta0)
+    theta, cov, ll_total, diagnostics = maximise(
+        model, where, rows.loglik, theta0, n, hessian=rows.hessian, curvature=curvature
+    )
+    diagnostics["n_evaluations"] = rows.evaluations
+    diagnostics["subsample_rows"] = 0 if sub is None else int(sub.counts.size)
+    diagnostics["subsample_evaluations"] = 0 if sub is None else sub.evaluations
     diagnostics["n_distinct_rows"] = int(counts.size)
     diagnostics["data_range"] = {
         "max_frequency": float(np.max(hist_cols[0])),
@@ -355,21 +441,40 @@ def fit_covariates(
     return model
 
 
-def maximise(
-    model: Any,
-    where: str,
-    loglik: Callable[[FloatArray], tuple[float, FloatArray]],
-    theta0: FloatArray,
-    n: float,
-) -> tuple[FloatArray, FloatArray, float, dict[str, Any]]:
-    """Maximise a covariate likelihood over ``theta`` = (log base parameters, coefficients).
+def _subsample_rows(n_rows: int) -> int:
+    """Rows of the subsample that gives a large fit its start (see ``_covariates_optim``)."""
+    return max(_SUBSAMPLE_MIN, n_rows // _SUBSAMPLE_SHARE)
 
-    ``loglik`` returns the summed log-likelihood and its gradient in ``theta``. Returns
-    the estimate, its covariance (inverse Hessian of the negative log-likelihood, NaN
-    when singular), the log-likelihood and the diagnostics.
+
+def _subsample_start(
+    model: Any, rows: _Rows, theta0: FloatArray
+) -> tuple[FloatArray, FloatArray | None, _Rows | None]:
+    """The optimum and Hessian of a weighted subsample of the rows, as the start.
+
+    Returns ``theta0`` unchanged and no curvature when the rows are too few for a
+    subsample to pay (:func:`crmmodels.clv._covariates_optim.subsample`) or when the
+    subsample's Hessian is not negative definite (then its optimum is still the start).
     """
-    n_base = len(model._param_names)
-    pen = float(model.penalizer)
+    drawn = subsample(rows.counts, rows.pattern, _subsample_rows(rows.counts.size))
+    if drawn is None:
+        return theta0, None, None
+    sub = rows.take(*drawn)
+    n_sub = float(sub.counts.sum())
+    fun = _mean_objective(sub.loglik, n_sub, float(model.penalizer), len(model._param_names))
+    res = _lbfgsb(fun, theta0, model)
+    if not np.all(np.isfinite(res.x)):
+        return theta0, None, sub
+    theta = np.asarray(res.x, dtype=np.float64)
+    hess = sub.hessian(theta) * (float(rows.counts.sum()) / n_sub)
+    if not np.all(np.isfinite(hess)):
+        return theta, None, sub
+    return theta, hess, sub
+
+
+def _mean_objective(
+    loglik: Callable[[FloatArray], tuple[float, FloatArray]], n: float, pen: float, n_base: int
+) -> Callable[[FloatArray], tuple[float, FloatArray]]:
+    """The minimised objective: mean negative log-likelihood plus the penalty."""
 
     def fun(theta: FloatArray) -> tuple[float, FloatArray]:
         ll, g = loglik(theta)
@@ -380,28 +485,91 @@ def maximise(
             return 1e300, np.zeros_like(theta)
         return value, grad
 
-    bounds = [(-23.0, 23.0)] * n_base + [(-50.0, 50.0)] * (theta0.size - n_base)
+    return fun
+
+
+def _penalty_hessian(theta: FloatArray, pen: float, n_base: int) -> FloatArray:
+    """Hessian of the penalty of :func:`_mean_objective` (diagonal)."""
+    return np.diag(
+        pen * np.concatenate([4 * np.exp(2 * theta[:n_base]), np.full(theta.size - n_base, 2.0)])
+    )
+
+
+def _bounds(theta: FloatArray, n_base: int) -> list[tuple[float, float]]:
+    return [(-23.0, 23.0)] * n_base + [(-50.0, 50.0)] * (theta.size - n_base)
+
+
+def _lbfgsb(
+    fun: Callable[[FloatArray], tuple[float, FloatArray]], theta0: FloatArray, model: Any
+) -> Any:
+    return scipy.optimize.minimize(
+        fun,
+        theta0,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=_bounds(theta0, len(model._param_names)),
+        options={"maxiter": model.max_iter, "gtol": model.tol, "ftol": 1e-15},
+    )
+
+
+def maximise(
+    model: Any,
+    where: str,
+    loglik: Callable[[FloatArray], tuple[float, FloatArray]],
+    theta0: FloatArray,
+    n: float,
+    *,
+    hessian: Callable[[FloatArray], FloatArray] | None = None,
+    curvature: FloatArray | None = None,
+) -> tuple[FloatArray, FloatArray, float, dict[str, Any]]:
+    """Maximise a covariate likelihood over ``theta`` = (log base parameters, coefficients).
+
+    ``loglik`` returns the summed log-likelihood and its gradient in ``theta``. With
+    ``curvature`` (an approximation of the Hessian of the summed log-likelihood at
+    ``theta0``, e.g. from a subsample) the search is quasi-Newton from ``theta0``
+    (:func:`crmmodels.clv._covariates_optim.quasi_newton`), else, or when that fails,
+    L-BFGS-B. ``hessian`` gives the Hessian of the summed log-likelihood at the optimum
+    (default: central differences of the gradient in every parameter). Returns the
+    estimate, its covariance (inverse Hessian of the negative log-likelihood, NaN when
+    singular), the log-likelihood and the diagnostics.
+    """
+    n_base = len(model._param_names)
+    pen = float(model.penalizer)
+    fun = _mean_objective(loglik, n, pen, n_base)
     with single_thread_blas():
-        res = scipy.optimize.minimize(
-            fun,
-            theta0,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=bounds,
-            options={"maxiter": model.max_iter, "gtol": model.tol, "ftol": 1e-15},
-        )
-        theta = np.asarray(res.x, dtype=np.float64)
+        found = None
+        if curvature is not None:
+            lower, upper = np.array(_bounds(theta0, n_base)).T
+            start_curv = -curvature / n + _penalty_hessian(theta0, pen, n_base)
+            found = quasi_newton(
+                fun,
+                theta0,
+                start_curv,
+                (lower, upper),
+                tol=model.tol,
+                max_iter=min(model.max_iter, 100),
+            )
+        if found is not None:
+            theta = found[0]
+            message = f"quasi-Newton from the subsample optimum converged ({found[1]} steps)"
+        else:
+            res = _lbfgsb(fun, theta0, model)
+            theta, message = np.asarray(res.x, dtype=np.float64), str(res.message)
         gnorm = float(np.max(np.abs(fun(theta)[1])))
         if gnorm > 100 * model.tol:
             message = (
-                f"{where}: the covariate fit did not converge ({res.message}; gradient "
+                f"{where}: the covariate fit did not converge ({message}; gradient "
                 f"sup-norm {gnorm:.3g}). Try fewer covariates, centred or rescaled numeric "
                 "covariates, or a small penalizer."
             )
             if model.on_nonconvergence == "raise":
                 raise ConvergenceError(message)
             warn(message, RuntimeWarning)
-        hess = _hessian(fun, theta) * n
+        ll_total = loglik(theta)[0]  # before the Hessian moves the last evaluated point
+        if hessian is None:
+            hess = _hessian(fun, theta) * n
+        else:
+            hess = -hessian(theta) + n * _penalty_hessian(theta, pen, n_base)
     try:
         cov = np.asarray(np.linalg.inv(hess), dtype=np.float64)
         if np.any(np.diag(cov) < 0):
@@ -410,9 +578,9 @@ def maximise(
         cov = np.full(hess.shape, np.nan)
     diagnostics: dict[str, Any] = {
         "converged": bool(gnorm <= 100 * model.tol),
-        "optimizer_message": str(res.message),
+        "optimizer_message": message,
     }
-    return theta, cov, loglik(theta)[0], diagnostics
+    return theta, cov, ll_total, diagnostics
 
 
 def set_fitted(
