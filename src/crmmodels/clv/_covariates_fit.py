@@ -67,7 +67,10 @@ _SLOT = {"purchase": 1, "dropout": 3}
 #: a fit on at least 4 x this many distinct rows starts from a weighted subsample of
 #: max(_SUBSAMPLE_MIN, rows // _SUBSAMPLE_SHARE) rows
 _SUBSAMPLE_MIN = 10_000
-_SUBSAMPLE_SHARE = 12
+_SUBSAMPLE_SHARE = 20
+#: the subsample's own optimum is a few standard errors from the full one: a loose
+#: gradient tolerance there costs nothing in the full search
+_SUBSAMPLE_GTOL = 1e-5
 _WEIGHTS = "\0weights"
 
 
@@ -461,7 +464,7 @@ def _subsample_start(
     sub = rows.take(*drawn)
     n_sub = float(sub.counts.sum())
     fun = _mean_objective(sub.loglik, n_sub, float(model.penalizer), len(model._param_names))
-    res = _lbfgsb(fun, theta0, model)
+    res = _lbfgsb(fun, theta0, model, gtol=_SUBSAMPLE_GTOL)
     if not np.all(np.isfinite(res.x)):
         return theta0, None, sub
     theta = np.asarray(res.x, dtype=np.float64)
@@ -500,7 +503,10 @@ def _bounds(theta: FloatArray, n_base: int) -> list[tuple[float, float]]:
 
 
 def _lbfgsb(
-    fun: Callable[[FloatArray], tuple[float, FloatArray]], theta0: FloatArray, model: Any
+    fun: Callable[[FloatArray], tuple[float, FloatArray]],
+    theta0: FloatArray,
+    model: Any,
+    gtol: float | None = None,
 ) -> Any:
     return scipy.optimize.minimize(
         fun,
@@ -508,7 +514,11 @@ def _lbfgsb(
         jac=True,
         method="L-BFGS-B",
         bounds=_bounds(theta0, len(model._param_names)),
-        options={"maxiter": model.max_iter, "gtol": model.tol, "ftol": 1e-15},
+        options={
+            "maxiter": model.max_iter,
+            "gtol": model.tol if gtol is None else gtol,
+            "ftol": 1e-15,
+        },
     )
 
 

@@ -137,10 +137,11 @@ def subsample(
 
     Row ``i`` is kept with probability ``min(1, counts_i / tau)`` (``tau`` such that about
     ``target`` rows are kept), raised within a pattern so that every pattern keeps about
-    ``per_pattern`` rows or all of its rows; a kept row weighs ``counts_i`` over its
-    probability, so the weighted likelihood of the sample estimates the full one. The
-    draw is fixed by ``seed``: the same rows give the same sample. Returns ``None`` when
-    the rows are too few for a sample to save time (fewer than four times ``target``).
+    ``per_pattern`` rows, or all of its rows when it has no more; a kept row weighs
+    ``counts_i`` over its probability, so the weighted likelihood of the sample estimates
+    the full one. The draw is fixed by ``seed``: the same rows give the same sample.
+    Returns ``None`` when the rows are too few for a sample to save time (fewer than four
+    times ``target``).
 
     Examples
     --------
@@ -168,6 +169,8 @@ def subsample(
     expected = np.bincount(pattern, weights=prob, minlength=n_pat)
     raise_by = np.maximum(1.0, per_pattern / np.maximum(expected, 1e-300))
     prob = np.minimum(1.0, prob * raise_by[pattern])
+    few = np.bincount(pattern, minlength=n_pat) <= per_pattern
+    prob[few[pattern]] = 1.0  # a pattern of few rows is kept whole
     keep = np.random.default_rng(seed).random(n) < prob
     rows = np.flatnonzero(keep & (counts > 0))
     return rows.astype(np.int64), counts[rows] / prob[rows]
@@ -185,8 +188,8 @@ def quasi_newton(
     """Minimise ``fun`` by BFGS from ``theta0`` with the first curvature ``hess0``.
 
     Unit quasi-Newton steps with backtracking (Armijo) and BFGS updates of the inverse
-    curvature. Stops when the gradient sup-norm is at most ``tol`` and the next step is
-    below ``1e-6`` on every coordinate. Returns the point and the number of iterations,
+    curvature. Stops when the gradient sup-norm is at most ``tol`` (the test of
+    L-BFGS-B's ``gtol``). Returns the point and the number of iterations,
     or ``None`` when ``hess0`` is not positive definite, a step leaves ``bounds``, the
     line search fails or ``max_iter`` is reached (the caller then runs L-BFGS-B).
 
@@ -209,9 +212,9 @@ def quasi_newton(
     theta = np.asarray(theta0, dtype=np.float64).copy()
     f, g = fun(theta)
     for it in range(max_iter):
-        direction = -(h_inv @ g)
-        if float(np.max(np.abs(g))) <= tol and float(np.max(np.abs(direction))) <= 1e-6:
+        if float(np.max(np.abs(g))) <= tol:
             return theta, it
+        direction = -(h_inv @ g)
         slope = float(g @ direction)
         if not slope < 0.0:
             return None
