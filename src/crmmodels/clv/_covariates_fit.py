@@ -66,7 +66,7 @@ __all__ = [
 _SLOT = {"purchase": 1, "dropout": 3}
 #: a fit on at least 4 x this many distinct rows starts from a weighted subsample of
 #: max(_SUBSAMPLE_MIN, rows // _SUBSAMPLE_SHARE) rows
-_SUBSAMPLE_MIN = 10_000
+_SUBSAMPLE_MIN = 4_000
 _SUBSAMPLE_SHARE = 20
 #: the subsample's own optimum is a few standard errors from the full one: a loose
 #: gradient tolerance there costs nothing in the full search
@@ -213,15 +213,20 @@ def _row_terms(
     n_purchase: int,
     groups: _Groups | None = None,
     cells: tuple[IntArray, IntArray] | None = None,
+    pattern: IntArray | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Per-row log-likelihood and its derivatives in the four log row parameters.
 
     The row parameters are ``(r, alpha_i, a or s, b_i or beta_i)``; the derivatives (shape
     ``(4, n)``) are taken on their log scale, which the coefficients shift linearly.
     ``groups`` (BG/NBD) and ``cells`` (Pareto/NBD) let the kernels evaluate their special
-    functions once per distinct argument; without them every row is evaluated.
+    functions once per distinct argument; without them every row is evaluated. With
+    ``pattern`` (the covariate pattern of every row), ``design`` holds one row per pattern
+    and the scales are computed per pattern.
     """
     base, sp, sd = _row_params(theta, design, n_purchase)
+    if pattern is not None:
+        sp, sd = sp[pattern], sd[pattern]
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if groups is not None and kernel is _kbg:
             b_pat = base[3] * np.exp(-(groups.patterns @ theta[4 + n_purchase :]))
@@ -256,16 +261,29 @@ def _objective(
 
 
 def _sum_rows(
-    ll: FloatArray, d: FloatArray, counts: FloatArray, design: Mapping[str, FloatArray]
+    ll: FloatArray,
+    d: FloatArray,
+    counts: FloatArray,
+    design: Mapping[str, FloatArray],
+    pattern: IntArray | None = None,
 ) -> tuple[float, FloatArray]:
-    """The weighted sum of the row terms and its gradient in ``theta`` (chain rule)."""
+    """The weighted sum of the row terms and its gradient in ``theta`` (chain rule).
+
+    With ``pattern``, ``design`` holds one row per pattern and the weighted derivatives
+    are summed per pattern before the product with it.
+    """
     wp = counts * d[1]  # d ll / d log(scale_p), weighted
     wd = counts * d[3]
+    sum_p, sum_d = wp, wd
+    if pattern is not None:
+        n_pat = design["purchase"].shape[0]
+        sum_p = np.bincount(pattern, weights=wp, minlength=n_pat)
+        sum_d = np.bincount(pattern, weights=wd, minlength=n_pat)
     grad = np.concatenate(
         [
             [counts @ d[0], wp.sum(), counts @ d[2], wd.sum()],
-            -(design["purchase"].T @ wp),
-            -(design["dropout"].T @ wd),
+            -(design["purchase"].T @ sum_p),
+            -(design["dropout"].T @ sum_d),
         ]
     )
     return float(counts @ ll), grad
@@ -299,15 +317,15 @@ class _Rows:
         if last is not None and np.array_equal(last[0], theta):
             return last[1], last[2]
         self.evaluations += 1
-        args = (self.hist, self.design, self.n_purchase, self.groups, self.cells)
+        args = (self.hist, self.patterns, self.n_purchase, self.groups, self.cells, self.pattern)
         ll, d = _row_terms(self.kernel, theta, *args)
         self._last = (theta.copy(), ll, d)
         return ll, d
 
     def loglik(self, theta: FloatArray) -> tuple[float, FloatArray]:
-        """Summed log-likelihood and its gradient (:func:`_objective` on the rows)."""
+        """Summed log-likelihood and its gradient (:func:`_objective`, summed per pattern)."""
         ll, d = self.row_terms(theta)
-        return _sum_rows(ll, d, self.counts, self.design)
+        return _sum_rows(ll, d, self.counts, self.patterns, self.pattern)
 
     def hessian(self, theta: FloatArray) -> FloatArray:
         """Hessian of the summed log-likelihood (:func:`row_hessian`, 8 evaluations)."""
@@ -459,8 +477,9 @@ def _subsample_start(
     subsample's Hessian is not negative definite (then its optimum is still the start).
     """
     drawn = subsample(rows.counts, rows.pattern, _subsample_rows(rows.counts.size))
-    if drawn is None:
-        return theta0, None, None
+    if drawn is None:  # few rows: the exact Hessian at the start is the first curvature
+        hess = rows.hessian(theta0)
+        return theta0, (hess if np.all(np.isfinite(hess)) else None), None
     sub = rows.take(*drawn)
     n_sub = float(sub.counts.sum())
     fun = _mean_objective(sub.loglik, n_sub, float(model.penalizer), len(model._param_names))
