@@ -24,9 +24,13 @@ The fit maximises the likelihood over :math:`(\log r, \log\alpha_0, \log a \text
 gradient (per-row kernel derivatives chained through the exponentials), on rows
 compressed by (history, covariate pattern). The special functions run once per distinct
 argument: BG/NBD's terms in ``b_i`` once per (dropout pattern, x), Pareto/NBD's
-hypergeometric terms once per (covariate pattern, x, t). Standard errors come from the Hessian of
-the negative log-likelihood (central differences of the analytic gradient); those of the
-base parameters by the delta method from the log scale.
+hypergeometric terms once per (covariate pattern, x, t). The search starts from the fit
+without covariates; on many distinct rows, from the optimum of a weighted subsample of
+them, whose Hessian is the first curvature of a BFGS search on all rows (L-BFGS-B when
+that fails; :mod:`crmmodels.clv._covariates_optim`). Standard errors come from the
+Hessian of the negative log-likelihood at the optimum, taken exactly through the four
+row parameters (differences of the analytic row derivatives); those of the base
+parameters by the delta method from the log scale.
 """
 
 from __future__ import annotations
@@ -133,7 +137,12 @@ def _groups(x: FloatArray, dropout: FloatArray) -> _Groups:
 
 
 def _codes(column: FloatArray) -> tuple[FloatArray, IntArray]:
-    """Sorted distinct values of a column and the code of every row (0/1 without a sort)."""
+    """Sorted distinct values of a column and the code of every row.
+
+    A constant column and a 0/1 column are coded without hashing.
+    """
+    if column.size and column[0] == column[-1] and column.min() == column.max():
+        return column[:1].copy(), np.zeros(column.size, dtype=np.int64)  # e.g. a common T
     if bool(np.all((column == 0.0) | (column == 1.0))):
         return np.array([0.0, 1.0]), column.astype(np.int64)
     codes, values = pd.factorize(column, sort=True)  # a hash table, not a sort of the rows
@@ -151,23 +160,53 @@ def _mixed_radix(levels: list[tuple[FloatArray, IntArray]]) -> IntArray | None:
     return key
 
 
+def _distinct_columns(design: Mapping[str, FloatArray]) -> list[FloatArray]:
+    """The design columns of both processes, each once.
+
+    A column that repeats another (the same covariate in both processes) is skipped; a
+    few leading values are compared before the whole columns.
+    """
+    both = [*design["purchase"].T]
+    if not np.array_equal(design["purchase"], design["dropout"]):  # most often equal
+        both += [*design["dropout"].T]
+    distinct_cols: list[FloatArray] = []
+    for c in both:
+        if not any(
+            np.array_equal(c[:256], d[:256]) and np.array_equal(c, d) for d in distinct_cols
+        ):
+            distinct_cols.append(c)
+    return distinct_cols
+
+
+def _pattern_key(columns: list[FloatArray], n: int) -> tuple[FloatArray, IntArray] | None:
+    """One number per row for its covariate pattern, as a level of :func:`_mixed_radix`.
+
+    The number is the mixed-radix code of the row's values in the distinct design
+    columns (not made consecutive); returns ``(placeholder levels, numbers)`` with as many
+    levels as numbers are possible, or None when they could overflow.
+    """
+    if not columns:
+        return np.zeros(1), np.zeros(n, dtype=np.int64)
+    levels = [_codes(c) for c in columns]
+    key = _mixed_radix(levels)
+    if key is None:
+        return None
+    return np.empty(math.prod(v.size for v, _ in levels)), key
+
+
 def _pattern_ids(design: Mapping[str, FloatArray]) -> IntArray:
     """The covariate pattern (distinct purchase and dropout design row) of every row.
 
     A column that repeats another (the same covariate in both processes) is skipped.
     """
-    columns = [*design["purchase"].T, *design["dropout"].T]
     n = design["purchase"].shape[0]
-    distinct_cols: list[FloatArray] = []
-    for c in columns:
-        if not any(np.array_equal(c, d) for d in distinct_cols):
-            distinct_cols.append(np.ascontiguousarray(c))
-    if not distinct_cols or n == 0:
+    columns = _distinct_columns(design)
+    if not columns or n == 0:
         return np.zeros(n, dtype=np.int64)
-    key = _mixed_radix([_codes(c) for c in distinct_cols])
+    key = _pattern_key(columns, n)
     if key is None:
-        return compress_rows(distinct_cols)[2]
-    return pd.factorize(key, sort=True)[0].astype(np.int64, copy=False)
+        return compress_rows(columns)[2]
+    return pd.factorize(key[1], sort=True)[0].astype(np.int64, copy=False)
 
 
 def _compress(
@@ -176,18 +215,21 @@ def _compress(
     """Distinct rows of (history, covariate pattern) with their weights.
 
     Returns the histories, the design rows and the weight of every distinct row and its
-    pattern. Rows are keyed by the codes of ``x``, ``t_x``, ``T`` and the pattern (one
-    int64 number, hashed), not by a lexicographic sort of every design column; rows of
-    zero total weight are dropped. The distinct rows come in the order of their first
-    appearance.
+    pattern. Rows are keyed by the codes of ``x``, ``t_x``, ``T`` and of the design
+    columns (one int64 number, hashed), not by a lexicographic sort of every design
+    column; rows of zero total weight are dropped. The distinct rows come in the order
+    of their first appearance; the patterns are numbered among them.
     """
-    pid = _pattern_ids(design)
-    n = pid.size
+    n = design["purchase"].shape[0]
     weights = np.ones(n) if w is None else w
+    pattern = _pattern_key(_distinct_columns(design), n) if n else None
+    if pattern is None:
+        pid = _pattern_ids(design)
+        pattern = (np.arange(int(pid.max()) + 1 if n else 0, dtype=np.float64), pid)
     levels = [_codes(c) for c in hist_cols]
-    levels.append((np.arange(int(pid.max()) + 1 if n else 0, dtype=np.float64), pid))
-    key = _mixed_radix(levels) if n else None
+    key = _mixed_radix([*levels, pattern]) if n else None
     if key is None:  # continuous histories with very many levels: a lexicographic sort
+        pid = _pattern_ids(design)
         _, counts, inverse = compress_rows([*hist_cols, pid.astype(np.float64)], weights)
         first = np.empty(counts.size, dtype=np.int64)
         rows = np.flatnonzero(inverse >= 0)
@@ -202,7 +244,8 @@ def _compress(
     first, counts = first[keep], counts[keep]
     hist = (hist_cols[0][first], hist_cols[1][first], hist_cols[2][first])
     cdesign = {p: np.ascontiguousarray(design[p][first]) for p in ("purchase", "dropout")}
-    return hist, cdesign, counts, pid[first]
+    pid = pd.factorize(pattern[1][first], sort=True)[0].astype(np.int64, copy=False)
+    return hist, cdesign, counts, pid
 
 
 def _row_terms(
