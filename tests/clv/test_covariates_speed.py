@@ -188,3 +188,28 @@ def test_quasi_newton_refuses_a_curvature_that_is_not_positive_definite() -> Non
     np.testing.assert_allclose(found[0], 0.0, atol=1e-9)
     # a step out of the bounds is refused (the caller then runs L-BFGS-B)
     assert quasi_newton(quad, np.ones(2), np.eye(2) * 0.1, box, tol=1e-9, max_iter=20) is None
+
+
+@pytest.mark.parametrize("dropout", [COVS, ["channel"], []])
+@pytest.mark.parametrize("name", ["bgnbd", "pareto"])
+def test_rows_summed_per_pattern_equal_the_objective_of_every_row(
+    name: str, dropout: list[str]
+) -> None:
+    df = _data(name, 3000, 27)
+    _, design = build_spec_design(nw.from_native(df), {"purchase": COVS, "dropout": dropout}, "t")
+    hist_cols = [df[c].to_numpy(float) for c in ("frequency", "recency", "T")]
+    w = np.random.default_rng(5).integers(1, 4, len(df)).astype(float)
+    kernel = cf._kernel(BGNBD() if name == "bgnbd" else ParetoNBD())
+    kp = design["purchase"].shape[1]
+    rows = cf._Rows(kernel, *cf._compress(hist_cols, design, w), kp)
+    assert rows.counts.size < len(df)
+    rng = np.random.default_rng(6)
+    for _ in range(3):
+        theta = np.concatenate(
+            [np.log([0.7, 6.0, 0.8, 4.0]) + rng.normal(0, 0.3, 4), rng.normal(0, 0.4, kp)]
+        )
+        theta = np.concatenate([theta, rng.normal(0, 0.4, design["dropout"].shape[1])])
+        ref = cf._objective(kernel, theta, tuple(hist_cols), design, w, kp)  # type: ignore[arg-type]
+        ll, grad = rows.loglik(theta)
+        assert ll == pytest.approx(ref[0], rel=1e-11)
+        np.testing.assert_allclose(grad, ref[1], rtol=1e-9, atol=1e-9 * abs(ref[0]))

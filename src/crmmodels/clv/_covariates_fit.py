@@ -125,12 +125,22 @@ class _Groups:
     group: IntArray  # pair of each row
 
 
-def _groups(x: FloatArray, dropout: FloatArray) -> _Groups:
-    cols, _, pid = compress_rows([*dropout.T]) if dropout.shape[1] else ([], None, None)
-    if pid is None:
+def _groups(
+    x: FloatArray, dropout: FloatArray, pattern: tuple[IntArray, FloatArray] | None = None
+) -> _Groups:
+    """The (dropout pattern, x) pairs of the rows.
+
+    ``pattern`` (the covariate pattern of each row and the dropout design row of each
+    pattern) lets the dropout patterns be found among the patterns instead of the rows.
+    """
+    if not dropout.shape[1]:
         pid = np.zeros(x.size, dtype=np.int64)
         patterns = np.zeros((1, 0))
+    elif pattern is not None:
+        cols, _, of_pattern = compress_rows([*pattern[1].T])
+        pid, patterns = of_pattern[pattern[0]], np.column_stack(cols)
     else:
+        cols, _, pid = compress_rows([*dropout.T])
         patterns = np.column_stack(cols)
     (ux, upid), _, group = compress_rows([x, pid.astype(np.float64)])
     return _Groups(patterns, upid.astype(np.int64), ux, group)
@@ -345,14 +355,17 @@ class _Rows:
     evaluations: int = 0
 
     def __post_init__(self) -> None:
-        self.groups = _groups(self.hist[0], self.design["dropout"]) if self.kernel is _kbg else None
-        self.cells = (
-            _kpn.hypergeometric_cells(*self.hist, self.pattern) if self.kernel is _kpn else None
-        )
         n_pat = int(self.pattern.max()) + 1 if self.pattern.size else 0
         first = np.zeros(n_pat, dtype=np.int64)
         first[self.pattern] = np.arange(self.pattern.size, dtype=np.int64)
         self.patterns = {p: self.design[p][first] for p in PROCESSES}
+        self.groups = None
+        if self.kernel is _kbg:
+            by_pattern = (self.pattern, self.patterns["dropout"])
+            self.groups = _groups(self.hist[0], self.design["dropout"], by_pattern)
+        self.cells = (
+            _kpn.hypergeometric_cells(*self.hist, self.pattern) if self.kernel is _kpn else None
+        )
 
     def row_terms(self, theta: FloatArray) -> tuple[FloatArray, FloatArray]:
         """:func:`_row_terms` (the last point's terms are kept: asking again is free)."""
@@ -485,10 +498,8 @@ def fit_covariates(
     hist, cdesign, counts, pid = _compress(hist_cols, design, w)
     n = float(counts.sum())
     rows = _Rows(kernel, hist, cdesign, counts, pid, kp)
-    compressed = dict(zip(model._data_names, hist, strict=True))
-    theta0 = np.concatenate([_start(model, compressed, counts), np.zeros(kp + kd)])
     with single_thread_blas():
-        theta0, curvature, sub = _subsample_start(model, rows, theta0)
+        theta0, curvature, sub = _subsample_start(model, rows, kp + kd)
     theta, cov, ll_total, diagnostics = maximise(
         model, where, rows.loglik, theta0, n, hessian=rows.hessian, curvature=curvature
     )
@@ -511,29 +522,31 @@ def _subsample_rows(n_rows: int) -> int:
 
 
 def _subsample_start(
-    model: Any, rows: _Rows, theta0: FloatArray
+    model: Any, rows: _Rows, n_coef: int
 ) -> tuple[FloatArray, FloatArray | None, _Rows | None]:
-    """The optimum and Hessian of a weighted subsample of the rows, as the start.
+    """The starting point and first curvature of the search on all rows.
 
-    Returns ``theta0`` unchanged and no curvature when the rows are too few for a
-    subsample to pay (:func:`crmmodels.clv._covariates_optim.subsample`) or when the
-    subsample's Hessian is not negative definite (then its optimum is still the start).
+    On many rows: the optimum and Hessian of a weighted subsample of them (whose own
+    search starts from the fit without covariates on the subsample); on few: the fit
+    without covariates and the Hessian there. No curvature when it is not finite (the
+    search is then L-BFGS-B from the starting point).
     """
     drawn = subsample(rows.counts, rows.pattern, _subsample_rows(rows.counts.size))
+    target = rows if drawn is None else rows.take(*drawn)
+    names = model._data_names
+    start = _start(model, dict(zip(names, target.hist, strict=True)), target.counts)
+    theta0 = np.concatenate([start, np.zeros(n_coef)])
     if drawn is None:  # few rows: the exact Hessian at the start is the first curvature
         hess = rows.hessian(theta0)
         return theta0, (hess if np.all(np.isfinite(hess)) else None), None
-    sub = rows.take(*drawn)
-    n_sub = float(sub.counts.sum())
-    fun = _mean_objective(sub.loglik, n_sub, float(model.penalizer), len(model._param_names))
+    n_sub = float(target.counts.sum())
+    fun = _mean_objective(target.loglik, n_sub, float(model.penalizer), len(model._param_names))
     res = _lbfgsb(fun, theta0, model, gtol=_SUBSAMPLE_GTOL)
     if not np.all(np.isfinite(res.x)):
-        return theta0, None, sub
+        return theta0, None, target
     theta = np.asarray(res.x, dtype=np.float64)
-    hess = sub.hessian(theta) * (float(rows.counts.sum()) / n_sub)
-    if not np.all(np.isfinite(hess)):
-        return theta, None, sub
-    return theta, hess, sub
+    hess = target.hessian(theta) * (float(rows.counts.sum()) / n_sub)
+    return theta, (hess if np.all(np.isfinite(hess)) else None), target
 
 
 def _mean_objective(
