@@ -13,6 +13,7 @@ import scipy.optimize
 from _covariate_sim import simulate
 
 import crmmodels.clv._covariates_fit as cf
+import crmmodels.clv._covariates_optim as co
 from crmmodels.clv import BGNBD, ParetoNBD
 from crmmodels.clv._covariates import build_spec_design
 from crmmodels.clv._covariates_optim import quasi_newton, row_hessian, subsample
@@ -60,7 +61,7 @@ def _reference(model: Any, df: pd.DataFrame, theta0: np.ndarray) -> tuple[np.nda
     )
     theta = np.asarray(res.x)
     for _ in range(3):  # Newton polish with a central-difference Hessian of the mean
-        theta = theta - np.linalg.solve(cf._hessian(fun, theta), fun(theta)[1])
+        theta = theta - np.linalg.solve(co.gradient_hessian(fun, theta), fun(theta)[1])
     return theta, loglik(theta)[0]
 
 
@@ -98,7 +99,7 @@ def test_standard_errors_equal_a_central_difference_hessian(
         ll, g = loglik(t)
         return -ll, -g
 
-    reference = np.linalg.inv(cf._hessian(neg, theta, step=1e-4))
+    reference = np.linalg.inv(co.gradient_hessian(neg, theta, step=1e-4))
     se_ref = np.sqrt(np.diag(reference))
     se = np.sqrt(np.diag(fast.covariate_fit_.covariance))
     np.testing.assert_allclose(se, se_ref, rtol=1e-4)
@@ -118,7 +119,7 @@ def test_row_hessian_forward_and_central_agree_with_every_parameter_differenced(
     _, design = build_spec_design(nw.from_native(df), LISTS, "test")
     hist_cols = [df[c].to_numpy(float) for c in ("frequency", "recency", "T")]
     rows = cf._Rows(cf._kernel(model), *cf._compress(hist_cols, design, None), 3)
-    every = cf._hessian(rows.loglik, theta, step=1e-4)
+    every = co.gradient_hessian(rows.loglik, theta, step=1e-4)
     for central in (False, True):
         ours = row_hessian(
             rows.row_terms, theta, rows.counts, rows.pattern, rows.patterns, cf._SLOT,
@@ -152,7 +153,7 @@ def test_a_failed_quasi_newton_search_falls_back_to_lbfgsb(
 ) -> None:
     df = _data("bgnbd" if cls is BGNBD else "pareto", 3000, 26)
     fast = cls().fit(df, covariates=COVS)
-    monkeypatch.setattr(cf, "quasi_newton", lambda *args, **kwargs: None)
+    monkeypatch.setattr(co, "quasi_newton", lambda *args, **kwargs: None)
     fallback = cls().fit(df, covariates=COVS)
     assert not fallback.diagnostics_["optimizer_message"].startswith("quasi-Newton")
     assert fallback.log_likelihood_ == pytest.approx(fast.log_likelihood_, rel=1e-9)

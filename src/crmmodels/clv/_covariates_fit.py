@@ -35,25 +35,25 @@ parameters by the delta method from the log scale.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.optimize
 from scipy import stats
 
 from crmmodels._ingest.frames import to_narwhals
 from crmmodels.clv._covariates import PROCESSES, CovariateSpec, build_spec_design
-from crmmodels.clv._covariates_optim import quasi_newton, row_hessian, subsample
+from crmmodels.clv._covariates_optim import lbfgsb, maximise, mean_objective, row_hessian, subsample
+from crmmodels.clv._covariates_rows import _compress, _Groups, _groups
+from crmmodels.clv._covariates_rows import _pattern_ids as _pattern_ids
 from crmmodels.clv._inputs import check, column_arguments, read_columns
 from crmmodels.clv._predict import fit_columns, prediction_customer_column, result_frame
-from crmmodels.errors import ArgumentError, ConvergenceError, CRMModelsError, DataError, warn
+from crmmodels.errors import ArgumentError, CRMModelsError, DataError
 from crmmodels.kernels import bgnbd_covariates as _kbg
 from crmmodels.kernels import pareto_nbd_covariates as _kpn
-from crmmodels.kernels._optim import FloatArray, IntArray, compress_rows, single_thread_blas
+from crmmodels.kernels._optim import FloatArray, IntArray, single_thread_blas
 
 __all__ = [
     "CovariateFit",
@@ -113,149 +113,6 @@ def _row_params(
     scale_p = base[1] * np.exp(-(design["purchase"] @ gp))
     scale_d = base[3] * np.exp(-(design["dropout"] @ gd))
     return base, scale_p, scale_d
-
-
-@dataclass(frozen=True)
-class _Groups:
-    """Distinct (dropout covariate pattern, x) pairs of the rows (BG/NBD's terms in b)."""
-
-    patterns: FloatArray  # distinct dropout design rows
-    pattern: IntArray  # pattern of each pair
-    x: FloatArray  # count of each pair
-    group: IntArray  # pair of each row
-
-
-def _groups(
-    x: FloatArray, dropout: FloatArray, pattern: tuple[IntArray, FloatArray] | None = None
-) -> _Groups:
-    """The (dropout pattern, x) pairs of the rows.
-
-    ``pattern`` (the covariate pattern of each row and the dropout design row of each
-    pattern) lets the dropout patterns be found among the patterns instead of the rows.
-    """
-    if not dropout.shape[1]:
-        pid = np.zeros(x.size, dtype=np.int64)
-        patterns = np.zeros((1, 0))
-    elif pattern is not None:
-        cols, _, of_pattern = compress_rows([*pattern[1].T])
-        pid, patterns = of_pattern[pattern[0]], np.column_stack(cols)
-    else:
-        cols, _, pid = compress_rows([*dropout.T])
-        patterns = np.column_stack(cols)
-    (ux, upid), _, group = compress_rows([x, pid.astype(np.float64)])
-    return _Groups(patterns, upid.astype(np.int64), ux, group)
-
-
-def _codes(column: FloatArray) -> tuple[FloatArray, IntArray]:
-    """Sorted distinct values of a column and the code of every row.
-
-    A constant column and a 0/1 column are coded without hashing.
-    """
-    if column.size and column[0] == column[-1] and column.min() == column.max():
-        return column[:1].copy(), np.zeros(column.size, dtype=np.int64)  # e.g. a common T
-    if bool(np.all((column == 0.0) | (column == 1.0))):
-        return np.array([0.0, 1.0]), column.astype(np.int64)
-    codes, values = pd.factorize(column, sort=True)  # a hash table, not a sort of the rows
-    return np.asarray(values, dtype=np.float64), codes.astype(np.int64, copy=False)
-
-
-def _mixed_radix(levels: list[tuple[FloatArray, IntArray]]) -> IntArray | None:
-    """One int64 number per row from the columns' codes (None when it could overflow)."""
-    if math.prod(max(v.size, 1) for v, _ in levels) >= 2**62:
-        return None
-    key = levels[0][1].copy()
-    for values, codes in levels[1:]:
-        key *= values.size
-        key += codes
-    return key
-
-
-def _distinct_columns(design: Mapping[str, FloatArray]) -> list[FloatArray]:
-    """The design columns of both processes, each once.
-
-    A column that repeats another (the same covariate in both processes) is skipped; a
-    few leading values are compared before the whole columns.
-    """
-    both = [*design["purchase"].T]
-    if not np.array_equal(design["purchase"], design["dropout"]):  # most often equal
-        both += [*design["dropout"].T]
-    distinct_cols: list[FloatArray] = []
-    for c in both:
-        if not any(
-            np.array_equal(c[:256], d[:256]) and np.array_equal(c, d) for d in distinct_cols
-        ):
-            distinct_cols.append(c)
-    return distinct_cols
-
-
-def _pattern_key(columns: list[FloatArray], n: int) -> tuple[FloatArray, IntArray] | None:
-    """One number per row for its covariate pattern, as a level of :func:`_mixed_radix`.
-
-    The number is the mixed-radix code of the row's values in the distinct design
-    columns (not made consecutive); returns ``(placeholder levels, numbers)`` with as many
-    levels as numbers are possible, or None when they could overflow.
-    """
-    if not columns:
-        return np.zeros(1), np.zeros(n, dtype=np.int64)
-    levels = [_codes(c) for c in columns]
-    key = _mixed_radix(levels)
-    if key is None:
-        return None
-    return np.empty(math.prod(v.size for v, _ in levels)), key
-
-
-def _pattern_ids(design: Mapping[str, FloatArray]) -> IntArray:
-    """The covariate pattern (distinct purchase and dropout design row) of every row.
-
-    A column that repeats another (the same covariate in both processes) is skipped.
-    """
-    n = design["purchase"].shape[0]
-    columns = _distinct_columns(design)
-    if not columns or n == 0:
-        return np.zeros(n, dtype=np.int64)
-    key = _pattern_key(columns, n)
-    if key is None:
-        return compress_rows(columns)[2]
-    return pd.factorize(key[1], sort=True)[0].astype(np.int64, copy=False)
-
-
-def _compress(
-    hist_cols: list[FloatArray], design: Mapping[str, FloatArray], w: FloatArray | None
-) -> tuple[tuple[FloatArray, FloatArray, FloatArray], dict[str, FloatArray], FloatArray, IntArray]:
-    """Distinct rows of (history, covariate pattern) with their weights.
-
-    Returns the histories, the design rows and the weight of every distinct row and its
-    pattern. Rows are keyed by the codes of ``x``, ``t_x``, ``T`` and of the design
-    columns (one int64 number, hashed), not by a lexicographic sort of every design
-    column; rows of zero total weight are dropped. The distinct rows come in the order
-    of their first appearance; the patterns are numbered among them.
-    """
-    n = design["purchase"].shape[0]
-    weights = np.ones(n) if w is None else w
-    pattern = _pattern_key(_distinct_columns(design), n) if n else None
-    if pattern is None:
-        pid = _pattern_ids(design)
-        pattern = (np.arange(int(pid.max()) + 1 if n else 0, dtype=np.float64), pid)
-    levels = [_codes(c) for c in hist_cols]
-    key = _mixed_radix([*levels, pattern]) if n else None
-    if key is None:  # continuous histories with very many levels: a lexicographic sort
-        pid = _pattern_ids(design)
-        _, counts, inverse = compress_rows([*hist_cols, pid.astype(np.float64)], weights)
-        first = np.empty(counts.size, dtype=np.int64)
-        rows = np.flatnonzero(inverse >= 0)
-        first[inverse[rows]] = rows  # one row of each distinct row
-    else:  # distinct keys by a hash table (in order of appearance), not by a sort
-        inverse, uniques = pd.factorize(key)
-        inverse = inverse.astype(np.int64, copy=False)
-        first = np.empty(uniques.size, dtype=np.int64)
-        first[inverse] = np.arange(n, dtype=np.int64)  # a row of each distinct row
-        counts = np.bincount(inverse, weights=weights, minlength=first.size).astype(np.float64)
-    keep = counts > 0
-    first, counts = first[keep], counts[keep]
-    hist = (hist_cols[0][first], hist_cols[1][first], hist_cols[2][first])
-    cdesign = {p: np.ascontiguousarray(design[p][first]) for p in ("purchase", "dropout")}
-    pid = pd.factorize(pattern[1][first], sort=True)[0].astype(np.int64, copy=False)
-    return hist, cdesign, counts, pid
 
 
 def _row_terms(
@@ -394,17 +251,6 @@ class _Rows:
         return _Rows(self.kernel, hist, design, weights, self.pattern[rows], self.n_purchase)
 
 
-def _hessian(fun: Any, theta: FloatArray, step: float = 1e-4) -> FloatArray:
-    """Hessian by central differences of the analytic gradient (symmetrised)."""
-    k = theta.size
-    h = np.empty((k, k))
-    for j in range(k):  # k = a handful of parameters, not rows
-        e = np.zeros(k)
-        e[j] = step
-        h[:, j] = (fun(theta + e)[1] - fun(theta - e)[1]) / (2 * step)
-    return np.asarray(0.5 * (h + h.T), dtype=np.float64)
-
-
 def _start(model: Any, data: dict[str, FloatArray], w: FloatArray | None) -> FloatArray:
     """Log base parameters of the fit without covariates (the starting point)."""
     plain = type(model)(**model.get_params())
@@ -540,132 +386,13 @@ def _subsample_start(
         hess = rows.hessian(theta0)
         return theta0, (hess if np.all(np.isfinite(hess)) else None), None
     n_sub = float(target.counts.sum())
-    fun = _mean_objective(target.loglik, n_sub, float(model.penalizer), len(model._param_names))
-    res = _lbfgsb(fun, theta0, model, gtol=_SUBSAMPLE_GTOL)
+    fun = mean_objective(target.loglik, n_sub, float(model.penalizer), len(model._param_names))
+    res = lbfgsb(fun, theta0, model, gtol=_SUBSAMPLE_GTOL)
     if not np.all(np.isfinite(res.x)):
         return theta0, None, target
     theta = np.asarray(res.x, dtype=np.float64)
     hess = target.hessian(theta) * (float(rows.counts.sum()) / n_sub)
     return theta, (hess if np.all(np.isfinite(hess)) else None), target
-
-
-def _mean_objective(
-    loglik: Callable[[FloatArray], tuple[float, FloatArray]], n: float, pen: float, n_base: int
-) -> Callable[[FloatArray], tuple[float, FloatArray]]:
-    """The minimised objective: mean negative log-likelihood plus the penalty."""
-
-    def fun(theta: FloatArray) -> tuple[float, FloatArray]:
-        ll, g = loglik(theta)
-        base = np.exp(theta[:n_base])
-        value = -ll / n + pen * float(np.sum(base**2) + np.sum(theta[n_base:] ** 2))
-        grad = -g / n + pen * np.concatenate([2 * base**2, 2 * theta[n_base:]])
-        if not np.isfinite(value):
-            return 1e300, np.zeros_like(theta)
-        return value, grad
-
-    return fun
-
-
-def _penalty_hessian(theta: FloatArray, pen: float, n_base: int) -> FloatArray:
-    """Hessian of the penalty of :func:`_mean_objective` (diagonal)."""
-    return np.diag(
-        pen * np.concatenate([4 * np.exp(2 * theta[:n_base]), np.full(theta.size - n_base, 2.0)])
-    )
-
-
-def _bounds(theta: FloatArray, n_base: int) -> list[tuple[float, float]]:
-    return [(-23.0, 23.0)] * n_base + [(-50.0, 50.0)] * (theta.size - n_base)
-
-
-def _lbfgsb(
-    fun: Callable[[FloatArray], tuple[float, FloatArray]],
-    theta0: FloatArray,
-    model: Any,
-    gtol: float | None = None,
-) -> Any:
-    return scipy.optimize.minimize(
-        fun,
-        theta0,
-        jac=True,
-        method="L-BFGS-B",
-        bounds=_bounds(theta0, len(model._param_names)),
-        options={
-            "maxiter": model.max_iter,
-            "gtol": model.tol if gtol is None else gtol,
-            "ftol": 1e-15,
-        },
-    )
-
-
-def maximise(
-    model: Any,
-    where: str,
-    loglik: Callable[[FloatArray], tuple[float, FloatArray]],
-    theta0: FloatArray,
-    n: float,
-    *,
-    hessian: Callable[[FloatArray], FloatArray] | None = None,
-    curvature: FloatArray | None = None,
-) -> tuple[FloatArray, FloatArray, float, dict[str, Any]]:
-    """Maximise a covariate likelihood over ``theta`` = (log base parameters, coefficients).
-
-    ``loglik`` returns the summed log-likelihood and its gradient in ``theta``. With
-    ``curvature`` (an approximation of the Hessian of the summed log-likelihood at
-    ``theta0``, e.g. from a subsample) the search is quasi-Newton from ``theta0``
-    (:func:`crmmodels.clv._covariates_optim.quasi_newton`), else, or when that fails,
-    L-BFGS-B. ``hessian`` gives the Hessian of the summed log-likelihood at the optimum
-    (default: central differences of the gradient in every parameter). Returns the
-    estimate, its covariance (inverse Hessian of the negative log-likelihood, NaN when
-    singular), the log-likelihood and the diagnostics.
-    """
-    n_base = len(model._param_names)
-    pen = float(model.penalizer)
-    fun = _mean_objective(loglik, n, pen, n_base)
-    with single_thread_blas():
-        found = None
-        if curvature is not None:
-            lower, upper = np.array(_bounds(theta0, n_base)).T
-            start_curv = -curvature / n + _penalty_hessian(theta0, pen, n_base)
-            found = quasi_newton(
-                fun,
-                theta0,
-                start_curv,
-                (lower, upper),
-                tol=model.tol,
-                max_iter=min(model.max_iter, 100),
-            )
-        if found is not None:
-            theta = found[0]
-            message = f"quasi-Newton from the subsample optimum converged ({found[1]} steps)"
-        else:
-            res = _lbfgsb(fun, theta0, model)
-            theta, message = np.asarray(res.x, dtype=np.float64), str(res.message)
-        gnorm = float(np.max(np.abs(fun(theta)[1])))
-        if gnorm > 100 * model.tol:
-            message = (
-                f"{where}: the covariate fit did not converge ({message}; gradient "
-                f"sup-norm {gnorm:.3g}). Try fewer covariates, centred or rescaled numeric "
-                "covariates, or a small penalizer."
-            )
-            if model.on_nonconvergence == "raise":
-                raise ConvergenceError(message)
-            warn(message, RuntimeWarning)
-        ll_total = loglik(theta)[0]  # before the Hessian moves the last evaluated point
-        if hessian is None:
-            hess = _hessian(fun, theta) * n
-        else:
-            hess = -hessian(theta) + n * _penalty_hessian(theta, pen, n_base)
-    try:
-        cov = np.asarray(np.linalg.inv(hess), dtype=np.float64)
-        if np.any(np.diag(cov) < 0):
-            raise np.linalg.LinAlgError
-    except np.linalg.LinAlgError:
-        cov = np.full(hess.shape, np.nan)
-    diagnostics: dict[str, Any] = {
-        "converged": bool(gnorm <= 100 * model.tol),
-        "optimizer_message": message,
-    }
-    return theta, cov, ll_total, diagnostics
 
 
 def set_fitted(

@@ -24,17 +24,32 @@ fit is as fast as it needs few evaluations. Three things keep their number down:
   backtracking line search): a handful of full evaluations instead of the 30 to 40 of
   L-BFGS-B from the fit without covariates. When a step fails it returns ``None`` and
   the caller falls back to L-BFGS-B.
+
+:func:`maximise` runs the search (quasi-Newton from a given curvature, else L-BFGS-B) and
+returns the estimate with its covariance; the spend model's covariate fit uses it too,
+with the Hessian by central differences of its gradient (:func:`gradient_hessian`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
+import scipy.optimize
 
-from crmmodels.kernels._optim import FloatArray, IntArray
+from crmmodels.errors import ConvergenceError, warn
+from crmmodels.kernels._optim import FloatArray, IntArray, single_thread_blas
 
-__all__ = ["quasi_newton", "row_hessian", "subsample"]
+__all__ = [
+    "gradient_hessian",
+    "lbfgsb",
+    "maximise",
+    "mean_objective",
+    "quasi_newton",
+    "row_hessian",
+    "subsample",
+]
 
 #: ``theta -> (log L per row, d log L / d u per row (4, n))``
 RowEval = Callable[[FloatArray], tuple[FloatArray, FloatArray]]
@@ -237,3 +252,133 @@ def quasi_newton(
             h_inv = left @ h_inv @ left.T + rho * np.outer(s, s)
         theta, f, g = trial, f_new, g_new
     return None
+
+
+def gradient_hessian(fun: Any, theta: FloatArray, step: float = 1e-4) -> FloatArray:
+    """Hessian by central differences of the analytic gradient (symmetrised)."""
+    k = theta.size
+    h = np.empty((k, k))
+    for j in range(k):  # k = a handful of parameters, not rows
+        e = np.zeros(k)
+        e[j] = step
+        h[:, j] = (fun(theta + e)[1] - fun(theta - e)[1]) / (2 * step)
+    return np.asarray(0.5 * (h + h.T), dtype=np.float64)
+
+
+def mean_objective(
+    loglik: Callable[[FloatArray], tuple[float, FloatArray]], n: float, pen: float, n_base: int
+) -> Callable[[FloatArray], tuple[float, FloatArray]]:
+    """The minimised objective: mean negative log-likelihood plus the penalty."""
+
+    def fun(theta: FloatArray) -> tuple[float, FloatArray]:
+        ll, g = loglik(theta)
+        base = np.exp(theta[:n_base])
+        value = -ll / n + pen * float(np.sum(base**2) + np.sum(theta[n_base:] ** 2))
+        grad = -g / n + pen * np.concatenate([2 * base**2, 2 * theta[n_base:]])
+        if not np.isfinite(value):
+            return 1e300, np.zeros_like(theta)
+        return value, grad
+
+    return fun
+
+
+def penalty_hessian(theta: FloatArray, pen: float, n_base: int) -> FloatArray:
+    """Hessian of the penalty of :func:`mean_objective` (diagonal)."""
+    return np.diag(
+        pen * np.concatenate([4 * np.exp(2 * theta[:n_base]), np.full(theta.size - n_base, 2.0)])
+    )
+
+
+def bounds(theta: FloatArray, n_base: int) -> list[tuple[float, float]]:
+    return [(-23.0, 23.0)] * n_base + [(-50.0, 50.0)] * (theta.size - n_base)
+
+
+def lbfgsb(
+    fun: Callable[[FloatArray], tuple[float, FloatArray]],
+    theta0: FloatArray,
+    model: Any,
+    gtol: float | None = None,
+) -> Any:
+    return scipy.optimize.minimize(
+        fun,
+        theta0,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds(theta0, len(model._param_names)),
+        options={
+            "maxiter": model.max_iter,
+            "gtol": model.tol if gtol is None else gtol,
+            "ftol": 1e-15,
+        },
+    )
+
+
+def maximise(
+    model: Any,
+    where: str,
+    loglik: Callable[[FloatArray], tuple[float, FloatArray]],
+    theta0: FloatArray,
+    n: float,
+    *,
+    hessian: Callable[[FloatArray], FloatArray] | None = None,
+    curvature: FloatArray | None = None,
+) -> tuple[FloatArray, FloatArray, float, dict[str, Any]]:
+    """Maximise a covariate likelihood over ``theta`` = (log base parameters, coefficients).
+
+    ``loglik`` returns the summed log-likelihood and its gradient in ``theta``. With
+    ``curvature`` (an approximation of the Hessian of the summed log-likelihood at
+    ``theta0``, e.g. from a subsample) the search is quasi-Newton from ``theta0``
+    (:func:`crmmodels.clv._covariates_optim.quasi_newton`), else, or when that fails,
+    L-BFGS-B. ``hessian`` gives the Hessian of the summed log-likelihood at the optimum
+    (default: central differences of the gradient in every parameter). Returns the
+    estimate, its covariance (inverse Hessian of the negative log-likelihood, NaN when
+    singular), the log-likelihood and the diagnostics.
+    """
+    n_base = len(model._param_names)
+    pen = float(model.penalizer)
+    fun = mean_objective(loglik, n, pen, n_base)
+    with single_thread_blas():
+        found = None
+        if curvature is not None:
+            lower, upper = np.array(bounds(theta0, n_base)).T
+            start_curv = -curvature / n + penalty_hessian(theta0, pen, n_base)
+            found = quasi_newton(
+                fun,
+                theta0,
+                start_curv,
+                (lower, upper),
+                tol=model.tol,
+                max_iter=min(model.max_iter, 100),
+            )
+        if found is not None:
+            theta = found[0]
+            message = f"quasi-Newton from the subsample optimum converged ({found[1]} steps)"
+        else:
+            res = lbfgsb(fun, theta0, model)
+            theta, message = np.asarray(res.x, dtype=np.float64), str(res.message)
+        gnorm = float(np.max(np.abs(fun(theta)[1])))
+        if gnorm > 100 * model.tol:
+            message = (
+                f"{where}: the covariate fit did not converge ({message}; gradient "
+                f"sup-norm {gnorm:.3g}). Try fewer covariates, centred or rescaled numeric "
+                "covariates, or a small penalizer."
+            )
+            if model.on_nonconvergence == "raise":
+                raise ConvergenceError(message)
+            warn(message, RuntimeWarning)
+        ll_total = loglik(theta)[0]  # before the Hessian moves the last evaluated point
+        if hessian is None:
+            hess = gradient_hessian(fun, theta) * n
+        else:
+            hess = -hessian(theta) + n * penalty_hessian(theta, pen, n_base)
+    try:
+        cov = np.asarray(np.linalg.inv(hess), dtype=np.float64)
+        if np.any(np.diag(cov) < 0):
+            raise np.linalg.LinAlgError
+    except np.linalg.LinAlgError:
+        cov = np.full(hess.shape, np.nan)
+    diagnostics: dict[str, Any] = {
+        "converged": bool(gnorm <= 100 * model.tol),
+        "optimizer_message": message,
+    }
+    return theta, cov, ll_total, diagnostics
