@@ -45,7 +45,16 @@ from scipy import stats
 
 from crmmodels._ingest.frames import to_narwhals
 from crmmodels.clv._covariates import PROCESSES, CovariateSpec, build_spec_design
-from crmmodels.clv._covariates_optim import lbfgsb, maximise, mean_objective, row_hessian, subsample
+from crmmodels.clv._covariates_optim import (
+    bounds,
+    lbfgsb,
+    maximise,
+    mean_objective,
+    penalty_hessian,
+    quasi_newton,
+    row_hessian,
+    subsample,
+)
 from crmmodels.clv._covariates_rows import _compress, _Groups, _groups
 from crmmodels.clv._covariates_rows import _pattern_ids as _pattern_ids
 from crmmodels.clv._inputs import check, column_arguments, read_columns
@@ -386,11 +395,17 @@ def _subsample_start(
         hess = rows.hessian(theta0)
         return theta0, (hess if np.all(np.isfinite(hess)) else None), None
     n_sub = float(target.counts.sum())
-    fun = mean_objective(target.loglik, n_sub, float(model.penalizer), len(model._param_names))
-    res = lbfgsb(fun, theta0, model, gtol=_SUBSAMPLE_GTOL)
-    if not np.all(np.isfinite(res.x)):
+    pen, n_base = float(model.penalizer), len(model._param_names)
+    fun = mean_objective(target.loglik, n_sub, pen, n_base)
+    curv = -target.hessian(theta0) / n_sub + penalty_hessian(theta0, pen, n_base)
+    box = np.array(bounds(theta0, n_base)).T
+    found = None  # BFGS from the subsample's Hessian at the start, else L-BFGS-B
+    if np.all(np.isfinite(curv)):
+        found = quasi_newton(fun, theta0, curv, (box[0], box[1]), tol=_SUBSAMPLE_GTOL, max_iter=100)
+    theta = found[0] if found is not None else lbfgsb(fun, theta0, model, gtol=_SUBSAMPLE_GTOL).x
+    if not np.all(np.isfinite(theta)):
         return theta0, None, target
-    theta = np.asarray(res.x, dtype=np.float64)
+    theta = np.asarray(theta, dtype=np.float64)
     hess = target.hessian(theta) * (float(rows.counts.sum()) / n_sub)
     return theta, (hess if np.all(np.isfinite(hess)) else None), target
 

@@ -42,10 +42,12 @@ from crmmodels.errors import ConvergenceError, warn
 from crmmodels.kernels._optim import FloatArray, IntArray, single_thread_blas
 
 __all__ = [
+    "bounds",
     "gradient_hessian",
     "lbfgsb",
     "maximise",
     "mean_objective",
+    "penalty_hessian",
     "quasi_newton",
     "row_hessian",
     "subsample",
