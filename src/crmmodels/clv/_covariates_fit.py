@@ -24,31 +24,45 @@ The fit maximises the likelihood over :math:`(\log r, \log\alpha_0, \log a \text
 gradient (per-row kernel derivatives chained through the exponentials), on rows
 compressed by (history, covariate pattern). The special functions run once per distinct
 argument: BG/NBD's terms in ``b_i`` once per (dropout pattern, x), Pareto/NBD's
-hypergeometric terms once per (covariate pattern, x, t). Standard errors come from the Hessian of
-the negative log-likelihood (central differences of the analytic gradient); those of the
-base parameters by the delta method from the log scale.
+hypergeometric terms once per (covariate pattern, x, t). The search starts from the fit
+without covariates; on many distinct rows, from the optimum of a weighted subsample of
+them, whose Hessian is the first curvature of a BFGS search on all rows (L-BFGS-B when
+that fails; :mod:`crmmodels.clv._covariates_optim`). Standard errors come from the
+Hessian of the negative log-likelihood at the optimum, taken exactly through the four
+row parameters (differences of the analytic row derivatives); those of the base
+parameters by the delta method from the log scale.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.optimize
 from scipy import stats
 
 from crmmodels._ingest.frames import to_narwhals
 from crmmodels.clv._covariates import PROCESSES, CovariateSpec, build_spec_design
+from crmmodels.clv._covariates_optim import (
+    bounds,
+    lbfgsb,
+    maximise,
+    mean_objective,
+    penalty_hessian,
+    quasi_newton,
+    row_hessian,
+    subsample,
+)
+from crmmodels.clv._covariates_rows import _compress, _Groups, _groups
+from crmmodels.clv._covariates_rows import _pattern_ids as _pattern_ids
 from crmmodels.clv._inputs import check, column_arguments, read_columns
 from crmmodels.clv._predict import fit_columns, prediction_customer_column, result_frame
-from crmmodels.errors import ArgumentError, ConvergenceError, CRMModelsError, DataError, warn
+from crmmodels.errors import ArgumentError, CRMModelsError, DataError
 from crmmodels.kernels import bgnbd_covariates as _kbg
 from crmmodels.kernels import pareto_nbd_covariates as _kpn
-from crmmodels.kernels._optim import FloatArray, IntArray, compress_rows, single_thread_blas
+from crmmodels.kernels._optim import FloatArray, IntArray, single_thread_blas
 
 __all__ = [
     "CovariateFit",
@@ -63,6 +77,13 @@ __all__ = [
 
 #: position of the per-customer scale of each process in the base parameters
 _SLOT = {"purchase": 1, "dropout": 3}
+#: a fit on at least 4 x this many distinct rows starts from a weighted subsample of
+#: max(_SUBSAMPLE_MIN, rows // _SUBSAMPLE_SHARE) rows
+_SUBSAMPLE_MIN = 4_000
+_SUBSAMPLE_SHARE = 20
+#: the subsample's own optimum is a few standard errors from the full one: a loose
+#: gradient tolerance there costs nothing in the full search
+_SUBSAMPLE_GTOL = 1e-5
 _WEIGHTS = "\0weights"
 
 
@@ -103,95 +124,44 @@ def _row_params(
     return base, scale_p, scale_d
 
 
-@dataclass(frozen=True)
-class _Groups:
-    """Distinct (dropout covariate pattern, x) pairs of the rows (BG/NBD's terms in b)."""
+def _row_terms(
+    kernel: Any,
+    theta: FloatArray,
+    hist: tuple[FloatArray, FloatArray, FloatArray],
+    design: Mapping[str, FloatArray],
+    n_purchase: int,
+    groups: _Groups | None = None,
+    cells: tuple[IntArray, IntArray] | None = None,
+    pattern: IntArray | None = None,
+) -> tuple[FloatArray, FloatArray]:
+    """Per-row log-likelihood and its derivatives in the four log row parameters.
 
-    patterns: FloatArray  # distinct dropout design rows
-    pattern: IntArray  # pattern of each pair
-    x: FloatArray  # count of each pair
-    group: IntArray  # pair of each row
-
-
-def _groups(x: FloatArray, dropout: FloatArray) -> _Groups:
-    cols, _, pid = compress_rows([*dropout.T]) if dropout.shape[1] else ([], None, None)
-    if pid is None:
-        pid = np.zeros(x.size, dtype=np.int64)
-        patterns = np.zeros((1, 0))
-    else:
-        patterns = np.column_stack(cols)
-    (ux, upid), _, group = compress_rows([x, pid.astype(np.float64)])
-    return _Groups(patterns, upid.astype(np.int64), ux, group)
-
-
-def _codes(column: FloatArray) -> tuple[FloatArray, IntArray]:
-    """Sorted distinct values of a column and the code of every row (0/1 without a sort)."""
-    if bool(np.all((column == 0.0) | (column == 1.0))):
-        return np.array([0.0, 1.0]), column.astype(np.int64)
-    values, codes = np.unique(column, return_inverse=True)
-    return values, codes.reshape(-1).astype(np.int64)
-
-
-def _mixed_radix(levels: list[tuple[FloatArray, IntArray]]) -> IntArray | None:
-    """One int64 number per row from the columns' codes (None when it could overflow)."""
-    if math.prod(max(v.size, 1) for v, _ in levels) >= 2**62:
-        return None
-    key = levels[0][1].copy()
-    for values, codes in levels[1:]:
-        key *= values.size
-        key += codes
-    return key
-
-
-def _pattern_ids(design: Mapping[str, FloatArray]) -> IntArray:
-    """The covariate pattern (distinct purchase and dropout design row) of every row.
-
-    A column that repeats another (the same covariate in both processes) is skipped.
+    The row parameters are ``(r, alpha_i, a or s, b_i or beta_i)``; the derivatives (shape
+    ``(4, n)``) are taken on their log scale, which the coefficients shift linearly.
+    ``groups`` (BG/NBD) and ``cells`` (Pareto/NBD) let the kernels evaluate their special
+    functions once per distinct argument; without them every row is evaluated. With
+    ``pattern`` (the covariate pattern of every row), ``design`` holds one row per pattern
+    and the scales are computed per pattern.
     """
-    columns = [*design["purchase"].T, *design["dropout"].T]
-    n = design["purchase"].shape[0]
-    distinct_cols: list[FloatArray] = []
-    for c in columns:
-        if not any(np.array_equal(c, d) for d in distinct_cols):
-            distinct_cols.append(np.ascontiguousarray(c))
-    if not distinct_cols or n == 0:
-        return np.zeros(n, dtype=np.int64)
-    key = _mixed_radix([_codes(c) for c in distinct_cols])
-    if key is None:
-        return compress_rows(distinct_cols)[2]
-    return np.unique(key, return_inverse=True)[1].reshape(-1).astype(np.int64)
-
-
-def _compress(
-    hist_cols: list[FloatArray], design: Mapping[str, FloatArray], w: FloatArray | None
-) -> tuple[tuple[FloatArray, FloatArray, FloatArray], dict[str, FloatArray], FloatArray, IntArray]:
-    """Distinct rows of (history, covariate pattern) with their weights.
-
-    Returns the histories, the design rows and the weight of every distinct row and its
-    pattern. Rows are keyed by the codes of ``x``, ``t_x``, ``T`` and the pattern (one
-    int64 number and one sort), not by a lexicographic sort of every design column; rows
-    of zero total weight are dropped.
-    """
-    pid = _pattern_ids(design)
-    n = pid.size
-    weights = np.ones(n) if w is None else w
-    levels = [_codes(c) for c in hist_cols]
-    levels.append((np.arange(int(pid.max()) + 1 if n else 0, dtype=np.float64), pid))
-    key = _mixed_radix(levels) if n else None
-    if key is None:  # continuous histories with very many levels: a lexicographic sort
-        _, counts, inverse = compress_rows([*hist_cols, pid.astype(np.float64)], weights)
-        first = np.empty(counts.size, dtype=np.int64)
-        rows = np.flatnonzero(inverse >= 0)
-        first[inverse[rows]] = rows  # one row of each distinct row
-    else:
-        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        counts = np.bincount(inverse, weights=weights, minlength=first.size).astype(np.float64)
-    keep = counts > 0
-    first, counts = first[keep], counts[keep]
-    hist = (hist_cols[0][first], hist_cols[1][first], hist_cols[2][first])
-    cdesign = {p: np.ascontiguousarray(design[p][first]) for p in ("purchase", "dropout")}
-    return hist, cdesign, counts, pid[first]
+    base, sp, sd = _row_params(theta, design, n_purchase)
+    if pattern is not None:
+        sp, sd = sp[pattern], sd[pattern]
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if groups is not None and kernel is _kbg:
+            b_pat = base[3] * np.exp(-(groups.patterns @ theta[4 + n_purchase :]))
+            b_group = b_pat[groups.pattern]
+            ll, d = _kbg.loglik_rows_grouped(
+                base[0], sp, base[2], b_group, groups.x, groups.group, *hist
+            )
+        elif cells is not None and kernel is _kpn:
+            ll, d = _kpn.loglik_rows(base[0], sp, base[2], sd, *hist, cells=cells)
+        else:
+            ll, d = kernel.loglik_rows(base[0], sp, base[2], sd, *hist)
+        d[0] *= base[0]
+        d[1] *= sp
+        d[2] *= base[2]
+        d[3] *= sd
+    return ll, d
 
 
 def _objective(
@@ -204,45 +174,90 @@ def _objective(
     groups: _Groups | None = None,
     cells: tuple[IntArray, IntArray] | None = None,
 ) -> tuple[float, FloatArray]:
-    """Summed weighted log-likelihood and its gradient in ``theta``.
+    """Summed weighted log-likelihood and its gradient in ``theta`` (see :func:`_row_terms`)."""
+    ll, d = _row_terms(kernel, theta, hist, design, n_purchase, groups, cells)
+    return _sum_rows(ll, d, counts, design)
 
-    ``groups`` (BG/NBD) and ``cells`` (Pareto/NBD) let the kernels evaluate their special
-    functions once per distinct argument; without them every row is evaluated.
+
+def _sum_rows(
+    ll: FloatArray,
+    d: FloatArray,
+    counts: FloatArray,
+    design: Mapping[str, FloatArray],
+    pattern: IntArray | None = None,
+) -> tuple[float, FloatArray]:
+    """The weighted sum of the row terms and its gradient in ``theta`` (chain rule).
+
+    With ``pattern``, ``design`` holds one row per pattern and the weighted derivatives
+    are summed per pattern before the product with it.
     """
-    base, sp, sd = _row_params(theta, design, n_purchase)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        if groups is not None and kernel is _kbg:
-            b_pat = base[3] * np.exp(-(groups.patterns @ theta[4 + n_purchase :]))
-            b_group = b_pat[groups.pattern]
-            ll, d = _kbg.loglik_rows_grouped(
-                base[0], sp, base[2], b_group, groups.x, groups.group, *hist
-            )
-        elif cells is not None and kernel is _kpn:
-            ll, d = _kpn.loglik_rows(base[0], sp, base[2], sd, *hist, cells=cells)
-        else:
-            ll, d = kernel.loglik_rows(base[0], sp, base[2], sd, *hist)
-    total = float(counts @ ll)
-    wp = counts * d[1] * sp  # d ll / d log(scale_p), weighted
-    wd = counts * d[3] * sd
+    wp = counts * d[1]  # d ll / d log(scale_p), weighted
+    wd = counts * d[3]
+    sum_p, sum_d = wp, wd
+    if pattern is not None:
+        n_pat = design["purchase"].shape[0]
+        sum_p = np.bincount(pattern, weights=wp, minlength=n_pat)
+        sum_d = np.bincount(pattern, weights=wd, minlength=n_pat)
     grad = np.concatenate(
         [
-            [base[0] * (counts @ d[0]), wp.sum(), base[2] * (counts @ d[2]), wd.sum()],
-            -(design["purchase"].T @ wp),
-            -(design["dropout"].T @ wd),
+            [counts @ d[0], wp.sum(), counts @ d[2], wd.sum()],
+            -(design["purchase"].T @ sum_p),
+            -(design["dropout"].T @ sum_d),
         ]
     )
-    return total, grad
+    return float(counts @ ll), grad
 
 
-def _hessian(fun: Any, theta: FloatArray, step: float = 1e-4) -> FloatArray:
-    """Hessian by central differences of the analytic gradient (symmetrised)."""
-    k = theta.size
-    h = np.empty((k, k))
-    for j in range(k):  # k = a handful of parameters, not rows
-        e = np.zeros(k)
-        e[j] = step
-        h[:, j] = (fun(theta + e)[1] - fun(theta - e)[1]) / (2 * step)
-    return np.asarray(0.5 * (h + h.T), dtype=np.float64)
+@dataclass
+class _Rows:
+    """The compressed rows of a covariate fit and their likelihood (counts evaluations)."""
+
+    kernel: Any
+    hist: tuple[FloatArray, FloatArray, FloatArray]
+    design: dict[str, FloatArray]
+    counts: FloatArray
+    pattern: IntArray
+    n_purchase: int
+    evaluations: int = 0
+
+    def __post_init__(self) -> None:
+        n_pat = int(self.pattern.max()) + 1 if self.pattern.size else 0
+        first = np.zeros(n_pat, dtype=np.int64)
+        first[self.pattern] = np.arange(self.pattern.size, dtype=np.int64)
+        self.patterns = {p: self.design[p][first] for p in PROCESSES}
+        self.groups = None
+        if self.kernel is _kbg:
+            by_pattern = (self.pattern, self.patterns["dropout"])
+            self.groups = _groups(self.hist[0], self.design["dropout"], by_pattern)
+        self.cells = (
+            _kpn.hypergeometric_cells(*self.hist, self.pattern) if self.kernel is _kpn else None
+        )
+
+    def row_terms(self, theta: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """:func:`_row_terms` (the last point's terms are kept: asking again is free)."""
+        last = getattr(self, "_last", None)
+        if last is not None and np.array_equal(last[0], theta):
+            return last[1], last[2]
+        self.evaluations += 1
+        args = (self.hist, self.patterns, self.n_purchase, self.groups, self.cells, self.pattern)
+        ll, d = _row_terms(self.kernel, theta, *args)
+        self._last = (theta.copy(), ll, d)
+        return ll, d
+
+    def loglik(self, theta: FloatArray) -> tuple[float, FloatArray]:
+        """Summed log-likelihood and its gradient (:func:`_objective`, summed per pattern)."""
+        ll, d = self.row_terms(theta)
+        return _sum_rows(ll, d, self.counts, self.patterns, self.pattern)
+
+    def hessian(self, theta: FloatArray) -> FloatArray:
+        """Hessian of the summed log-likelihood (:func:`row_hessian`, 8 evaluations)."""
+        return row_hessian(self.row_terms, theta, self.counts, self.pattern, self.patterns, _SLOT)
+
+    def take(self, rows: IntArray, weights: FloatArray) -> _Rows:
+        """The rows ``rows`` with the weights ``weights`` (a subsample)."""
+        hist = (self.hist[0][rows], self.hist[1][rows], self.hist[2][rows])
+        design = {p: np.ascontiguousarray(v[rows]) for p, v in self.design.items()}
+        return _Rows(self.kernel, hist, design, weights, self.pattern[rows], self.n_purchase)
 
 
 def _start(model: Any, data: dict[str, FloatArray], w: FloatArray | None) -> FloatArray:
@@ -337,14 +352,15 @@ def fit_covariates(
     hist_cols = [data[k] for k in model._data_names]
     hist, cdesign, counts, pid = _compress(hist_cols, design, w)
     n = float(counts.sum())
-    groups = _groups(hist[0], cdesign["dropout"]) if kernel is _kbg else None
-    cells = _kpn.hypergeometric_cells(*hist, pid) if kernel is _kpn else None
-
-    def loglik(theta: FloatArray) -> tuple[float, FloatArray]:
-        return _objective(kernel, theta, hist, cdesign, counts, kp, groups, cells)
-
-    theta0 = np.concatenate([_start(model, data, w), np.zeros(kp + kd)])
-    theta, cov, ll_total, diagnostics = maximise(model, where, loglik, theta0, n)
+    rows = _Rows(kernel, hist, cdesign, counts, pid, kp)
+    with single_thread_blas():
+        theta0, curvature, sub = _subsample_start(model, rows, kp + kd)
+    theta, cov, ll_total, diagnostics = maximise(
+        model, where, rows.loglik, theta0, n, hessian=rows.hessian, curvature=curvature
+    )
+    diagnostics["n_evaluations"] = rows.evaluations
+    diagnostics["subsample_rows"] = 0 if sub is None else int(sub.counts.size)
+    diagnostics["subsample_evaluations"] = 0 if sub is None else sub.evaluations
     diagnostics["n_distinct_rows"] = int(counts.size)
     diagnostics["data_range"] = {
         "max_frequency": float(np.max(hist_cols[0])),
@@ -355,64 +371,43 @@ def fit_covariates(
     return model
 
 
-def maximise(
-    model: Any,
-    where: str,
-    loglik: Callable[[FloatArray], tuple[float, FloatArray]],
-    theta0: FloatArray,
-    n: float,
-) -> tuple[FloatArray, FloatArray, float, dict[str, Any]]:
-    """Maximise a covariate likelihood over ``theta`` = (log base parameters, coefficients).
+def _subsample_rows(n_rows: int) -> int:
+    """Rows of the subsample that gives a large fit its start (see ``_covariates_optim``)."""
+    return max(_SUBSAMPLE_MIN, n_rows // _SUBSAMPLE_SHARE)
 
-    ``loglik`` returns the summed log-likelihood and its gradient in ``theta``. Returns
-    the estimate, its covariance (inverse Hessian of the negative log-likelihood, NaN
-    when singular), the log-likelihood and the diagnostics.
+
+def _subsample_start(
+    model: Any, rows: _Rows, n_coef: int
+) -> tuple[FloatArray, FloatArray | None, _Rows | None]:
+    """The starting point and first curvature of the search on all rows.
+
+    On many rows: the optimum and Hessian of a weighted subsample of them (whose own
+    search starts from the fit without covariates on the subsample); on few: the fit
+    without covariates and the Hessian there. No curvature when it is not finite (the
+    search is then L-BFGS-B from the starting point).
     """
-    n_base = len(model._param_names)
-    pen = float(model.penalizer)
-
-    def fun(theta: FloatArray) -> tuple[float, FloatArray]:
-        ll, g = loglik(theta)
-        base = np.exp(theta[:n_base])
-        value = -ll / n + pen * float(np.sum(base**2) + np.sum(theta[n_base:] ** 2))
-        grad = -g / n + pen * np.concatenate([2 * base**2, 2 * theta[n_base:]])
-        if not np.isfinite(value):
-            return 1e300, np.zeros_like(theta)
-        return value, grad
-
-    bounds = [(-23.0, 23.0)] * n_base + [(-50.0, 50.0)] * (theta0.size - n_base)
-    with single_thread_blas():
-        res = scipy.optimize.minimize(
-            fun,
-            theta0,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=bounds,
-            options={"maxiter": model.max_iter, "gtol": model.tol, "ftol": 1e-15},
-        )
-        theta = np.asarray(res.x, dtype=np.float64)
-        gnorm = float(np.max(np.abs(fun(theta)[1])))
-        if gnorm > 100 * model.tol:
-            message = (
-                f"{where}: the covariate fit did not converge ({res.message}; gradient "
-                f"sup-norm {gnorm:.3g}). Try fewer covariates, centred or rescaled numeric "
-                "covariates, or a small penalizer."
-            )
-            if model.on_nonconvergence == "raise":
-                raise ConvergenceError(message)
-            warn(message, RuntimeWarning)
-        hess = _hessian(fun, theta) * n
-    try:
-        cov = np.asarray(np.linalg.inv(hess), dtype=np.float64)
-        if np.any(np.diag(cov) < 0):
-            raise np.linalg.LinAlgError
-    except np.linalg.LinAlgError:
-        cov = np.full(hess.shape, np.nan)
-    diagnostics: dict[str, Any] = {
-        "converged": bool(gnorm <= 100 * model.tol),
-        "optimizer_message": str(res.message),
-    }
-    return theta, cov, loglik(theta)[0], diagnostics
+    drawn = subsample(rows.counts, rows.pattern, _subsample_rows(rows.counts.size))
+    target = rows if drawn is None else rows.take(*drawn)
+    names = model._data_names
+    start = _start(model, dict(zip(names, target.hist, strict=True)), target.counts)
+    theta0 = np.concatenate([start, np.zeros(n_coef)])
+    if drawn is None:  # few rows: the exact Hessian at the start is the first curvature
+        hess = rows.hessian(theta0)
+        return theta0, (hess if np.all(np.isfinite(hess)) else None), None
+    n_sub = float(target.counts.sum())
+    pen, n_base = float(model.penalizer), len(model._param_names)
+    fun = mean_objective(target.loglik, n_sub, pen, n_base)
+    curv = -target.hessian(theta0) / n_sub + penalty_hessian(theta0, pen, n_base)
+    box = np.array(bounds(theta0, n_base)).T
+    found = None  # BFGS from the subsample's Hessian at the start, else L-BFGS-B
+    if np.all(np.isfinite(curv)):
+        found = quasi_newton(fun, theta0, curv, (box[0], box[1]), tol=_SUBSAMPLE_GTOL, max_iter=100)
+    theta = found[0] if found is not None else lbfgsb(fun, theta0, model, gtol=_SUBSAMPLE_GTOL).x
+    if not np.all(np.isfinite(theta)):
+        return theta0, None, target
+    theta = np.asarray(theta, dtype=np.float64)
+    hess = target.hessian(theta) * (float(rows.counts.sum()) / n_sub)
+    return theta, (hess if np.all(np.isfinite(hess)) else None), target
 
 
 def set_fitted(
