@@ -17,7 +17,8 @@ Customer :math:`i` with purchase covariates :math:`z^p_i` and dropout covariates
   :math:`b_i \gg a`). CLVTools scales ``a`` and ``b`` by the same factor instead, which
   leaves the mean dropout probability unchanged (a covariate then changes only how
   spread out the dropout probabilities are); the form here lets a covariate make
-  customers leave sooner or later, which is what the churn drivers report.
+  customers leave sooner or later, which is what the churn drivers report. CLVTools' form
+  is available as ``dropout_form="ab"`` (:mod:`crmmodels.clv._covariates_ab`).
 
 The fit maximises the likelihood over :math:`(\log r, \log\alpha_0, \log a \text{ or }
 \log s, \log b_0 \text{ or } \log\beta_0, \gamma_p, \gamma_d)` with the analytic
@@ -31,6 +32,7 @@ base parameters by the delta method from the log scale.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -43,8 +45,9 @@ from scipy import stats
 
 from crmmodels._ingest.frames import to_narwhals
 from crmmodels.clv._covariates import PROCESSES, CovariateSpec, build_spec_design
+from crmmodels.clv._covariates_ab import dropout_form_argument, objective_ab, shapes
 from crmmodels.clv._inputs import check, column_arguments, read_columns
-from crmmodels.clv._predict import fit_columns, prediction_customer_column, result_frame
+from crmmodels.clv._predict import fit_columns
 from crmmodels.errors import ArgumentError, ConvergenceError, CRMModelsError, DataError, warn
 from crmmodels.kernels import bgnbd_covariates as _kbg
 from crmmodels.kernels import pareto_nbd_covariates as _kpn
@@ -55,7 +58,7 @@ __all__ = [
     "coefficient_table",
     "fit_covariates",
     "maximise",
-    "predict_covariates",
+    "parameters_at",
     "read_with_covariates",
     "restore_covariates",
     "set_fitted",
@@ -327,12 +330,14 @@ def fit_covariates(
             columns=columns,
         )
     kernel = _kernel(model)
+    form, columns = dropout_form_argument(model, where, columns)  # BG/NBD: "b" or "ab"
     model._validate_hyperparameters()
     _, names = column_arguments(where, model._data_names, model._default_column_names, columns)
     meta = fit_columns(summary, names, customer_col, time_unit)
     cov_cols = list(dict.fromkeys(c for p in PROCESSES for c in lists[p]))
     data, w, df = read_with_covariates(model, where, summary, names, weights, weights_col, cov_cols)
     spec, design = build_spec_design(df, lists, where)
+    spec = dataclasses.replace(spec, dropout_form=form)
     kp, kd = design["purchase"].shape[1], design["dropout"].shape[1]
     hist_cols = [data[k] for k in model._data_names]
     hist, cdesign, counts, pid = _compress(hist_cols, design, w)
@@ -341,7 +346,8 @@ def fit_covariates(
     cells = _kpn.hypergeometric_cells(*hist, pid) if kernel is _kpn else None
 
     def loglik(theta: FloatArray) -> tuple[float, FloatArray]:
-        return _objective(kernel, theta, hist, cdesign, counts, kp, groups, cells)
+        objective = objective_ab if form == "ab" else _objective
+        return objective(kernel, theta, hist, cdesign, counts, kp, groups, cells)
 
     theta0 = np.concatenate([_start(model, data, w), np.zeros(kp + kd)])
     theta, cov, ll_total, diagnostics = maximise(model, where, loglik, theta0, n)
@@ -467,39 +473,25 @@ def coefficient_table(spec: CovariateSpec, fit: CovariateFit, level: float = 0.9
     )
 
 
-def row_parameters(model: Any, df: Any, where: str) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Base parameters and per-customer scales of a fitted covariate model on a frame."""
-    fit: CovariateFit = model.covariate_fit_
+def parameters_at(
+    model: Any, theta: FloatArray, design: Mapping[str, FloatArray]
+) -> tuple[float, FloatArray, float | FloatArray, FloatArray]:
+    """Each row's ``(r, alpha_i, a or a_i or s, b_i or beta_i)`` at the estimate ``theta``.
+
+    The third parameter is one number except for a BG/NBD in the ``"ab"`` form.
+    """
+    n_purchase = model.covariate_fit_.n_purchase
+    base, scale_p, _ = _row_params(theta, design, n_purchase)
+    shape, scale_d = shapes(theta, design["dropout"], n_purchase, model.covariates_.dropout_form)
+    return float(base[0]), scale_p, shape, scale_d
+
+
+def row_parameters(
+    model: Any, df: Any, where: str
+) -> tuple[float, FloatArray, float | FloatArray, FloatArray]:
+    """:func:`parameters_at` the fitted estimate, for the customers of a collected frame."""
     design = model.covariates_.design(df, where)
-    return _row_params(fit.theta, design, fit.n_purchase)
-
-
-def predict_covariates(
-    model: Any, summary: Any, horizon: float, pmf: Any, level: Any, customer_col: Any
-) -> Any:
-    """``predict`` of a covariate model: P(alive) and expected purchases per customer."""
-    where = f"{type(model).__name__}.predict"
-    if pmf is not None or level is not None:
-        raise ArgumentError(
-            f"{where}: pmf= and level= are not available for a model with covariates yet; "
-            "call predict(summary, horizon=...) without them."
-        )
-    kernel = _kernel(model)
-    frame = to_narwhals(summary, what="summary")
-    id_col = prediction_customer_column(model, summary, customer_col)
-    columns = {k: str(model.columns_.get(k, k)) for k in model._data_names}
-    keep = ([] if id_col is None else [id_col]) + model.covariates_.columns
-    data, collected = read_columns(frame, columns, keep)
-    x, tx, tt = model._validated_history(data["frequency"], data["recency"], data["T"])
-    base, sp, sd = row_parameters(model, collected, where)
-    out = {
-        "p_alive": kernel.probability_alive(base[0], sp, base[2], sd, x, tx, tt),
-        "expected_purchases": kernel.conditional_expected_purchases(
-            base[0], sp, base[2], sd, horizon, x, tx, tt
-        ),
-    }
-    attrs = {"time_unit": model.time_unit_, "horizon": horizon}
-    return result_frame(frame, collected, id_col, out, attrs)
+    return parameters_at(model, model.covariate_fit_.theta, design)
 
 
 def restore_covariates(
@@ -512,6 +504,10 @@ def restore_covariates(
         raise DataError("the covariate processes do not fit this model.")
     if not spend:
         _kernel(model)
+    if type(model).__name__ == "BGNBD":  # saved before the forms existed: "b"
+        spec = dataclasses.replace(spec, dropout_form=spec.dropout_form or "b")
+    elif spec.dropout_form is not None:
+        raise DataError(f"dropout_form is a BGNBD setting; {type(model).__name__} has none.")
     kp, kd = len(spec.names("spend" if spend else "purchase")), len(spec.names("dropout"))
     theta_in = payload.get("theta")
     n_base = len(model._param_names)
