@@ -99,7 +99,8 @@ class PurchaseModel(SummaryModel):
             Level (e.g. 0.9) of per-customer intervals from parameter uncertainty:
             adds ``<column>_low`` and ``<column>_high`` for ``p_alive`` and
             ``expected_purchases`` (NaN when the model has no covariance, e.g. built
-            with ``from_params``).
+            with ``from_params``). With covariates the draws are of the base parameters
+            and the coefficients together, each customer at its drawn parameters.
         customer_col : str or None, default "customer_id"
             Key column carried into the result: the id column of the fit when the
             summary has it, else ``"customer_id"`` when present; a column named

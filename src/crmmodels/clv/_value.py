@@ -202,7 +202,9 @@ def customer_lifetime_value(
         at this level (0 <= level < 1; 0 collapses it onto the median of the draws)
         under ``n_draws`` parameter draws from the asymptotic normal distribution of
         each fit (see :func:`customer_equity`). NaN when a model carries no covariance
-        (e.g. built with ``from_params``). None (default): no interval.
+        (e.g. built with ``from_params``). None (default): no interval. A model with
+        covariates draws its base parameters and coefficients together, and each
+        customer is valued at its drawn parameters.
     n_draws : int, default 200
         Parameter draws for the interval.
     seed : int, default 0
@@ -378,7 +380,10 @@ def customer_equity(
     distinct (x, T) and scaled by P(alive) (see :func:`customer_lifetime_value`). The
     quadrature node count is chosen once, at the fitted parameters, and used for every
     draw. The draws are those of the per-customer computation up to rounding (the
-    tests compare both to 1e-10 relative).
+    tests compare both to 1e-10 relative). With models fitted with covariates each
+    customer is valued at its own parameters, and the draws (or the delta method) are
+    over the base parameters and the coefficients together (see
+    :mod:`crmmodels.clv._covariates_value`).
 
     Parameters
     ----------
