@@ -283,9 +283,11 @@ def _point(
     v: _Valuation, transaction_model: Any, spend: Any, settings: Settings
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Expected purchases over the horizon, discounted purchases and spend per customer."""
-    vt, vs = _vector(transaction_model, False), _vector(spend, True)
-    assert vt is not None
-    fn = vt.at(vt.center)
+
+    def theta(model: Any) -> FloatArray | None:
+        return model.covariate_fit_.theta if has_covariates(model) else None
+
+    fn = _expected_at(transaction_model, theta(transaction_model))
     values = _expected(fn, v, v.x, v.tx, v.big_t, v.design)
     det = values @ v.w
     if math.isinf(settings.horizon):
@@ -296,7 +298,7 @@ def _point(
             if rate(settings.discount_rate, settings.discount_period)
             else values[:, 0]
         )
-    spend_fn = _spend_at(spend, None) if vs is None else vs.at(vs.center)
+    spend_fn = _spend_at(spend, theta(spend))
     return exp_h, det, spend_fn(v.x, v.monetary_value, v.design)
 
 
