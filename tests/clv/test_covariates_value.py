@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from typing import Any
 
 import numpy as np
@@ -157,6 +158,20 @@ def test_clv_equals_the_plain_model_per_customer(fitted: tuple[Any, pd.DataFrame
         plain = _plain_at(model, rows.iloc[i])
         one = customer_lifetime_value(plain, 12.0, rows.iloc[[i]], **kw).to_frame()
         assert got["clv"][i] == pytest.approx(one["clv"][0], rel=1e-6)
+
+
+@pytest.mark.parametrize("horizon", [26.0, math.inf])
+def test_clv_of_customers_who_differ_only_in_recency(
+    fitted: tuple[Any, pd.DataFrame], horizon: float
+) -> None:
+    model, s = fitted
+    base = s.iloc[[0] * 5].reset_index(drop=True)
+    rows = base.assign(frequency=[0.0, 3.0, 3.0, 3.0, 3.0], recency=[0.0, 0.5, 20.0, 51.9, 52.0])
+    kw = {"horizon": horizon, "discount_rate": 0.1, "discount_period": 52.0}
+    got = customer_lifetime_value(model, 1.0, rows, **kw).to_frame()
+    plain = _plain_at(model, rows.iloc[0])
+    want = customer_lifetime_value(plain, 1.0, rows[["frequency", "recency", "T"]], **kw)
+    np.testing.assert_allclose(got["clv"], want.to_frame()["clv"], rtol=1e-6)
 
 
 def _with_theta(model: Any, theta: np.ndarray) -> Any:

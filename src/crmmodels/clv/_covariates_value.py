@@ -41,6 +41,7 @@ from scipy.special import ndtri
 from crmmodels._ingest.frames import to_narwhals, to_pandas
 from crmmodels.clv._covariates_fit import _kernel, parameters_at
 from crmmodels.clv._covariates_predict import Distinct, draw_blocks
+from crmmodels.clv._inputs import unique_rows
 from crmmodels.clv._value_inputs import (
     Settings,
     _data_columns,
@@ -85,12 +86,33 @@ def _expected_at(model: Any, theta: FloatArray | None) -> Expected:
     """E[X_i(t_j)] at theta (covariate model) or of a model without covariates."""
 
     def covariate(t: FloatArray, x: FloatArray, tx: FloatArray, tt: FloatArray, d: Any) -> Any:
+        # E_i(t) = P(alive)_i G(x, T, customer's parameters; t): G does not depend on the
+        # recency, so it runs once per distinct (x, T, design row), and is taken as E / P
+        # at the recency T (where P(alive) is largest); exact up to rounding
         assert theta is not None
-        r, sp, shape, sd = parameters_at(model, theta, d)
-        shape_col = shape if np.ndim(shape) == 0 else np.asarray(shape)[:, None]
-        return _kernel(model).conditional_expected_purchases(
-            r, sp[:, None], shape_col, sd[:, None], t[None, :], x[:, None], tx[:, None], tt[:, None]
-        )
+        kernel = _kernel(model)
+        widths = [d[p].shape[1] for p in ("purchase", "dropout")]
+        cols = [c for p in ("purchase", "dropout") for c in d[p].T]
+        distinct, inverse = unique_rows([x, tt, *cols])
+        xu, tu = distinct[0], distinct[1]
+        design_u = {
+            "purchase": _stack(distinct[2 : 2 + widths[0]], xu.size),
+            "dropout": _stack(distinct[2 + widths[0] :], xu.size),
+        }
+        txu = np.where(xu > 0, tu, 0.0)
+        r, sp_u, shape_u, sd_u = parameters_at(model, theta, design_u)
+        shape_col = shape_u if np.ndim(shape_u) == 0 else np.asarray(shape_u)[:, None]
+        e_u = kernel.conditional_expected_purchases(
+            r, sp_u[:, None], shape_col, sd_u[:, None], t[None, :], xu[:, None], txu[:, None],
+            tu[:, None],
+        )  # fmt: skip
+        e_u = np.asarray(e_u, dtype=np.float64).reshape(xu.size, t.size)
+        p_u = kernel.probability_alive(r, sp_u, shape_u, sd_u, xu, txu, tu)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = np.where(p_u[:, None] > 0, e_u / p_u[:, None], 0.0)
+        _, sp, shape, sd = parameters_at(model, theta, d)
+        alive = kernel.probability_alive(r, sp, shape, sd, x, tx, tt)
+        return alive[:, None] * g[inverse]
 
     def plain(t: FloatArray, x: FloatArray, tx: FloatArray, tt: FloatArray, d: Any) -> Any:
         return model.conditional_expected_purchases(
@@ -98,6 +120,10 @@ def _expected_at(model: Any, theta: FloatArray | None) -> Expected:
         )
 
     return covariate if has_covariates(model) else plain
+
+
+def _stack(columns: list[FloatArray], n: int) -> FloatArray:
+    return np.column_stack(columns) if columns else np.zeros((n, 0))
 
 
 def _spend_at(model: Any, theta: FloatArray | None) -> Spend:
@@ -343,7 +369,7 @@ def covariate_lifetime_value(
             rows = _distinct(v)
             tail = (1.0 - level) / 2.0
             low, high = np.empty(rows.n_rows), np.empty(rows.n_rows)
-            for sl in draw_blocks(rows.n_rows, n_draws * v.t.size):
+            for sl in draw_blocks(rows.n_rows, n_draws):
                 values = _block_values(v, rows, sl, fns, settings)
                 low[sl], high[sl] = np.quantile(values, [tail, 1.0 - tail], axis=0)
             used = n_draws
@@ -368,7 +394,7 @@ def _equities(
 ) -> FloatArray:
     """Customer equity under each evaluator pair (counts of the distinct rows)."""
     total = np.zeros(len(fns))
-    for sl in draw_blocks(rows.n_rows, len(fns) * v.t.size):
+    for sl in draw_blocks(rows.n_rows, len(fns)):
         total += _block_values(v, rows, sl, fns, settings) @ rows.counts[sl]
     return total
 
