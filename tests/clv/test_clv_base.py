@@ -400,6 +400,8 @@ def test_each_model_declares_its_columns_and_fit_names_them(
     )
     if cls._takes_covariates:
         expected += ["covariates", "purchase_covariates", "dropout_covariates"]
+    if cls is BGNBD:  # the form of the BG/NBD dropout covariates
+        expected.append("dropout_form")
     assert list(sig.parameters) == expected
     for k, col in columns:
         assert sig.parameters[f"{k}_col"].default == col

@@ -408,19 +408,6 @@ def test_clv_per_customer_equals_the_model_at_its_own_parameters(name: str, hori
         )
 
 
-def test_predictions_not_available_yet_are_refused(bg_data: pd.DataFrame, bg_fit: BGNBD) -> None:
-    from crmmodels.clv import customer_equity, customer_lifetime_value
-
-    with pytest.raises(ArgumentError, match="level="):
-        customer_lifetime_value(
-            bg_fit, 10.0, bg_data.iloc[:10], horizon=52, discount_rate=0.01, level=0.9
-        )
-    with pytest.raises(ArgumentError, match="has covariates"):
-        customer_equity(bg_fit, 10.0, bg_data.iloc[:10], horizon=52, discount_rate=0.01)
-    with pytest.raises(ArgumentError, match="pmf= and level="):
-        bg_fit.predict(bg_data.iloc[:10], horizon=10, pmf=2)
-
-
 def test_demo_step_reports_the_drivers(tmp_path: Path) -> None:
     from crmmodels._demo.covariates import run
 

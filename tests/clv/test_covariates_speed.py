@@ -25,7 +25,7 @@ LISTS = {"purchase": COVS, "dropout": COVS}
 def _data(name: str, n: int, seed: int) -> pd.DataFrame:
     df = simulate(name, n, seed)
     df["recency"] = np.round(df["recency"] * 7) / 7  # a day grid: rows share histories
-    df["age"] = np.round(df["age"] * 10) / 10
+    df["age"] = np.round(df["age"] * 2) / 2  # a few dozen patterns: a subsample helps
     return df
 
 
@@ -214,3 +214,12 @@ def test_rows_summed_per_pattern_equal_the_objective_of_every_row(
         ll, grad = rows.loglik(theta)
         assert ll == pytest.approx(ref[0], rel=1e-11)
         np.testing.assert_allclose(grad, ref[1], rtol=1e-9, atol=1e-9 * abs(ref[0]))
+
+
+def test_no_subsample_when_keeping_every_pattern_would_keep_most_rows() -> None:
+    # a continuous covariate: every row is its own pattern, so a sample that keeps every
+    # pattern keeps everything and would only add work
+    n = 100_000
+    assert subsample(np.ones(n), np.arange(n, dtype=np.int64), 5_000) is None
+    few = subsample(np.ones(n), np.arange(n, dtype=np.int64) % 50, 5_000)
+    assert few is not None and few[0].size < n // 2

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, ClassVar
 
 import numpy as np
 
+from crmmodels._ingest.arguments import check_choice
+from crmmodels.clv._covariates_ab import DROPOUT_FORMS
+from crmmodels.clv._fitting import SummaryModel
 from crmmodels.clv._inputs import broadcast as _broadcast
 from crmmodels.clv._inputs import whole_numbers
 from crmmodels.clv._limits import BETA_GEOMETRIC_LIMITS, Limit
@@ -217,6 +221,17 @@ class BGNBD(_BetaGeometricModel):
     penalizer, initial_params, n_restarts, tol, max_iter, on_nonconvergence
         See :class:`crmmodels.clv._base.MLEModel`.
 
+    Notes
+    -----
+    ``fit(summary, covariates=[...], dropout_form=...)`` fits time-invariant covariates
+    (see :mod:`crmmodels.clv._covariates_fit`). ``dropout_form`` says how the dropout
+    covariates enter: ``"b"`` (default), :math:`b_i = b_0 e^{-\gamma_d' z_i}` with ``a``
+    shared, so a positive coefficient makes customers leave sooner; ``"ab"``, CLVTools'
+    form, :math:`a_i = a_0 e^{\gamma_d' z_i}` and :math:`b_i = b_0 e^{\gamma_d' z_i}`:
+    the mean dropout probability is the same for everyone and a coefficient changes
+    how spread out the dropout probabilities are. Without covariates both forms are the
+    same model.
+
     Attributes
     ----------
     params_ : dict
@@ -247,3 +262,26 @@ class BGNBD(_BetaGeometricModel):
 
     _modified: ClassVar[bool] = False
     _takes_covariates: ClassVar[bool] = True
+
+
+_COVARIATE_ARGUMENTS = ("covariates", "purchase_covariates", "dropout_covariates")
+_generated_fit = BGNBD.fit  # SummaryModel's fit, with BGNBD's signature
+
+
+def _fit(self: BGNBD, summary: Any = None, y: Any = None, **kw: Any) -> BGNBD:
+    if all(kw.get(k) is None for k in _COVARIATE_ARGUMENTS) and "dropout_form" in kw:
+        # without covariates both forms are the same BG/NBD: checked, then not needed
+        check_choice(kw.pop("dropout_form"), "dropout_form", DROPOUT_FORMS)
+    fitted: BGNBD = SummaryModel.fit(self, summary, y, **kw)
+    return fitted
+
+
+_fit.__doc__ = _generated_fit.__doc__
+_fit.__qualname__ = "BGNBD.fit"
+_fit.__signature__ = inspect.signature(_generated_fit).replace(  # type: ignore[attr-defined]
+    parameters=[
+        *inspect.signature(_generated_fit).parameters.values(),
+        inspect.Parameter("dropout_form", inspect.Parameter.KEYWORD_ONLY, default="b"),
+    ]
+)
+setattr(BGNBD, "fit", _fit)  # noqa: B010

@@ -43,6 +43,9 @@ class ChurnDriversResult(Result):
         ``(column, reference level)`` of each categorical covariate.
     n_customers : float
         Customers the model was fitted on.
+    dropout_form : str or None
+        BG/NBD: how the dropout covariates enter (``"b"`` or ``"ab"``, see
+        :attr:`explanation`); None for Pareto/NBD.
     """
 
     data: pd.DataFrame
@@ -50,6 +53,36 @@ class ChurnDriversResult(Result):
     level: float
     references: tuple[tuple[str, str], ...]
     n_customers: float
+    dropout_form: str | None = None
+
+    @property
+    def explanation(self) -> str:
+        """What an ``effect`` of each process means, in plain words."""
+        purchase = (
+            "A purchase effect multiplies the mean purchase rate of a customer who is still "
+            "active (per unit of a numeric covariate, or for the level against the "
+            "reference level)."
+        )
+        if self.dropout_form == "ab":
+            dropout = (
+                "A dropout effect multiplies both shapes of the beta distribution of the "
+                "probability of leaving after a purchase (CLVTools' form). The average "
+                "probability of leaving does not move; an effect above 1 makes customers' "
+                "probabilities more alike (fewer who almost never leave and fewer who leave "
+                "at once), an effect below 1 more spread out."
+            )
+        elif self.dropout_form == "b":
+            dropout = (
+                "A dropout effect divides the expected odds of staying after a purchase: "
+                "above 1, customers are more likely to leave after each purchase (they "
+                "leave sooner); below 1, they stay longer."
+            )
+        else:
+            dropout = (
+                "A dropout effect multiplies the mean dropout rate: above 1, customers "
+                "leave sooner; below 1, they stay longer."
+            )
+        return f"{dropout} {purchase}"
 
     def to_frame(self) -> pd.DataFrame:
         """Return the table of effects (a copy)."""
@@ -84,9 +117,13 @@ def churn_drivers(model: Any, level: float = 0.95) -> ChurnDriversResult:
     ``effect = exp(coefficient)`` with the sign convention of
     :mod:`crmmodels.clv._covariates_fit`: an effect above 1 raises the rate. For the
     Pareto/NBD it multiplies the mean dropout rate :math:`s/\beta_i` (or the mean purchase
-    rate :math:`r/\alpha_i`); for the BG/NBD dropout process it divides the expected odds
-    of staying after a purchase, :math:`b_i/(a-1)`, which raises the probability of
-    dropping out after each purchase. The interval is ``exp(coefficient +- z * se)``.
+    rate :math:`r/\alpha_i`). For a BG/NBD fitted with ``dropout_form="b"`` it divides
+    the expected odds of staying after a purchase, :math:`b_i/(a-1)`, which raises the
+    probability of dropping out after each purchase; with ``dropout_form="ab"``
+    (CLVTools' form) it multiplies both shapes :math:`a_i` and :math:`b_i`: the mean
+    dropout probability does not move, its spread does (an effect above 1 makes the
+    customers' dropout probabilities more alike). ``.explanation`` says this in words.
+    The interval is ``exp(coefficient +- z * se)``.
 
     Raises
     ------
@@ -146,4 +183,5 @@ def churn_drivers(model: Any, level: float = 0.95) -> ChurnDriversResult:
         level=float(level),
         references=tuple(refs.items()),
         n_customers=float(model.n_customers_),
+        dropout_form=model.covariates_.dropout_form,
     )

@@ -9,7 +9,8 @@ a categorical column (string, categorical or boolean dtype) is expanded into one
 indicator per level other than its reference level, the most frequent level on the
 fitting data (ties: the first in sorted order). The spec is recorded in the fitted model
 (``covariates_``) and builds the same design matrix at prediction time, where an unknown
-level is an error.
+level is an error. For BG/NBD the spec also records the form of the dropout covariates
+(``dropout_form``: ``"b"`` or ``"ab"``, see :mod:`crmmodels.clv._covariates_ab`).
 """
 
 from __future__ import annotations
@@ -86,6 +87,8 @@ class CovariateSpec:
     dropout: tuple[Term, ...]
     #: the spend covariates of Gamma-Gamma (the purchase models leave it empty)
     spend: tuple[Term, ...] = ()
+    #: BG/NBD: the dropout covariates scale ``"b"`` or ``"ab"`` (None for other models)
+    dropout_form: str | None = None
 
     @property
     def processes(self) -> tuple[str, ...]:
@@ -126,7 +129,10 @@ class CovariateSpec:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (persistence)."""
-        return {p: [t.to_dict() for t in self.terms(p)] for p in self.processes}
+        out: dict[str, Any] = {p: [t.to_dict() for t in self.terms(p)] for p in self.processes}
+        if self.dropout_form is not None:
+            out["dropout_form"] = self.dropout_form
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> CovariateSpec:
@@ -138,10 +144,19 @@ class CovariateSpec:
             return cls((), (), spend)
         if not isinstance(d, Mapping) or any(not isinstance(d.get(p), list) for p in PROCESSES):
             raise DataError(f"covariates must map 'purchase' and 'dropout' to lists; got {d!r}.")
-        return cls(*(tuple(Term.from_dict(t) for t in d[p]) for p in PROCESSES))
+        extra = set(d) - {*PROCESSES, "dropout_form"}
+        if extra:
+            raise DataError(f"covariates: unknown fields {sorted(extra)}.")
+        form = d.get("dropout_form")
+        if form is not None and form not in ("b", "ab"):
+            raise DataError(f"covariates: dropout_form must be 'b' or 'ab'; got {form!r}.")
+        purchase, dropout = (tuple(Term.from_dict(t) for t in d[p]) for p in PROCESSES)
+        return cls(purchase, dropout, (), form)
 
     def __repr__(self) -> str:
         parts = [f"{p}={self.names(p)}" for p in self.processes]
+        if self.dropout_form is not None:
+            parts.append(f"dropout_form={self.dropout_form!r}")
         return f"CovariateSpec({', '.join(parts)})"
 
 
@@ -316,7 +331,8 @@ def build_spec_design(
     if processes == ("spend",):
         spec = CovariateSpec((), (), tuple(terms[c] for c in lists["spend"]))
     else:
-        spec = CovariateSpec(*(tuple(terms[c] for c in lists[p]) for p in PROCESSES))
+        purchase, dropout = (tuple(terms[c] for c in lists[p]) for p in PROCESSES)
+        spec = CovariateSpec(purchase, dropout)
     design = spec.design(df, where)
     for process in spec.processes:
         _check_collinear(spec.names(process), design[process], process, where)

@@ -17,7 +17,8 @@ Customer :math:`i` with purchase covariates :math:`z^p_i` and dropout covariates
   :math:`b_i \gg a`). CLVTools scales ``a`` and ``b`` by the same factor instead, which
   leaves the mean dropout probability unchanged (a covariate then changes only how
   spread out the dropout probabilities are); the form here lets a covariate make
-  customers leave sooner or later, which is what the churn drivers report.
+  customers leave sooner or later, which is what the churn drivers report. CLVTools' form
+  is available as ``dropout_form="ab"`` (:mod:`crmmodels.clv._covariates_ab`).
 
 The fit maximises the likelihood over :math:`(\log r, \log\alpha_0, \log a \text{ or }
 \log s, \log b_0 \text{ or } \log\beta_0, \gamma_p, \gamma_d)` with the analytic
@@ -35,6 +36,7 @@ parameters by the delta method from the log scale.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +47,7 @@ from scipy import stats
 
 from crmmodels._ingest.frames import to_narwhals
 from crmmodels.clv._covariates import PROCESSES, CovariateSpec, build_spec_design
+from crmmodels.clv._covariates_ab import dropout_form_argument, shapes
 from crmmodels.clv._covariates_optim import (
     bounds,
     lbfgsb,
@@ -58,7 +61,7 @@ from crmmodels.clv._covariates_optim import (
 from crmmodels.clv._covariates_rows import _compress, _Groups, _groups
 from crmmodels.clv._covariates_rows import _pattern_ids as _pattern_ids
 from crmmodels.clv._inputs import check, column_arguments, read_columns
-from crmmodels.clv._predict import fit_columns, prediction_customer_column, result_frame
+from crmmodels.clv._predict import fit_columns
 from crmmodels.errors import ArgumentError, CRMModelsError, DataError
 from crmmodels.kernels import bgnbd_covariates as _kbg
 from crmmodels.kernels import pareto_nbd_covariates as _kpn
@@ -69,14 +72,19 @@ __all__ = [
     "coefficient_table",
     "fit_covariates",
     "maximise",
-    "predict_covariates",
+    "parameters_at",
     "read_with_covariates",
     "restore_covariates",
     "set_fitted",
 ]
 
 #: position of the per-customer scale of each process in the base parameters
-_SLOT = {"purchase": 1, "dropout": 3}
+_SLOT: dict[str, int | tuple[tuple[int, float], ...]] = {"purchase": 1, "dropout": 3}
+#: BG/NBD's "ab" form: the dropout coefficients raise the log of both shapes, a and b
+_SLOTS_AB: dict[str, int | tuple[tuple[int, float], ...]] = {
+    "purchase": 1,
+    "dropout": ((2, 1.0), (3, 1.0)),
+}
 #: a fit on at least 4 x this many distinct rows starts from a weighted subsample of
 #: max(_SUBSAMPLE_MIN, rows // _SUBSAMPLE_SHARE) rows
 _SUBSAMPLE_MIN = 4_000
@@ -133,6 +141,7 @@ def _row_terms(
     groups: _Groups | None = None,
     cells: tuple[IntArray, IntArray] | None = None,
     pattern: IntArray | None = None,
+    form: str | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Per-row log-likelihood and its derivatives in the four log row parameters.
 
@@ -141,25 +150,31 @@ def _row_terms(
     ``groups`` (BG/NBD) and ``cells`` (Pareto/NBD) let the kernels evaluate their special
     functions once per distinct argument; without them every row is evaluated. With
     ``pattern`` (the covariate pattern of every row), ``design`` holds one row per pattern
-    and the scales are computed per pattern.
+    and the scales are computed per pattern. ``form`` is BG/NBD's dropout form: with
+    ``"ab"`` the third row parameter is ``a_i``, scaled with ``b_i`` (see
+    :mod:`crmmodels.clv._covariates_ab`).
     """
-    base, sp, sd = _row_params(theta, design, n_purchase)
+    base, sp, _ = _row_params(theta, design, n_purchase)
+    sa, sd = shapes(theta, design["dropout"], n_purchase, form)
     if pattern is not None:
         sp, sd = sp[pattern], sd[pattern]
+        sa = sa if np.ndim(sa) == 0 else np.asarray(sa)[pattern]
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if groups is not None and kernel is _kbg:
-            b_pat = base[3] * np.exp(-(groups.patterns @ theta[4 + n_purchase :]))
-            b_group = b_pat[groups.pattern]
+            a_pat, b_pat = shapes(theta, groups.patterns, n_purchase, form)
+            a_group = a_pat if np.ndim(a_pat) == 0 else np.asarray(a_pat)[groups.pattern]
             ll, d = _kbg.loglik_rows_grouped(
-                base[0], sp, base[2], b_group, groups.x, groups.group, *hist
+                base[0], sp, a_group, b_pat[groups.pattern], groups.x, groups.group, *hist
             )
+            if np.ndim(a_group) > 0:
+                sa = np.asarray(a_group)[groups.group]
         elif cells is not None and kernel is _kpn:
             ll, d = _kpn.loglik_rows(base[0], sp, base[2], sd, *hist, cells=cells)
         else:
-            ll, d = kernel.loglik_rows(base[0], sp, base[2], sd, *hist)
+            ll, d = kernel.loglik_rows(base[0], sp, sa, sd, *hist)
         d[0] *= base[0]
         d[1] *= sp
-        d[2] *= base[2]
+        d[2] *= sa
         d[3] *= sd
     return ll, d
 
@@ -173,10 +188,11 @@ def _objective(
     n_purchase: int,
     groups: _Groups | None = None,
     cells: tuple[IntArray, IntArray] | None = None,
+    form: str | None = None,
 ) -> tuple[float, FloatArray]:
     """Summed weighted log-likelihood and its gradient in ``theta`` (see :func:`_row_terms`)."""
-    ll, d = _row_terms(kernel, theta, hist, design, n_purchase, groups, cells)
-    return _sum_rows(ll, d, counts, design)
+    ll, d = _row_terms(kernel, theta, hist, design, n_purchase, groups, cells, form=form)
+    return _sum_rows(ll, d, counts, design, form=form)
 
 
 def _sum_rows(
@@ -185,19 +201,24 @@ def _sum_rows(
     counts: FloatArray,
     design: Mapping[str, FloatArray],
     pattern: IntArray | None = None,
+    form: str | None = None,
 ) -> tuple[float, FloatArray]:
     """The weighted sum of the row terms and its gradient in ``theta`` (chain rule).
 
     With ``pattern``, ``design`` holds one row per pattern and the weighted derivatives
-    are summed per pattern before the product with it.
+    are summed per pattern before the product with it. In the ``"ab"`` form the dropout
+    coefficients raise both log shapes (``+z'gamma``); otherwise they lower the dropout
+    scale (``-z'gamma``).
     """
     wp = counts * d[1]  # d ll / d log(scale_p), weighted
     wd = counts * d[3]
-    sum_p, sum_d = wp, wd
+    # d ll / d (-z'gamma_d), weighted: "ab" moves both log shapes the other way
+    wz = -(wd + counts * d[2]) if form == "ab" else wd
+    sum_p, sum_d = wp, wz
     if pattern is not None:
         n_pat = design["purchase"].shape[0]
         sum_p = np.bincount(pattern, weights=wp, minlength=n_pat)
-        sum_d = np.bincount(pattern, weights=wd, minlength=n_pat)
+        sum_d = np.bincount(pattern, weights=wz, minlength=n_pat)
     grad = np.concatenate(
         [
             [counts @ d[0], wp.sum(), counts @ d[2], wd.sum()],
@@ -219,6 +240,7 @@ class _Rows:
     pattern: IntArray
     n_purchase: int
     evaluations: int = 0
+    form: str | None = None
 
     def __post_init__(self) -> None:
         n_pat = int(self.pattern.max()) + 1 if self.pattern.size else 0
@@ -240,24 +262,27 @@ class _Rows:
             return last[1], last[2]
         self.evaluations += 1
         args = (self.hist, self.patterns, self.n_purchase, self.groups, self.cells, self.pattern)
-        ll, d = _row_terms(self.kernel, theta, *args)
+        ll, d = _row_terms(self.kernel, theta, *args, form=self.form)
         self._last = (theta.copy(), ll, d)
         return ll, d
 
     def loglik(self, theta: FloatArray) -> tuple[float, FloatArray]:
         """Summed log-likelihood and its gradient (:func:`_objective`, summed per pattern)."""
         ll, d = self.row_terms(theta)
-        return _sum_rows(ll, d, self.counts, self.patterns, self.pattern)
+        return _sum_rows(ll, d, self.counts, self.patterns, self.pattern, form=self.form)
 
     def hessian(self, theta: FloatArray) -> FloatArray:
         """Hessian of the summed log-likelihood (:func:`row_hessian`, 8 evaluations)."""
-        return row_hessian(self.row_terms, theta, self.counts, self.pattern, self.patterns, _SLOT)
+        slots = _SLOTS_AB if self.form == "ab" else _SLOT
+        return row_hessian(self.row_terms, theta, self.counts, self.pattern, self.patterns, slots)
 
     def take(self, rows: IntArray, weights: FloatArray) -> _Rows:
         """The rows ``rows`` with the weights ``weights`` (a subsample)."""
         hist = (self.hist[0][rows], self.hist[1][rows], self.hist[2][rows])
         design = {p: np.ascontiguousarray(v[rows]) for p, v in self.design.items()}
-        return _Rows(self.kernel, hist, design, weights, self.pattern[rows], self.n_purchase)
+        return _Rows(
+            self.kernel, hist, design, weights, self.pattern[rows], self.n_purchase, form=self.form
+        )
 
 
 def _start(model: Any, data: dict[str, FloatArray], w: FloatArray | None) -> FloatArray:
@@ -342,17 +367,19 @@ def fit_covariates(
             columns=columns,
         )
     kernel = _kernel(model)
+    form, columns = dropout_form_argument(model, where, columns)  # BG/NBD: "b" or "ab"
     model._validate_hyperparameters()
     _, names = column_arguments(where, model._data_names, model._default_column_names, columns)
     meta = fit_columns(summary, names, customer_col, time_unit)
     cov_cols = list(dict.fromkeys(c for p in PROCESSES for c in lists[p]))
     data, w, df = read_with_covariates(model, where, summary, names, weights, weights_col, cov_cols)
     spec, design = build_spec_design(df, lists, where)
+    spec = dataclasses.replace(spec, dropout_form=form)
     kp, kd = design["purchase"].shape[1], design["dropout"].shape[1]
     hist_cols = [data[k] for k in model._data_names]
     hist, cdesign, counts, pid = _compress(hist_cols, design, w)
     n = float(counts.sum())
-    rows = _Rows(kernel, hist, cdesign, counts, pid, kp)
+    rows = _Rows(kernel, hist, cdesign, counts, pid, kp, form=form)
     with single_thread_blas():
         theta0, curvature, sub = _subsample_start(model, rows, kp + kd)
     theta, cov, ll_total, diagnostics = maximise(
@@ -462,39 +489,25 @@ def coefficient_table(spec: CovariateSpec, fit: CovariateFit, level: float = 0.9
     )
 
 
-def row_parameters(model: Any, df: Any, where: str) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Base parameters and per-customer scales of a fitted covariate model on a frame."""
-    fit: CovariateFit = model.covariate_fit_
+def parameters_at(
+    model: Any, theta: FloatArray, design: Mapping[str, FloatArray]
+) -> tuple[float, FloatArray, float | FloatArray, FloatArray]:
+    """Each row's ``(r, alpha_i, a or a_i or s, b_i or beta_i)`` at the estimate ``theta``.
+
+    The third parameter is one number except for a BG/NBD in the ``"ab"`` form.
+    """
+    n_purchase = model.covariate_fit_.n_purchase
+    base, scale_p, _ = _row_params(theta, design, n_purchase)
+    shape, scale_d = shapes(theta, design["dropout"], n_purchase, model.covariates_.dropout_form)
+    return float(base[0]), scale_p, shape, scale_d
+
+
+def row_parameters(
+    model: Any, df: Any, where: str
+) -> tuple[float, FloatArray, float | FloatArray, FloatArray]:
+    """:func:`parameters_at` the fitted estimate, for the customers of a collected frame."""
     design = model.covariates_.design(df, where)
-    return _row_params(fit.theta, design, fit.n_purchase)
-
-
-def predict_covariates(
-    model: Any, summary: Any, horizon: float, pmf: Any, level: Any, customer_col: Any
-) -> Any:
-    """``predict`` of a covariate model: P(alive) and expected purchases per customer."""
-    where = f"{type(model).__name__}.predict"
-    if pmf is not None or level is not None:
-        raise ArgumentError(
-            f"{where}: pmf= and level= are not available for a model with covariates yet; "
-            "call predict(summary, horizon=...) without them."
-        )
-    kernel = _kernel(model)
-    frame = to_narwhals(summary, what="summary")
-    id_col = prediction_customer_column(model, summary, customer_col)
-    columns = {k: str(model.columns_.get(k, k)) for k in model._data_names}
-    keep = ([] if id_col is None else [id_col]) + model.covariates_.columns
-    data, collected = read_columns(frame, columns, keep)
-    x, tx, tt = model._validated_history(data["frequency"], data["recency"], data["T"])
-    base, sp, sd = row_parameters(model, collected, where)
-    out = {
-        "p_alive": kernel.probability_alive(base[0], sp, base[2], sd, x, tx, tt),
-        "expected_purchases": kernel.conditional_expected_purchases(
-            base[0], sp, base[2], sd, horizon, x, tx, tt
-        ),
-    }
-    attrs = {"time_unit": model.time_unit_, "horizon": horizon}
-    return result_frame(frame, collected, id_col, out, attrs)
+    return parameters_at(model, model.covariate_fit_.theta, design)
 
 
 def restore_covariates(
@@ -507,6 +520,10 @@ def restore_covariates(
         raise DataError("the covariate processes do not fit this model.")
     if not spend:
         _kernel(model)
+    if type(model).__name__ == "BGNBD":  # saved before the forms existed: "b"
+        spec = dataclasses.replace(spec, dropout_form=spec.dropout_form or "b")
+    elif spec.dropout_form is not None:
+        raise DataError(f"dropout_form is a BGNBD setting; {type(model).__name__} has none.")
     kp, kd = len(spec.names("spend" if spend else "purchase")), len(spec.names("dropout"))
     theta_in = payload.get("theta")
     n_base = len(model._param_names)

@@ -65,7 +65,7 @@ def row_hessian(
     counts: FloatArray,
     pattern: IntArray,
     patterns: Mapping[str, FloatArray],
-    slots: Mapping[str, int],
+    slots: Mapping[str, int | tuple[tuple[int, float], ...]],
     *,
     central: bool = False,
     step: float | None = None,
@@ -86,7 +86,9 @@ def row_hessian(
     patterns : mapping
         ``"purchase"`` and ``"dropout"``: the design row of each pattern (``P x k``).
     slots : mapping
-        Row parameter (0 to 3) whose log scale each process's coefficients lower.
+        Row parameter (0 to 3) whose log scale each process's coefficients lower, or
+        ``((slot, sign), ...)``: the row parameters whose log scale they move, each by
+        ``sign * z'gamma`` (BG/NBD's "ab" form raises both shapes).
     central : bool
         Central differences (8 evaluations) instead of forward differences from the
         derivatives at ``theta`` (4 evaluations and the one at ``theta``, which a caller
@@ -132,10 +134,12 @@ def row_hessian(
     for a in range(4):
         block = np.zeros((n_pat, k))
         block[:, a] = 1.0
-        for process, slot in slots.items():
-            if slot == a:
-                cols = slice(4, 4 + kp) if process == "purchase" else slice(4 + kp, k)
-                block[:, cols] = -patterns[process]
+        for process, given in slots.items():
+            moves = ((given, -1.0),) if isinstance(given, int) else given
+            for slot, sign in moves:
+                if slot == a:
+                    cols = slice(4, 4 + kp) if process == "purchase" else slice(4 + kp, k)
+                    block[:, cols] = sign * patterns[process]
         blocks.append(block)
     hess = np.zeros((k, k))
     for a in range(4):
@@ -158,7 +162,8 @@ def subsample(
     ``counts_i`` over its probability, so the weighted likelihood of the sample estimates
     the full one. The draw is fixed by ``seed``: the same rows give the same sample.
     Returns ``None`` when the rows are too few for a sample to save time (fewer than four
-    times ``target``).
+    times ``target``), or when keeping every pattern would keep more than half of them
+    (a continuous covariate makes almost every row its own pattern).
 
     Examples
     --------
@@ -190,6 +195,8 @@ def subsample(
     prob[few[pattern]] = 1.0  # a pattern of few rows is kept whole
     keep = np.random.default_rng(seed).random(n) < prob
     rows = np.flatnonzero(keep & (counts > 0))
+    if rows.size > n // 2:  # patterns too many and too small (a continuous covariate)
+        return None
     return rows.astype(np.int64), counts[rows] / prob[rows]
 
 
@@ -354,7 +361,7 @@ def maximise(
             )
         if found is not None:
             theta = found[0]
-            message = f"quasi-Newton from the subsample optimum converged ({found[1]} steps)"
+            message = f"quasi-Newton search converged ({found[1]} steps)"
         else:
             res = lbfgsb(fun, theta0, model)
             theta, message = np.asarray(res.x, dtype=np.float64), str(res.message)

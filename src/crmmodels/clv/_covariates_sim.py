@@ -32,6 +32,7 @@ def simulate_covariate_summary(
     observation_length: float = 52.0,
     effects: Mapping[str, Mapping[str, float]] = EFFECTS,
     seed: int = 0,
+    dropout_form: Literal["b", "ab"] = "b",
 ) -> pd.DataFrame:
     """A customer summary drawn from a model with covariates (vectorised, no loops).
 
@@ -48,6 +49,10 @@ def simulate_covariate_summary(
         Coefficients by process and design column (default :data:`EFFECTS`).
     seed : int
         Random seed.
+    dropout_form : {"b", "ab"}
+        BG/NBD only: how the dropout effects act (as ``BGNBD.fit``'s ``dropout_form``):
+        ``"b"``, ``p ~ Beta(a, b0 exp(-effect))``; ``"ab"``, ``p ~ Beta(a exp(effect),
+        b0 exp(effect))``. The draws other than ``p`` are the same for both forms.
 
     Returns
     -------
@@ -83,7 +88,8 @@ def simulate_covariate_summary(
         tx = np.where(x > 0, end * rng.beta(np.maximum(x, 1), 1.0), 0.0)
     else:
         lam = rng.gamma(0.8, 1.0 / 8.0, n) * factor("purchase")
-        p = rng.beta(0.8, 3.0 / factor("dropout"))
+        f = factor("dropout")
+        p = rng.beta(0.8 * f, 3.0 * f) if dropout_form == "ab" else rng.beta(0.8, 3.0 / f)
         k = rng.poisson(lam * big_t)  # purchases in (0, T] without dropout
         x = np.minimum(k, rng.geometric(p))  # the customer leaves after the last of these
         tx = np.where(x > 0, big_t * rng.beta(np.maximum(x, 1), np.maximum(k - x + 1, 1)), 0.0)

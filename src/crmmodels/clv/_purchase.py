@@ -18,7 +18,7 @@ import numpy as np
 from crmmodels import engines
 from crmmodels._ingest.arguments import check_choice, check_int, check_number
 from crmmodels._ingest.renames import renamed_arguments
-from crmmodels.clv._covariates_fit import predict_covariates
+from crmmodels.clv._covariates_predict import predict_covariates
 from crmmodels.clv._fitting import SummaryModel
 from crmmodels.clv._inputs import as_float_array, broadcast, check, nonnegative, unique_rows
 from crmmodels.clv._predict import (
@@ -99,7 +99,8 @@ class PurchaseModel(SummaryModel):
             Level (e.g. 0.9) of per-customer intervals from parameter uncertainty:
             adds ``<column>_low`` and ``<column>_high`` for ``p_alive`` and
             ``expected_purchases`` (NaN when the model has no covariance, e.g. built
-            with ``from_params``).
+            with ``from_params``). With covariates the draws are of the base parameters
+            and the coefficients together, each customer at its drawn parameters.
         customer_col : str or None, default "customer_id"
             Key column carried into the result: the id column of the fit when the
             summary has it, else ``"customer_id"`` when present; a column named
@@ -143,7 +144,7 @@ class PurchaseModel(SummaryModel):
         frame = summary_frame(self, summary, "predict")
         h = self._check_horizon(horizon)
         if hasattr(self, "covariates_"):  # per-customer parameters from the covariates
-            return predict_covariates(self, summary, h, pmf, level, customer_col)
+            return predict_covariates(self, summary, h, pmf, level, customer_col, n_draws, seed)
         k = None if pmf is None else check_int(pmf, "pmf", low=0, high=1000)
         level, draws, rng_seed = check_predict_args(level, n_draws, seed)
         id_col = prediction_customer_column(self, summary, customer_col)

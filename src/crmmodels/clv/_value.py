@@ -46,7 +46,11 @@ import pandas as pd
 from crmmodels import engines
 from crmmodels._ingest.arguments import check_choice
 from crmmodels._progress import Progress
-from crmmodels.clv._covariates_value import covariate_lifetime_value, has_covariates
+from crmmodels.clv._covariates_value import (
+    covariate_equity,
+    covariate_lifetime_value,
+    has_covariates,
+)
 from crmmodels.clv._engines import value_on_engine
 from crmmodels.clv._gamma_gamma import GammaGamma
 from crmmodels.clv._predict import draw_models as _draw_models
@@ -198,7 +202,9 @@ def customer_lifetime_value(
         at this level (0 <= level < 1; 0 collapses it onto the median of the draws)
         under ``n_draws`` parameter draws from the asymptotic normal distribution of
         each fit (see :func:`customer_equity`). NaN when a model carries no covariance
-        (e.g. built with ``from_params``). None (default): no interval.
+        (e.g. built with ``from_params``). None (default): no interval. A model with
+        covariates draws its base parameters and coefficients together, and each
+        customer is valued at its drawn parameters.
     n_draws : int, default 200
         Parameter draws for the interval.
     seed : int, default 0
@@ -270,7 +276,9 @@ def customer_lifetime_value(
     """
     check_transaction_model(transaction_model)
     spend = check_spend_model(spend_model)
+    draws_args = None if level is None else check_draws(level, n_draws, seed)
     if has_covariates(transaction_model) or has_covariates(spend):  # per-customer parameters
+        lvl, n, chosen = draws_args if draws_args is not None else (None, 0, 0)
         return covariate_lifetime_value(
             transaction_model,
             spend,
@@ -282,12 +290,13 @@ def customer_lifetime_value(
             discount_period=discount_period,
             margin=margin,
             time_unit=time_unit,
-            level=level,
+            level=lvl,
+            n_draws=n,
+            seed=chosen,
             n_nodes=n_nodes,
         )
     settings = check_settings(horizon, discount_rate, discount_period, margin, n_nodes)
     unit = unit_of(transaction_model, time_unit)
-    draws_args = None if level is None else check_draws(level, n_draws, seed)
     columns = _columns(frequency_col, recency_col, T_col, n_periods_col, monetary_value_col)
     if engines.on_engine(summary):  # computed where the data live, the same per row
         call = {"horizon": horizon, "discount_rate": discount_rate, "level": level, "seed": seed,
@@ -371,7 +380,10 @@ def customer_equity(
     distinct (x, T) and scaled by P(alive) (see :func:`customer_lifetime_value`). The
     quadrature node count is chosen once, at the fitted parameters, and used for every
     draw. The draws are those of the per-customer computation up to rounding (the
-    tests compare both to 1e-10 relative).
+    tests compare both to 1e-10 relative). With models fitted with covariates each
+    customer is valued at its own parameters, and the draws (or the delta method) are
+    over the base parameters and the coefficients together (see
+    :mod:`crmmodels.clv._covariates_value`).
 
     Parameters
     ----------
@@ -430,6 +442,24 @@ def customer_equity(
     lvl, n, chosen_seed = check_draws(level, n_draws, seed)
     check_choice(method, "method", ["draws", "delta"])
     columns = _columns(frequency_col, recency_col, T_col, n_periods_col, monetary_value_col)
+    if has_covariates(transaction_model) or has_covariates(spend):  # per-customer parameters
+        total, low, high, n_customers, equities = covariate_equity(
+            transaction_model, spend, summary, columns, settings,
+            level=lvl, n_draws=n, seed=chosen_seed, method=method,
+        )  # fmt: skip
+        return EquityResult(
+            total=total,
+            low=low,
+            high=high,
+            level=lvl,
+            n_draws=len(equities),
+            n_customers=n_customers,
+            horizon=settings.horizon,
+            discount_rate=settings.discount_rate,
+            time_unit=unit,
+            draws=equities,
+            method=method,
+        )
     table = read_summary(transaction_model, spend, summary, columns, None, ids=False)
     if method == "delta":
         data, _, h, nodes = _lifetime_value(

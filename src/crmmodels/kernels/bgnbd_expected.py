@@ -26,7 +26,7 @@ _MARGIN = 50.0
 
 
 def _closed_form(
-    R: FloatArray, A: FloatArray, a: float, B: FloatArray, t: FloatArray
+    R: FloatArray, A: FloatArray, a: float | FloatArray, B: FloatArray, t: FloatArray
 ) -> FloatArray:
     c = a + B - 1.0
     z = t / (A + t)
@@ -34,7 +34,7 @@ def _closed_form(
     return np.asarray(c / (a - 1.0) * (1.0 - s), dtype=np.float64)
 
 
-def _phi(u: FloatArray, R: FloatArray, K: FloatArray, a: float, B: FloatArray) -> FloatArray:
+def _phi(u: FloatArray, R: FloatArray, K: FloatArray, a: FloatArray, B: FloatArray) -> FloatArray:
     """Log integrand on the logit scale, up to the constant ``-ln B(a, B)``."""
     log_p = -np.logaddexp(0.0, -u)
     log_q = -np.logaddexp(0.0, u)
@@ -44,10 +44,13 @@ def _phi(u: FloatArray, R: FloatArray, K: FloatArray, a: float, B: FloatArray) -
     return np.asarray(a * log_p + B * log_q + h - log_p, dtype=np.float64)
 
 
-def _quadrature(R: FloatArray, A: FloatArray, a: float, B: FloatArray, t: FloatArray) -> FloatArray:
+def _quadrature(
+    R: FloatArray, A: FloatArray, a: float | FloatArray, B: FloatArray, t: FloatArray
+) -> FloatArray:
     r"""Gauss-Legendre quadrature of the Beta mixture on the logit scale (see caller)."""
+    a = np.broadcast_to(np.asarray(a, dtype=np.float64), R.shape)
     K = (t / A)[:, None]
-    R2, B2 = R[:, None], B[:, None]
+    R2, a2, B2 = R[:, None], a[:, None], B[:, None]
     scale = 1.0 + a + B + R * (t / A) * (R + 1.0)
     u_lo = np.log(1e-12 / scale)  # left of here phi is linear with slope a
     u_hi = -np.log(1e-12 / scale)  # right of here phi is linear with slope -B
@@ -56,7 +59,7 @@ def _quadrature(R: FloatArray, A: FloatArray, a: float, B: FloatArray, t: FloatA
     rows = np.arange(R.size)
     for _ in range(2):  # locate the bump of the concave log integrand, then zoom in
         u = lo[:, None] + (hi - lo)[:, None] * grid
-        ph = _phi(u, R2, K, a, B2)
+        ph = _phi(u, R2, K, a2, B2)
         imax = np.argmax(ph, axis=1)
         keep = ph >= (ph[rows, imax] - _MARGIN)[:, None]
         first = np.argmax(keep, axis=1)
@@ -71,12 +74,12 @@ def _quadrature(R: FloatArray, A: FloatArray, a: float, B: FloatArray, t: FloatA
     weights = np.tile(_GL_W, _N_PANELS) * half
     width = hi - lo
     u = lo[:, None] + width[:, None] * nodes[None, :]
-    ph = _phi(u, R2, K, a, B2)
+    ph = _phi(u, R2, K, a2, B2)
     terms = [ph + np.log(weights)[None, :] + np.log(width)[:, None]]
     cols = [terms[0]]
     # analytic tails where the zoomed interval reaches the linear regions
-    ph_lo = _phi(lo[:, None], R2, K, a, B2)[:, 0]
-    ph_hi = _phi(hi[:, None], R2, K, a, B2)[:, 0]
+    ph_lo = _phi(lo[:, None], R2, K, a2, B2)[:, 0]
+    ph_hi = _phi(hi[:, None], R2, K, a2, B2)[:, 0]
     left = np.where(lo <= u_lo, ph_lo - np.log(a), -np.inf)
     right = np.where(hi >= u_hi, ph_hi - np.log(B), -np.inf)
     cols.append(left[:, None])
@@ -86,7 +89,7 @@ def _quadrature(R: FloatArray, A: FloatArray, a: float, B: FloatArray, t: FloatA
 
 
 def alive_expected_purchases(
-    R: ArrayLike, A: ArrayLike, a: float, B: ArrayLike, t: ArrayLike
+    R: ArrayLike, A: ArrayLike, a: ArrayLike, B: ArrayLike, t: ArrayLike
 ) -> FloatArray:
     r"""Expected purchases in the next ``t`` of a customer alive now.
 
@@ -97,7 +100,8 @@ def alive_expected_purchases(
          = \frac{a + B - 1}{a - 1}\left[1 - \left(\frac{A}{A+t}\right)^R
            {}_2F_1\!\left(R, B; a + B - 1; \frac{t}{A+t}\right)\right] $$
 
-    (FHL 2005, eqs. 9-10).
+    (FHL 2005, eqs. 9-10). All five arguments broadcast together: ``a`` may vary by row
+    like the others (the BG/NBD with covariates on both dropout shapes).
 
     Notes
     -----
@@ -121,10 +125,10 @@ def alive_expected_purchases(
     >>> float(np.round(alive_expected_purchases(0.243, 4.414, 0.793, 2.426, 39.0), 4))
     1.1967
     """
-    R_, A_, B_, t_ = (
-        np.asarray(v, dtype=np.float64).ravel() for v in np.broadcast_arrays(R, A, B, t)
+    R_, A_, a_, B_, t_ = (
+        np.asarray(v, dtype=np.float64).ravel() for v in np.broadcast_arrays(R, A, a, B, t)
     )
-    shape = np.broadcast_shapes(np.shape(R), np.shape(A), np.shape(B), np.shape(t))
+    shape = np.broadcast_shapes(np.shape(R), np.shape(A), np.shape(a), np.shape(B), np.shape(t))
     out = np.zeros(R_.shape)
     pos = t_ > 0
     z = np.where(pos, t_ / (A_ + t_), 0.0)
@@ -132,14 +136,14 @@ def alive_expected_purchases(
         pos
         & (R_ <= 100)
         & (B_ <= 100)
-        & (a <= 100)
-        & (abs(a - 1.0) >= 0.05)
-        & (a + B_ >= 2.0)
+        & (a_ <= 100)
+        & (abs(a_ - 1.0) >= 0.05)
+        & (a_ + B_ >= 2.0)
         & (z <= 0.8)
     )
     if np.any(safe):
-        out[safe] = _closed_form(R_[safe], A_[safe], a, B_[safe], t_[safe])
+        out[safe] = _closed_form(R_[safe], A_[safe], a_[safe], B_[safe], t_[safe])
     bad = pos & (~safe | ~np.isfinite(out) | (out < 0))
     if np.any(bad):
-        out[bad] = _quadrature(R_[bad], A_[bad], a, B_[bad], t_[bad])
+        out[bad] = _quadrature(R_[bad], A_[bad], a_[bad], B_[bad], t_[bad])
     return out.reshape(shape)
