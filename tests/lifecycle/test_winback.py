@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from crmmodels.errors import ArgumentError, DataError, SchemaError
@@ -189,6 +189,8 @@ def test_every_engine_gives_the_pandas_list(engine: str) -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 10_000), n=st.integers(2, 50), threshold=st.floats(0.05, 0.95))
+@example(seed=366, n=44, threshold=0.5)  # a rate at a rounding edge: the sums must not move
+@example(seed=365, n=34, threshold=0.5)
 def test_every_target_exactly_once_and_row_order_does_not_matter(
     seed: int, n: int, threshold: float
 ) -> None:

@@ -23,6 +23,7 @@ the summary's time unit, e.g. the weeks of ``crm.analyze``):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -307,7 +308,8 @@ def win_back_targets(
             "so there is no purchase rate to value a reactivation with. Use a longer "
             "history."
         )
-    base_rate = float(x[repeat].sum() / t_x[repeat].sum())
+    # exactly rounded sums: the same base rate (to the last bit) in any row order
+    base_rate = math.fsum(x[repeat]) / math.fsum(t_x[repeat])
     rate = (x + 1.0) / (t_x + 1.0 / base_rate)
     spend = amount / (x + 1.0)
     value = rate * spend * h
@@ -345,7 +347,7 @@ def win_back_targets(
         reason = reason + np.where(names == "", "", "; drivers: " + names).astype(object)
     table["reason"] = reason
     table = table[targeted]
-    total = float(table["expected_value"].sum())
+    total = math.fsum(table["expected_value"].to_numpy(dtype="float64"))
     table = table.sort_values(
         ["expected_value", key], ascending=[False, True], kind="mergesort"
     ).reset_index(drop=True)
