@@ -22,6 +22,8 @@ from typing import Any, Literal
 import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from crmmodels.errors import ArgumentError, DataError, bad_rows_message
 from crmmodels.kernels._optim import FloatArray, IntArray
@@ -108,11 +110,17 @@ class CovariateSpec:
         """Every summary column the covariates read (each once)."""
         return list(dict.fromkeys(t.column for p in self.processes for t in self.terms(p)))
 
-    def design(self, df: nw.DataFrame[Any], where: str) -> dict[str, FloatArray]:
+    def design(
+        self,
+        df: nw.DataFrame[Any],
+        where: str,
+        factored: Mapping[str, tuple[np.ndarray[Any, Any], IntArray] | None] | None = None,
+    ) -> dict[str, FloatArray]:
         """Design matrix of each process (``n x k``) from a collected frame.
 
         Raises :class:`DataError` for missing values and, for a categorical covariate,
         for a level not seen in the fit (naming the column, the value and the levels).
+        ``factored`` (the fit's own columns, checked and factorised once) skips both.
         """
         cache: dict[str, FloatArray] = {}
         out: dict[str, FloatArray] = {}
@@ -121,7 +129,9 @@ class CovariateSpec:
             for term in self.terms(process):
                 key = term.column
                 if key not in cache:
-                    cache[key] = _encode(df[term.column], term, where)
+                    done = None if factored is None else factored.get(key)
+                    skip = factored is not None and key in factored
+                    cache[key] = _encode(df[term.column], term, where, done, checked=skip)
                 blocks.append(cache[key])
             n = len(df)
             out[process] = np.column_stack(blocks) if blocks else np.zeros((n, 0))
@@ -202,8 +212,11 @@ def _is_categorical(series: Any) -> bool:
 
 
 def _missing(series: Any, col: str, where: str) -> None:
+    categorical = _is_categorical(series)
+    if categorical and int(series.null_count()) == 0:  # the common case: no pass per row
+        return
     mask = series.is_null().to_numpy()
-    if not _is_categorical(series):
+    if not categorical:
         values = series.to_numpy().astype(np.float64)
         mask = mask | ~np.isfinite(values)
     n_bad = int(np.count_nonzero(mask))
@@ -224,31 +237,56 @@ def _missing(series: Any, col: str, where: str) -> None:
 def _factor(series: Any) -> tuple[np.ndarray[Any, Any], IntArray]:
     """Sorted distinct labels (``str`` of the values) and the label of every row.
 
-    The values are hashed once (:func:`pandas.factorize`); only the distinct values are
-    turned into strings, so a column of a million rows with a few levels costs one pass.
+    The values are hashed once (Arrow's dictionary encoding, else
+    :func:`pandas.factorize`); only the distinct values are turned into strings, so a
+    column of a million rows with a few levels costs one pass.
     """
-    values = np.asarray(series.to_numpy())
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    codes, uniques = _distinct(series)
     text = np.asarray([str(v) for v in uniques], dtype=object)  # per distinct value
     labels, back = np.unique(text, return_inverse=True)  # values with one str share a label
     return labels, np.asarray(back.reshape(-1)[codes], dtype=np.int64)
 
 
-def _encode(series: Any, term: Term, where: str) -> FloatArray:
+def _distinct(series: Any) -> tuple[IntArray, list[Any]]:
+    """The code of every row and the distinct values (no nulls: checked before)."""
+    try:
+        arr = series.to_arrow()
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        if pa.types.is_dictionary(arr.type):  # categoricals: the values, not unused levels
+            arr = arr.cast(arr.type.value_type)
+        encoded = pc.dictionary_encode(arr)
+        codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+        return codes, encoded.dictionary.to_pylist()
+    except (pa.ArrowException, NotImplementedError, TypeError, ValueError):
+        values = np.asarray(series.to_numpy())  # objects Arrow cannot type (mixed kinds)
+        found, uniques = pd.factorize(values, use_na_sentinel=False)
+        return np.asarray(found, dtype=np.int64), list(uniques)
+
+
+def _encode(
+    series: Any,
+    term: Term,
+    where: str,
+    factored: tuple[np.ndarray[Any, Any], IntArray] | None = None,
+    *,
+    checked: bool = False,
+) -> FloatArray:
     col = term.column
     if series.dtype.is_temporal():
         raise DataError(
             f"{where}: covariate '{col}' holds dates ({series.dtype}); use a number derived "
             "from it (e.g. the age in years) or a category."
         )
-    _missing(series, col, where)
+    if not checked:  # (``checked``: the fit's own column, checked by its term already)
+        _missing(series, col, where)
     if term.kind == "numeric":
         if _is_categorical(series):
             raise DataError(
                 f"{where}: covariate '{col}' was numeric in the fit; got {series.dtype}."
             )
         return np.asarray(series.to_numpy(), dtype=np.float64)[:, None] - term.center
-    uniq, inverse = _factor(series)
+    uniq, inverse = _factor(series) if factored is None else factored
     known = set(term.levels)
     unknown = [u for u in uniq if u not in known]
     if unknown:
@@ -266,7 +304,10 @@ def _encode(series: Any, term: Term, where: str) -> FloatArray:
     return np.asarray(codes[:, None] == np.asarray(keep)[None, :], dtype=np.float64)
 
 
-def _make_term(series: Any, col: str, where: str) -> Term:
+def _make_term(
+    series: Any, col: str, where: str
+) -> tuple[Term, tuple[np.ndarray[Any, Any], IntArray] | None]:
+    """The term of a column and, for a categorical, its factorisation (reused by the design)."""
     if series.dtype.is_temporal():
         raise DataError(
             f"{where}: covariate '{col}' holds dates ({series.dtype}); use a number derived "
@@ -282,24 +323,30 @@ def _make_term(series: Any, col: str, where: str) -> Term:
                 f"{levels[0]!r}); a constant has no effect to estimate: drop it."
             )
         ref = str(levels[int(np.argmax(counts))])  # most frequent; ties: first sorted
-        return Term(col, "categorical", 0.0, tuple(str(v) for v in levels), ref)
+        return Term(col, "categorical", 0.0, tuple(str(v) for v in levels), ref), (
+            levels,
+            inverse,
+        )
     values = np.asarray(series.to_numpy(), dtype=np.float64)
     if np.ptp(values) == 0:
         raise DataError(
             f"{where}: covariate '{col}' is constant (every customer has {values[0]:g}); "
             "a constant has no effect to estimate: drop it."
         )
-    return Term(col, "numeric", float(values.mean()))
+    return Term(col, "numeric", float(values.mean())), None
 
 
 def _check_collinear(names: list[str], z: FloatArray, process: str, where: str) -> None:
     """Refuse a design whose columns (with the intercept) are linearly dependent."""
     if z.shape[1] == 0:
         return
-    zc = z - z.mean(axis=0)
-    scale = np.sqrt((zc * zc).mean(axis=0))
-    zs = zc / scale
-    gram = zs.T @ zs / z.shape[0]
+    # the correlation matrix from one product (no centred copy of the rows): the columns
+    # are one-hot or centred numbers, so the moments do not cancel
+    mean = z.mean(axis=0)
+    cov = z.T @ z / z.shape[0] - np.outer(mean, mean)
+    scale = np.sqrt(np.maximum(np.diag(cov), 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gram = cov / np.outer(scale, scale)
     for k in range(1, gram.shape[0] + 1):
         eig = np.linalg.eigvalsh(gram[:k, :k])
         if eig[0] < 1e-10 * max(eig[-1], 1.0):
@@ -326,14 +373,15 @@ def build_spec_design(
     """:func:`build_spec` and the design matrices of the frame (built once for both)."""
     processes = tuple(lists)
     terms: dict[str, Term] = {}
+    factored: dict[str, tuple[np.ndarray[Any, Any], IntArray] | None] = {}
     for col in dict.fromkeys(c for p in processes for c in lists[p]):
-        terms[col] = _make_term(df[col], col, where)
+        terms[col], factored[col] = _make_term(df[col], col, where)
     if processes == ("spend",):
         spec = CovariateSpec((), (), tuple(terms[c] for c in lists["spend"]))
     else:
         purchase, dropout = (tuple(terms[c] for c in lists[p]) for p in PROCESSES)
         spec = CovariateSpec(purchase, dropout)
-    design = spec.design(df, where)
+    design = spec.design(df, where, factored)
     for process in spec.processes:
         _check_collinear(spec.names(process), design[process], process, where)
     return spec, design
