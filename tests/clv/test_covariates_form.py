@@ -300,3 +300,12 @@ def test_ab_form_standard_errors_equal_a_central_difference_hessian_of_every_row
     np.testing.assert_allclose(
         np.sqrt(np.diag(fit.covariate_fit_.covariance)), reference, rtol=1e-4
     )
+
+
+def test_the_forest_plot_says_what_an_ab_dropout_effect_scales(ab_fit: BGNBD) -> None:
+    import matplotlib.pyplot as plt
+
+    ax = churn_drivers(ab_fit).plot()
+    assert "both dropout shapes" in ax.get_xlabel()
+    assert "dropout shapes a and b" in [t.get_text() for t in ax.get_legend().get_texts()]
+    plt.close(ax.get_figure(root=True))

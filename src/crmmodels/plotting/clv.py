@@ -481,7 +481,9 @@ def plot_churn_drivers(
     Returns
     -------
     matplotlib.axes.Axes
-        Effects left of the line at 1 lower the rate, effects right of it raise it.
+        Effects left of the line at 1 lower the rate, effects right of it raise it; for
+        BG/NBD's ``dropout_form="ab"`` a dropout effect scales both beta shapes (the
+        concentration of the dropout probabilities), as the axis label says.
     """
     data = result.data
     if process is not None:
@@ -507,7 +509,11 @@ def plot_churn_drivers(
                 fmt="o",
                 color=color,
                 capsize=3,
-                label=f"{proc} rate",
+                label=(
+                    "dropout shapes a and b"
+                    if proc == "dropout" and result.dropout_form == "ab"
+                    else f"{proc} rate"
+                ),
                 **kwargs,
             )
     ax.axvline(1.0, color="0.5", lw=1, ls="--")
@@ -516,7 +522,8 @@ def plot_churn_drivers(
     ax.set_yticklabels(
         [f"{p}: {c}" for p, c in zip(data["process"], data["covariate"], strict=True)]
     )
-    ax.set_xlabel(f"multiplicative effect on the rate ({result.level:.0%} interval)")
+    what = "the rate, or on both dropout shapes" if result.dropout_form == "ab" else "the rate"
+    ax.set_xlabel(f"multiplicative effect on {what} ({result.level:.0%} interval)")
     ax.set_title(f"{result.model}: churn and purchase drivers")
     if len(data):
         ax.legend(loc="best", fontsize="small")
