@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from crmmodels.clv import ParetoNBD, churn_drivers
+from crmmodels.clv import BGNBD, ParetoNBD, churn_drivers
 from crmmodels.clv._covariates_sim import EFFECTS, simulate_covariate_summary
 
 __all__ = ["run"]
@@ -45,6 +45,9 @@ def run(out_dir: Path) -> list[str]:
     twins = summary.iloc[[0, 0, 0]].assign(channel=["store", "web", "app"], customer_id=[1, 2, 3])
     pred = model.predict(twins, horizon=26).assign(channel=["store", "web", "app"])
     cols = ["process", "covariate", "effect", "low", "high", "p_value", "true_effect"]
+    ab_summary = simulate_covariate_summary(4_000, model="bgnbd", seed=3, dropout_form="ab")
+    ab = churn_drivers(BGNBD().fit(ab_summary, covariates=["channel", "age"], dropout_form="ab"))
+    ab_cols = ["process", "covariate", "effect", "low", "high"]
     return [
         f"Pareto/NBD with covariates on {model.n_customers_:,.0f} simulated customers "
         f"(reference level of channel: {dict(drivers.references)['channel']}; age in decades, "
@@ -53,5 +56,9 @@ def run(out_dir: Path) -> list[str]:
         + table[cols].round(3).to_string(index=False),
         "One history, three channels: P(alive) and expected purchases in 26 weeks:\n"
         + pred.round(3).to_string(index=False),
+        "BG/NBD in CLVTools' form (dropout_form='ab'): "
+        + ab.explanation
+        + "\n"
+        + ab.to_frame()[ab_cols].round(3).to_string(index=False),
         f"figure: {path}",
     ]
