@@ -31,6 +31,7 @@ from typing import Any
 import narwhals.stable.v2 as nw
 import pandas as pd
 
+from crmmodels import engines
 from crmmodels._ingest.dates import to_timestamp
 from crmmodels._ingest.frames import collect, day_number
 from crmmodels.analysis._customers import CUSTOMER_COLUMNS
@@ -247,9 +248,7 @@ def analyze_on_engine(
         )
         equity = steps.run(
             "Customer equity",
-            lambda: customer_equity(
-                model, spend, native_summary, level=s.level, method="delta", **value_args
-            ),
+            lambda: _equity(model, spend, model_summary, s.level, value_args),
             lambda r: f"{r.total:,.0f} ({r.low:,.0f} to {r.high:,.0f})",
         )
     clv_frame = None if clv is None else nw.from_native(clv.data)
@@ -331,6 +330,20 @@ def analyze_on_engine(
         settings=s,
         _table=top_rows(table, key),
     )
+
+
+def _equity(model: Any, spend: Any, summary: Any, level: float, value_args: dict[str, Any]) -> Any:
+    """Customer equity (delta method) from the distinct histories and their counts.
+
+    Only the distinct (frequency, recency, T, monetary_value) rows cross from the engine;
+    ``customer_equity`` takes no weights, so each row is repeated by its count at the
+    driver (four numbers per customer, for the length of this step).
+    """
+    columns = [c for c in ("frequency", "recency", "T", "monetary_value")]
+    table, counts = engines.distinct_rows(summary, columns)
+    rows = table.to_pandas()
+    repeated = rows.loc[rows.index.repeat(counts.astype("int64"))].reset_index(drop=True)
+    return customer_equity(model, spend, repeated, level=level, method="delta", **value_args)
 
 
 def _relationship_only(stages: Any) -> Any:
