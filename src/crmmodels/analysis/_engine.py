@@ -45,6 +45,7 @@ from crmmodels.analysis._engine_columns import (
 )
 from crmmodels.analysis._engine_result import EngineCustomerAnalysis, top_rows
 from crmmodels.analysis._engine_selection import select_on_engine
+from crmmodels.analysis._engine_store import stored
 from crmmodels.analysis._figures import DataChecksResult, KeyFiguresResult
 from crmmodels.analysis._settings import CURRENT_WINDOW_DAYS, AnalysisSettings
 from crmmodels.analysis._steps import StepLog
@@ -179,7 +180,7 @@ def analyze_on_engine(
         out = summarize_transactions(
             log, amount_col=amount_col, observation_end=end_date, **unit, **common
         )
-        return nw.from_native(out)
+        return stored(nw.from_native(out))
 
     summary = summarize(time_unit=s.time_unit)
     checks = _checks(frame, summary, date_col, end_date)
@@ -263,7 +264,7 @@ def analyze_on_engine(
     end_day = int((end_date - pd.Timestamp("1970-01-01")).days)
     stages = steps.run(
         "Lifecycle stages (purchase scheme)",
-        lambda: lifecycle_columns(
+        lambda: _stored_stages(
             frame,
             customer_col=key,
             date_col=date_col,
@@ -346,6 +347,10 @@ def _equity(model: Any, spend: Any, summary: Any, level: float, value_args: dict
     return customer_equity(model, spend, repeated, level=level, method="delta", **value_args)
 
 
+def _stored_stages(frame: Any, **kwargs: Any) -> Any:
+    return stored(lifecycle_columns(frame, **kwargs))
+
+
 def _relationship_only(stages: Any) -> Any:
     if stages is None:
         raise DataError("the lifecycle features could not be computed (see the purchase scheme).")
@@ -419,7 +424,8 @@ def customer_table_on_engine(summary: Any, key: str, parts: dict[str, Any]) -> A
             )
         else:
             table = table.join(part.select(key, *columns), on=key, how="left")
-    n_valued = int(_one_row(table, nw.col("clv").count().alias("n"))["n"] or 0)
+    valued = parts["clv"]
+    n_valued = 0 if valued is None else int(_one_row(valued, nw.col("clv").count())["clv"] or 0)
     rank, decile = rank_columns(nw.col("clv"), n_valued)
     table = table.with_columns(
         (nw.col("total_value").cast(nw.Float64) / nw.col("n_orders").cast(nw.Float64)).alias(
@@ -430,9 +436,11 @@ def customer_table_on_engine(summary: Any, key: str, parts: dict[str, Any]) -> A
         decile.alias("clv_decile"),
         churn_risk_expr(nw.col("p_alive"), nw.col("lifecycle_stage")).alias("churn_risk"),
     )
-    return table.select(
-        nw.col(key), *(nw.col(c).cast(TABLE_TYPES[c]) for c in CUSTOMER_COLUMNS)
-    ).sort(key)
+    return stored(
+        table.select(nw.col(key), *(nw.col(c).cast(TABLE_TYPES[c]) for c in CUSTOMER_COLUMNS)).sort(
+            key
+        )
+    )
 
 
 def _key_figures(table: Any, equity: Any, portfolio: Any, s: AnalysisSettings) -> KeyFiguresResult:

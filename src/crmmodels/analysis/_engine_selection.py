@@ -29,6 +29,7 @@ import pandas as pd
 from crmmodels import engines
 from crmmodels._ingest.frames import collect
 from crmmodels._ingest.periods import Period, period_days, scalar_period_index, unit_name
+from crmmodels.analysis._engine_store import stored
 from crmmodels.clv._selection import (
     _candidates,
     _choose,
@@ -83,7 +84,7 @@ def _summary(
         period=grid,
         time_unit=None if grid == unit else unit,
     )
-    return nw.from_native(out)
+    return stored(nw.from_native(out))
 
 
 def _repeat_stats(summary: Any) -> tuple[int, bool]:
