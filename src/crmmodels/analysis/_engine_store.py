@@ -1,11 +1,13 @@
 """Keep an intermediate result of ``analyze`` on its engine, computed once.
 
 A lazy frame is a query: every step that reads the customer summary would aggregate the
-log again. DuckDB stores such a result as a temporary table of the relation's connection
-(dropped with the connection), so the later steps read the table; the rows stay in
-DuckDB. This is the one place of the analysis with engine-specific code. A polars
-LazyFrame is left as it is (polars plans each query from the log, which it aggregates
-fast; collecting it would bring every customer into the Python process).
+log again, and an engine that sums in parallel may give the last bits of a float sum
+differently each time (a threshold computed in one run would then be compared with
+values of another). So the summaries and the customer table are computed once and kept
+on the engine: DuckDB stores them as temporary tables of the relation's connection
+(dropped with the connection); polars keeps them as an in-memory polars frame behind a
+``LazyFrame`` (polars runs in the Python process: the rows stay in polars' Arrow memory,
+never pandas). This is the one place of the analysis with engine-specific code.
 
 Examples
 --------
@@ -30,9 +32,12 @@ __all__ = ["stored"]
 
 def stored(frame: Any) -> Any:
     """``frame`` (a narwhals LazyFrame) computed once and kept on its engine."""
-    if engine_of(frame) != "duckdb":
-        return frame
+    engine = engine_of(frame)
     native = nw.to_native(frame)
+    if engine == "polars_lazy":
+        return nw.from_native(native.collect().lazy())
+    if engine != "duckdb":
+        return frame
     name = f"crmmodels_{uuid.uuid4().hex}"
     native.query("crmmodels_input", f'CREATE TEMP TABLE "{name}" AS SELECT * FROM crmmodels_input')
     con = getattr(native, "_con", None)
