@@ -226,3 +226,37 @@ def test_the_report_and_the_parquet_file(on_engine, tmp_path) -> None:
     back = pd.read_parquet(path)
     assert len(back) == result.key_figures.n_customers
     assert list(back.columns) == ["customer_id", *CUSTOMER_COLUMNS]
+
+
+def test_spark_keeps_the_table_and_equals_the_pandas_table(tmp_path) -> None:
+    import shutil
+
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs java, which is not installed")
+    pytest.importorskip("pyspark")
+    from crmmodels.datasets import load_cdnow_sample
+
+    sample = load_cdnow_sample()[["customer_id", "date", "amount"]]
+    native = to_engine(sample, "pyspark")
+    result = crm.analyze(native)
+    assert type(result.customers) is type(native)
+    ref = crm.analyze(sample)
+    table, expected = _sorted(result.to_frame()), _sorted(ref.customers)
+    assert table.dtypes.to_dict() == expected.dtypes.to_dict()
+    for col in expected.columns:
+        a, b = table[col], expected[col]
+        if a.dtype.kind == "f":
+            rtol = 1e-6 if col in VALUE else 1e-9
+            np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), rtol=rtol, atol=0)
+        elif col not in TIED:
+            pd.testing.assert_series_equal(a, b, check_names=False)
+    k, ref_k = result.key_figures, ref.key_figures
+    assert (k.n_customers, k.active_share, k.repeat_share) == (
+        ref_k.n_customers,
+        ref_k.active_share,
+        ref_k.repeat_share,
+    )
+    assert k.gini == pytest.approx(ref_k.gini, rel=1e-9)
+    assert k.customer_equity == pytest.approx(ref_k.customer_equity, rel=1e-6)
+    path = result.to_parquet(tmp_path / "customers.parquet")
+    assert len(pd.read_parquet(path)) == len(expected)

@@ -220,8 +220,8 @@ def analyze_on_engine(
     else:
         predictions = steps.run(
             "P(alive) and expected purchases",
-            lambda: nw.from_native(
-                model.predict(native_summary, horizon=s.horizon, customer_col=key)
+            lambda: stored(
+                nw.from_native(model.predict(native_summary, horizon=s.horizon, customer_col=key))
             ),
             lambda f: (
                 f"{_one_row(f, nw.col('expected_purchases').sum()).popitem()[1]:,.0f} "
@@ -252,7 +252,7 @@ def analyze_on_engine(
             lambda: _equity(model, spend, model_summary, s.level, value_args),
             lambda r: f"{r.total:,.0f} ({r.low:,.0f} to {r.high:,.0f})",
         )
-    clv_frame = None if clv is None else nw.from_native(clv.data)
+    clv_frame = None if clv is None else stored(nw.from_native(clv.data))
     _note(steps, "P(alive) and expected purchases", "p_alive, expected_purchases")
     _note(steps, "CLV", "expected_spend, expected_total_spend, clv, clv_rank, clv_decile")
     rfm = steps.run(
@@ -393,7 +393,7 @@ def _quadrants(clv_frame: Any, current: Any, key: str) -> tuple[Any, dict[str, f
         .join(current, on=key, how="left")
         .with_columns(nw.col("current_value").fill_null(0.0))
     )
-    return quadrant_columns(data, key)
+    return quadrant_columns(stored(data), key)
 
 
 def customer_table_on_engine(summary: Any, key: str, parts: dict[str, Any]) -> Any:

@@ -22,9 +22,10 @@ from crmmodels.engines import engine_of
 
 __all__ = ["ENGINE_ROUTE", "EngineCustomerAnalysis", "engine_of", "pandas_table", "top_rows"]
 
-#: the engines on which ``analyze`` keeps the customer table; on the others (Dask,
-#: PySpark) the summary is still collected and the table handed back to the engine
-ENGINE_ROUTE = ("duckdb", "polars_lazy")
+#: the engines on which ``analyze`` keeps the customer table; on Dask (whose narwhals
+#: backend has no window functions over the whole frame) the summary is still collected
+#: and the table handed back to the engine
+ENGINE_ROUTE = ("duckdb", "polars_lazy", "pyspark")
 
 #: customers kept at the driver for the report's top-customers table
 TOP_ROWS = 20
@@ -77,6 +78,8 @@ class EngineCustomerAnalysis(CustomerAnalysis):
             native.write_parquet(str(out))
         elif hasattr(native, "sink_parquet"):  # polars LazyFrame
             native.sink_parquet(out)
-        else:  # Dask and Spark write folders of files: collect through pandas instead
+        elif hasattr(native, "sparkSession"):  # Spark writes a folder of part files
+            native.write.mode("overwrite").parquet(str(out))
+        else:
             self.to_frame().to_parquet(out, index=False)
         return out

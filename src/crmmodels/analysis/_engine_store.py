@@ -5,7 +5,8 @@ log again, and an engine that sums in parallel may give the last bits of a float
 differently each time (a threshold computed in one run would then be compared with
 values of another). So the summaries and the customer table are computed once and kept
 on the engine: DuckDB stores them as temporary tables of the relation's connection
-(dropped with the connection); polars keeps them as an in-memory polars frame behind a
+(dropped with the connection); Spark checkpoints them on the executors
+(``localCheckpoint``); polars keeps them as an in-memory polars frame behind a
 ``LazyFrame`` (polars runs in the Python process: the rows stay in polars' Arrow memory,
 never pandas). This is the one place of the analysis with engine-specific code.
 
@@ -36,6 +37,8 @@ def stored(frame: Any) -> Any:
     native = nw.to_native(frame)
     if engine == "polars_lazy":
         return nw.from_native(native.collect().lazy())
+    if engine == "pyspark":  # computed once on the executors, kept there
+        return nw.from_native(native.localCheckpoint(eager=True))
     if engine != "duckdb":
         return frame
     name = f"crmmodels_{uuid.uuid4().hex}"
