@@ -45,7 +45,7 @@ from crmmodels.analysis._engine_columns import (
 )
 from crmmodels.analysis._engine_result import EngineCustomerAnalysis, top_rows
 from crmmodels.analysis._engine_selection import select_on_engine
-from crmmodels.analysis._engine_store import stored
+from crmmodels.analysis._engine_store import kept, stored
 from crmmodels.analysis._figures import DataChecksResult, KeyFiguresResult
 from crmmodels.analysis._settings import CURRENT_WINDOW_DAYS, AnalysisSettings
 from crmmodels.analysis._steps import StepLog
@@ -436,7 +436,7 @@ def customer_table_on_engine(summary: Any, key: str, parts: dict[str, Any]) -> A
         decile.alias("clv_decile"),
         churn_risk_expr(nw.col("p_alive"), nw.col("lifecycle_stage")).alias("churn_risk"),
     )
-    return stored(
+    return kept(
         table.select(nw.col(key), *(nw.col(c).cast(TABLE_TYPES[c]) for c in CUSTOMER_COLUMNS)).sort(
             key
         )

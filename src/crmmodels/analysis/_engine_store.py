@@ -28,7 +28,7 @@ import narwhals.stable.v2 as nw
 
 from crmmodels.engines import engine_of
 
-__all__ = ["stored"]
+__all__ = ["kept", "stored"]
 
 
 def stored(frame: Any) -> Any:
@@ -47,3 +47,18 @@ def stored(frame: Any) -> Any:
     if con is not None:
         return nw.from_native(con.table(name))
     return nw.from_native(native.query("crmmodels_input", f'SELECT * FROM "{name}"'))
+
+
+def kept(frame: Any) -> Any:
+    """The finished customer table: :func:`stored`, except on DuckDB.
+
+    DuckDB runs in the Python process: the finished table is fetched once as Arrow and
+    handed back as a relation of DuckDB's default connection, so that it outlives the
+    input's connection (a pipeline may close it before writing the table, as the
+    command line does when it writes into the same database file).
+    """
+    if engine_of(frame) != "duckdb":
+        return stored(frame)
+    import duckdb
+
+    return nw.from_native(duckdb.from_arrow(nw.to_native(frame).to_arrow_table()))
