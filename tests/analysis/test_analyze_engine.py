@@ -206,6 +206,11 @@ def test_key_figures_and_selection_equal(on_engine, reference) -> None:
 
 
 def test_only_distinct_histories_and_aggregates_reach_the_driver(on_engine, data) -> None:
+    """Rows collected through narwhals (to Python and pandas): no per-customer table.
+
+    On DuckDB the finished table is in addition fetched once as Arrow into a relation of
+    DuckDB's default connection (in-process; see ``_engine_store.kept``).
+    """
     log, kwargs = data
     summary = crm.summarize_transactions(log, amount_col="amount", time_unit="W", **kwargs)
     n_customers = len(summary)
