@@ -12,6 +12,7 @@ from crmmodels._ingest.dates import to_timestamp
 from crmmodels._ingest.frames import collect, like_input, to_narwhals, to_pandas
 from crmmodels._ingest.log import prepare_log
 from crmmodels.analysis._customers import customer_table
+from crmmodels.analysis._engine_result import ENGINE_ROUTE, engine_of
 from crmmodels.analysis._figures import DataChecksResult, key_figures
 from crmmodels.analysis._ids import IdCodes, code_ids
 from crmmodels.analysis._result import CustomerAnalysis
@@ -182,6 +183,10 @@ def analyze(
         date_format=date_format,
         pseudonymized=pseudonymize_key is not None,
     )
+    if engine_of(frame) in ENGINE_ROUTE:  # the customer table stays on the engine
+        from crmmodels.analysis._engine import analyze_on_engine
+
+        return analyze_on_engine(frame, settings=settings, rules=rules, steps=steps, tz=tz)
     common: dict[str, Any] = {"customer_col": customer_col, "date_col": date_col}
     end_date = settings.observation_end
     summary = _decoded(

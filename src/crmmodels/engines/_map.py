@@ -88,7 +88,16 @@ def map_frame(
 
 
 def _select(score_pandas: ScorePandas, output: tuple[str, ...], pdf: pd.DataFrame) -> pd.DataFrame:
+    if len(pdf) == 0:  # an engine may hand over an empty batch (a polars join, a Spark split)
+        return _empty(pdf, output)
     return score_pandas(pdf).loc[:, list(output)]
+
+
+def _empty(pdf: pd.DataFrame, output: tuple[str, ...]) -> pd.DataFrame:
+    """No rows: the input's columns keep their type, the others are float64."""
+    return pd.DataFrame(
+        {c: pdf[c] if c in pdf.columns else pd.Series([], dtype="float64") for c in output}
+    )
 
 
 def _spark_batches(run: ScorePandas, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
