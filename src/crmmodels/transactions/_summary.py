@@ -23,6 +23,7 @@ from crmmodels._ingest.periods import (
     periods_per_day,
     scalar_period_index,
 )
+from crmmodels.engines import require
 from crmmodels.errors import ArgumentError, DataError, bad_rows_message
 from crmmodels.kernels.summary import summarize_log
 
@@ -93,22 +94,22 @@ def _summarize(
     period: AnyPeriod,
     scale: float,
 ) -> Frame:
-    """Engine-side aggregation; ``frame`` is validated and holds no purchase after the end."""
+    """Engine-side aggregation; ``frame`` is validated and holds no purchase after the end.
+
+    Two ``group_by`` stages: purchases merged per (customer, period), then per customer.
+    The amount of the first period comes from the period table joined back to the
+    customers; on DuckDB it is an ``arg_min`` in the customer stage instead (see
+    :func:`_duckdb_customers`), so that the log is read once.
+    """
     per = frame.with_columns(period_index(nw.col(date_col), period).alias("__p"))
     aggs = [nw.len().alias("__rows"), nw.col(date_col).min().alias("__first_date")]
     if amount_col:
         aggs.append(nw.col(amount_col).sum().alias("__amount"))
     periods = per.group_by(customer_col, "__p").agg(*aggs)
-    cust_aggs = [
-        nw.len().alias("__n_periods"),
-        nw.col("__p").min().alias("__first_p"),
-        nw.col("__p").max().alias("__last_p"),
-        nw.col("__first_date").min().alias("first_purchase"),
-        nw.col("__rows").sum().alias("n_orders"),
-    ]
-    if amount_col:
-        cust_aggs.append(nw.col("__amount").sum().alias("total_value"))
-    customers = periods.group_by(customer_col).agg(*cust_aggs)
+    if frame.implementation is nw.Implementation.DUCKDB:
+        customers = _duckdb_customers(periods, customer_col, with_amount=bool(amount_col))
+    else:
+        customers = _customers(periods, customer_col, with_amount=bool(amount_col))
     out_cols: list[nw.Expr | str] = [
         customer_col,
         (nw.col("__n_periods") - 1).cast(nw.Int64).alias("frequency"),
@@ -116,12 +117,6 @@ def _summarize(
         ((end_index - nw.col("__first_p")).cast(nw.Float64) * scale).alias("T"),
     ]
     if amount_col:
-        first_amount = periods.join(
-            customers.select(customer_col, nw.col("__first_p").alias("__p")),
-            on=[customer_col, "__p"],
-            how="inner",
-        ).select(customer_col, nw.col("__amount").alias("__first_amount"))
-        customers = customers.join(first_amount, on=customer_col, how="left")
         repeat_value = nw.col("total_value") - nw.col("__first_amount")
         n_repeat = nw.col("__n_periods") - 1
         out_cols.append(
@@ -135,6 +130,60 @@ def _summarize(
     if amount_col:
         out_cols.append(nw.col("total_value").cast(nw.Float64).alias("total_value"))
     return customers.select(out_cols).sort(customer_col)
+
+
+def _customers(periods: Frame, customer_col: str, *, with_amount: bool) -> Frame:
+    """The customer stage of :func:`_summarize` in narwhals (every lazy engine but DuckDB).
+
+    The amount of the first period is the period table joined back on the first period.
+    Spark reuses the exchange of the period table and polars its common sub-plan, so the
+    log is still read once there.
+    """
+    cust_aggs = [
+        nw.len().alias("__n_periods"),
+        nw.col("__p").min().alias("__first_p"),
+        nw.col("__p").max().alias("__last_p"),
+        nw.col("__first_date").min().alias("first_purchase"),
+        nw.col("__rows").sum().alias("n_orders"),
+    ]
+    if with_amount:
+        cust_aggs.append(nw.col("__amount").sum().alias("total_value"))
+    customers = periods.group_by(customer_col).agg(*cust_aggs)
+    if not with_amount:
+        return customers
+    first_amount = periods.join(
+        customers.select(customer_col, nw.col("__first_p").alias("__p")),
+        on=[customer_col, "__p"],
+        how="inner",
+    ).select(customer_col, nw.col("__amount").alias("__first_amount"))
+    return customers.join(first_amount, on=customer_col, how="left")
+
+
+def _duckdb_customers(periods: Frame, customer_col: str, *, with_amount: bool) -> Frame:
+    """The customer stage of :func:`_summarize` as one DuckDB aggregate.
+
+    Same columns as :func:`_customers`; the amount of the first period is DuckDB's
+    ``arg_min(amount, period)`` (the periods of a customer are distinct, so it is
+    defined). narwhals has no such aggregate, and DuckDB does not share the period table
+    between the two sides of a join: that plan reads and groups the log three times.
+    """
+    duckdb = require("duckdb", "the customer summary of a DuckDB relation")
+    col, fn = duckdb.ColumnExpression, duckdb.FunctionExpression
+    key = col(customer_col)
+    aggs = [
+        key,
+        fn("count_star").alias("__n_periods"),
+        fn("min", col("__p")).alias("__first_p"),
+        fn("max", col("__p")).alias("__last_p"),
+        fn("min", col("__first_date")).alias("first_purchase"),
+        fn("sum", col("__rows")).alias("n_orders"),
+    ]
+    if with_amount:
+        aggs += [
+            fn("sum", col("__amount")).alias("total_value"),
+            fn("arg_min", col("__amount"), col("__p")).alias("__first_amount"),
+        ]
+    return nw.from_native(nw.to_native(periods).aggregate(aggs, str(key)))
 
 
 _NUMPY_UNIT = {"h": "h", "min": "m"}
