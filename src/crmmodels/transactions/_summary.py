@@ -96,10 +96,9 @@ def _summarize(
 ) -> Frame:
     """Engine-side aggregation; ``frame`` is validated and holds no purchase after the end.
 
-    Two ``group_by`` stages: purchases merged per (customer, period), then per customer.
-    The amount of the first period comes from the period table joined back to the
-    customers; on DuckDB it is an ``arg_min`` in the customer stage instead (see
-    :func:`_duckdb_customers`), so that the log is read once.
+    Two ``group_by`` stages: purchases merged per (customer, period), then per customer
+    (:func:`_customers`; on DuckDB :func:`_duckdb_customers`), so that the engine reads
+    the log once.
     """
     per = frame.with_columns(period_index(nw.col(date_col), period).alias("__p"))
     aggs = [nw.len().alias("__rows"), nw.col(date_col).min().alias("__first_date")]
@@ -135,9 +134,11 @@ def _summarize(
 def _customers(periods: Frame, customer_col: str, *, with_amount: bool) -> Frame:
     """The customer stage of :func:`_summarize` in narwhals (every lazy engine but DuckDB).
 
-    The amount of the first period is the period table joined back on the first period.
-    Spark reuses the exchange of the period table and polars its common sub-plan, so the
-    log is still read once there.
+    The amount of the first period is summed over the periods equal to the customer's
+    first one (a window minimum over the customer's periods), in the same aggregate as
+    the rest: joining the period table back would make polars read the log twice. Dask
+    cannot follow a grouped table with a window, and joins it back (its graph computes
+    the period table once).
     """
     cust_aggs = [
         nw.len().alias("__n_periods"),
@@ -146,17 +147,23 @@ def _customers(periods: Frame, customer_col: str, *, with_amount: bool) -> Frame
         nw.col("__first_date").min().alias("first_purchase"),
         nw.col("__rows").sum().alias("n_orders"),
     ]
-    if with_amount:
-        cust_aggs.append(nw.col("__amount").sum().alias("total_value"))
-    customers = periods.group_by(customer_col).agg(*cust_aggs)
     if not with_amount:
-        return customers
-    first_amount = periods.join(
-        customers.select(customer_col, nw.col("__first_p").alias("__p")),
-        on=[customer_col, "__p"],
-        how="inner",
-    ).select(customer_col, nw.col("__amount").alias("__first_amount"))
-    return customers.join(first_amount, on=customer_col, how="left")
+        return periods.group_by(customer_col).agg(*cust_aggs)
+    cust_aggs.append(nw.col("__amount").sum().alias("total_value"))
+    if periods.implementation is nw.Implementation.DASK:
+        customers = periods.group_by(customer_col).agg(*cust_aggs)
+        first_amount = periods.join(
+            customers.select(customer_col, nw.col("__first_p").alias("__p")),
+            on=[customer_col, "__p"],
+            how="inner",
+        ).select(customer_col, nw.col("__amount").alias("__first_amount"))
+        return customers.join(first_amount, on=customer_col, how="left")
+    is_first = nw.col("__p") == nw.col("__p").min().over(customer_col)
+    periods = periods.with_columns(
+        nw.when(is_first).then(nw.col("__amount")).otherwise(0).alias("__first")
+    )
+    cust_aggs.append(nw.col("__first").sum().alias("__first_amount"))
+    return periods.group_by(customer_col).agg(*cust_aggs)
 
 
 def _duckdb_customers(periods: Frame, customer_col: str, *, with_amount: bool) -> Frame:
