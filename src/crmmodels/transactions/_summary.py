@@ -24,7 +24,7 @@ from crmmodels._ingest.periods import (
     scalar_period_index,
 )
 from crmmodels.engines import require
-from crmmodels.errors import ArgumentError, DataError, bad_rows_message
+from crmmodels.errors import ArgumentError
 from crmmodels.kernels.summary import summarize_log
 
 # a narwhals DataFrame or LazyFrame; joins need both sides of one kind, so typed loosely
@@ -193,27 +193,6 @@ def _duckdb_customers(periods: Frame, customer_col: str, *, with_amount: bool) -
     return nw.from_native(nw.to_native(periods).aggregate(aggs, str(key)))
 
 
-_NUMPY_UNIT = {"h": "h", "min": "m"}
-
-
-def _late_error(date_col: str, n_late: int, example: object) -> DataError:
-    """The error for purchases in a sub-daily period after the one holding the end.
-
-    The log validation admits the whole end day; with hours or minutes the end is the
-    period holding the ``observation_end`` instant.
-    """
-    return DataError(
-        bad_rows_message(
-            date_col,
-            "falls in a period after the one holding observation_end",
-            n_late,
-            example,
-            "With period='h' or 'min' observation_end is an instant: give its time of "
-            "day (e.g. '2024-01-31T23:59') or drop the later purchases first.",
-        )
-    )
-
-
 def _day_periods(period: AnyPeriod) -> Callable[[np.ndarray[Any, Any]], Any] | None:
     """Day numbers -> period numbers (the numbering of :func:`period_index`); None for days."""
     if period in ("D", 1):
@@ -246,10 +225,6 @@ def _summarize_eager(
             dates = dates.astype("datetime64[s]")
         per_tick_day = ticks_per_day(dates.dtype) // periods_per_day(str(period))
         day_periods = None
-        late = dates.astype(f"datetime64[{_NUMPY_UNIT[str(period)]}]").view(np.int64) > end_index
-        if late.any():
-            first_late = str(pd.Timestamp(dates[np.flatnonzero(late)[0]]))
-            raise _late_error(date_col, int(np.count_nonzero(late)), first_late)
     amounts = (
         None if amount_col is None else np.asarray(frame[amount_col].to_numpy(), dtype=np.float64)
     )
@@ -382,6 +357,7 @@ def summarize_transactions(
         date_format=date_format,
         allow_negative=allow_negative,
         observation_end=observation_end,
+        end_period=str(period) if period in SUBDAILY_CODES else None,
     )
     end_index = scalar_period_index(end, period)
     if isinstance(frame, nw.DataFrame):
@@ -395,14 +371,6 @@ def summarize_transactions(
             scale=scale,
         )
     else:
-        if period in SUBDAILY_CODES:
-            is_late = period_index(nw.col(date_col), period) > end_index
-            late = frame.filter(is_late).select(
-                nw.len().alias("n"), nw.col(date_col).min().alias("first")
-            )
-            row = (late.collect() if isinstance(late, nw.LazyFrame) else late).row(0)
-            if int(row[0] or 0):
-                raise _late_error(date_col, int(row[0]), str(row[1]))
         result = _native(
             _summarize(
                 frame,
