@@ -136,9 +136,9 @@ def _customers(periods: Frame, customer_col: str, *, with_amount: bool) -> Frame
 
     The amount of the first period is summed over the periods equal to the customer's
     first one (a window minimum over the customer's periods), in the same aggregate as
-    the rest: joining the period table back would make polars read the log twice. Dask
-    cannot follow a grouped table with a window, and joins it back (its graph computes
-    the period table once).
+    the rest: joining the period table back would make polars read the log twice. On
+    Dask narwhals cannot follow a grouped table with a window, so the period table is
+    joined back there.
     """
     cust_aggs = [
         nw.len().alias("__n_periods"),
