@@ -9,6 +9,7 @@ grids and time units live in :mod:`crmmodels._ingest.periods`.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -176,6 +177,7 @@ def prepare_log(
     allow_negative: bool,
     observation_end: Any = None,
     what: str = "transactions",
+    end_period: str | None = None,
 ) -> tuple[Any, pd.Timestamp, str | None]:
     """Validate a transaction log in one engine-side pass.
 
@@ -184,6 +186,12 @@ def prepare_log(
     naive dates). Timezone-aware dates are moved to their local wall time, so days,
     weeks and months are those of the data's own calendar on every engine; a
     timezone-aware ``observation_end`` is converted to that time zone first.
+
+    Every check is counted in one aggregate (one read of a lazy engine's log); the
+    query that fetches an example row runs only for a check that fails. With
+    ``end_period`` ``"h"`` or ``"min"``, ``observation_end`` is an instant and the
+    purchases in a later hour (minute) than the one holding it are refused too; without
+    it the whole end day is inside.
 
     Examples
     --------
@@ -216,28 +224,35 @@ def prepare_log(
         dtype = frame.collect_schema()[date_col]
     if amount_col is not None:
         frame = numeric_amounts(frame, amount_col, what=what)
-    id_dtype = frame.collect_schema()[customer_col]
+    schema = frame.collect_schema()
+    id_dtype = schema[customer_col]
+    amount_dtype = schema[amount_col] if amount_col else None
     end = (
         None
         if observation_end is None
         else to_timestamp(observation_end, "observation_end", tz=tz or "UTC")
     )
-    late = [] if end is None else [count_true(_after_end(nw.col(date_col), end, dtype))]
+    late = (
+        [] if end is None else [count_true(_after_end(nw.col(date_col), end, dtype)).alias("late")]
+    )
+    after_period = _period_after(end, end_period, dtype)
+    if after_period is not None:
+        late.append(count_true(nw.col(date_col) >= nw.lit(after_period)).alias("late_period"))
     stats = None
     if isinstance(frame, nw.DataFrame):
-        stats = _eager_stats(frame, customer_col, date_col, amount_col, end)
+        stats = _eager_stats(frame, customer_col, date_col, amount_col, end, after_period)
     stats = (
         stats
         or collect(
             frame.select(
                 nw.len().alias("n"),
                 nw.col(date_col).max().alias("max_date"),
-                *[e.alias("late") for e in late],
+                *late,
                 count_true(missing(customer_col, id_dtype)).alias("null_id"),
                 count_true(nw.col(date_col).is_null()).alias("null_date"),
                 *(
                     [
-                        count_true(nw.col(amount_col).is_null()).alias("null_amount"),
+                        count_true(missing(amount_col, amount_dtype)).alias("null_amount"),
                         count_true(nw.col(amount_col) < 0).alias("neg_amount"),
                         count_true(~nw.col(amount_col).is_finite()).alias("inf_amount"),
                         nw.col(amount_col).abs().max().alias("abs_max"),
@@ -256,7 +271,8 @@ def prepare_log(
         check_not_null(frame, [date_col], what=what, id_col=customer_col)
     if amount_col:
         if stats["null_amount"]:
-            check_not_null(frame, [amount_col], what=what, id_col=customer_col)
+            # a NaN amount is a missing one on every engine (pandas cannot tell them apart)
+            check_not_null(frame, [amount_col], what=what, id_col=customer_col, nan_is_null=True)
         if stats["inf_amount"]:
             _raise_first(
                 frame,
@@ -294,11 +310,55 @@ def prepare_log(
             what,
             "Pass a later observation_end or filter the log first.",
         )
+    elif stats.get("late_period"):
+        first = collect(frame.filter(nw.col(date_col) >= nw.lit(after_period)).head(1))
+        example = str(pd.Timestamp(first[date_col].item(0)))
+        raise _late_period_error(date_col, int(stats["late_period"]), example)
     return frame, end, tz
 
 
+def _period_after(end: pd.Timestamp | None, end_period: str | None, dtype: Any) -> Any:
+    """The first instant after the hour (minute) holding ``end``; None when not checked.
+
+    A column of dates (no times) cannot fall after that hour without falling after the
+    end day, which the day check refuses first.
+    """
+    if end is None or end_period is None or dtype == nw.Date:
+        return None
+    step = pd.Timedelta(hours=1) if end_period == "h" else pd.Timedelta(minutes=1)
+    return (end.floor(step) + step).to_pydatetime()
+
+
+def _late_period_error(date_col: str, n_late: int, example: object) -> DataError:
+    """The error for purchases in a sub-daily period after the one holding the end.
+
+    The log validation admits the whole end day; with hours or minutes the end is the
+    period holding the ``observation_end`` instant.
+
+    Examples
+    --------
+    >>> _late_period_error("date", 2, "2024-01-02 11:00:00")  # doctest: +ELLIPSIS
+    DataError("column 'date' falls in a period after the one holding observation_end in 2 ...
+    """
+    return DataError(
+        bad_rows_message(
+            date_col,
+            "falls in a period after the one holding observation_end",
+            n_late,
+            example,
+            "With period='h' or 'min' observation_end is an instant: give its time of "
+            "day (e.g. '2024-01-31T23:59') or drop the later purchases first.",
+        )
+    )
+
+
 def _eager_stats(
-    frame: Any, customer_col: str, date_col: str, amount_col: str | None, end: Any
+    frame: Any,
+    customer_col: str,
+    date_col: str,
+    amount_col: str | None,
+    end: Any,
+    after_period: Any = None,
 ) -> dict[str, Any] | None:
     """The validation counts of :func:`prepare_log` straight from numpy views of an eager frame.
 
@@ -324,6 +384,10 @@ def _eager_stats(
         first_after = np.datetime64((end.normalize() + pd.Timedelta(days=1)).to_datetime64())
         late = bad_dates or (hi is not None and hi >= first_after)
         stats["late"] = int(np.count_nonzero(dates >= first_after)) if late else 0
+    if after_period is not None:
+        first_after = np.datetime64(after_period)
+        late = bad_dates or (hi is not None and hi >= first_after)
+        stats["late_period"] = int(np.count_nonzero(dates >= first_after)) if late else 0
     if amount_col:
         amounts = frame[amount_col].to_numpy()
         if amounts.dtype.kind not in "fiub":
@@ -379,5 +443,20 @@ def _raise_first(
     fix: str = "",
 ) -> None:
     first = collect(frame.filter(mask).select(customer_col, column).head(1)).rows(named=True)
-    example: object = {k: python_scalar(v) for k, v in first[0].items()} if first else None
+    example: object = {k: _shown(v) for k, v in first[0].items()} if first else None
     raise DataError(f"{what}: " + bad_rows_message(column, problem, n_bad, example, fix))
+
+
+def _shown(value: Any) -> Any:
+    """A value of an example row as every engine shows it (date-times as pandas Timestamps).
+
+    Examples
+    --------
+    >>> import datetime
+    >>> _shown(datetime.datetime(2024, 1, 4, 23, 10))
+    Timestamp('2024-01-04 23:10:00')
+    """
+    value = python_scalar(value)
+    if isinstance(value, dt.datetime) and not isinstance(value, pd.Timestamp):
+        return pd.Timestamp(value)
+    return value

@@ -23,7 +23,8 @@ from crmmodels._ingest.periods import (
     periods_per_day,
     scalar_period_index,
 )
-from crmmodels.errors import ArgumentError, DataError, bad_rows_message
+from crmmodels.engines import require
+from crmmodels.errors import ArgumentError
 from crmmodels.kernels.summary import summarize_log
 
 # a narwhals DataFrame or LazyFrame; joins need both sides of one kind, so typed loosely
@@ -93,22 +94,21 @@ def _summarize(
     period: AnyPeriod,
     scale: float,
 ) -> Frame:
-    """Engine-side aggregation; ``frame`` is validated and holds no purchase after the end."""
+    """Engine-side aggregation; ``frame`` is validated and holds no purchase after the end.
+
+    Two ``group_by`` stages: purchases merged per (customer, period), then per customer
+    (:func:`_customers`; on DuckDB :func:`_duckdb_customers`), so that the engine reads
+    the log once.
+    """
     per = frame.with_columns(period_index(nw.col(date_col), period).alias("__p"))
     aggs = [nw.len().alias("__rows"), nw.col(date_col).min().alias("__first_date")]
     if amount_col:
         aggs.append(nw.col(amount_col).sum().alias("__amount"))
     periods = per.group_by(customer_col, "__p").agg(*aggs)
-    cust_aggs = [
-        nw.len().alias("__n_periods"),
-        nw.col("__p").min().alias("__first_p"),
-        nw.col("__p").max().alias("__last_p"),
-        nw.col("__first_date").min().alias("first_purchase"),
-        nw.col("__rows").sum().alias("n_orders"),
-    ]
-    if amount_col:
-        cust_aggs.append(nw.col("__amount").sum().alias("total_value"))
-    customers = periods.group_by(customer_col).agg(*cust_aggs)
+    if frame.implementation is nw.Implementation.DUCKDB:
+        customers = _duckdb_customers(periods, customer_col, with_amount=bool(amount_col))
+    else:
+        customers = _customers(periods, customer_col, with_amount=bool(amount_col))
     out_cols: list[nw.Expr | str] = [
         customer_col,
         (nw.col("__n_periods") - 1).cast(nw.Int64).alias("frequency"),
@@ -116,12 +116,6 @@ def _summarize(
         ((end_index - nw.col("__first_p")).cast(nw.Float64) * scale).alias("T"),
     ]
     if amount_col:
-        first_amount = periods.join(
-            customers.select(customer_col, nw.col("__first_p").alias("__p")),
-            on=[customer_col, "__p"],
-            how="inner",
-        ).select(customer_col, nw.col("__amount").alias("__first_amount"))
-        customers = customers.join(first_amount, on=customer_col, how="left")
         repeat_value = nw.col("total_value") - nw.col("__first_amount")
         n_repeat = nw.col("__n_periods") - 1
         out_cols.append(
@@ -137,25 +131,66 @@ def _summarize(
     return customers.select(out_cols).sort(customer_col)
 
 
-_NUMPY_UNIT = {"h": "h", "min": "m"}
+def _customers(periods: Frame, customer_col: str, *, with_amount: bool) -> Frame:
+    """The customer stage of :func:`_summarize` in narwhals (every lazy engine but DuckDB).
 
-
-def _late_error(date_col: str, n_late: int, example: object) -> DataError:
-    """The error for purchases in a sub-daily period after the one holding the end.
-
-    The log validation admits the whole end day; with hours or minutes the end is the
-    period holding the ``observation_end`` instant.
+    The amount of the first period is summed over the periods equal to the customer's
+    first one (a window minimum over the customer's periods), in the same aggregate as
+    the rest: joining the period table back would make polars read the log twice. On
+    Dask narwhals cannot follow a grouped table with a window, so the period table is
+    joined back there.
     """
-    return DataError(
-        bad_rows_message(
-            date_col,
-            "falls in a period after the one holding observation_end",
-            n_late,
-            example,
-            "With period='h' or 'min' observation_end is an instant: give its time of "
-            "day (e.g. '2024-01-31T23:59') or drop the later purchases first.",
-        )
+    cust_aggs = [
+        nw.len().alias("__n_periods"),
+        nw.col("__p").min().alias("__first_p"),
+        nw.col("__p").max().alias("__last_p"),
+        nw.col("__first_date").min().alias("first_purchase"),
+        nw.col("__rows").sum().alias("n_orders"),
+    ]
+    if not with_amount:
+        return periods.group_by(customer_col).agg(*cust_aggs)
+    cust_aggs.append(nw.col("__amount").sum().alias("total_value"))
+    if periods.implementation is nw.Implementation.DASK:
+        customers = periods.group_by(customer_col).agg(*cust_aggs)
+        first_amount = periods.join(
+            customers.select(customer_col, nw.col("__first_p").alias("__p")),
+            on=[customer_col, "__p"],
+            how="inner",
+        ).select(customer_col, nw.col("__amount").alias("__first_amount"))
+        return customers.join(first_amount, on=customer_col, how="left")
+    is_first = nw.col("__p") == nw.col("__p").min().over(customer_col)
+    periods = periods.with_columns(
+        nw.when(is_first).then(nw.col("__amount")).otherwise(0).alias("__first")
     )
+    cust_aggs.append(nw.col("__first").sum().alias("__first_amount"))
+    return periods.group_by(customer_col).agg(*cust_aggs)
+
+
+def _duckdb_customers(periods: Frame, customer_col: str, *, with_amount: bool) -> Frame:
+    """The customer stage of :func:`_summarize` as one DuckDB aggregate.
+
+    Same columns as :func:`_customers`; the amount of the first period is DuckDB's
+    ``arg_min(amount, period)`` (the periods of a customer are distinct, so it is
+    defined). narwhals has no such aggregate, and DuckDB does not share the period table
+    between the two sides of a join: that plan reads and groups the log three times.
+    """
+    duckdb = require("duckdb", "the customer summary of a DuckDB relation")
+    col, fn = duckdb.ColumnExpression, duckdb.FunctionExpression
+    key = col(customer_col)
+    aggs = [
+        key,
+        fn("count_star").alias("__n_periods"),
+        fn("min", col("__p")).alias("__first_p"),
+        fn("max", col("__p")).alias("__last_p"),
+        fn("min", col("__first_date")).alias("first_purchase"),
+        fn("sum", col("__rows")).alias("n_orders"),
+    ]
+    if with_amount:
+        aggs += [
+            fn("sum", col("__amount")).alias("total_value"),
+            fn("arg_min", col("__amount"), col("__p")).alias("__first_amount"),
+        ]
+    return nw.from_native(nw.to_native(periods).aggregate(aggs, str(key)))
 
 
 def _day_periods(period: AnyPeriod) -> Callable[[np.ndarray[Any, Any]], Any] | None:
@@ -190,10 +225,6 @@ def _summarize_eager(
             dates = dates.astype("datetime64[s]")
         per_tick_day = ticks_per_day(dates.dtype) // periods_per_day(str(period))
         day_periods = None
-        late = dates.astype(f"datetime64[{_NUMPY_UNIT[str(period)]}]").view(np.int64) > end_index
-        if late.any():
-            first_late = str(pd.Timestamp(dates[np.flatnonzero(late)[0]]))
-            raise _late_error(date_col, int(np.count_nonzero(late)), first_late)
     amounts = (
         None if amount_col is None else np.asarray(frame[amount_col].to_numpy(), dtype=np.float64)
     )
@@ -326,6 +357,7 @@ def summarize_transactions(
         date_format=date_format,
         allow_negative=allow_negative,
         observation_end=observation_end,
+        end_period=str(period) if period in SUBDAILY_CODES else None,
     )
     end_index = scalar_period_index(end, period)
     if isinstance(frame, nw.DataFrame):
@@ -339,14 +371,6 @@ def summarize_transactions(
             scale=scale,
         )
     else:
-        if period in SUBDAILY_CODES:
-            is_late = period_index(nw.col(date_col), period) > end_index
-            late = frame.filter(is_late).select(
-                nw.len().alias("n"), nw.col(date_col).min().alias("first")
-            )
-            row = (late.collect() if isinstance(late, nw.LazyFrame) else late).row(0)
-            if int(row[0] or 0):
-                raise _late_error(date_col, int(row[0]), str(row[1]))
         result = _native(
             _summarize(
                 frame,
