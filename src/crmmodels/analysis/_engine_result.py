@@ -22,10 +22,8 @@ from crmmodels.engines import engine_of
 
 __all__ = ["ENGINE_ROUTE", "EngineCustomerAnalysis", "engine_of", "pandas_table", "top_rows"]
 
-#: the engines on which ``analyze`` keeps the customer table; on Dask (whose narwhals
-#: backend has no window functions over the whole frame) the summary is still collected
-#: and the table handed back to the engine
-ENGINE_ROUTE = ("duckdb", "polars_lazy", "pyspark")
+#: the engines on which ``analyze`` keeps the customer table (every lazy engine)
+ENGINE_ROUTE = ("dask", "duckdb", "polars_lazy", "pyspark")
 
 #: customers kept at the driver for the report's top-customers table
 TOP_ROWS = 20
