@@ -91,7 +91,7 @@ def test_stored_dask_frame_is_persisted() -> None:
     )
 
 
-def test_analyze_on_a_dask_log_of_many_partitions() -> None:
+def test_analyze_on_a_dask_log_of_many_partitions(tmp_path: Any) -> None:
     """Summaries split over partitions (a repeated index): the tie rules still hold."""
     import dask.dataframe as dd
 
@@ -123,3 +123,6 @@ def test_analyze_on_a_dask_log_of_many_partitions() -> None:
     assert result.key_figures.gini == pytest.approx(ref.key_figures.gini, rel=1e-9)
     notes = " ".join(n for rec in result.steps.steps for n in rec.notes)
     assert "narwhals" not in notes.lower()
+    path = result.to_parquet(tmp_path / "customers.parquet")
+    assert path.is_dir()  # written by Dask, one part file per partition
+    assert len(pd.read_parquet(path)) == len(expected)
