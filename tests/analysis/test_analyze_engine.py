@@ -1,4 +1,4 @@
-"""``analyze`` on DuckDB and lazy polars: the customer table is computed and kept there.
+"""``analyze`` on Dask, DuckDB and lazy polars: the customer table is computed and kept there.
 
 The engine's table, collected, equals the pandas path's table column by column; the key
 figures and the model selection equal; the only rows collected are distinct histories
