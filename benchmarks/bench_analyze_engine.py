@@ -1,4 +1,4 @@
-"""Benchmark: ``analyze`` on a DuckDB relation (table kept on DuckDB) beside the pandas path.
+"""Benchmark: ``analyze`` on a DuckDB relation or a Dask frame beside the pandas path.
 
 Data: the Parquet logs of ``make_big_log.py`` (1e6 and 1e7 transactions). Each case runs
 in its own interpreter (the peak resident set, ``VmHWM``, is that case's alone):
@@ -6,12 +6,15 @@ in its own interpreter (the peak resident set, ``VmHWM``, is that case's alone):
 * ``duckdb``: ``crm.analyze(con.read_parquet(glob))``; the customer table stays a DuckDB
   relation and is written to Parquet by DuckDB (``COPY``), so the per-customer rows never
   reach pandas;
+* ``dask``: ``crm.analyze(dd.read_parquet(folder))`` on Dask's default (threaded)
+  scheduler; the customer table stays a Dask frame and is written by Dask;
 * ``pandas``: ``crm.analyze(pd.read_parquet(folder))``, the table written with pandas.
 
-Also counted for the DuckDB case: the rows the analysis collected to Python (narwhals
-``collect`` calls) against the number of customers. Prints one Markdown table row per case.
+Also counted for the engine cases: the rows the analysis collected to Python (narwhals
+``collect`` calls) against the number of customers. Prints one JSON line per case.
 
     python benchmarks/bench_analyze_engine.py --rows 1e6 --engine duckdb
+    python benchmarks/bench_analyze_engine.py --rows 1e6 --engine dask
     python benchmarks/bench_analyze_engine.py --rows 1e7 --engine pandas
 """
 
@@ -58,6 +61,10 @@ def run(rows: int, engine: str) -> dict[str, Any]:
 
         con = duckdb.connect()
         log = con.read_parquet(str(folder / "*.parquet"))
+    elif engine == "dask":
+        import dask.dataframe as dd
+
+        log = dd.read_parquet(str(folder))
     else:
         import pandas as pd
 
@@ -87,7 +94,7 @@ def run(rows: int, engine: str) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=float, default=1e6)
-    parser.add_argument("--engine", choices=["duckdb", "pandas"], default="duckdb")
+    parser.add_argument("--engine", choices=["dask", "duckdb", "pandas"], default="duckdb")
     args = parser.parse_args()
     print(json.dumps(run(int(args.rows), args.engine)))
 

@@ -1,4 +1,4 @@
-"""``analyze`` on DuckDB and lazy polars: the customer table is computed and kept there.
+"""``analyze`` on Dask, DuckDB and lazy polars: the customer table is computed and kept there.
 
 The engine's table, collected, equals the pandas path's table column by column; the key
 figures and the model selection equal; the only rows collected are distinct histories
@@ -34,7 +34,7 @@ from crmmodels.datasets import load_cdnow, simulate_transactions
 from _engines import to_engine
 
 END = "1998-06-30"
-ENGINES = ["duckdb", "polars_lazy"]
+ENGINES = ["dask", "duckdb", "polars_lazy"]
 VALUE = ("expected_spend", "expected_total_spend", "clv")
 TIED = ("r_score", "f_score", "m_score", "rfm", "rfm_segment", "quadrant", "clv_rank")
 TIED += ("clv_decile",)

@@ -37,15 +37,15 @@ from crmmodels._ingest.frames import collect, day_number
 from crmmodels.analysis._customers import CUSTOMER_COLUMNS
 from crmmodels.analysis._engine_columns import (
     churn_risk_expr,
+    decile_expr,
     lifecycle_columns,
     quadrant_columns,
-    rank_columns,
     rfm_columns,
     value_classes,
 )
 from crmmodels.analysis._engine_result import EngineCustomerAnalysis, top_rows
 from crmmodels.analysis._engine_selection import select_on_engine
-from crmmodels.analysis._engine_store import kept, stored
+from crmmodels.analysis._engine_store import kept, min_rank, stored
 from crmmodels.analysis._figures import DataChecksResult, KeyFiguresResult
 from crmmodels.analysis._settings import CURRENT_WINDOW_DAYS, AnalysisSettings
 from crmmodels.analysis._steps import StepLog
@@ -96,6 +96,18 @@ def _note(steps: StepLog, name: str, columns: str) -> None:
                 note = ON_ENGINE.format(columns)
                 steps.records[i] = dataclasses.replace(rec, notes=(*rec.notes, note))
             return
+
+
+#: narwhals' notice that its Dask backend moves to another package: not about the data
+LIBRARY_NOTICE = "Dask support is moving out of Narwhals"
+
+
+def _without_library_notices(steps: StepLog) -> None:
+    """Drop narwhals' packaging notice from the steps' notes (raised on every Dask frame)."""
+    for i, rec in enumerate(steps.records):
+        notes = tuple(n for n in rec.notes if not n.startswith(LIBRARY_NOTICE))
+        if notes != rec.notes:
+            steps.records[i] = dataclasses.replace(rec, notes=notes)
 
 
 def _mix(frame: Any, column: str) -> str:
@@ -311,6 +323,7 @@ def analyze_on_engine(
     }
     table = customer_table_on_engine(summary, key, parts)
     figures = _key_figures(table, equity, portfolio, s)
+    _without_library_notices(steps)
     steps.finish()
     return EngineCustomerAnalysis(
         customers=nw.to_native(table),
@@ -426,14 +439,12 @@ def customer_table_on_engine(summary: Any, key: str, parts: dict[str, Any]) -> A
             table = table.join(part.select(key, *columns), on=key, how="left")
     valued = parts["clv"]
     n_valued = 0 if valued is None else int(_one_row(valued, nw.col("clv").count())["clv"] or 0)
-    rank, decile = rank_columns(nw.col("clv"), n_valued)
-    table = table.with_columns(
+    table = min_rank(table, "clv", key, "clv_rank").with_columns(
         (nw.col("total_value").cast(nw.Float64) / nw.col("n_orders").cast(nw.Float64)).alias(
             "mean_order_value"
         ),
         (nw.col("expected_purchases") * nw.col("expected_spend")).alias("expected_total_spend"),
-        rank.alias("clv_rank"),
-        decile.alias("clv_decile"),
+        decile_expr(nw.col("clv_rank"), n_valued).alias("clv_decile"),
         churn_risk_expr(nw.col("p_alive"), nw.col("lifecycle_stage")).alias("churn_risk"),
     )
     return kept(

@@ -20,6 +20,9 @@ The rules are the pandas path's, value for value:
 - quadrants: the positive medians of both axes (``numpy.median``: the mean of the two
   middle order statistics for an even count); a value equal to a threshold is high;
 - rank: ``rank(method="min")`` of the CLV, descending; decile ``ceil(rank / n * 10)``.
+
+The windows (numbering sorted rows, running sums, the rank) are
+:mod:`crmmodels.analysis._engine_store`'s, the one module with engine-specific code.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import narwhals.stable.v2 as nw
 
 from crmmodels._ingest.frames import collect, day_number
 from crmmodels.analysis._customers import CHURN_RISK_BANDS
+from crmmodels.analysis._engine_store import numbered
 from crmmodels.kernels.portfolio import TOL
 from crmmodels.lifecycle import LifecycleRules
 from crmmodels.portfolio._result import CLASS_LABELS
@@ -39,10 +43,10 @@ from crmmodels.transactions._rfm import DEFAULT_RFM_RULES
 
 __all__ = [
     "churn_risk_expr",
+    "decile_expr",
     "lifecycle_columns",
     "order_statistics",
     "quadrant_columns",
-    "rank_columns",
     "rfm_columns",
     "value_classes",
 ]
@@ -53,14 +57,14 @@ _IDX = "__crmmodels_idx"
 def order_statistics(frame: Any, column: str, positions: Sequence[int]) -> dict[int, float]:
     """The values at 0-based ``positions`` of ``column`` sorted ascending (one small collect).
 
-    The engine numbers the sorted rows with a window; only the rows asked for are
-    collected.
+    The engine numbers the sorted rows (:func:`~crmmodels.analysis._engine_store.numbered`);
+    only the rows asked for are collected.
     """
     wanted = sorted({int(p) for p in positions if p >= 0})
     if not wanted:
         return {}
-    numbered = frame.select(nw.col(column)).with_row_index(_IDX, order_by=[column])
-    rows = collect(numbered.filter(nw.col(_IDX).is_in(wanted))).rows(named=True)
+    ordered = numbered(frame.select(nw.col(column)), [column], _IDX)
+    rows = collect(ordered.filter(nw.col(_IDX).is_in(wanted))).rows(named=True)
     return {int(r[_IDX]): float(r[column]) for r in rows}
 
 
@@ -180,7 +184,7 @@ def _relationship(rules: LifecycleRules, start: int) -> nw.Expr:
     hist_len = (nw.lit(start) - nw.col("__first") + 1).cast(nw.Float64)
     has_history = hist_len > 0
     history = nw.col("__total") - nw.col("__recent")
-    hist_rate = history / nw.max_horizontal(hist_len, nw.lit(1.0))
+    hist_rate = history / hist_len.clip(lower_bound=1.0)
     recent_rate = nw.col("__recent") / float(rules.recent_days)
     positive = hist_rate > 0
 
@@ -224,15 +228,12 @@ def value_classes(
     checks ``total > 0``.
     """
     order = ["__neg", customer_col]
-    ranked = (
-        summary.select(
-            nw.col(customer_col),
-            nw.col("total_value").cast(nw.Float64).alias("__x"),
-            (-nw.col("total_value").cast(nw.Float64)).alias("__neg"),
-        )
-        .with_columns(nw.col("__x").cum_sum().over(order_by=order).alias("__cum"))
-        .with_row_index("__k0", order_by=order)
+    values = summary.select(
+        nw.col(customer_col),
+        nw.col("total_value").cast(nw.Float64).alias("__x"),
+        (-nw.col("total_value").cast(nw.Float64)).alias("__neg"),
     )
+    ranked = numbered(values, order, "__k0", running=("__x", "__cum"))
     stats = collect(ranked.select(nw.len().alias("n"), nw.col("__x").sum().alias("total")))
     n, total = int(stats.item(0, "n")), float(stats.item(0, "total") or 0.0)
     figures: dict[str, float] = {"n": float(n), "total": total}
@@ -305,11 +306,12 @@ def _positive_median(table: Any, column: str) -> float:
     return a if mid[0] == mid[1] else (a + b) / 2.0
 
 
-def rank_columns(clv: nw.Expr, n_valued: int) -> tuple[nw.Expr, nw.Expr]:
-    """CLV rank (1 = highest, ties share the best rank) and decile (1 = top 10%)."""
-    rank = clv.rank(method="min", descending=True)
-    decile = (rank.cast(nw.Float64) / float(max(n_valued, 1)) * 10.0).ceil()
-    return rank.cast(nw.Int32), decile.cast(nw.Int8)
+def decile_expr(rank: nw.Expr, n_valued: int) -> nw.Expr:
+    """CLV decile (1 = top 10%) from the CLV rank (1 = highest, ties share the best rank).
+
+    The rank is :func:`~crmmodels.analysis._engine_store.min_rank` of the CLV.
+    """
+    return (rank.cast(nw.Float64) / float(max(n_valued, 1)) * 10.0).ceil().cast(nw.Int8)
 
 
 def churn_risk_expr(p_alive: nw.Expr, stage: nw.Expr) -> nw.Expr:

@@ -22,10 +22,8 @@ from crmmodels.engines import engine_of
 
 __all__ = ["ENGINE_ROUTE", "EngineCustomerAnalysis", "engine_of", "pandas_table", "top_rows"]
 
-#: the engines on which ``analyze`` keeps the customer table; on Dask (whose narwhals
-#: backend has no window functions over the whole frame) the summary is still collected
-#: and the table handed back to the engine
-ENGINE_ROUTE = ("duckdb", "polars_lazy", "pyspark")
+#: the engines on which ``analyze`` keeps the customer table (every lazy engine)
+ENGINE_ROUTE = ("dask", "duckdb", "polars_lazy", "pyspark")
 
 #: customers kept at the driver for the report's top-customers table
 TOP_ROWS = 20
@@ -71,7 +69,11 @@ class EngineCustomerAnalysis(CustomerAnalysis):
         return pandas_table(self.customers)
 
     def to_parquet(self, path: str | Path) -> Path:
-        """Write the customer table to a Parquet file from the engine and return its path."""
+        """Write the customer table to Parquet from the engine and return its path.
+
+        DuckDB and polars write one file; Spark and Dask write a folder of part files
+        (``pandas.read_parquet`` reads either).
+        """
         out = Path(path)
         native = self.customers
         if hasattr(native, "write_parquet"):  # DuckDB relation
@@ -80,6 +82,8 @@ class EngineCustomerAnalysis(CustomerAnalysis):
             native.sink_parquet(out)
         elif hasattr(native, "sparkSession"):  # Spark writes a folder of part files
             native.write.mode("overwrite").parquet(str(out))
+        elif engine_of(nw.from_native(native)) == "dask":  # a folder of part files too
+            native.to_parquet(str(out), write_index=False, overwrite=out.exists())
         else:
             self.to_frame().to_parquet(out, index=False)
         return out
