@@ -42,11 +42,10 @@ class CustomerAnalysis:
     ----------
     customers : DataFrame
         One row per customer of the log, in the caller's kind of frame (pandas, polars,
-        pyarrow, or a lazy frame of the caller's engine). On DuckDB, lazy polars and
-        PySpark the table is computed on the engine (only distinct histories and
-        aggregates reach the driver, and the per-customer parts below are None; see the
-        docs page "Scaling out"); on Dask the summary is collected, the per-customer steps
-        run on it and the table is handed back to Dask. Columns: the customer
+        pyarrow, or a lazy frame of the caller's engine). On DuckDB, lazy polars,
+        PySpark and Dask the table is computed on the engine (only distinct histories
+        and aggregates reach the driver, and the per-customer parts below are None; see
+        the docs page "Scaling out"). Columns: the customer
         column, then ``first_purchase``, ``last_purchase``, ``n_orders``, ``frequency``,
         ``recency``, ``T``, ``mean_order_value``, ``monetary_value``, ``total_value``,
         ``r_score``, ``f_score``, ``m_score``, ``rfm``, ``rfm_segment``,
