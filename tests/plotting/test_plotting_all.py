@@ -150,6 +150,15 @@ CASES: dict[str, PlotCall] = {
         _analysis().to_frame()["clv"].to_numpy(), ax=ax
     ),
     "plot_rfm_segments": lambda ax: analysis.plot_rfm_segments(_analysis().rfm, ax=ax),
+    "plot_clv_histogram": lambda ax: analysis.plot_clv_histogram(
+        [1.0, 3.0, 10.0, 30.0, 100.0], [3, 5, 2, 1], n_values=12, n_low=1, mean=9.0, ax=ax
+    ),
+    "plot_lorenz_points": lambda ax: analysis.plot_lorenz_points(
+        [0.0, 0.25, 0.5, 0.75, 1.0], [0.0, 0.05, 0.15, 0.4, 1.0], gini=0.5, ax=ax
+    ),
+    "plot_label_counts": lambda ax: analysis.plot_label_counts(
+        ["loyal", "churned"], [8, 15], title="Lifecycle stages", ax=ax, annotate=True
+    ),
     "draw_holdout_means": lambda ax: clv.draw_holdout_means(
         result("CalibrationHoldoutResult").to_frame(), ax=ax
     ),

@@ -10,7 +10,9 @@ print (each section starts a new page; figures and tables are not split).
 Sections, in order (their ``id`` is the anchor): ``key-figures``, ``data-checks``,
 ``model-selection``, ``clv``, ``quadrants``, ``portfolio``, ``lifecycle``,
 ``retention``, ``rfm``, ``assumptions``. A section whose step was skipped shows the
-reason instead of its figure.
+reason instead of its figure. For an engine run (the customer table kept on DuckDB,
+polars or Spark) the per-customer sections are drawn from aggregates computed on the
+engine when the report is written (``_report_engine``).
 
 The page is rendered by Jinja2 templates (``analysis/templates``) with autoescaping on:
 every value of the data (customer ids, segment names, notes) reaches the page as text.
@@ -27,6 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crmmodels._version import __version__
+from crmmodels.analysis import _report_engine as engine
+from crmmodels.analysis._report_engine import figures_of
 from crmmodels.analysis._report_parts import (
     lifecycle_section,
     portfolio_section,
@@ -47,6 +51,7 @@ from crmmodels.errors import ArgumentError
 if TYPE_CHECKING:
     from jinja2 import Environment
 
+    from crmmodels.analysis._engine_figures import EngineFigures
     from crmmodels.analysis._result import CustomerAnalysis
 
 __all__ = ["SECTION_IDS", "content_security_policy", "render_report", "write_report"]
@@ -108,6 +113,9 @@ def content_security_policy(stylesheet: str) -> str:
 
 
 def _sections(analysis: CustomerAnalysis, source: str | None, command: str | None) -> list[Section]:
+    figures = figures_of(analysis)
+    if figures is not None:  # an engine run: the per-customer sections from aggregates
+        return _engine_sections(analysis, figures, source, command)
     sections = [
         key_figures_section(analysis),
         data_checks_section(analysis),
@@ -118,6 +126,25 @@ def _sections(analysis: CustomerAnalysis, source: str | None, command: str | Non
         lifecycle_section(analysis),
         retention_section(analysis),
         rfm_section(analysis),
+        assumptions_section(analysis, source, command),
+    ]
+    assert tuple(s.id for s in sections) == SECTION_IDS
+    return sections
+
+
+def _engine_sections(
+    analysis: CustomerAnalysis, figures: EngineFigures, source: str | None, command: str | None
+) -> list[Section]:
+    sections = [
+        key_figures_section(analysis),
+        data_checks_section(analysis),
+        model_selection_section(analysis),
+        engine.clv_section(analysis, figures),
+        engine.quadrants_section(analysis, figures),
+        engine.portfolio_section(analysis, figures),
+        engine.lifecycle_section(analysis, figures),
+        retention_section(analysis),
+        engine.rfm_section(analysis, figures),
         assumptions_section(analysis, source, command),
     ]
     assert tuple(s.id for s in sections) == SECTION_IDS

@@ -11,14 +11,25 @@ import base64
 import io
 import struct
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from crmmodels.analysis._report_tables import FigureBlock
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
     from crmmodels.analysis._result import CustomerAnalysis
 
-__all__ = ["DPI", "FIGURE_SIZES", "figure_block", "png_size"]
+__all__ = [
+    "DPI",
+    "FIGURE_SIZES",
+    "figure_block",
+    "png_block",
+    "png_size",
+    "render_drawing",
+    "render_png",
+]
 
 #: resolution of the embedded PNGs (a 7-inch figure is 700 pixels wide)
 DPI = 100
@@ -64,14 +75,14 @@ def _close_new_pyplot_figures(before: set[int]) -> None:
             pyplot.close(number)
 
 
-def render_png(analysis: CustomerAnalysis, kind: str, **kwargs: Any) -> bytes:
-    """The PNG bytes of ``analysis.plot(kind=kind)`` (the figure is released after)."""
+def render_drawing(draw: Callable[[Axes], Axes], kind: str) -> bytes:
+    """The PNG bytes of what ``draw`` draws on a new axes sized for ``kind``."""
     from matplotlib.figure import Figure
 
     before = _pyplot_figures()
     fig = Figure(figsize=FIGURE_SIZES.get(kind, (7.0, 4.5)), dpi=DPI)
     try:
-        ax = analysis.plot(fig.add_subplot(), kind=kind, **kwargs)
+        ax = draw(fig.add_subplot())
         drawn = ax.figure if isinstance(ax.figure, Figure) else fig
         buffer = io.BytesIO()
         drawn.savefig(
@@ -89,6 +100,23 @@ def render_png(analysis: CustomerAnalysis, kind: str, **kwargs: Any) -> bytes:
     return buffer.getvalue()
 
 
+def render_png(analysis: CustomerAnalysis, kind: str, **kwargs: Any) -> bytes:
+    """The PNG bytes of ``analysis.plot(kind=kind)`` (the figure is released after)."""
+    return render_drawing(lambda ax: analysis.plot(ax, kind=kind, **kwargs), kind)
+
+
+def png_block(data: bytes, *, alt: str, caption: str = "") -> FigureBlock:
+    """A PNG image as a figure of the report (a ``data:`` URI with its pixel size)."""
+    width, height = png_size(data)
+    return FigureBlock(
+        src="data:image/png;base64," + base64.b64encode(data).decode("ascii"),
+        alt=alt,
+        caption=caption,
+        width=width,
+        height=height,
+    )
+
+
 def figure_block(
     analysis: CustomerAnalysis, kind: str, *, alt: str, caption: str = "", **kwargs: Any
 ) -> FigureBlock:
@@ -103,12 +131,4 @@ def figure_block(
     >>> block.src.startswith("data:image/png;base64,"), block.width > 0
     (True, True)
     """
-    data = render_png(analysis, kind, **kwargs)
-    width, height = png_size(data)
-    return FigureBlock(
-        src="data:image/png;base64," + base64.b64encode(data).decode("ascii"),
-        alt=alt,
-        caption=caption,
-        width=width,
-        height=height,
-    )
+    return png_block(render_png(analysis, kind, **kwargs), alt=alt, caption=caption)

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from crmmodels.analysis._result import CustomerAnalysis
 
 __all__ = [
+    "QUADRANT_MEANING",
+    "SHARE_FORMATS",
+    "class_rules",
     "lifecycle_section",
     "portfolio_section",
     "quadrants_section",
@@ -52,7 +55,7 @@ def _counts(values: pd.Series, name: str, value: pd.Series | None = None) -> pd.
     return out
 
 
-_SHARES = {"share of customers": share, "share of value": share, "value": money}
+SHARE_FORMATS = {"share of customers": share, "share of value": share, "value": money}
 
 
 def quadrants_section(analysis: CustomerAnalysis) -> Section:
@@ -92,7 +95,8 @@ def quadrants_section(analysis: CustomerAnalysis) -> Section:
     return Section("quadrants", title, (Paragraph(intro), figure, table))
 
 
-def _class_rules(abc: tuple[float, ...]) -> str:
+def class_rules(abc: tuple[float, ...]) -> str:
+    """The A/B/C classes in words, from their cut-offs."""
     bounds = [0.0, *abc, 1.0]
     parts = []
     for i, (low, high) in enumerate(itertools.pairwise(bounds)):
@@ -122,7 +126,7 @@ def portfolio_section(analysis: CustomerAnalysis) -> Section:
     classes = classes.sort_values("class", kind="mergesort").reset_index(drop=True)
     table = frame_table(
         classes,
-        formats=_SHARES,
+        formats=SHARE_FORMATS,
         caption="Customers and value per class",
         table_id="class-table",
     )
@@ -135,7 +139,7 @@ def portfolio_section(analysis: CustomerAnalysis) -> Section:
     return Section(
         "portfolio",
         title,
-        (Paragraph(intro), figure, Paragraph(_class_rules(tuple(p.abc))), table),
+        (Paragraph(intro), figure, Paragraph(class_rules(tuple(p.abc))), table),
     )
 
 
@@ -159,7 +163,7 @@ def lifecycle_section(analysis: CustomerAnalysis) -> Section:
         ),
         frame_table(
             _counts(table["lifecycle_stage"], "stage", table["total_value"]),
-            formats=_SHARES,
+            formats=SHARE_FORMATS,
             caption="Lifecycle stages (purchase scheme)",
             table_id="lifecycle-table",
         ),
@@ -170,7 +174,7 @@ def lifecycle_section(analysis: CustomerAnalysis) -> Section:
         blocks.append(
             frame_table(
                 _counts(table["relationship_stage"], "stage", table["total_value"]),
-                formats=_SHARES,
+                formats=SHARE_FORMATS,
                 caption="Relationship stages",
                 table_id="relationship-table",
             )
@@ -243,7 +247,7 @@ def rfm_section(analysis: CustomerAnalysis) -> Section:
         ),
         frame_table(
             counts,
-            formats={**_SHARES, "mean CLV": money},
+            formats={**SHARE_FORMATS, "mean CLV": money},
             caption="Customers, value and mean CLV per RFM segment",
             table_id="rfm-table",
         ),

@@ -38,13 +38,16 @@ __all__ = [
     "TOP_CUSTOMERS",
     "Section",
     "assumptions_section",
+    "clv_intro",
     "clv_section",
     "data_checks_section",
     "figure_or_note",
+    "horizon_text",
     "key_figures_section",
     "model_selection_section",
     "skipped_reason",
     "top_customers",
+    "top_table",
 ]
 
 #: customers listed in the top-customers table
@@ -117,7 +120,8 @@ def figure_or_note(analysis: CustomerAnalysis, kind: str, *, alt: str, caption: 
         return Paragraph(f"Figure not drawn: {exc}", "skipped")
 
 
-def _horizon(analysis: CustomerAnalysis) -> str:
+def horizon_text(analysis: CustomerAnalysis) -> str:
+    """The horizon in words ("52 weeks")."""
     s = analysis.settings
     return f"{s.horizon:g} {s.unit}"
 
@@ -130,7 +134,7 @@ def key_figures_section(analysis: CustomerAnalysis) -> Section:
     intro = (
         f"{c.n_customers:,} customers and {c.n_rows:,} purchases from {c.first_date} to "
         f"the observation end, {c.observation_end}. Forecasts cover the next "
-        f"{_horizon(analysis)}; transaction model: {model}."
+        f"{horizon_text(analysis)}; transaction model: {model}."
     )
     return Section(
         "key-figures",
@@ -271,10 +275,12 @@ def top_customers(analysis: CustomerAnalysis, n: int = TOP_CUSTOMERS) -> pd.Data
     return top[columns].reset_index(drop=True)
 
 
-def _top_table(analysis: CustomerAnalysis) -> TableBlock:
+def top_table(analysis: CustomerAnalysis, by_clv: bool | None = None) -> TableBlock:
+    """The top-customers table (``by_clv``: whether the CLV step ran; default: the part)."""
     frame = top_customers(analysis)
     customer_col = analysis.settings.customer_col
-    by_clv = analysis.clv is not None
+    if by_clv is None:
+        by_clv = analysis.clv is not None
     return frame_table(
         frame,
         labels=TOP_COLUMNS,
@@ -294,27 +300,31 @@ def _top_table(analysis: CustomerAnalysis) -> TableBlock:
     )
 
 
-def clv_section(analysis: CustomerAnalysis) -> Section:
-    """The CLV distribution and the top customers."""
+def clv_intro(analysis: CustomerAnalysis) -> str:
+    """What the CLV is, and the customer equity with its interval."""
     s = analysis.settings
     k = analysis.key_figures
-    if analysis.clv is None:
-        blocks: tuple[Block, ...] = (skipped(analysis, "CLV"), _top_table(analysis))
-        return Section("clv", "Customer lifetime value", blocks, skipped=True)
     equity = money(k.customer_equity)
     if not math.isnan(k.equity_low):
         equity += f" ({money(k.equity_low)} to {money(k.equity_high)} at {k.level:.0%})"
-    intro = (
-        f"CLV of each customer over the next {_horizon(analysis)}: expected purchases times "
-        f"expected spend per purchase, times a margin of {s.margin:.0%}, discounted at "
+    return (
+        f"CLV of each customer over the next {horizon_text(analysis)}: expected purchases "
+        f"times expected spend per purchase, times a margin of {s.margin:.0%}, discounted at "
         f"{s.discount_rate:.0%} a year. Customer equity (the sum over all customers): "
         f"{equity}."
     )
+
+
+def clv_section(analysis: CustomerAnalysis) -> Section:
+    """The CLV distribution and the top customers."""
+    if analysis.clv is None:
+        blocks: tuple[Block, ...] = (skipped(analysis, "CLV"), top_table(analysis))
+        return Section("clv", "Customer lifetime value", blocks, skipped=True)
     return Section(
         "clv",
         "Customer lifetime value",
         (
-            Paragraph(intro),
+            Paragraph(clv_intro(analysis)),
             figure_or_note(
                 analysis,
                 "clv",
@@ -322,7 +332,7 @@ def clv_section(analysis: CustomerAnalysis) -> Section:
                 caption="Distribution of CLV (logarithmic value axis; the dashed line is "
                 "the mean).",
             ),
-            _top_table(analysis),
+            top_table(analysis),
         ),
     )
 

@@ -15,7 +15,14 @@ if TYPE_CHECKING:
 
     from crmmodels.analysis import CustomerAnalysis
 
-__all__ = ["plot_analysis", "plot_clv_distribution", "plot_rfm_segments"]
+__all__ = [
+    "plot_analysis",
+    "plot_clv_distribution",
+    "plot_clv_histogram",
+    "plot_label_counts",
+    "plot_lorenz_points",
+    "plot_rfm_segments",
+]
 
 #: the part of the analysis each kind draws, and the step that makes it
 _PARTS = {
@@ -128,3 +135,123 @@ def plot_analysis(
     if kind in ("lorenz", "pareto"):
         return part.plot(ax=ax, kind=kind, **kwargs)  # type: ignore[no-any-return]
     return part.plot(ax=ax, **kwargs)  # type: ignore[no-any-return]
+
+
+def plot_clv_histogram(
+    edges: Any,
+    counts: Any,
+    *,
+    n_values: int,
+    n_low: int,
+    mean: float,
+    ax: Axes | None = None,
+    currency: str = "",
+    **kwargs: Any,
+) -> Axes:
+    """The CLV histogram of :func:`plot_clv_distribution` from counts already binned.
+
+    For a customer table that stays on an engine: ``edges`` and ``counts`` are the bars
+    (positive values below the first edge counted in the first bar), ``n_values`` the
+    customers with a CLV (those not in a bar have a CLV of 0 or less), ``n_low`` the
+    positive values below the first edge, ``mean`` the mean CLV.
+
+    Examples
+    --------
+    >>> ax = plot_clv_histogram(np.array([1.0, 10.0, 100.0]), np.array([2, 1]), n_values=4,
+    ...                         n_low=0, mean=30.0)
+    >>> ax.get_xscale(), ax.get_title()
+    ('log', 'CLV of 4 customers (1 at 0 not shown)')
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
+    """
+    ax = new_axes(ax, (7.0, 4.0))
+    bins = np.asarray(edges, dtype="float64")
+    heights = np.asarray(counts, dtype="float64")
+    n_positive = int(heights.sum())
+    low = float(bins[0]) if bins.size else 0.0
+    if n_positive:
+        color = kwargs.pop("color", "#4C72B0")
+        ax.hist(bins[:-1], bins=bins.tolist(), weights=heights, color=color, **kwargs)
+        ax.axvline(float(mean), color="black", linestyle="--", label="mean")
+        ax.legend()
+    ax.set_xscale("log")
+    ax.set_xlabel(f"CLV{f' ({currency})' if currency else ''}")
+    ax.set_ylabel("customers")
+    notes = []
+    if n_values - n_positive:
+        notes.append(f"{n_values - n_positive:,} at 0 not shown")
+    if n_low:
+        notes.append(f"{n_low:,} below {low:.3g} in the first bar")
+    title = f"CLV of {n_values:,} customers"
+    ax.set_title(title + (f" ({'; '.join(notes)})" if notes else ""))
+    return ax
+
+
+def plot_lorenz_points(
+    customer_share: Any, lorenz: Any, *, gini: float, ax: Axes | None = None, **kwargs: Any
+) -> Axes:
+    """The Lorenz curve of ``plot_lorenz`` from points of the curve (worst first).
+
+    Examples
+    --------
+    >>> ax = plot_lorenz_points(np.array([0.0, 0.5, 1.0]), np.array([0.0, 0.2, 1.0]),
+    ...                         gini=0.3)
+    >>> ax.get_title()
+    'Lorenz curve (Gini = 0.300)'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
+    """
+    ax = new_axes(ax, (7.0, 4.5))
+    p = np.asarray(customer_share, dtype="float64")
+    curve = np.asarray(lorenz, dtype="float64")
+    kw: dict[str, Any] = {"color": "tab:blue", "label": "Lorenz curve"}
+    kw.update(kwargs)
+    ax.plot(p, curve, **kw)
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="equality")
+    ax.fill_between(p, curve, p, color="tab:blue", alpha=0.2, label="Gini area")
+    ax.set_xlabel("share of customers (worst first)")
+    ax.set_ylabel("cumulative share of value")
+    ax.set_xlim(0, 1)
+    ax.set_title(f"Lorenz curve (Gini = {gini:.3f})")
+    ax.legend(loc="upper left")
+    return ax
+
+
+def plot_label_counts(
+    labels: Any,
+    counts: Any,
+    *,
+    title: str,
+    ax: Axes | None = None,
+    annotate: bool = False,
+    colors: Any = None,
+    **kwargs: Any,
+) -> Axes:
+    """Horizontal bars: customers per label (stage, segment, quadrant), first on top.
+
+    The bars of the lifecycle and RFM figures, from counts (``annotate`` writes each
+    count beside its bar).
+
+    Examples
+    --------
+    >>> ax = plot_label_counts(["lost", "loyal"], [3, 1], title="RFM segments")
+    >>> [t.get_text() for t in ax.get_yticklabels()], ax.get_title()
+    (['lost', 'loyal'], 'RFM segments')
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
+    """
+    ax = new_axes(ax, (7.0, 3.5))
+    names = [str(label) for label in labels]
+    values = np.asarray(counts, dtype="int64")
+    y = np.arange(len(names))
+    if colors is not None:
+        kwargs["color"] = list(colors)
+    ax.barh(y, values, **kwargs)
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    if annotate:
+        for i, v in enumerate(values.tolist()):  # a handful of labels
+            ax.text(v, i, f" {v:,}", va="center", fontsize=8)
+    ax.set_xlabel("customers")
+    ax.set_title(title)
+    return ax
