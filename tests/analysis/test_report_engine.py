@@ -28,7 +28,7 @@ from crmmodels.datasets import load_cdnow, load_cdnow_sample
 from _engines import to_engine
 
 END = "1998-06-30"
-ENGINES = ["duckdb", "polars_lazy"]
+ENGINES = ["duckdb", "polars_lazy", "dask"]
 #: sections that show a figure on an engine run as on a pandas run
 FIGURE_SECTIONS = [
     "model-selection",

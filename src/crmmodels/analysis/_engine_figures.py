@@ -33,6 +33,7 @@ import pandas as pd
 from crmmodels._ingest.frames import collect
 from crmmodels.analysis._customers import LABEL_ORDER
 from crmmodels.analysis._engine_columns import order_statistics
+from crmmodels.analysis._engine_store import numbered
 
 __all__ = [
     "CLV_BINS",
@@ -152,13 +153,14 @@ def label_counts(table: Any, column: str) -> pd.DataFrame:
     {'rfm_segment': ['a', 'b'], 'customers': [2, 1], 'value': [4.0, 2.0], 'clv': [3.0, 0.0], \
 'n_clv': [2, 0]}
     """
-    grouped = (
+    grouped = (  # cast before grouping: Dask takes only plain aggregations
         table.filter(~nw.col(column).is_null())
+        .with_columns(nw.col("total_value", "clv").cast(nw.Float64))
         .group_by(column)
         .agg(
             nw.len().alias("customers"),
-            nw.col("total_value").cast(nw.Float64).sum().alias("value"),
-            nw.col("clv").cast(nw.Float64).sum().alias("clv"),
+            nw.col("total_value").sum().alias("value"),
+            nw.col("clv").sum().alias("clv"),
             nw.col("clv").count().alias("n_clv"),
         )
     )
@@ -226,11 +228,10 @@ def _lorenz(table: Any, customer_col: str, n: int) -> LorenzPoints | None:
     below = np.minimum(np.floor(position).astype(np.int64), n)
     wanted = sorted({int(k) for k in (*below, *np.minimum(below + 1, n)) if k >= 1})
     order = ["__crmmodels_x", customer_col]
-    ranked = (
-        table.select(nw.col(customer_col), value.alias("__crmmodels_x"))
-        .with_columns(nw.col("__crmmodels_x").cum_sum().over(order_by=order).alias(_CUM))
-        .with_row_index(_IDX, order_by=order)
-    )
+    # numbered in the value order with a running sum (Dask: by partition offsets, since
+    # its ordered windows are not reliable; the other engines: windows)
+    values = table.select(nw.col(customer_col), value.alias("__crmmodels_x"))
+    ranked = numbered(values, order, _IDX, running=("__crmmodels_x", _CUM))
     picked = ranked.filter(nw.col(_IDX).is_in([k - 1 for k in wanted]))
     rows = collect(picked.select(nw.col(_IDX), nw.col(_CUM))).rows()
     cumulative = np.zeros(n + 1)
