@@ -32,7 +32,7 @@ from crmmodels._ingest.periods import Period, period_days, scalar_period_index, 
 from crmmodels.analysis._engine_store import stored
 from crmmodels.clv._selection import (
     _candidates,
-    _choose,
+    _chosen,
     _fit,
     _reason,
 )
@@ -239,16 +239,7 @@ def select_on_engine(
     fits = {name: _fit(name, histories, unit, None, weights_col="weights") for name in names}
     tracking = tracking_frame(split, {n: m for n, (m, _) in fits.items() if m is not None})
     table = pd.DataFrame([_row(n, m, s, parts, tracking) for n, (m, s) in fits.items()])
-    chosen = model if model is not None else _choose(table, criterion, names)
-    if chosen is None:
-        reasons = "; ".join(
-            f"{n}: {s}" for n, s in zip(table["model"], table["status"], strict=True)
-        )
-        raise ConvergenceError(
-            f"no candidate could be fitted on the calibration period ({reasons}). Try "
-            "another time_unit or a longer calibration period.",
-            {"statuses": dict(zip(table["model"], table["status"], strict=True))},
-        )
+    chosen = _chosen(table, model, criterion, names)
     table["chosen"] = table["model"] == chosen
     final, status = _fit(chosen, nw.to_native(parts.whole), unit, customer_col)
     if final is None:

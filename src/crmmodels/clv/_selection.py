@@ -189,6 +189,21 @@ def _score(table: pd.DataFrame, criterion: str) -> pd.Series:
     return values.where(~table["status"].str.startswith("failed"))
 
 
+def _chosen(table: pd.DataFrame, model: str | None, criterion: str, names: Sequence[str]) -> str:
+    """The forced model, else the best candidate; an error naming each status when none fits."""
+    chosen = model if model is not None else _choose(table, criterion, names)
+    if chosen is None:
+        reasons = "; ".join(
+            f"{n}: {s}" for n, s in zip(table["model"], table["status"], strict=True)
+        )
+        raise ConvergenceError(
+            f"no candidate could be fitted on the calibration period ({reasons}). Try "
+            "another time_unit or a longer calibration period.",
+            {"statuses": dict(zip(table["model"], table["status"], strict=True))},
+        )
+    return chosen
+
+
 def _choose(table: pd.DataFrame, criterion: str, order: Sequence[str]) -> str | None:
     """The best candidate; ties go to fewer parameters, then to the order of ``order``."""
     score = _score(table, criterion)
@@ -367,16 +382,7 @@ def select_model(
     fits = {name: _fit(name, histories[0], unit, None, weights_col="weights") for name in names}
     tracking = tracking_frame(split, {n: m for n, (m, _) in fits.items() if m is not None})
     table = pd.DataFrame([_row(n, m, s, split, tracking, histories) for n, (m, s) in fits.items()])
-    chosen = model if model is not None else _choose(table, criterion, names)
-    if chosen is None:
-        reasons = "; ".join(
-            f"{n}: {s}" for n, s in zip(table["model"], table["status"], strict=True)
-        )
-        raise ConvergenceError(
-            f"no candidate could be fitted on the calibration period ({reasons}). Try "
-            "another time_unit or a longer calibration period.",
-            {"statuses": dict(zip(table["model"], table["status"], strict=True))},
-        )
+    chosen = _chosen(table, model, criterion, names)
     table["chosen"] = table["model"] == chosen
     final, status = _fit(chosen, split.whole, unit, customer_col)
     if final is None:
