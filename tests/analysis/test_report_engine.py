@@ -174,11 +174,12 @@ def test_the_tables_equal_the_pandas_reports(run, reference_page) -> None:
         assert sorted(rows[1:]) == sorted(expected[1:]), table
     rows = run["page"].tables["quadrant-table"]
     expected = reference_page.tables["quadrant-table"]
-    # customers, their share and the potential value (CLV) per quadrant; the current
-    # value of the last year is not a column of the engine's table (see the section)
+    # customers, their share, the current value (kept as aggregates by analyze) and the
+    # potential value (CLV) per quadrant; the engine table adds the total value
     assert [r[:3] for r in rows] == [e[:3] for e in expected]
-    assert [r[4] for r in rows] == [e[4] for e in expected]
-    assert rows[0][3] == "total value" and expected[0][3] == "current value"
+    assert [r[4] for r in rows] == [e[3] for e in expected]
+    assert [r[5] for r in rows] == [e[4] for e in expected]
+    assert rows[0][3] == "total value"
 
 
 def test_the_section_texts_match_the_pandas_report(run, reference_page, reference) -> None:
@@ -187,7 +188,8 @@ def test_the_section_texts_match_the_pandas_report(run, reference_page, referenc
         page.section_text("portfolio").split(" Lorenz curve:")[0]
         == (reference_page.section_text("portfolio").split(" Lorenz curve:")[0])
     )
-    threshold = f"potential {reference.quadrants.potential_threshold:,.2f}"
+    q = reference.quadrants
+    threshold = f"current {q.current_threshold:,.2f}, potential {q.potential_threshold:,.2f}"
     assert threshold in page.section_text("quadrants")
     clv = page.section_text("clv")
     assert clv.startswith(reference_page.section_text("clv").split(" Distribution")[0])

@@ -43,7 +43,7 @@ from crmmodels.analysis._engine_columns import (
     rfm_columns,
     value_classes,
 )
-from crmmodels.analysis._engine_result import EngineCustomerAnalysis, top_rows
+from crmmodels.analysis._engine_result import EngineCustomerAnalysis, QuadrantValues, top_rows
 from crmmodels.analysis._engine_selection import select_on_engine
 from crmmodels.analysis._engine_store import kept, min_rank, stored
 from crmmodels.analysis._figures import DataChecksResult, KeyFiguresResult
@@ -343,6 +343,7 @@ def analyze_on_engine(
         steps=steps.result(),
         settings=s,
         _table=top_rows(table, key),
+        quadrant_values=None if quadrants is None else quadrants[1],
     )
 
 
@@ -400,13 +401,25 @@ def _portfolio_words(p: tuple[Any, dict[str, float]]) -> str:
     return f"top 20% of customers bought {f['top_share']:.0%} of the value; Gini {f['gini']:.2f}"
 
 
-def _quadrants(clv_frame: Any, current: Any, key: str) -> tuple[Any, dict[str, float]]:
-    data = (
+def _quadrants(clv_frame: Any, current: Any, key: str) -> tuple[Any, QuadrantValues]:
+    """The quadrant of each customer (on the engine) and the quadrants' aggregates."""
+    data = stored(
         clv_frame.select(key, "clv")
         .join(current, on=key, how="left")
         .with_columns(nw.col("current_value").fill_null(0.0))
     )
-    return quadrant_columns(stored(data), key)
+    labels, thresholds = quadrant_columns(data, key)
+    sums = collect(
+        data.join(labels, on=key, how="inner")
+        .group_by("quadrant")
+        .agg(nw.col("current_value").sum().alias("current"))
+    ).rows()
+    values = QuadrantValues(
+        current_threshold=float(thresholds["current"]),
+        potential_threshold=float(thresholds["potential"]),
+        current={str(q): float(v) for q, v in sums},
+    )
+    return labels, values
 
 
 def customer_table_on_engine(summary: Any, key: str, parts: dict[str, Any]) -> Any:

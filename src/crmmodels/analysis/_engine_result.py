@@ -54,6 +54,19 @@ def top_rows(table: Any, customer_col: str, n: int = TOP_ROWS) -> pd.DataFrame:
     return pandas_table(nw.to_native(top))
 
 
+@dataclasses.dataclass(frozen=True)
+class QuadrantValues:
+    """The CLV quadrants of an engine run as aggregates: thresholds and current values.
+
+    ``current`` maps each quadrant to the summed current value (spend of the last year)
+    of its customers.
+    """
+
+    current_threshold: float
+    potential_threshold: float
+    current: dict[str, float]
+
+
 @dataclasses.dataclass(frozen=True, repr=False)
 class EngineCustomerAnalysis(CustomerAnalysis):
     """A :class:`CustomerAnalysis` of an engine log (see :func:`crmmodels.analyze`).
@@ -62,7 +75,11 @@ class EngineCustomerAnalysis(CustomerAnalysis):
     computed there. ``clv``, ``rfm``, ``lifecycle``, ``relationship``, ``portfolio`` and
     ``quadrants`` are None: their per-customer columns are in ``customers``, and the
     key figures, the model selection, the equity and the retention are aggregates.
+    ``quadrant_values`` holds the quadrants' thresholds and the current value of each
+    quadrant (aggregates kept for the report; None when the quadrant step was skipped).
     """
+
+    quadrant_values: QuadrantValues | None = dataclasses.field(default=None, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         """The customer table collected into pandas (every customer reaches the driver)."""

@@ -124,10 +124,16 @@ def quadrants_section(analysis: CustomerAnalysis, figures: EngineFigures) -> Sec
     if not _done(analysis, "CLV quadrants") or figures.quadrants.empty:
         return Section("quadrants", title, (skipped(analysis, "CLV quadrants"),), skipped=True)
     s = analysis.settings
+    kept = getattr(analysis, "quadrant_values", None)
+    split = (
+        f"potential {figures.potential_threshold:,.2f}"
+        if kept is None
+        else f"current {kept.current_threshold:,.2f}, potential {kept.potential_threshold:,.2f}"
+    )
     intro = (
         "Customers placed by current value (spend of the last year) and potential value "
         f"(CLV over the next {s.horizon:g} {s.unit}), split at the median of the positive "
-        f"values: potential {figures.potential_threshold:,.2f}."
+        f"values: {split}."
     )
     counts = figures.quadrants.set_index("quadrant")
     names = list(QUADRANT_COLORS)
@@ -143,6 +149,9 @@ def quadrants_section(analysis: CustomerAnalysis, figures: EngineFigures) -> Sec
             "meaning": [QUADRANT_MEANING[q] for q in names],
         }
     )
+
+    if kept is not None:  # the current value of each quadrant, kept by ``analyze``
+        table.insert(4, "current value", [kept.current.get(q, 0.0) for q in names])
 
     def draw(ax: Axes) -> Axes:
         return plot_label_counts(
@@ -166,6 +175,7 @@ def quadrants_section(analysis: CustomerAnalysis, figures: EngineFigures) -> Sec
         formats={
             "share of customers": share,
             "total value": money,
+            "current value": money,
             "potential value (CLV)": money,
         },
         caption="Customers and value per quadrant (total value: all purchases in the log)",
