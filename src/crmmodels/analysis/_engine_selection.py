@@ -32,6 +32,7 @@ from crmmodels._ingest.periods import Period, period_days, scalar_period_index, 
 from crmmodels.analysis._engine_store import stored
 from crmmodels.clv._selection import (
     _candidates,
+    _check_refit,
     _chosen,
     _fit,
     _reason,
@@ -47,7 +48,7 @@ from crmmodels.clv._selection_data import (
     is_discrete,
 )
 from crmmodels.clv._selection_result import ModelSelectionResult, curve_errors, tracking_frame
-from crmmodels.errors import ConvergenceError, DataError
+from crmmodels.errors import DataError
 from crmmodels.kernels._optim import compress_rows
 from crmmodels.transactions._summary import summarize_transactions
 
@@ -242,12 +243,7 @@ def select_on_engine(
     chosen = _chosen(table, model, criterion, names)
     table["chosen"] = table["model"] == chosen
     final, status = _fit(chosen, nw.to_native(parts.whole), unit, customer_col)
-    if final is None:
-        raise ConvergenceError(
-            f"{chosen} was chosen on the calibration period, but its fit on the whole period "
-            f"failed ({status}). Choose another model with model= or candidates=.",
-            {"model": chosen, "status": status},
-        )
+    _check_refit(final, chosen, status)
     result = ModelSelectionResult(
         table=table,
         chosen=chosen,

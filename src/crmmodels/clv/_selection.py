@@ -189,6 +189,16 @@ def _score(table: pd.DataFrame, criterion: str) -> pd.Series:
     return values.where(~table["status"].str.startswith("failed"))
 
 
+def _check_refit(final: Any, chosen: str, status: str) -> None:
+    """The error when the chosen model's fit on the whole period failed."""
+    if final is None:
+        raise ConvergenceError(
+            f"{chosen} was chosen on the calibration period, but its fit on the whole period "
+            f"failed ({status}). Choose another model with model= or candidates=.",
+            {"model": chosen, "status": status},
+        )
+
+
 def _chosen(table: pd.DataFrame, model: str | None, criterion: str, names: Sequence[str]) -> str:
     """The forced model, else the best candidate; an error naming each status when none fits."""
     chosen = model if model is not None else _choose(table, criterion, names)
@@ -385,12 +395,7 @@ def select_model(
     chosen = _chosen(table, model, criterion, names)
     table["chosen"] = table["model"] == chosen
     final, status = _fit(chosen, split.whole, unit, customer_col)
-    if final is None:
-        raise ConvergenceError(
-            f"{chosen} was chosen on the calibration period, but its fit on the whole period "
-            f"failed ({status}). Choose another model with model= or candidates=.",
-            {"model": chosen, "status": status},
-        )
+    _check_refit(final, chosen, status)
     return ModelSelectionResult(
         table=table,
         chosen=chosen,

@@ -520,9 +520,26 @@ def conditional_probability_of_purchases(
         *(np.atleast_1d(a) for a in _arrays(n, t, frequency, recency, T))
     )
     alive = probability_alive(params, x.ravel(), tx.ravel(), big_t.ravel()).reshape(x.shape)
-    shape = r + x
-    rate = alpha + big_t
-    b = beta + big_t
+    out = mixed_pmf(alive, nn, tt, r + x, alpha + big_t, s, beta + big_t, n_nodes)
+    return np.asarray(out, dtype=np.float64)
+
+
+def mixed_pmf(
+    alive: FloatArray,
+    nn: FloatArray,
+    tt: FloatArray,
+    shape: FloatArray,
+    rate: FloatArray,
+    s: float,
+    b: FloatArray,
+    n_nodes: int,
+) -> FloatArray:
+    """``P(X(t) = n)`` from P(alive) and the posterior gamma shapes (see the caller).
+
+    ``shape = r + x`` and ``rate = alpha + T`` are the purchase rate's posterior, ``s``
+    and ``b = beta + T`` the dropout rate's; given alive, the customer stays through
+    ``t`` or leaves at ``tau`` (Gauss-Legendre quadrature of ``n_nodes`` points).
+    """
     stay = _log_nbd_pmf(nn, shape, rate, tt) + s * (np.log(b) - np.log(b + tt))
     u, w = np.polynomial.legendre.leggauss(n_nodes)
     tau = 0.5 * tt[..., None] * (u + 1.0)

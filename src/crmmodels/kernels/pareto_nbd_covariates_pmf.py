@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from crmmodels.kernels._optim import FloatArray
-from crmmodels.kernels.pareto_nbd import _log_nbd_pmf, _logsumexp_last
+from crmmodels.kernels.pareto_nbd import mixed_pmf
 from crmmodels.kernels.pareto_nbd_covariates import probability_alive
 
 __all__ = ["conditional_probability_of_purchases"]
@@ -58,17 +58,5 @@ def conditional_probability_of_purchases(
     shape = np.broadcast_shapes(*(np.shape(v) for v in (alpha, beta, n, t, frequency, recency, T)))
     alive = probability_alive(r, al.ravel(), s, be.ravel(), x.ravel(), tx.ravel(), big_t.ravel())
     alive = alive.reshape(x.shape)
-    shape_r = r + x
-    rate = al + big_t
-    b = be + big_t
-    stay = _log_nbd_pmf(nn, shape_r, rate, tt) + s * (np.log(b) - np.log(b + tt))
-    u, w = np.polynomial.legendre.leggauss(n_nodes)
-    tau = 0.5 * tt[..., None] * (u + 1.0)
-    log_w = np.log(0.5 * w) + np.log(np.maximum(tt, 1e-300))[..., None]
-    log_density = np.log(s) + s * np.log(b)[..., None] - (s + 1.0) * np.log(b[..., None] + tau)
-    log_pmf = _log_nbd_pmf(nn[..., None], shape_r[..., None], rate[..., None], tau)
-    dropped = np.where(tt[..., None] > 0, log_w + log_density + log_pmf, -np.inf)
-    with np.errstate(divide="ignore"):
-        given_alive = np.exp(np.logaddexp(stay, _logsumexp_last(dropped)))
-    out = alive * given_alive + (1.0 - alive) * (nn == 0)
-    return np.asarray(np.clip(out, 0.0, 1.0).reshape(shape), dtype=np.float64)
+    out = mixed_pmf(alive, nn, tt, r + x, al + big_t, s, be + big_t, n_nodes)
+    return np.asarray(out.reshape(shape), dtype=np.float64)
