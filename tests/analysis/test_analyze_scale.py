@@ -11,7 +11,7 @@ import pytest
 
 import crmmodels as crm
 from crmmodels._ingest.log import prepare_log
-from crmmodels.analysis._customers import churn_risk, customer_table
+from crmmodels.analysis._customers import CustomerTable, churn_risk
 from crmmodels.datasets import load_cdnow_sample
 from crmmodels.lifecycle import LifecycleRules
 from crmmodels.lifecycle._features import Log, merged_days
@@ -19,7 +19,7 @@ from crmmodels.lifecycle._rules import settings
 from crmmodels.lifecycle._stages import stages_of_log
 from crmmodels.quadrants._transactions import current_values, current_values_of_log
 from crmmodels.retention._cohorts import cohort_retention_of_log
-from crmmodels.transactions._rfm import _quantile_score
+from crmmodels.transactions._rfm import quantile_scores
 
 END = "1998-06-30"
 LABELS = (
@@ -113,17 +113,12 @@ def test_customer_table_looks_parts_up_by_id_in_any_order() -> None:
     classes = pd.DataFrame(
         {"customer_id": ids, "class": pd.Categorical(["C", "B", "A", "C"], ["A", "B", "C"])}
     )
-    table = customer_table(
-        summary,
-        customer_col="customer_id",
-        rfm=None,
-        lifecycle=lifecycle,
-        relationship=None,
-        predictions=predictions,
-        clv=clv,
-        classes=classes,
-        quadrants=None,
-    )
+    builder = CustomerTable(summary, "customer_id")
+    builder.add(lifecycle, {"stage": "lifecycle_stage", "last_purchase": "last_purchase"})
+    builder.add(predictions, {"p_alive": "p_alive", "expected_purchases": "expected_purchases"})
+    builder.add(clv, {"clv": "clv", "expected_spend": "expected_spend"})
+    builder.add(classes, {"class": "value_class"})
+    table = builder.frame()
     assert table["customer_id"].tolist() == [30, 10, 20, 40]
     assert table["lifecycle_stage"].astype(object).tolist()[:3] == [
         "first_time",
@@ -215,7 +210,7 @@ def test_quantile_scores_are_those_of_the_min_rank(seed) -> None:
     min_rank = pd.Series(values).rank(method="min").to_numpy() - 1  # 0-based
     for bins in (2, 5, 9):
         expected = 1 + (bins * min_rank.astype(np.int64)) // values.size
-        np.testing.assert_array_equal(_quantile_score(values, bins), expected)
+        np.testing.assert_array_equal(quantile_scores(values, bins), expected)
 
 
 def test_rfm_codes_and_segments_keep_their_text_dtype(result) -> None:

@@ -1,9 +1,8 @@
 """The customer table of an analysis: one row per customer, every part joined by id.
 
-Each part (summary, RFM, lifecycle, predictions, CLV, 80/20 classes, quadrants) is a
-pandas frame keyed by the customer column; the table takes the summary's customers in
-the summary's order and looks every other part up by id, so a part that was skipped
-leaves its columns empty instead of dropping customers.
+The table takes the summary's customers in the summary's order; each step (RFM,
+lifecycle, predictions, CLV, 80/20 classes, quadrants) adds its columns, looked up by
+id, so a step that was skipped leaves its columns empty instead of dropping customers.
 """
 
 from __future__ import annotations
@@ -13,7 +12,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["CHURN_RISK_BANDS", "CUSTOMER_COLUMNS", "churn_risk", "clv_ranks", "customer_table"]
+__all__ = [
+    "CHURN_RISK_BANDS",
+    "CUSTOMER_COLUMNS",
+    "CustomerTable",
+    "churn_risk",
+    "clv_ranks",
+]
 
 #: P(alive) limits of the churn-risk bands: below the first is high risk, below the
 #: second medium, otherwise low
@@ -59,29 +64,6 @@ LABEL_ORDER: dict[str, tuple[str, ...]] = {
 }
 
 
-def _positions(ids: pd.Index, part: pd.DataFrame | None, key: str) -> Any:
-    """Row of each of ``ids`` in ``part`` (-1 when missing); None when in the same order.
-
-    One hash lookup per part, shared by all of its columns.
-    """
-    if part is None:
-        return np.full(len(ids), -1, dtype=np.intp)
-    keys = part[key].to_numpy()
-    if keys.shape == ids.shape and bool(np.array_equal(keys, ids.to_numpy())):
-        return None
-    return pd.Index(keys).get_indexer(ids)
-
-
-def _take(part: pd.DataFrame | None, column: str, pos: Any, n: int) -> Any:
-    """``part[column]`` at rows ``pos`` (missing rows: NaN, or <NA> for nullable ints)."""
-    if part is None or column not in part.columns:
-        return np.full(n, np.nan)
-    values = part[column].array
-    if pos is None:
-        return values.copy()
-    return values.take(pos, allow_fill=True)
-
-
 def _labels(values: Any, order: tuple[str, ...] | None = None) -> pd.Categorical:
     """Text labels as a categorical: one code per row instead of one string object.
 
@@ -99,6 +81,8 @@ def _labels(values: Any, order: tuple[str, ...] | None = None) -> pd.Categorical
 
 def _narrow_ints(values: Any, dtype: str) -> Any:
     """Nullable whole numbers in the narrow ``dtype`` ("Int8", "Int32" ...)."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iu":  # nothing missing
+        return pd.array(values.astype(dtype.lower()), dtype=dtype)  # type: ignore[call-overload]
     return pd.array(values, dtype="Int64").astype(dtype)
 
 
@@ -150,71 +134,77 @@ def churn_risk(p_alive: Any, lifecycle_stage: Any) -> Any:
     return labels[codes]
 
 
-def customer_table(
-    summary: pd.DataFrame,
-    *,
-    customer_col: str,
-    rfm: pd.DataFrame | None,
-    lifecycle: pd.DataFrame | None,
-    relationship: pd.DataFrame | None,
-    predictions: pd.DataFrame | None,
-    clv: pd.DataFrame | None,
-    classes: pd.DataFrame | None,
-    quadrants: pd.DataFrame | None,
-) -> pd.DataFrame:
-    """Join the parts into the customer table (the summary's customers and order).
+class CustomerTable:
+    """The customer table, built column by column as the steps of an analysis finish.
 
-    Every part is looked up by id once (no lookup when it is in the summary's order);
-    labels are categoricals, scores, ranks and deciles narrow nullable integers.
+    It starts from the customer summary (its customers and order); each step hands over
+    the columns it computed (:meth:`add`) and its own result can then be dropped, so the
+    table never waits for every part to be held at once. Rows of a part are looked up by
+    id once per part (none when the part is in the table's order). Columns of a skipped
+    step stay empty: every customer keeps its row.
     """
-    ids = pd.Index(summary[customer_col])
-    n = len(ids)
-    key = customer_col
-    pos = {
-        name: _positions(ids, part, key)
-        for name, part in (
-            ("rfm", rfm),
-            ("lifecycle", lifecycle),
-            ("relationship", relationship),
-            ("predictions", predictions),
-            ("clv", clv),
-            ("classes", classes),
-            ("quadrants", quadrants),
-        )
-    }
-    out: dict[str, Any] = {customer_col: summary[customer_col].to_numpy()}
-    out["first_purchase"] = summary["first_purchase"].to_numpy()
-    out["last_purchase"] = _take(lifecycle, "last_purchase", pos["lifecycle"], n)
-    for col in ("n_orders", "frequency", "recency", "T"):
-        out[col] = summary[col].to_numpy()
-    total = summary["total_value"].to_numpy(dtype="float64")
-    out["mean_order_value"] = total / summary["n_orders"].to_numpy(dtype="float64")
-    out["monetary_value"] = summary["monetary_value"].to_numpy()
-    out["total_value"] = total
-    for col in ("r_score", "f_score", "m_score"):
-        out[col] = _narrow_ints(_take(rfm, col, pos["rfm"], n), "Int8")
-    out["rfm"] = _labels(_take(rfm, "rfm", pos["rfm"], n), ())
-    out["rfm_segment"] = _labels(_take(rfm, "segment", pos["rfm"], n), ())
-    out["lifecycle_stage"] = _labels(
-        _take(lifecycle, "stage", pos["lifecycle"], n), LABEL_ORDER["lifecycle_stage"]
-    )
-    out["relationship_stage"] = _labels(
-        _take(relationship, "stage", pos["relationship"], n), LABEL_ORDER["relationship_stage"]
-    )
-    p_alive = np.asarray(_take(predictions, "p_alive", pos["predictions"], n), dtype="float64")
-    out["p_alive"] = p_alive
-    expected = _take(predictions, "expected_purchases", pos["predictions"], n)
-    out["expected_purchases"] = np.asarray(expected, dtype="float64")
-    out["expected_spend"] = np.asarray(_take(clv, "expected_spend", pos["clv"], n), dtype="float64")
-    out["expected_total_spend"] = out["expected_purchases"] * out["expected_spend"]
-    out["clv"] = np.asarray(_take(clv, "clv", pos["clv"], n), dtype="float64")
-    rank, decile = clv_ranks(out["clv"])
-    out["clv_rank"] = rank.astype("Int32")
-    out["clv_decile"] = decile.astype("Int8")
-    out["value_class"] = _labels(_take(classes, "class", pos["classes"], n), ())
-    out["quadrant"] = _labels(_take(quadrants, "quadrant", pos["quadrants"], n), ())
-    out["churn_risk"] = _churn_labels(p_alive, out["lifecycle_stage"])
-    return pd.DataFrame(out, copy=False)
+
+    def __init__(self, summary: pd.DataFrame, customer_col: str) -> None:
+        self.key = customer_col
+        self.ids = summary[customer_col].to_numpy()
+        self.n = len(self.ids)
+        self.columns: dict[str, Any] = {customer_col: self.ids}
+        self.columns["first_purchase"] = summary["first_purchase"].to_numpy()
+        for col in ("n_orders", "frequency", "recency", "T", "monetary_value"):
+            self.columns[col] = summary[col].to_numpy()
+        self.columns["total_value"] = summary["total_value"].to_numpy(dtype="float64")
+
+    def positions(self, ids: Any) -> Any:
+        """Row of each table customer in ``ids`` (-1 when missing); None when in order."""
+        keys = np.asarray(ids)
+        if keys.shape == self.ids.shape and bool(np.array_equal(keys, self.ids)):
+            return None
+        if keys.dtype == self.ids.dtype and keys.dtype.kind in "iu":
+            order = np.argsort(keys, kind="stable")
+            found = np.searchsorted(keys, self.ids, sorter=order)
+            found = np.minimum(found, max(keys.size - 1, 0))
+            pos = order[found] if keys.size else np.full(self.n, -1, dtype=np.intp)
+            if keys.size:
+                pos[keys[pos] != self.ids] = -1
+            return pos
+        return pd.Index(keys).get_indexer(pd.Index(self.ids))
+
+    def add(self, part: pd.DataFrame, columns: dict[str, str]) -> None:
+        """Take ``columns`` (part column -> table column) of a per-customer ``part``."""
+        pos = self.positions(part[self.key].to_numpy())
+        for source, target in columns.items():
+            values = part[source].array
+            self.put(target, values.copy() if pos is None else values.take(pos, allow_fill=True))
+
+    def put(self, name: str, values: Any) -> None:
+        """Set a column from values in the table's order, in the column's type."""
+        if name in ("r_score", "f_score", "m_score", "clv_decile"):
+            values = _narrow_ints(values, "Int8")
+        elif name == "clv_rank":
+            values = _narrow_ints(values, "Int32")
+        elif name in ("rfm", "rfm_segment", "value_class", "quadrant"):
+            values = _labels(values, ())
+        elif name in LABEL_ORDER:
+            values = _labels(values, LABEL_ORDER[name])
+        elif name != "last_purchase":
+            values = np.asarray(values, dtype="float64")
+        self.columns[name] = values
+
+    def frame(self) -> pd.DataFrame:
+        """The table: the derived columns added, empty columns for skipped steps."""
+        c = self.columns
+        for name in CUSTOMER_COLUMNS:
+            if name == "last_purchase" and name not in c:  # no stages: no date
+                c[name] = np.full(self.n, np.datetime64("NaT"), dtype=c["first_purchase"].dtype)
+            elif name not in c:
+                self.put(name, np.full(self.n, np.nan))
+        c["mean_order_value"] = c["total_value"] / c["n_orders"].astype("float64")
+        c["expected_total_spend"] = c["expected_purchases"] * c["expected_spend"]
+        rank, decile = clv_ranks(c["clv"])
+        self.put("clv_rank", rank)
+        self.put("clv_decile", decile)
+        c["churn_risk"] = _churn_labels(c["p_alive"], c["lifecycle_stage"])
+        return pd.DataFrame({k: c[k] for k in (self.key, *CUSTOMER_COLUMNS)}, copy=False)
 
 
 def _churn_labels(p_alive: Any, stage: pd.Categorical) -> pd.Categorical:

@@ -187,12 +187,16 @@ def key_figures(
     customers: pd.DataFrame,
     *,
     equity: Any,
-    portfolio: Any,
+    concentration: tuple[float, float] | None,
     level: float,
     horizon: float,
     time_unit: str,
 ) -> KeyFiguresResult:
-    """The key figures from the customer table and the equity and 80/20 results."""
+    """The key figures from the customer table, the equity and the 80/20 figures.
+
+    ``concentration`` is the value share of the top 20% and the Gini coefficient (None
+    when the 80/20 step was skipped).
+    """
     stage = customers["lifecycle_stage"]
     active = math.nan if stage.isna().all() else _share(stage != "churned")
     expected = customers["expected_purchases"].to_numpy(dtype="float64")
@@ -204,8 +208,8 @@ def key_figures(
         equity_low=math.nan if equity is None else float(equity.low),
         equity_high=math.nan if equity is None else float(equity.high),
         level=level,
-        top_share=math.nan if portfolio is None else float(portfolio.top_share),
-        gini=math.nan if portfolio is None else float(portfolio.gini),
+        top_share=math.nan if concentration is None else concentration[0],
+        gini=math.nan if concentration is None else concentration[1],
         expected_purchases=float(expected.sum()) if not np.isnan(expected).all() else math.nan,
         horizon=horizon,
         time_unit=time_unit,

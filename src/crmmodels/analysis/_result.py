@@ -17,6 +17,7 @@ from crmmodels.errors import ArgumentError
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+    from crmmodels.analysis._parts import Parts
     from crmmodels.analysis._write import AnalysisFiles
 
 __all__ = ["PLOT_KINDS", "CustomerAnalysis"]
@@ -65,16 +66,17 @@ class CustomerAnalysis:
         saves to JSON with ``.save(path)``.
     transaction_model : str or None
         Name of the transaction model used.
-    clv, equity : CLVResult, EquityResult or None
-        The per-customer CLV and the customer equity with its interval.
-    rfm : pandas.DataFrame or None
-        RFM scores and segments (:func:`crmmodels.rfm_segments`).
-    lifecycle, relationship : LifecycleStagesResult or None
-        Lifecycle stages under the purchase and the relationship scheme.
-    portfolio : ParetoResult or None
-        The 80/20 analysis of the customers' value, with the A/B/C classes.
-    quadrants : QuadrantResult or None
-        The CLV quadrants (value of the last year against CLV).
+    equity : EquityResult or None
+        The customer equity with its interval.
+    clv, rfm, lifecycle, relationship, portfolio, quadrants
+        The per-customer parts behind the table's columns: the CLV (``CLVResult``), RFM
+        scores and segments (a pandas DataFrame, :func:`crmmodels.rfm_segments`), the
+        lifecycle stages under the purchase and the relationship scheme
+        (``LifecycleStagesResult``), the 80/20 analysis with the A/B/C classes
+        (``ParetoResult``) and the CLV quadrants (``QuadrantResult``, the value of the
+        last year against CLV). The analysis keeps only the table: each part is built
+        from the table's columns on first use (and kept), equal to what the individual
+        function gives. None when its step was skipped, and on the engine route.
     retention : CohortRetentionResult or None
         Monthly cohort retention.
     checks : DataChecksResult
@@ -90,18 +92,43 @@ class CustomerAnalysis:
     model_selection: Any
     models: dict[str, Any]
     transaction_model: str | None
-    clv: Any
     equity: Any
-    rfm: pd.DataFrame | None
-    lifecycle: Any
-    relationship: Any
-    portfolio: Any
-    quadrants: Any
     retention: Any
     checks: DataChecksResult
     steps: StepsResult
     settings: AnalysisSettings
     _table: pd.DataFrame = dataclasses.field(repr=False)
+    _parts: Parts | None = dataclasses.field(default=None, repr=False)
+
+    @property
+    def clv(self) -> Any:
+        """The per-customer CLV (``CLVResult``), built from the table on first use."""
+        return None if self._parts is None else self._parts.get("clv")
+
+    @property
+    def rfm(self) -> pd.DataFrame | None:
+        """RFM scores and segments (:func:`crmmodels.rfm_segments`), built on first use."""
+        return None if self._parts is None else self._parts.get("rfm")
+
+    @property
+    def lifecycle(self) -> Any:
+        """Lifecycle stages under the purchase scheme, built on first use."""
+        return None if self._parts is None else self._parts.get("lifecycle")
+
+    @property
+    def relationship(self) -> Any:
+        """Lifecycle stages under the relationship scheme, built on first use."""
+        return None if self._parts is None else self._parts.get("relationship")
+
+    @property
+    def portfolio(self) -> Any:
+        """The 80/20 analysis with the A/B/C classes (``ParetoResult``), built on first use."""
+        return None if self._parts is None else self._parts.get("portfolio")
+
+    @property
+    def quadrants(self) -> Any:
+        """The CLV quadrants (``QuadrantResult``), built on first use."""
+        return None if self._parts is None else self._parts.get("quadrants")
 
     def to_frame(self) -> pd.DataFrame:
         """The customer table as a pandas DataFrame (a copy)."""

@@ -13,7 +13,17 @@ import pandas as pd
 from crmmodels.errors import ConvergenceError, DataError
 from crmmodels.lifecycle._rules import LifecycleRules, Settings
 
-__all__ = ["EPOCH", "Alive", "classify", "stage_summary"]
+__all__ = [
+    "EPOCH",
+    "PURCHASE_STAGES",
+    "RELATIONSHIP_STAGES",
+    "Alive",
+    "classify",
+    "day_dates",
+    "purchase_codes",
+    "relationship_codes",
+    "stage_summary",
+]
 
 EPOCH = pd.Timestamp("1970-01-01")
 
@@ -28,6 +38,11 @@ class Alive:
     notes: tuple[str, ...] = ()
 
 
+#: the stages of buyers under each scheme, in the order of their codes
+PURCHASE_STAGES = ("first_time", "loyal", "churned")
+RELATIONSHIP_STAGES = ("exploration", "formation", "stability", "decline")
+
+
 def classify(feats: pd.DataFrame, a: int, s: Settings) -> tuple[pd.DataFrame, Alive]:
     """Add the dates of the first and last purchase and the ``stage`` of each customer.
 
@@ -37,15 +52,31 @@ def classify(feats: pd.DataFrame, a: int, s: Settings) -> tuple[pd.DataFrame, Al
     first = feats.pop("__first").to_numpy(np.int64)
     last = feats.pop("__last").to_numpy(np.int64)
     n = feats["purchase_days"].to_numpy(np.int64)
-    feats["first_purchase"] = EPOCH + pd.to_timedelta(first, unit="D")
-    feats["last_purchase"] = EPOCH + pd.to_timedelta(last, unit="D")
+    feats["first_purchase"] = day_dates(first)
+    feats["last_purchase"] = day_dates(last)
     feats["days_since_last"] = a - last
     if s.rules.scheme == "purchase":
         stage, alive = _purchase_stages(feats, a, first, last, n, s)
     else:
-        stage, alive = _relationship_stages(feats, a, first, n, s.rules), Alive()
+        recent = feats["recent_value"].to_numpy(np.float64)
+        total = feats["value"].to_numpy(np.float64)
+        codes, history, trend = relationship_codes(a, first, n, total, recent, s.rules)
+        feats["history_value"] = history
+        feats["trend"] = trend
+        stage, alive = _labels(RELATIONSHIP_STAGES, codes), Alive()
     feats.insert(1, "stage", stage)
     return feats, alive
+
+
+def day_dates(days: Days) -> Any:
+    """Dates of day numbers (days since 1970-01-01)."""
+    return EPOCH + pd.to_timedelta(days, unit="D")
+
+
+def purchase_codes(churned: npt.NDArray[np.bool_], n: Days) -> npt.NDArray[np.int8]:
+    """Codes of :data:`PURCHASE_STAGES`: churned, else loyal from two purchase days on."""
+    codes: npt.NDArray[np.int8] = np.where(churned, 2, (n >= 2).astype(np.int8)).astype(np.int8)
+    return codes
 
 
 def _purchase_stages(
@@ -56,7 +87,7 @@ def _purchase_stages(
     churned, alive = days_rule, Alive()
     if s.model is not None:
         churned, alive = _churned_by_model(feats, a, first, last, n, days_rule, s)
-    return np.where(churned, "churned", np.where(n >= 2, "loyal", "first_time")), alive
+    return _labels(PURCHASE_STAGES, purchase_codes(churned, n)), alive
 
 
 def _churned_by_model(
@@ -116,26 +147,29 @@ def _alive_model(
         )
 
 
-def _relationship_stages(
-    feats: pd.DataFrame, a: int, first: Days, n: Days, rules: LifecycleRules
-) -> npt.NDArray[Any]:
-    """Exploration / formation / stability / decline (Dwyer, Schurr & Oh 1987)."""
-    recent = feats["recent_value"].to_numpy(np.float64)
-    total = feats["value"].to_numpy(np.float64)
+def relationship_codes(
+    a: int, first: Days, n: Days, total: Any, recent: Any, rules: LifecycleRules
+) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Codes of :data:`RELATIONSHIP_STAGES` (Dwyer, Schurr & Oh 1987), history value, trend."""
     start = a - rules.recent_days  # history: days first..start (inclusive)
     hist_len = (start - first + 1).astype(np.float64)
     has_history = hist_len > 0
     history = total - recent
     trend = _trend(recent, history, hist_len, has_history, rules.recent_days)
-    feats["history_value"] = history
-    feats["trend"] = trend
     declining = has_history & (trend < rules.decline_ratio)
     forming = (n < rules.stability_min_purchases) | ~has_history | (trend > rules.growth_ratio)
-    return np.where(
+    codes = np.where(
         n < rules.formation_min_purchases,
-        "exploration",
-        np.where(declining, "decline", np.where(forming, "formation", "stability")),
-    )
+        0,
+        np.where(declining, 3, np.where(forming, 1, 2)),
+    ).astype(np.int8)
+    return codes, history, trend
+
+
+def _labels(names: tuple[str, ...], codes: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """The stage names at ``codes``: one shared string object per stage, not one per row."""
+    out: npt.NDArray[Any] = np.array(names, dtype=object)[codes]
+    return out
 
 
 def _trend(

@@ -20,6 +20,7 @@ __all__ = [
     "DAY",
     "Log",
     "StagesAt",
+    "by_customer",
     "customer_list",
     "merged_days",
     "purchase_days",
@@ -140,11 +141,17 @@ def stages_at(
         pros["purchase_days"] = 0
         pros["value"] = 0.0
         out = pd.concat([out, pros], ignore_index=True) if len(out) else pros
+    return StagesAt(by_customer(out, customer_col), len(prospects), n_excluded, alive)
+
+
+def by_customer(stages: pd.DataFrame, customer_col: str) -> pd.DataFrame:
+    """The stages sorted by customer id (ids of mixed types keep their order)."""
+    if stages[customer_col].is_monotonic_increasing:  # sorted already: no copy
+        return stages.reset_index(drop=True)
     try:
-        out = out.sort_values(customer_col, kind="stable", ignore_index=True)
-    except TypeError:  # ids of mixed types: keep the order
-        out = out.reset_index(drop=True)
-    return StagesAt(out, len(prospects), n_excluded, alive)
+        return stages.sort_values(customer_col, kind="stable", ignore_index=True)
+    except TypeError:
+        return stages.reset_index(drop=True)
 
 
 def _buyer_features(before: Any, customer_col: str) -> pd.DataFrame:

@@ -9,13 +9,15 @@ import pandas as pd
 
 from crmmodels._ingest.dates import to_timestamp
 from crmmodels._ingest.frames import collect
+from crmmodels._ingest.periods import scalar_period_index
 from crmmodels._ingest.renames import renamed_arguments
 from crmmodels.errors import DataError, SkippedStepWarning, warn
-from crmmodels.lifecycle._classify import EPOCH, stage_summary
+from crmmodels.lifecycle._classify import EPOCH, classify, stage_summary
 from crmmodels.lifecycle._features import (
     DAY,
     Log,
     StagesAt,
+    by_customer,
     customer_list,
     purchase_days,
     stages_at,
@@ -29,7 +31,7 @@ from crmmodels.lifecycle._rules import (
     settings,
 )
 
-__all__ = ["lifecycle_stages", "stages_of_log"]
+__all__ = ["lifecycle_stages", "stages_of_features", "stages_of_log"]
 
 
 @renamed_arguments(as_of="observation_end")
@@ -209,6 +211,25 @@ def stages_of_log(
         log.days, customer_col=customer_col, observation_end=end, s=s, known=known, cache=cache
     )
     _refuse_all_prospects(at, log, end)
+    return _result(at, s, end)
+
+
+def stages_of_features(
+    feats: pd.DataFrame, *, observation_end: pd.Timestamp, s: Settings, customer_col: str
+) -> LifecycleStagesResult:
+    """The stages of customers who all bought by ``observation_end``, from their features.
+
+    ``feats`` has one row per customer: ``customer_col``, ``purchase_days``, ``value``,
+    ``__first`` and ``__last`` (day numbers since 1970-01-01) and, under the relationship
+    scheme, ``recent_value``; it is consumed (the caller passes a frame of its own).
+    :func:`crmmodels.analyze` derives them from its customer summary, so that the log is
+    not grouped again; the stages equal those of :func:`lifecycle_stages` on the log.
+    """
+    out, alive = classify(feats, scalar_period_index(observation_end, "D"), s)
+    return _result(StagesAt(by_customer(out, customer_col), 0, 0, alive), s, observation_end)
+
+
+def _result(at: StagesAt, s: Settings, end: pd.Timestamp) -> LifecycleStagesResult:
     for note in at.alive.notes:
         warn(f"lifecycle_stages at {end.date()}: {note}", SkippedStepWarning)
     return LifecycleStagesResult(

@@ -104,6 +104,24 @@ class QuadrantResult(Result):
         """The thresholds used, by axis."""
         return {"current": self.current_threshold, "potential": self.potential_threshold}
 
+    @property
+    def labels(self) -> pd.Categorical:
+        """The quadrant of each customer (input order), as a categorical.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from crmmodels.quadrants import clv_quadrants
+        >>> df = pd.DataFrame({"customer_id": [1, 2, 3, 4],
+        ...                    "current_value": [9.0, 1.0, 9.0, 1.0],
+        ...                    "potential_value": [9.0, 9.0, 1.0, 1.0]})
+        >>> clv_quadrants(df, split=5.0).labels.tolist()
+        ['vip', 'improve', 'maintain', 'abandon']
+        """
+        dtype = pd.CategoricalDtype(list(QUADRANTS))
+        labels: pd.Categorical = pd.Categorical.from_codes(self._codes, dtype=dtype)
+        return labels
+
     def to_frame(self) -> pd.DataFrame:
         """One row per customer (input order): id, current, potential and ``quadrant``."""
         return pd.DataFrame(
@@ -111,9 +129,7 @@ class QuadrantResult(Result):
                 self.customer_col: self._ids,
                 self.current_col: self._current,
                 self.potential_col: self._potential,
-                "quadrant": pd.Categorical.from_codes(
-                    self._codes, dtype=pd.CategoricalDtype(list(QUADRANTS))
-                ),
+                "quadrant": self.labels,
             }
         )
 

@@ -21,7 +21,7 @@ from crmmodels._ingest.renames import renamed_arguments
 from crmmodels.errors import ArgumentError, DataError, SchemaError, bad_rows_message
 
 
-def _quantile_score(
+def quantile_scores(
     values: np.ndarray[Any, np.dtype[np.float64]], bins: int
 ) -> np.ndarray[Any, np.dtype[np.int64]]:
     """Score 1..bins by quantile of the min-rank; ties share the lower score."""
@@ -34,10 +34,17 @@ def _quantile_score(
     starts = np.empty(n, dtype=bool)
     starts[:1] = True
     np.not_equal(sorted_vals[1:], sorted_vals[:-1], out=starts[1:])
-    first_sorted = np.maximum.accumulate(np.where(starts, np.arange(n), 0))
+    del sorted_vals
+    first_sorted = np.arange(n)
+    first_sorted[~starts] = 0
+    np.maximum.accumulate(first_sorted, out=first_sorted)
     first_pos = np.empty(n, dtype=np.int64)
     first_pos[order] = first_sorted
-    return (1 + (bins * first_pos) // n).astype(np.int64)
+    del order, first_sorted
+    first_pos *= bins
+    first_pos //= n
+    first_pos += 1
+    return first_pos
 
 
 def _score_codes(scores: list[np.ndarray[Any, np.dtype[np.int64]]]) -> Any:
@@ -169,10 +176,10 @@ def rfm_scores(
     _check_summary_values(df, customer_col, frequency_col, recency_col, T_col)
     since = (df[T_col] - df[recency_col]).to_numpy(dtype=float)
     out = pd.DataFrame({customer_col: df[customer_col].to_numpy(), "time_since_last": since})
-    out["r_score"] = _quantile_score(-since, bins)
-    out["f_score"] = _quantile_score(df[frequency_col].to_numpy(dtype=float), bins)
+    out["r_score"] = quantile_scores(-since, bins)
+    out["f_score"] = quantile_scores(df[frequency_col].to_numpy(dtype=float), bins)
     if monetary_value_col:
-        out["m_score"] = _quantile_score(df[monetary_value_col].to_numpy(dtype=float), bins)
+        out["m_score"] = quantile_scores(df[monetary_value_col].to_numpy(dtype=float), bins)
     score_cols = ["r_score", "f_score"] + (["m_score"] if monetary_value_col else [])
     out["rfm"] = _score_codes([out[c].to_numpy() for c in score_cols])
     return like_input(frame, out)

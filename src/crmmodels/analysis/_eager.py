@@ -1,0 +1,440 @@
+"""``analyze`` on an eager log (pandas, polars, pyarrow): one customer table, column by column.
+
+Memory is the constraint at scale (a log of ten million purchases has over three million
+customers), so the steps run in the order of their working memory: the model selection,
+the customer equity, RFM, the 80/20 analysis and the lifecycle stages, which need the
+most, run while only the customer summary is held; each step hands its columns to the
+table (:class:`CustomerTable`) and its own result is dropped. Predictions and CLV are
+computed by blocks of customers, so their temporaries stay small. The result keeps the
+table; the per-customer parts are rebuilt from it on request (:mod:`._parts`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import narwhals.stable.v2 as nw
+import numpy as np
+import pandas as pd
+
+from crmmodels._ingest.dates import to_timestamp
+from crmmodels._ingest.frames import collect, like_input, to_narwhals, to_pandas
+from crmmodels.analysis._customers import CustomerTable
+from crmmodels.analysis._figures import DataChecksResult, key_figures
+from crmmodels.analysis._ids import IdCodes
+from crmmodels.analysis._parts import (
+    Parts,
+    clv_part,
+    lifecycle_columns,
+    portfolio_part,
+    quadrant_part,
+    rfm_columns,
+    value_args,
+)
+from crmmodels.analysis._result import CustomerAnalysis
+from crmmodels.analysis._settings import CURRENT_WINDOW_DAYS, AnalysisSettings
+from crmmodels.analysis._steps import StepLog
+from crmmodels.clv import GammaGamma, customer_equity, select_model
+from crmmodels.clv._selection import CANDIDATES
+from crmmodels.errors import DataError
+from crmmodels.lifecycle import LifecycleRules
+from crmmodels.retention._cohorts import cohort_retention_of_log
+from crmmodels.transactions import summarize_transactions
+
+__all__ = ["BLOCK_CUSTOMERS", "analyze_eager", "window_values"]
+
+#: customers per block of the prediction and CLV steps
+BLOCK_CUSTOMERS = 1 << 18
+#: log rows per block of the windowed sums
+_BLOCK_ROWS = 1 << 20
+
+
+def analyze_eager(
+    transactions: Any,
+    frame: Any,
+    log: Any,
+    codes: IdCodes | None,
+    *,
+    settings: AnalysisSettings,
+    rules: LifecycleRules,
+    steps: StepLog,
+    tz: str | None,
+) -> CustomerAnalysis:
+    """The customer table of a validated eager log (``log``, ids coded by ``codes``)."""
+    s = settings
+    key, end = s.customer_col, s.observation_end
+    common: dict[str, Any] = {"customer_col": key, "date_col": s.date_col}
+    # the steps with log-sized working memory come first, while nothing is held
+    selection = steps.run(
+        "Model selection",
+        lambda: select_model(
+            log,
+            observation_end=end,
+            calibration_end=s.calibration_end,
+            holdout=s.holdout,
+            time_unit=s.time_unit,
+            model=s.model,
+            **common,
+        ),
+        lambda r: str(r.reason),
+    )
+    retention = steps.run(
+        "Cohort retention",
+        lambda: cohort_retention_of_log(
+            frame, to_timestamp(end, "observation_end", tz), period="M", **common
+        ),
+        lambda r: f"{r.to_frame()['cohort'].nunique()} monthly cohorts",
+    )
+    coded = _pandas(
+        summarize_transactions(
+            log, amount_col=s.amount_col, observation_end=end, time_unit=s.time_unit, **common
+        )
+    )
+    # the windowed sums read the log by the (coded) ids the summary is sorted by
+    end_day = int(end.to_datetime64().astype("datetime64[D]").view(np.int64))
+    recent, current = window_values(
+        frame,
+        coded[key].to_numpy(),
+        customer_col=key,
+        date_col=s.date_col,
+        amount_col=s.amount_col,
+        end_day=end_day,
+        windows=(rules.recent_days, CURRENT_WINDOW_DAYS),
+    )
+    summary = coded if codes is None else codes.decode(coded)
+    del coded
+    checks = _checks(frame, summary, s.date_col, end)
+    table = CustomerTable(summary, key)
+    done: set[str] = set()
+    transaction_model = _transaction_model(steps, selection, summary, s.model, key)
+    model_summary: pd.DataFrame | None = None
+    if selection is not None and selection.discrete:  # the models count whole periods
+        model_summary = _decoded(
+            codes,
+            summarize_transactions(
+                log, amount_col=s.amount_col, observation_end=end, period=s.time_unit, **common
+            ),
+        )
+    value_summary = summary if model_summary is None else model_summary
+    spend_model = steps.run(
+        "Spend model (Gamma-Gamma)",
+        lambda: GammaGamma().fit(_repeat_buyers(value_summary), customer_col=key),
+        lambda m: f"fitted on {int(m.n_customers_):,} repeat buyers with positive spend",
+    )
+    models: dict[str, Any] = {}
+    if transaction_model is not None:
+        models[type(transaction_model).__name__] = transaction_model
+    if spend_model is not None:
+        models["GammaGamma"] = spend_model
+    equity = _equity(steps, transaction_model, spend_model, value_summary, s)
+    rfm = steps.run(
+        "RFM scores and segments",
+        lambda: rfm_columns(summary, key),
+        lambda c: f"{len(c['rfm_segment'].categories)} segments",
+    )
+    if rfm is not None:
+        done.add("rfm")
+        for name, values in rfm.items():
+            table.put(name, values)
+    del rfm
+    portfolio = steps.run(
+        "80/20 analysis",
+        lambda: portfolio_part(summary, key),
+        lambda r: f"top 20% of customers bought {r.top_share:.0%} of the value; Gini {r.gini:.2f}",
+    )
+    concentration = None
+    if portfolio is not None:
+        done.add("portfolio")
+        concentration = (float(portfolio.top_share), float(portfolio.gini))
+        table.add(portfolio.classes, {"class": "value_class"})
+    del portfolio
+    stages = steps.run(
+        "Lifecycle stages",
+        lambda: lifecycle_columns(summary, recent, rules, s),
+        lambda c: (
+            f"purchase scheme: {_mix(c['lifecycle_stage'])}; "
+            f"relationship scheme: {_mix(c['relationship_stage'])}"
+        ),
+    )
+    if stages is not None:
+        done.update(("lifecycle", "relationship"))
+        for name, values in stages.items():
+            table.put(name, values)
+    del stages
+    if _scores(steps, table, transaction_model, spend_model, value_summary, s):
+        done.add("clv")
+    if "clv" in done:
+        quadrants = steps.run(
+            "CLV quadrants",
+            lambda: quadrant_part(table.ids, current, table.columns["clv"], key),
+            lambda r: (
+                f"{r.n_vip:,} VIP, {r.n_improve:,} improve, {r.n_maintain:,} maintain, "
+                f"{r.n_abandon:,} abandon"
+            ),
+        )
+        if quadrants is not None:
+            done.add("quadrants")
+            table.put("quadrant", quadrants.labels)
+        del quadrants
+    else:
+        steps.skip("CLV quadrants", "the CLV step was skipped")
+    customers = table.frame()
+    figures = key_figures(
+        customers,
+        equity=equity,
+        concentration=concentration,
+        level=s.level,
+        horizon=s.horizon,
+        time_unit=s.unit,
+    )
+    steps.finish()
+    return CustomerAnalysis(
+        customers=like_input(to_narwhals(transactions), customers),
+        key_figures=figures,
+        model_selection=selection,
+        models=models,
+        transaction_model=None if transaction_model is None else type(transaction_model).__name__,
+        equity=equity,
+        retention=retention,
+        checks=checks,
+        steps=steps.result(),
+        settings=s,
+        _table=customers,
+        _parts=Parts(
+            table=customers,
+            settings=s,
+            rules=rules,
+            transaction_model=transaction_model,
+            spend_model=spend_model,
+            model_summary=model_summary,
+            recent_value=recent,
+            current_value=current,
+            done=frozenset(done),
+        ),
+    )
+
+
+def window_values(
+    frame: Any,
+    ids: Any,
+    *,
+    customer_col: str,
+    date_col: str,
+    amount_col: str,
+    end_day: int,
+    windows: tuple[int, ...],
+) -> list[np.ndarray[Any, Any]]:
+    """Each customer's sum of amounts over the last ``w`` days, for each ``w`` in ``windows``.
+
+    A purchase on day ``d`` counts in window ``w`` when ``end_day - w < d <= end_day``
+    (the log holds no later purchase). ``ids`` are the customers (the summary's ids, as
+    in the log); the sums come back in their order. The log is read by blocks of rows:
+    only the rows inside the widest window are looked up.
+
+    Examples
+    --------
+    >>> import pandas as pd, narwhals.stable.v2 as nw
+    >>> log = pd.DataFrame({"customer_id": [1, 1, 2], "amount": [5.0, 7.0, 3.0],
+    ...                     "date": pd.to_datetime(["2024-01-01", "2024-03-30", "2024-03-01"])})
+    >>> day = int(pd.Timestamp("2024-03-31").to_datetime64().astype("datetime64[D]").astype(int))
+    >>> [w.tolist() for w in window_values(nw.from_native(log), [1, 2], customer_col="customer_id",
+    ...     date_col="date", amount_col="amount", end_day=day, windows=(7, 365))]
+    [[7.0, 0.0], [12.0, 3.0]]
+    """
+    keys = np.asarray(ids)
+    widest = max(windows)
+    dates = np.asarray(frame[date_col].to_numpy())
+    if dates.dtype.kind != "M":  # timezone-aware or objects: local wall time as naive
+        dates = pd.to_datetime(pd.Series(dates)).dt.tz_localize(None).to_numpy()
+    row_ids = frame[customer_col].to_numpy()
+    amounts = frame[amount_col].to_numpy()
+    sorted_keys = keys.dtype.kind in "iu" and bool(np.all(keys[1:] >= keys[:-1]))
+    index = None if sorted_keys else pd.Index(keys)
+    found_pos: list[np.ndarray[Any, Any]] = []
+    found_day: list[np.ndarray[Any, Any]] = []
+    found_amount: list[np.ndarray[Any, Any]] = []
+    for start in range(0, len(dates), _BLOCK_ROWS):
+        block = slice(start, start + _BLOCK_ROWS)
+        day = dates[block].astype("datetime64[D]").view(np.int64)
+        rows = np.flatnonzero(day > end_day - widest)
+        if not rows.size:
+            continue
+        who = row_ids[block][rows]
+        if index is None:
+            pos = np.searchsorted(keys, np.asarray(who, dtype=keys.dtype))
+        else:
+            pos = index.get_indexer(pd.Index(who))
+        found_pos.append(pos)
+        found_day.append(day[rows])
+        found_amount.append(np.asarray(amounts[block][rows], dtype=np.float64))
+    pos = np.concatenate(found_pos) if found_pos else np.empty(0, dtype=np.intp)
+    day = np.concatenate(found_day) if found_day else np.empty(0, dtype=np.int64)
+    amount = np.concatenate(found_amount) if found_amount else np.empty(0)
+    return [
+        np.bincount(pos, weights=np.where(day > end_day - w, amount, 0.0), minlength=keys.size)
+        for w in windows
+    ]
+
+
+def _pandas(data: Any) -> pd.DataFrame:
+    """A (per-customer) result of any eager frame as pandas."""
+    return data if isinstance(data, pd.DataFrame) else to_pandas(to_narwhals(data))
+
+
+def _decoded(codes: IdCodes | None, data: Any) -> pd.DataFrame:
+    """A per-customer frame as pandas, with the ids decoded."""
+    frame = _pandas(data)
+    return frame if codes is None else codes.decode(frame)
+
+
+def _checks(
+    frame: Any, summary: pd.DataFrame, date_col: str, end: pd.Timestamp
+) -> DataChecksResult:
+    """Rows read, dates and customers the later steps cannot value."""
+    stats = collect(
+        frame.select(
+            nw.len().alias("n"),
+            nw.col(date_col).min().alias("first"),
+            nw.col(date_col).max().alias("last"),
+        )
+    ).rows(named=True)[0]
+    total = summary["total_value"].to_numpy(dtype="float64")
+    return DataChecksResult(
+        n_rows=int(stats["n"]),
+        n_customers=len(summary),
+        first_date=str(pd.Timestamp(stats["first"]).date()),
+        last_date=str(pd.Timestamp(stats["last"]).date()),
+        observation_end=str(end.date()),
+        total_value=float(total.sum()),
+        n_zero_value_customers=int((total <= 0).sum()),
+        n_one_time_buyers=int((summary["frequency"].to_numpy() == 0).sum()),
+    )
+
+
+def _transaction_model(
+    steps: StepLog,
+    selection: Any,
+    summary: pd.DataFrame,
+    model_name: str | None,
+    customer_col: str,
+) -> Any:
+    """The chosen model refitted on the whole period, or a fallback fit.
+
+    When the selection was skipped, the forced model (else BG/NBD) is fitted on the whole
+    period without a holdout comparison.
+    """
+    if selection is not None:
+        return selection.model
+    name = model_name if model_name is not None and model_name != "BGBB" else "BGNBD"
+    cls = CANDIDATES[name]
+    return steps.run(
+        f"Transaction model ({name}, whole period)",
+        lambda: cls().fit(summary, customer_col=customer_col),
+        lambda m: f"{name} fitted on {int(m.n_customers_):,} customers, no holdout comparison",
+    )
+
+
+def _repeat_buyers(summary: pd.DataFrame) -> pd.DataFrame:
+    """Customers the Gamma-Gamma model can use: repeat buyers with a positive mean spend."""
+    keep = (summary["frequency"] > 0) & (summary["monetary_value"] > 0)
+    if not bool(keep.any()):
+        raise DataError(
+            "no customer bought more than once with a positive spend, so the spend model "
+            "cannot be fitted; CLV needs repeat purchases."
+        )
+    return summary.loc[keep]
+
+
+def _missing(transaction_model: Any, spend_model: Any) -> str:
+    return "transaction" if transaction_model is None else "spend"
+
+
+def _equity(
+    steps: StepLog, transaction_model: Any, spend_model: Any, summary: Any, s: AnalysisSettings
+) -> Any:
+    if transaction_model is None or spend_model is None:
+        missing = _missing(transaction_model, spend_model)
+        steps.skip("Customer equity", f"no {missing} model was fitted")
+        return None
+    return steps.run(
+        "Customer equity",
+        lambda: customer_equity(
+            transaction_model, spend_model, summary, level=s.level, method="delta", **value_args(s)
+        ),
+        lambda r: f"{r.total:,.0f} ({r.low:,.0f} to {r.high:,.0f})",
+    )
+
+
+def _scores(
+    steps: StepLog,
+    table: CustomerTable,
+    transaction_model: Any,
+    spend_model: Any,
+    summary: pd.DataFrame,
+    s: AnalysisSettings,
+) -> bool:
+    """P(alive), expected purchases and spend, and CLV, by blocks of customers.
+
+    Returns whether the CLV columns were filled.
+    """
+    key = s.customer_col
+    if transaction_model is None:
+        steps.skip("P(alive) and expected purchases", "no transaction model was fitted")
+        steps.skip("CLV", "no transaction model was fitted")
+        return False
+    n = len(summary)
+    cols = {c: np.empty(n) for c in ("p_alive", "expected_purchases", "expected_spend", "clv")}
+
+    def predictions() -> float:
+        for start in range(0, n, BLOCK_CUSTOMERS):
+            block = slice(start, start + BLOCK_CUSTOMERS)
+            out = _pandas(
+                transaction_model.predict(summary.iloc[block], horizon=s.horizon, customer_col=key)
+            )
+            cols["p_alive"][block] = out["p_alive"].to_numpy(dtype=np.float64)
+            cols["expected_purchases"][block] = out["expected_purchases"].to_numpy(np.float64)
+        return float(cols["expected_purchases"].sum())
+
+    if (
+        steps.run(
+            "P(alive) and expected purchases",
+            predictions,
+            lambda total: f"{total:,.0f} purchases expected over the horizon",
+        )
+        is None
+    ):
+        steps.skip("CLV", "the predictions were skipped")
+        return False
+    ids = summary[key].to_numpy()
+    pos = table.positions(ids)
+    for c in ("p_alive", "expected_purchases"):
+        table.put(c, cols[c] if pos is None else _at(cols[c], pos))
+    if spend_model is None:
+        steps.skip("CLV", f"no {_missing(transaction_model, spend_model)} model was fitted")
+        return False
+
+    def value() -> float:
+        for start in range(0, n, BLOCK_CUSTOMERS):
+            block = slice(start, start + BLOCK_CUSTOMERS)
+            data = clv_part(transaction_model, spend_model, summary.iloc[block], s).data
+            cols["expected_spend"][block] = data["expected_spend"].to_numpy(dtype=np.float64)
+            cols["clv"][block] = data["clv"].to_numpy(dtype=np.float64)
+        return float(cols["clv"].sum())
+
+    if steps.run("CLV", value, lambda total: f"CLV of {n:,} customers, total {total:,.0f}") is None:
+        return False
+    for c in ("expected_spend", "clv"):
+        table.put(c, cols[c] if pos is None else _at(cols[c], pos))
+    return True
+
+
+def _at(values: np.ndarray[Any, Any], pos: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """``values`` at ``pos``, NaN where ``pos`` is -1."""
+    out: np.ndarray[Any, Any] = values[pos]
+    out[pos < 0] = np.nan
+    return out
+
+
+def _mix(stages: pd.Categorical) -> str:
+    counts = pd.Series(stages).value_counts()
+    return ", ".join(f"{int(n):,} {name}" for name, n in counts.items() if n)
