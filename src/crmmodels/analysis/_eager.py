@@ -37,6 +37,7 @@ from crmmodels.analysis._steps import StepLog
 from crmmodels.clv import GammaGamma, customer_equity, select_model
 from crmmodels.clv._selection import CANDIDATES
 from crmmodels.errors import DataError
+from crmmodels.kernels._optim import compress_rows
 from crmmodels.lifecycle import LifecycleRules
 from crmmodels.retention._cohorts import cohort_retention_of_log
 from crmmodels.transactions import summarize_transactions
@@ -382,18 +383,20 @@ def _scores(
         steps.skip("P(alive) and expected purchases", "no transaction model was fitted")
         steps.skip("CLV", "no transaction model was fitted")
         return False
-    n = len(summary)
-    cols = {c: np.empty(n) for c in ("p_alive", "expected_purchases", "expected_spend", "clv")}
+    # identical histories are evaluated once: they get identical values (and ranks)
+    hist: tuple[str, ...] = ("frequency", "recency", "T")
+    rows, inverse = _distinct(summary, hist)
+    n = len(rows[hist[0]])
+    cols = {c: np.empty(n) for c in ("p_alive", "expected_purchases")}
 
     def predictions() -> float:
         for start in range(0, n, BLOCK_CUSTOMERS):
             block = slice(start, start + BLOCK_CUSTOMERS)
-            out = _pandas(
-                transaction_model.predict(summary.iloc[block], horizon=s.horizon, customer_col=key)
-            )
+            data = pd.DataFrame({c: rows[c][block] for c in hist}).assign(**{key: 0})
+            out = _pandas(transaction_model.predict(data, horizon=s.horizon, customer_col=key))
             cols["p_alive"][block] = out["p_alive"].to_numpy(dtype=np.float64)
             cols["expected_purchases"][block] = out["expected_purchases"].to_numpy(np.float64)
-        return float(cols["expected_purchases"].sum())
+        return float(cols["expected_purchases"][inverse].sum())
 
     if (
         steps.run(
@@ -405,27 +408,54 @@ def _scores(
     ):
         steps.skip("CLV", "the predictions were skipped")
         return False
-    ids = summary[key].to_numpy()
-    pos = table.positions(ids)
+    pos = table.positions(summary[key].to_numpy())
     for c in ("p_alive", "expected_purchases"):
-        table.put(c, cols[c] if pos is None else _at(cols[c], pos))
+        table.put(c, _spread(cols.pop(c), inverse, pos))
     if spend_model is None:
         steps.skip("CLV", f"no {_missing(transaction_model, spend_model)} model was fitted")
         return False
+    hist = (*hist, "monetary_value")
+    rows, inverse = _distinct(summary, hist)
+    n = len(rows[hist[0]])
+    cols = {c: np.empty(n) for c in ("expected_spend", "clv")}
 
     def value() -> float:
         for start in range(0, n, BLOCK_CUSTOMERS):
             block = slice(start, start + BLOCK_CUSTOMERS)
-            data = clv_part(transaction_model, spend_model, summary.iloc[block], s).data
-            cols["expected_spend"][block] = data["expected_spend"].to_numpy(dtype=np.float64)
-            cols["clv"][block] = data["clv"].to_numpy(dtype=np.float64)
-        return float(cols["clv"].sum())
+            data = pd.DataFrame({c: rows[c][block] for c in hist}).assign(**{key: 0})
+            out = clv_part(transaction_model, spend_model, data, s).data
+            cols["expected_spend"][block] = out["expected_spend"].to_numpy(dtype=np.float64)
+            cols["clv"][block] = out["clv"].to_numpy(dtype=np.float64)
+        return float(cols["clv"][inverse].sum())
 
-    if steps.run("CLV", value, lambda total: f"CLV of {n:,} customers, total {total:,.0f}") is None:
+    total_customers = len(summary)
+    if (
+        steps.run(
+            "CLV", value, lambda total: f"CLV of {total_customers:,} customers, total {total:,.0f}"
+        )
+        is None
+    ):
         return False
     for c in ("expected_spend", "clv"):
-        table.put(c, cols[c] if pos is None else _at(cols[c], pos))
+        table.put(c, _spread(cols.pop(c), inverse, pos))
     return True
+
+
+def _distinct(
+    summary: pd.DataFrame, columns: tuple[str, ...]
+) -> tuple[dict[str, np.ndarray[Any, Any]], np.ndarray[Any, Any]]:
+    """The distinct rows of ``columns`` and each customer's row among them."""
+    values = [summary[c].to_numpy(dtype=np.float64) for c in columns]
+    unique, _, inverse = compress_rows(values)
+    return dict(zip(columns, unique, strict=True)), inverse
+
+
+def _spread(
+    values: np.ndarray[Any, Any], inverse: np.ndarray[Any, Any], pos: Any
+) -> np.ndarray[Any, Any]:
+    """Values of distinct rows given to each customer, in the table's order."""
+    out: np.ndarray[Any, Any] = values[inverse]
+    return out if pos is None else _at(out, pos)
 
 
 def _at(values: np.ndarray[Any, Any], pos: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
