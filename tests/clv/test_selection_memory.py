@@ -197,6 +197,11 @@ def test_a_summary_of_other_settings_is_ignored(cdnow: pd.DataFrame, other: Any)
     _same(select_model_with_summary(cdnow, whole, observation_end="1998-06-30"), ref)
 
 
+def test_a_summary_without_the_id_column_is_ignored(cdnow: pd.DataFrame) -> None:
+    whole = summarize_transactions(cdnow, time_unit="W").drop(columns="customer_id")
+    _same(select_model_with_summary(cdnow, whole), select_model(cdnow))
+
+
 def test_a_summary_on_a_discrete_grid_is_ignored() -> None:
     log = _discrete_log(800, seed=9)
     whole = summarize_transactions(log, time_unit="W")

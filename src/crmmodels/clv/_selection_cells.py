@@ -12,16 +12,22 @@ grids longer than 2**31 periods). The distinct calibration and whole-period hist
 gives the rows, counts and order of :func:`crmmodels.kernels._optim.compress_rows`
 without its per-column factorisations.
 
-Measured on this machine (2 cores), tracemalloc peak of ``select_model`` above the
-memory before the call, on the simulated benchmark log (``benchmarks/bench_analysis``:
-int64 ids, ``datetime64[ns]`` dates, ``time_unit="W"``), best of 3 for the time:
+Measured on this machine (2 cores shared with other jobs, load average about 3),
+``python benchmarks/selection_memory.py``: the tracemalloc peak of ``select_model``
+above the memory before the call, on the benchmark log of ``bench_analysis`` (int64
+ids, ``datetime64[ns]`` dates; ``time_unit="W"``), and the best of 3 wall times, the
+code before and after this pass run back to back:
 
-==========  ===================  ==================
-rows        before               after
-==========  ===================  ==================
-1e6         69 MiB, 1.03 s       PEAK_1E6
-1e7         685 MiB, 4.46 s      PEAK_1E7
-==========  ===================  ==================
+=========  ===========  ===========  =========  =========
+rows       peak before  peak after   before     after
+=========  ===========  ===========  =========  =========
+1e6        69 MiB       26 MiB       1.54 s     1.31 s
+1e7        685 MiB      160 MiB      5.82 s     3.93 s
+=========  ===========  ===========  =========  =========
+
+The 1e7 log is 229 MiB. Given the whole-period summary
+(``select_model_with_summary``), the refit of the chosen model reads the summary's
+3.4 million rows instead of the distinct histories: 35 MiB at 1e6, 282 MiB at 1e7.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
 """The data of a model selection: grid, discreteness, holdout split, summaries and tracking.
 
 :func:`split_log` turns a validated transaction log into everything the candidates are
-fitted and judged on: the calibration summary with each customer's holdout purchases,
-the whole-period summary (for the refit of the chosen model), and the repeat purchases
-of the whole base per period of the grid (for the tracking curve). Both summaries come
-from :func:`crmmodels.summarize_transactions`; the per-period counts from the counting
-step of :func:`crmmodels.clv.cumulative_transactions`.
+fitted and judged on: the calibration histories with each customer's holdout purchases,
+the whole-period table (for the refit of the chosen model), and the repeat purchases
+of the whole base per period of the grid (for the tracking curve). On an engine both
+summaries come from :func:`crmmodels.summarize_transactions` and the per-period counts
+from the counting step of :func:`crmmodels.clv.cumulative_transactions`; an eager log
+takes one sorted key array instead (:mod:`crmmodels.clv._selection_cells`), with the
+same numbers.
 """
 
 from __future__ import annotations
@@ -456,6 +458,7 @@ def _history_frame(
 
 def _usable_summary(
     summary: pd.DataFrame | None,
+    customer_col: str,
     grid: Period,
     unit: Period,
     n_periods: Any,
@@ -472,7 +475,7 @@ def _usable_summary(
         return False
     if summary.attrs.get("time_unit", unit) != unit:
         return False
-    if not {"frequency", "recency", "T"} <= set(summary.columns):
+    if not {customer_col, "frequency", "recency", "T"} <= set(summary.columns):
         return False
     if not np.array_equal(summary["frequency"].to_numpy(), n_periods - 1):
         return False
@@ -546,7 +549,7 @@ def _split_eager(
     n_new = n_customers - holdout_counts.size
     age = end_index - lo - first
     last -= first  # the recency in grid periods
-    if _usable_summary(summary, grid, unit, n_periods, last, age, scale):
+    if _usable_summary(summary, customer_col, grid, unit, n_periods, last, age, scale):
         whole, weights = summary, None
     else:
         n_periods -= 1
