@@ -36,7 +36,7 @@ from crmmodels.clv._selection_result import (
 from crmmodels.errors import ArgumentError, BoundaryWarning, ConvergenceError, CRMModelsError
 from crmmodels.kernels._optim import compress_rows
 
-__all__ = ["CANDIDATES", "select_model"]
+__all__ = ["CANDIDATES", "select_model", "select_model_with_summary"]
 
 #: the candidate models by class name, in the order ties are broken
 CANDIDATES: dict[str, type[Any]] = {
@@ -106,6 +106,8 @@ def _histories(split: LogSplit) -> tuple[pd.DataFrame, Any]:
     The candidates are fitted on these rows weighted by their counts: the likelihood of
     the customers, compressed once instead of once per candidate.
     """
+    if split.histories is not None:  # the eager pass compressed them already
+        return split.histories
     cal = split.calibration
     hist = [cal[c].to_numpy(dtype=np.float64) for c in ("frequency", "recency", "T")]
     distinct, counts, inverse = compress_rows(hist, levels=_levels(hist))
@@ -138,12 +140,12 @@ def _row(
             nan,
         )
     boundary = model.diagnostics_.get("boundary")
-    actual = split.calibration["frequency_holdout"].to_numpy(dtype=np.float64)
     rows, inverse = histories
     expected = model.conditional_expected_purchases(
         split.holdout, *(rows[c].to_numpy() for c in ("frequency", "recency", "T"))
     )
-    error = np.asarray(expected, dtype=np.float64)[inverse] - actual
+    error = np.asarray(expected, dtype=np.float64)[inverse]
+    error -= split.calibration["frequency_holdout"].to_numpy()  # counts: exact as floats
     mape, end_error = curve_errors(curve, name)
     return row | {
         "n_params": len(boundary["free_parameters"]) if boundary else len(model.params_),
@@ -187,6 +189,21 @@ def _score(table: pd.DataFrame, criterion: str) -> pd.Series:
     if col in _BETTER_HIGH:
         values = -values
     return values.where(~table["status"].str.startswith("failed"))
+
+
+def _refit(chosen: str, split: LogSplit, unit: Period, customer_col: str) -> tuple[Any, str]:
+    """The chosen model fitted on the whole period (on its distinct histories if so given).
+
+    The distinct histories with their counts are the rows the fit compresses the summary
+    to, so the fit is the same; ``n_rows`` is set back to the number of customers.
+    """
+    if split.whole_weights is None:
+        return _fit(chosen, split.whole, unit, customer_col)
+    final, status = _fit(chosen, split.whole, unit, customer_col, weights_col=split.whole_weights)
+    if final is not None:
+        n_rows = split.whole[split.whole_weights].to_numpy().sum()
+        final.diagnostics_["n_rows"] = round(float(n_rows))
+    return final, status
 
 
 def _check_refit(final: Any, chosen: str, status: str) -> None:
@@ -356,6 +373,59 @@ def select_model(
     1     MBGNBD  converged  1.118
     2  ParetoNBD  converged  1.120
     """
+    return select_model_with_summary(
+        transactions,
+        None,
+        customer_col=customer_col,
+        date_col=date_col,
+        observation_end=observation_end,
+        calibration_end=calibration_end,
+        holdout=holdout,
+        time_unit=time_unit,
+        candidates=candidates,
+        model=model,
+        criterion=criterion,
+        discrete=discrete,
+        date_format=date_format,
+    )
+
+
+def select_model_with_summary(
+    transactions: Any,
+    summary: pd.DataFrame | None,
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    observation_end: Any = None,
+    calibration_end: Any = None,
+    holdout: float | None = None,
+    time_unit: Period = "W",
+    candidates: Sequence[str] | None = None,
+    model: str | None = None,
+    criterion: str = "rmse",
+    discrete: bool | str = "auto",
+    date_format: str | None = None,
+) -> ModelSelectionResult:
+    """:func:`select_model`, given the whole-period customer summary the caller has.
+
+    ``summary`` is a pandas frame from ``summarize_transactions(transactions,
+    customer_col=..., date_col=..., observation_end=<the same end>, time_unit=<the same
+    unit>)`` (any ``amount_col``; more columns are fine). When the selection's grid is
+    days and the summary matches the log's (same customers, frequencies, recencies and
+    ages) it is the whole-period table the chosen model is refitted on, read in place;
+    otherwise (``None``, a discrete or calendar grid, an engine log, other settings) it
+    is ignored and the selection is that of :func:`select_model`.
+
+    Examples
+    --------
+    >>> from crmmodels.datasets import load_cdnow
+    >>> from crmmodels.transactions import summarize_transactions
+    >>> log = load_cdnow()
+    >>> whole = summarize_transactions(log, observation_end="1998-06-30", time_unit="W")
+    >>> res = select_model_with_summary(log, whole, observation_end="1998-06-30")
+    >>> res.chosen, res.model.diagnostics_["n_rows"] == len(whole) == 23570
+    ('BGNBD', True)
+    """
     check_column_name(customer_col, "customer_col")
     check_column_name(date_col, "date_col")
     unit = check_period(time_unit, "time_unit")
@@ -385,6 +455,7 @@ def select_model(
         discrete=discrete,
         calibration_end=calibration_end,
         holdout=holdout,
+        summary=summary,
     )
     names = _candidates(candidates, model, split.discrete)
     _likelihood_criterion(criterion, names)
@@ -394,7 +465,8 @@ def select_model(
     table = pd.DataFrame([_row(n, m, s, split, tracking, histories) for n, (m, s) in fits.items()])
     chosen = _chosen(table, model, criterion, names)
     table["chosen"] = table["model"] == chosen
-    final, status = _fit(chosen, split.whole, unit, customer_col)
+    n_customers = len(split.calibration)
+    final, status = _refit(chosen, split, unit, customer_col)
     _check_refit(final, chosen, status)
     return ModelSelectionResult(
         table=table,
@@ -407,7 +479,7 @@ def select_model(
         holdout_rule=split.holdout_rule,
         time_unit=unit,
         discrete=split.discrete,
-        n_customers=len(split.calibration),
+        n_customers=n_customers,
         n_new_in_holdout=split.n_new_in_holdout,
         models={n: m for n, (m, _) in fits.items() if m is not None},
         model=final,

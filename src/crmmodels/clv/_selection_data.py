@@ -1,17 +1,19 @@
 """The data of a model selection: grid, discreteness, holdout split, summaries and tracking.
 
 :func:`split_log` turns a validated transaction log into everything the candidates are
-fitted and judged on: the calibration summary with each customer's holdout purchases,
-the whole-period summary (for the refit of the chosen model), and the repeat purchases
-of the whole base per period of the grid (for the tracking curve). Both summaries come
-from :func:`crmmodels.summarize_transactions`; the per-period counts from the counting
-step of :func:`crmmodels.clv.cumulative_transactions`.
+fitted and judged on: the calibration histories with each customer's holdout purchases,
+the whole-period table (for the refit of the chosen model), and the repeat purchases
+of the whole base per period of the grid (for the tracking curve). On an engine both
+summaries come from :func:`crmmodels.summarize_transactions` and the per-period counts
+from the counting step of :func:`crmmodels.clv.cumulative_transactions`; an eager log
+takes one sorted key array instead (:mod:`crmmodels.clv._selection_cells`), with the
+same numbers.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import narwhals.stable.v2 as nw
 import numpy as np
@@ -21,7 +23,7 @@ import pandas as pd
 from crmmodels._ingest.arguments import check_number
 from crmmodels._ingest.dates import to_timestamp
 from crmmodels._ingest.frames import to_narwhals, to_pandas
-from crmmodels._ingest.log import customer_codes
+from crmmodels._ingest.log import customer_codes, ticks_per_day
 from crmmodels._ingest.periods import (
     Period,
     is_calendar,
@@ -31,6 +33,13 @@ from crmmodels._ingest.periods import (
     period_labels,
     scalar_period_index,
     unit_name,
+)
+from crmmodels.clv._selection_cells import (
+    SortedKeys,
+    customer_periods,
+    distinct_histories,
+    period_counts,
+    sorted_keys,
 )
 from crmmodels.clv._tracking import _period_counts
 from crmmodels.errors import ArgumentError, DataError
@@ -73,10 +82,15 @@ class LogSplit:
     observation_end: pd.Timestamp
     holdout: float  # in time units
     holdout_rule: str
-    calibration: pd.DataFrame  # id, frequency, recency, T, frequency_holdout
-    whole: pd.DataFrame  # the whole-period summary
+    calibration: pd.DataFrame  # per calibration customer: frequency_holdout (engines: + history)
+    whole: pd.DataFrame  # the whole-period summary, or its distinct histories (whole_weights)
     tracking: Tracking
     n_new_in_holdout: int
+    #: the distinct calibration histories with a ``weights`` column, and the row of each
+    #: calibration customer in them (eager logs; None: compress ``calibration``)
+    histories: tuple[pd.DataFrame, IntArray] | None = None
+    #: the weights column of ``whole`` when it holds distinct histories
+    whole_weights: str | None = None
 
 
 def grid_of(unit: Period, discrete: bool) -> Period:
@@ -216,6 +230,45 @@ def _eager_dates(frame: Any, date_col: str) -> npt.NDArray[Any]:
     return np.asarray(dates)
 
 
+@dataclass(frozen=True)
+class _EagerLog:
+    """The numpy columns of an eager log: customer codes and purchase ticks."""
+
+    codes: npt.NDArray[np.integer]
+    offset: int
+    n_codes: int
+    id_of: Any
+    ticks: IntArray
+    ticks_per_day: int
+    day_lo: int
+    day_hi: int
+
+    @classmethod
+    def of(cls, frame: Any, customer_col: str, date_col: str) -> _EagerLog:
+        codes, offset, n_codes, id_of = customer_codes(frame[customer_col].to_numpy())
+        dates = _eager_dates(frame, date_col)
+        per_day = ticks_per_day(dates.dtype)
+        ticks = dates.view(np.int64)
+        lo, hi = int(ticks.min()) // per_day, int(ticks.max()) // per_day
+        return cls(codes, offset, n_codes, id_of, ticks, per_day, lo, hi)
+
+    def keys(self, grid: Period) -> SortedKeys:
+        """The sorted (customer, period) keys of the rows on ``grid``."""
+        table = None
+        if grid not in ("D", 1):
+            days = np.arange(self.day_lo, self.day_hi + 1, dtype=np.int64)
+            table = numpy_period_index(days.astype("datetime64[D]"), grid)
+        return sorted_keys(
+            self.codes,
+            self.offset,
+            self.n_codes,
+            self.ticks,
+            self.ticks_per_day,
+            table,
+            self.day_lo,
+        )
+
+
 def _counts(
     frame: Any, customer_col: str, date_col: str, grid: Period
 ) -> tuple[IntArray, FloatArray, IntArray, FloatArray]:
@@ -223,29 +276,25 @@ def _counts(
 
     The counting step of :func:`crmmodels.clv.cumulative_transactions` (engine-side);
     eager frames are counted on their numpy columns instead: the distinct
-    ``(customer, period)`` cells, the periods of each customer's first cell.
+    ``(customer, period)`` cells, the periods of each customer's first cell
+    (:mod:`crmmodels.clv._selection_cells`).
     """
     if not isinstance(frame, nw.DataFrame):
         return _period_counts(frame, customer_col, date_col, grid)  # type: ignore[arg-type]
-    codes, offset, _, _ = customer_codes(frame[customer_col].to_numpy())
-    periods = numpy_period_index(_eager_dates(frame, date_col), grid)
-    lo = int(periods.min())
-    span = int(periods.max()) - lo + 1
-    key = np.asarray(codes).astype(np.int64) - np.int64(offset)
-    key *= span
-    key += periods - lo
-    key.sort()  # sorted in place and read once: numpy.unique is many times slower here
-    fresh = np.empty(key.size, dtype=bool)
-    fresh[0] = True
-    np.not_equal(key[1:], key[:-1], out=fresh[1:])
-    cells = key[fresh]
-    period = cells % span
-    customer = cells // span
-    firsts = period[np.flatnonzero(np.diff(customer, prepend=-1))]
-    active = np.bincount(period, minlength=span)
-    cohorts = np.bincount(firsts, minlength=span)
+    keys = _EagerLog.of(frame, customer_col, date_col).keys(grid)
+    active, cohorts = period_counts(keys)
     on, new = np.flatnonzero(active), np.flatnonzero(cohorts)
+    lo = keys.lo
     return on + lo, active[on].astype(np.float64), new + lo, cohorts[new].astype(np.float64)
+
+
+def _tracking_of(lo: int, active: IntArray, cohorts: IntArray, end: int) -> Tracking:
+    """:class:`Tracking` from the counts per period relative to ``lo`` (the first one)."""
+    n = end - lo + 1
+    out = np.zeros((2, n))
+    out[0, : active.size] = active
+    out[1, : cohorts.size] = cohorts
+    return Tracking(first=lo, active=out[0], cohorts=out[1])
 
 
 def _tracking(
@@ -284,8 +333,26 @@ def split_log(
     discrete: Any,
     calibration_end: Any,
     holdout: Any,
+    summary: pd.DataFrame | None = None,
 ) -> LogSplit:
-    """Grid, discreteness, holdout split, both summaries and the tracking counts."""
+    """Grid, discreteness, holdout split, both summaries and the tracking counts.
+
+    Eager logs take the lean pass (:func:`_split_eager`), where ``summary`` (the
+    whole-period customer summary of the same log on a day grid) may stand for the
+    whole-period table; engines aggregate both summaries on the engine.
+    """
+    if isinstance(frame, nw.DataFrame):
+        return _split_eager(
+            _EagerLog.of(frame, customer_col, date_col),
+            end=end,
+            tz=tz,
+            unit=unit,
+            discrete=discrete,
+            calibration_end=calibration_end,
+            holdout=holdout,
+            customer_col=customer_col,
+            summary=summary,
+        )
     days = _counts(frame, customer_col, date_col, "D")
     purchase_days = days[0]
     found = is_discrete(purchase_days, unit)
@@ -347,4 +414,163 @@ def split_log(
         whole=whole,
         tracking=tracking,
         n_new_in_holdout=int(np.count_nonzero(~in_cal)),
+    )
+
+
+def _no_repeat(n_customers: int, grid: Period) -> DataError:
+    return DataError(
+        f"no customer bought twice: all {n_customers} customers made one purchase "
+        f"({unit_name(grid)} merged), so a repeat-purchase model has nothing to learn. "
+        "Select a model on a log with repeat purchases."
+    )
+
+
+def _no_calibration_repeat(cal_end: pd.Timestamp) -> DataError:
+    return DataError(
+        f"no customer bought twice by calibration_end ({cal_end.date()}): the calibration "
+        "period has no repeat purchase to fit the models on. Pass a later "
+        "calibration_end or a shorter holdout."
+    )
+
+
+def _history_frame(
+    frequency: Any, recency: Any, age: Any, scale: float, *, id_col: str | None, inverse: bool
+) -> tuple[pd.DataFrame, IntArray | None]:
+    """Distinct histories in time units (as the summary computes them), with weights.
+
+    ``id_col`` adds a column of zeros by that name, so that a model fitted on the rows
+    remembers the customer column of the summary they stand for; ``inverse`` asks for
+    the row of each customer in them.
+    """
+    (f, r, a), counts, rows = distinct_histories(frequency, recency, age, inverse=inverse)
+    ids = {} if id_col is None else {id_col: np.zeros(f.size, dtype=np.int64)}
+    frame = pd.DataFrame(
+        {
+            **ids,
+            "frequency": f.astype(np.float64),
+            "recency": r.astype(np.float64) * scale,
+            "T": a.astype(np.float64) * scale,
+            "weights": counts,
+        }
+    )
+    return frame, rows
+
+
+def _usable_summary(
+    summary: pd.DataFrame | None,
+    customer_col: str,
+    grid: Period,
+    unit: Period,
+    n_periods: Any,
+    recency: Any,
+    age: Any,
+    scale: float,
+) -> bool:
+    """Whether ``summary`` is this log's whole-period summary on the selection's grid.
+
+    ``n_periods``, ``recency`` and ``age`` are each customer's purchase periods, and
+    its recency and age in grid periods, in the summary's (sorted id) order.
+    """
+    if not isinstance(summary, pd.DataFrame) or grid != "D" or len(summary) != age.size:
+        return False
+    if summary.attrs.get("time_unit", unit) != unit:
+        return False
+    if not {customer_col, "frequency", "recency", "T"} <= set(summary.columns):
+        return False
+    if not np.array_equal(summary["frequency"].to_numpy(), n_periods - 1):
+        return False
+    if not np.array_equal(summary["T"].to_numpy(), age * scale):
+        return False
+    return bool(np.array_equal(summary["recency"].to_numpy(), recency * scale))
+
+
+def _split_eager(
+    log: _EagerLog,
+    *,
+    end: pd.Timestamp,
+    tz: str | None,
+    unit: Period,
+    discrete: Any,
+    calibration_end: Any,
+    holdout: Any,
+    customer_col: str,
+    summary: pd.DataFrame | None,
+) -> LogSplit:
+    """:func:`split_log` on the numpy columns of an eager log (one sorted key array).
+
+    The steps, rules and messages of the engine path; the summaries are read off the
+    sorted keys instead of aggregating the log (and a copy of its calibration rows)
+    twice.
+    """
+    keys = log.keys("D")
+    active, cohorts = period_counts(keys)
+    found = is_discrete(np.flatnonzero(active) + keys.lo, unit)
+    use_discrete = found if discrete == "auto" else bool(discrete)
+    grid = grid_of(unit, use_discrete)
+    scale = 1.0 if grid == unit else period_days(grid) / period_days(unit)
+    end_index = scalar_period_index(end, grid)
+    if grid != "D":  # recount on the grid (the day keys are freed first)
+        del keys
+        keys = log.keys(grid)
+        active, cohorts = period_counts(keys)
+    lo = keys.lo
+    tracking = _tracking_of(lo, active, cohorts, end_index)
+    cal, rule = _holdout_split(lo, end_index, grid, unit, scale, calibration_end, holdout, tz)
+    cal_end = _period_end(cal, grid)
+    per = customer_periods(keys, int(cohorts.sum()), cal - lo)
+    del keys
+    first, last, n_periods, n_cal, last_cal = (
+        per.first,
+        per.last,
+        per.n_periods,
+        per.n_cal,
+        per.last_cal,
+    )
+    del per
+    n_customers = first.size
+    if not np.any(n_periods > 1):
+        raise _no_repeat(n_customers, grid)
+    in_cal = first <= cal - lo
+    frequency = n_cal[in_cal]
+    frequency -= 1
+    recency = last_cal[in_cal]
+    del n_cal, last_cal
+    age = first[in_cal]
+    recency -= age
+    np.subtract(cal - lo, age, out=age)
+    holdout_counts = n_periods[in_cal]
+    holdout_counts -= frequency
+    holdout_counts -= 1
+    del in_cal
+    if not np.any(frequency > 0):
+        raise _no_calibration_repeat(cal_end)
+    cal_rows, inverse = _history_frame(frequency, recency, age, scale, id_col=None, inverse=True)
+    del frequency, recency, age
+    n_new = n_customers - holdout_counts.size
+    age = end_index - lo - first
+    last -= first  # the recency in grid periods
+    if _usable_summary(summary, customer_col, grid, unit, n_periods, last, age, scale):
+        whole, weights = summary, None
+    else:
+        n_periods -= 1
+        whole, _ = _history_frame(n_periods, last, age, scale, id_col=customer_col, inverse=False)
+        weights = "weights"
+    return LogSplit(
+        grid=grid,
+        time_unit=unit,
+        scale=scale,
+        discrete=use_discrete,
+        first_index=lo,
+        cal_index=cal,
+        end_index=end_index,
+        calibration_end=cal_end,
+        observation_end=end,
+        holdout=float((end_index - cal) * scale),
+        holdout_rule=rule,
+        calibration=pd.DataFrame({"frequency_holdout": holdout_counts}),
+        whole=whole,  # type: ignore[arg-type]
+        tracking=tracking,
+        n_new_in_holdout=n_new,
+        histories=(cal_rows, cast("IntArray", inverse)),
+        whole_weights=weights,
     )
