@@ -465,7 +465,6 @@ def select_model_with_summary(
     table = pd.DataFrame([_row(n, m, s, split, tracking, histories) for n, (m, s) in fits.items()])
     chosen = _chosen(table, model, criterion, names)
     table["chosen"] = table["model"] == chosen
-    n_customers = len(split.calibration)
     final, status = _refit(chosen, split, unit, customer_col)
     _check_refit(final, chosen, status)
     return ModelSelectionResult(
@@ -479,7 +478,7 @@ def select_model_with_summary(
         holdout_rule=split.holdout_rule,
         time_unit=unit,
         discrete=split.discrete,
-        n_customers=n_customers,
+        n_customers=len(split.calibration),
         n_new_in_holdout=split.n_new_in_holdout,
         models={n: m for n, (m, _) in fits.items() if m is not None},
         model=final,
