@@ -149,19 +149,21 @@ def analyze_eager(
         concentration = (float(portfolio.top_share), float(portfolio.gini))
         table.add(portfolio.classes, {"class": "value_class"})
     del portfolio
+    # both schemes come from one pass over the summary's columns; the relationship
+    # step records that scheme's mix
     stages = steps.run(
-        "Lifecycle stages",
+        "Lifecycle stages (purchase scheme)",
         lambda: lifecycle_columns(summary, recent, rules, s),
-        lambda c: (
-            f"purchase scheme: {_mix(c['lifecycle_stage'])}; "
-            f"relationship scheme: {_mix(c['relationship_stage'])}"
-        ),
+        lambda c: _mix(c["lifecycle_stage"]),
     )
     if stages is not None:
+        relationship = stages["relationship_stage"]
+        steps.run("Relationship stages", lambda: relationship, _mix)
         done.update(("lifecycle", "relationship"))
         for name, values in stages.items():
             table.put(name, values)
-    del stages
+    else:
+        steps.skip("Relationship stages", "the lifecycle stages were skipped")
     if _scores(steps, table, transaction_model, spend_model, value_summary, s):
         done.add("clv")
     if "clv" in done:
