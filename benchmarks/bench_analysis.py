@@ -332,8 +332,7 @@ def main() -> None:
         "a customer with int ids: 452 MiB at 3.38 million customers, 2.0x the int input on "
         "its own) and two windowed sums per customer; the per-customer parts are rebuilt "
         "from the table on request. The rest of the peak is the working memory of the "
-        "step running when it is reached and memory the allocator keeps after freeing. "
-        + machine
+        "step running when it is reached and memory the allocator keeps after freeing. " + machine
     )
     header = [
         "transactions",
