@@ -173,17 +173,24 @@ def _compress_dense(
     for (_, codes), size in zip(levels[1:], sizes[1:], strict=True):
         key *= size
         key += codes
-    occupied = np.flatnonzero(np.bincount(key, minlength=cells))
-    counts = np.bincount(key, weights=w, minlength=cells)[occupied].astype(np.float64)
-    position = np.empty(cells, dtype=np.int64)
-    position[occupied] = np.arange(occupied.size, dtype=np.int64)
+    # one byte per cell marks the occupied ones; the cell -> row table is as narrow as
+    # the number of distinct rows allows (the tables are a few times the rows)
+    present = np.zeros(cells, dtype=bool)
+    present[key] = True
+    occupied = np.flatnonzero(present)
+    del present
+    position = np.empty(cells, dtype=np.int32 if occupied.size < 2**31 else np.int64)
+    position[occupied] = np.arange(occupied.size, dtype=position.dtype)
+    inverse = position[key].astype(np.int64)
+    del position, key
+    counts = np.bincount(inverse, weights=w, minlength=occupied.size).astype(np.float64)
     digits = []
     rest = occupied
     for size in reversed(sizes):
         digits.append(rest % size)
         rest = rest // size
     unique = [u[d] for (u, _), d in zip(levels, reversed(digits), strict=True)]
-    return unique, counts, position[key]
+    return unique, counts, inverse
 
 
 def _compress_sorted(
