@@ -342,17 +342,21 @@ def analyze_on_engine(
 
 
 def _equity(model: Any, spend: Any, summary: Any, level: float, value_args: dict[str, Any]) -> Any:
-    """Customer equity (delta method) from the distinct histories and their counts.
+    """Customer equity (delta method) from the distinct histories weighted by their counts.
 
-    Only the distinct (frequency, recency, T, monetary_value) rows cross from the engine;
-    ``customer_equity`` takes no weights, so each row is repeated by its count at the
-    driver (four numbers per customer, for the length of this step).
+    Only the distinct (frequency, recency, T, monetary_value) rows cross from the engine.
     """
     columns = [c for c in ("frequency", "recency", "T", "monetary_value")]
     table, counts = engines.distinct_rows(summary, columns)
-    rows = table.to_pandas()
-    repeated = rows.loc[rows.index.repeat(counts.astype("int64"))].reset_index(drop=True)
-    return customer_equity(model, spend, repeated, level=level, method="delta", **value_args)
+    return customer_equity(
+        model,
+        spend,
+        table.to_pandas(),
+        weights=counts,
+        level=level,
+        method="delta",
+        **value_args,
+    )
 
 
 def _stored_stages(frame: Any, **kwargs: Any) -> Any:

@@ -67,7 +67,8 @@ from crmmodels.clv._value_inputs import (
 )
 from crmmodels.clv._value_integrals import Histories, discounted, expected, histories
 from crmmodels.clv._value_results import CLVResult, EquityResult
-from crmmodels.errors import DataError
+from crmmodels.errors import ArgumentError, DataError
+from crmmodels.kernels._optim import FloatArray
 
 __all__ = ["CLVResult", "EquityResult", "customer_equity", "customer_lifetime_value"]
 
@@ -97,16 +98,18 @@ def _lifetime_value(
     table: Summary,
     settings: Settings,
     report: Progress,
+    weights: FloatArray | None = None,
 ) -> tuple[pd.DataFrame, str, Histories, int | None]:
     """Per-customer CLV at the fitted parameters.
 
     Returns the table, the method, the histories and the quadrature nodes used.
+    ``weights`` (customers per row) weigh the histories' counts.
     """
     f, m = table.frequency, table.monetary_value
     check_history = getattr(transaction_model, "_validated_history", None)
     if check_history is not None:  # on every row, so that errors count customers
         check_history(f, table.recency, table.age)
-    h = histories(f, table.recency, table.age, m)
+    h = histories(f, table.recency, table.age, m, weights)
     report.info(
         "%d customers, %d distinct histories, %d distinct (frequency, age) pairs",
         f.size,
@@ -363,6 +366,7 @@ def customer_equity(
     seed: int = 0,
     n_nodes: int | None = None,
     method: str = "draws",
+    weights: Any = None,
     progress: bool = False,
 ) -> EquityResult:
     r"""Customer equity: the sum of CLV over the customer base, with an interval.
@@ -410,6 +414,11 @@ def customer_equity(
         differences): ``2 k`` evaluations for ``k`` parameters instead of ``n_draws``,
         close to the draws' interval when the equity is nearly linear in the parameters
         over their uncertainty (``n_draws`` and ``seed`` are then unused).
+    weights : array-like, optional
+        The number of customers each summary row stands for (default 1 each), e.g. the
+        counts of distinct histories: the equity is the weighted sum of the rows' CLV,
+        and equals the equity of the summary with each row repeated that many times.
+        Finite and non-negative, one per row; not with models fitted with covariates.
     progress : bool, default False
         Report the steps (every 10% of the draws) on standard error (see
         :mod:`crmmodels._progress`; the logger is ``crmmodels.clv._value``).
@@ -442,7 +451,13 @@ def customer_equity(
     lvl, n, chosen_seed = check_draws(level, n_draws, seed)
     check_choice(method, "method", ["draws", "delta"])
     columns = _columns(frequency_col, recency_col, T_col, n_periods_col, monetary_value_col)
-    if has_covariates(transaction_model) or has_covariates(spend):  # per-customer parameters
+    covariates = has_covariates(transaction_model) or has_covariates(spend)
+    if weights is not None and covariates:
+        raise ArgumentError(
+            "weights cannot be combined with models fitted with covariates (each customer "
+            "has its own parameters): pass one row per customer without weights."
+        )
+    if covariates:  # per-customer parameters
         total, low, high, n_customers, equities = covariate_equity(
             transaction_model, spend, summary, columns, settings,
             level=lvl, n_draws=n, seed=chosen_seed, method=method,
@@ -461,20 +476,21 @@ def customer_equity(
             method=method,
         )
     table = read_summary(transaction_model, spend, summary, columns, None, ids=False)
+    w = _weights(weights, table.frequency.size)
     if method == "delta":
         data, _, h, nodes = _lifetime_value(
-            transaction_model, spend, table, settings, Progress("customer_equity")
+            transaction_model, spend, table, settings, Progress("customer_equity"), w
         )
         at_fit = dataclasses.replace(settings, n_nodes=nodes or settings.n_nodes)
         bounds = equity_delta(transaction_model, spend, h, at_fit, lvl)
         low, high = bounds if bounds is not None else (float("nan"), float("nan"))
         return EquityResult(
-            total=float(data["clv"].sum()),
+            total=_total(data, w),
             low=low,
             high=high,
             level=lvl,
             n_draws=0,
-            n_customers=len(data),
+            n_customers=_count(data, w),
             horizon=settings.horizon,
             discount_rate=settings.discount_rate,
             time_unit=unit,
@@ -484,8 +500,8 @@ def customer_equity(
     with Progress(
         "customer_equity", enabled=progress, total=n, unit="draw", logger=__name__
     ) as report:
-        data, _, h, nodes = _lifetime_value(transaction_model, spend, table, settings, report)
-        total = float(data["clv"].sum())
+        data, _, h, nodes = _lifetime_value(transaction_model, spend, table, settings, report, w)
+        total = _total(data, w)
         draws = parameter_draws(transaction_model, spend, n, chosen_seed)
         values: list[float] = []
         if draws is not None:
@@ -504,9 +520,40 @@ def customer_equity(
         high=high,
         level=lvl,
         n_draws=len(values),
-        n_customers=len(data),
+        n_customers=_count(data, w),
         horizon=settings.horizon,
         discount_rate=settings.discount_rate,
         time_unit=unit,
         draws=tuple(values),
     )
+
+
+def _weights(weights: Any, n: int) -> FloatArray | None:
+    """Customers per summary row: finite, non-negative, one per row (None: one each)."""
+    if weights is None:
+        return None
+    try:
+        w = np.asarray(weights, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        raise ArgumentError(
+            f"weights must be numbers, one per summary row; got {type(weights).__name__}."
+        ) from None
+    if w.size != n:
+        raise ArgumentError(f"weights has {w.size} values for {n} summary rows: pass one per row.")
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise ArgumentError(
+            f"weights must be finite and non-negative; {int(bad.sum())} are not (first: "
+            f"row {first}, {w[first]!r}). Pass the number of customers each row stands for."
+        )
+    return w
+
+
+def _total(data: pd.DataFrame, w: FloatArray | None) -> float:
+    clv = data["clv"].to_numpy(dtype=np.float64)
+    return float(clv.sum() if w is None else clv @ w)
+
+
+def _count(data: pd.DataFrame, w: FloatArray | None) -> int:
+    return len(data) if w is None else round(float(w.sum()))

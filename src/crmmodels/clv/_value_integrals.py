@@ -46,13 +46,21 @@ class Histories:
 
 
 def histories(
-    f: FloatArray, r: FloatArray, age: FloatArray, spend: FloatArray | None = None
+    f: FloatArray,
+    r: FloatArray,
+    age: FloatArray,
+    spend: FloatArray | None = None,
+    weights: FloatArray | None = None,
 ) -> Histories:
-    (uf, ur, ua), inverse = unique_rows([f, r, age])  # hash-based, linear time
-    counts = np.bincount(inverse, minlength=uf.size).astype(np.float64)
+    """The distinct histories; ``weights`` counts the customers each row stands for."""
+    (uf, ur, ua), inverse = unique_rows([f, r, age])
+    counts = np.bincount(inverse, weights=weights, minlength=uf.size).astype(np.float64)
     mean_spend = None
     if spend is not None:
-        mean_spend = np.bincount(inverse, weights=spend, minlength=uf.size) / counts
+        spent = spend if weights is None else spend * weights
+        with np.errstate(invalid="ignore", divide="ignore"):  # a history of weight 0
+            mean_spend = np.bincount(inverse, weights=spent, minlength=uf.size) / counts
+        mean_spend[counts == 0] = 0.0
     _, group = unique_rows([uf, ua])
     order = np.lexsort((ur, group))  # by (x, T) pair, then recency
     last = np.flatnonzero(np.r_[np.diff(group[order]) != 0, True])
