@@ -83,6 +83,8 @@ def _narrow_ints(values: Any, dtype: str) -> Any:
     """Nullable whole numbers in the narrow ``dtype`` ("Int8", "Int32" ...)."""
     if isinstance(values, np.ndarray) and values.dtype.kind in "iu":  # nothing missing
         return pd.array(values.astype(dtype.lower()), dtype=dtype)  # type: ignore[call-overload]
+    if str(getattr(values, "dtype", "")) == dtype:  # narrow already
+        return values
     return pd.array(values, dtype="Int64").astype(dtype)
 
 
@@ -97,11 +99,26 @@ def clv_ranks(clv: np.ndarray[Any, Any]) -> tuple[Any, Any]:
     >>> rank.tolist(), decile.tolist()
     ([3, 1, 1, 4, <NA>], [8, 3, 3, 10, <NA>])
     """
-    values = pd.Series(clv, dtype="float64")
-    rank = values.rank(method="min", ascending=False)
-    n = int(values.notna().sum())
-    decile = pd.Series(np.ceil(rank.to_numpy() / max(n, 1) * 10))
-    return rank.astype("Int64").array, decile.astype("Int64").array
+    values = np.asarray(clv, dtype=np.float64)
+    if np.isnan(values).any():  # some customers have no rank
+        series = pd.Series(values)
+        ranks = series.rank(method="min", ascending=False)
+        n = int(series.notna().sum())
+        decile = pd.Series(np.ceil(ranks.to_numpy() / max(n, 1) * 10))
+        return ranks.astype("Int64").array, decile.astype("Int64").array
+    # the minimum rank of each value, in place on narrow integers (no frame)
+    order = np.argsort(-values, kind="stable")
+    ordered = values[order]
+    first = np.arange(1, values.size + 1, dtype=np.int32)
+    first[1:][ordered[1:] == ordered[:-1]] = 0  # a tie takes the rank of its run's start
+    del ordered
+    np.maximum.accumulate(first, out=first)
+    rank = np.empty(values.size, dtype=np.int32)
+    rank[order] = first
+    del order, first
+    deciles = np.ceil(rank / max(values.size, 1) * 10).astype(np.int8)
+    no_mask = np.zeros(values.size, dtype=bool)
+    return pd.arrays.IntegerArray(rank, no_mask), pd.arrays.IntegerArray(deciles, no_mask)
 
 
 def _churn_codes(p_alive: Any, churned: Any) -> Any:

@@ -11,6 +11,7 @@ table; the per-customer parts are rebuilt from it on request (:mod:`._parts`).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import narwhals.stable.v2 as nw
@@ -127,7 +128,6 @@ def analyze_eager(
         models[type(transaction_model).__name__] = transaction_model
     if spend_model is not None:
         models["GammaGamma"] = spend_model
-    equity = _equity(steps, transaction_model, spend_model, value_summary, s)
     rfm = steps.run(
         "RFM scores and segments",
         lambda: rfm_columns(summary, key),
@@ -164,8 +164,12 @@ def analyze_eager(
             table.put(name, values)
     else:
         steps.skip("Relationship stages", "the lifecycle stages were skipped")
-    if _scores(steps, table, transaction_model, spend_model, value_summary, s):
+    values = _scores(steps, table, transaction_model, spend_model, value_summary, s)
+    if values is not None:
         done.add("clv")
+    # the equity from the distinct histories weighted by their customers
+    equity = _equity(steps, transaction_model, spend_model, values, s)
+    del values
     if "clv" in done:
         quadrants = steps.run(
             "CLV quadrants",
@@ -353,16 +357,30 @@ def _missing(transaction_model: Any, spend_model: Any) -> str:
 
 
 def _equity(
-    steps: StepLog, transaction_model: Any, spend_model: Any, summary: Any, s: AnalysisSettings
+    steps: StepLog,
+    transaction_model: Any,
+    spend_model: Any,
+    values: tuple[pd.DataFrame, np.ndarray[Any, Any]] | None,
+    s: AnalysisSettings,
 ) -> Any:
     if transaction_model is None or spend_model is None:
         missing = _missing(transaction_model, spend_model)
         steps.skip("Customer equity", f"no {missing} model was fitted")
         return None
+    if values is None:
+        steps.skip("Customer equity", "the CLV step was skipped")
+        return None
+    rows, counts = values
     return steps.run(
         "Customer equity",
         lambda: customer_equity(
-            transaction_model, spend_model, summary, level=s.level, method="delta", **value_args(s)
+            transaction_model,
+            spend_model,
+            rows,
+            weights=counts,
+            level=s.level,
+            method="delta",
+            **value_args(s),
         ),
         lambda r: f"{r.total:,.0f} ({r.low:,.0f} to {r.high:,.0f})",
     )
@@ -375,16 +393,17 @@ def _scores(
     spend_model: Any,
     summary: pd.DataFrame,
     s: AnalysisSettings,
-) -> bool:
-    """P(alive), expected purchases and spend, and CLV, by blocks of customers.
+) -> tuple[pd.DataFrame, np.ndarray[Any, Any]] | None:
+    """P(alive), expected purchases and spend, and CLV, by blocks of distinct histories.
 
-    Returns whether the CLV columns were filled.
+    Returns the distinct histories with their customers' mean spend, and the number of
+    customers of each, when the CLV columns were filled (for the equity), else None.
     """
     key = s.customer_col
     if transaction_model is None:
         steps.skip("P(alive) and expected purchases", "no transaction model was fitted")
         steps.skip("CLV", "no transaction model was fitted")
-        return False
+        return None
     # identical histories are evaluated once: they get identical values (and ranks)
     hist: tuple[str, ...] = ("frequency", "recency", "T")
     rows, inverse = _distinct(summary, hist)
@@ -409,13 +428,20 @@ def _scores(
         is None
     ):
         steps.skip("CLV", "the predictions were skipped")
-        return False
+        return None
     pos = table.positions(summary[key].to_numpy())
     for c in ("p_alive", "expected_purchases"):
         table.put(c, _spread(cols.pop(c), inverse, pos))
     if spend_model is None:
         steps.skip("CLV", f"no {_missing(transaction_model, spend_model)} model was fitted")
-        return False
+        return None
+    # the equity needs each history once with its customers and their mean spend (the
+    # expected spend is linear in the mean spend), as customer_equity groups them itself
+    counts = np.bincount(inverse, minlength=n).astype(np.float64)
+    spend = np.bincount(
+        inverse, weights=summary["monetary_value"].to_numpy(np.float64), minlength=n
+    )
+    equity_rows = pd.DataFrame({c: rows[c] for c in hist}).assign(monetary_value=spend / counts)
     hist = (*hist, "monetary_value")
     rows, inverse = _distinct(summary, hist)
     n = len(rows[hist[0]])
@@ -437,19 +463,45 @@ def _scores(
         )
         is None
     ):
-        return False
+        return None
     for c in ("expected_spend", "clv"):
         table.put(c, _spread(cols.pop(c), inverse, pos))
-    return True
+    return equity_rows, counts
 
 
 def _distinct(
     summary: pd.DataFrame, columns: tuple[str, ...]
 ) -> tuple[dict[str, np.ndarray[Any, Any]], np.ndarray[Any, Any]]:
-    """The distinct rows of ``columns`` and each customer's row among them."""
-    values = [summary[c].to_numpy(dtype=np.float64) for c in columns]
-    unique, _, inverse = compress_rows(values)
-    return dict(zip(columns, unique, strict=True)), inverse
+    """The distinct rows of ``columns`` and each customer's row among them.
+
+    By hashing: each column's values are coded, the codes combined into one number per
+    row and that number coded again, so the working memory is a few integers per
+    customer (the rows come in no particular order, which the scores do not need).
+    """
+    key: np.ndarray[Any, Any] | None = None
+    uniques: list[np.ndarray[Any, Any]] = []
+    for name in columns:
+        codes, values = pd.factorize(summary[name].to_numpy())
+        uniques.append(np.asarray(values, dtype=np.float64))
+        if key is None:
+            key = codes.astype(np.int64, copy=False)
+        elif math.prod(u.size for u in uniques) < 2**62:
+            key *= values.size
+            key += codes
+        else:  # too many cells to number: sort the rows instead
+            data = [summary[c].to_numpy(dtype=np.float64) for c in columns]
+            unique, _, inverse = compress_rows(data)
+            return dict(zip(columns, unique, strict=True)), inverse
+        del codes
+    assert key is not None  # at least one column
+    inverse, cells = pd.factorize(key)
+    del key
+    rows: dict[str, np.ndarray[Any, Any]] = {}
+    rest = np.asarray(cells, dtype=np.int64)
+    for name, values in zip(reversed(columns), reversed(uniques), strict=True):
+        rows[name] = values[rest % values.size]
+        rest = rest // values.size
+    return rows, inverse.astype(np.int64, copy=False)
 
 
 def _spread(

@@ -45,7 +45,7 @@ from crmmodels.kernels._optim import (
     single_thread_blas,
 )
 
-__all__ = ["SummaryModel", "compress", "fit_model", "make_solver"]
+__all__ = ["SummaryModel", "compress", "fit_model", "levels", "make_solver"]
 
 LoglikFn = Callable[[FloatArray], tuple[float, FloatArray]]
 
@@ -67,11 +67,11 @@ def compress(
     ([0.0, 1.0], [1.0, 2.0])
     """
     cols = [np.asarray(data[k], dtype=np.float64) for k in names]
-    distinct, counts, _ = compress_rows(cols, weights, exact=False, levels=_levels(cols))
+    distinct, counts, _ = compress_rows(cols, weights, exact=False, levels=levels(cols))
     return dict(zip(names, distinct, strict=True)), counts
 
 
-def _levels(cols: list[FloatArray]) -> list[tuple[FloatArray, IntArray]]:
+def levels(cols: list[FloatArray]) -> list[tuple[FloatArray, IntArray]]:
     """Sorted distinct values and row codes of each column, by hashing (pandas)."""
     out = []
     for col in cols:

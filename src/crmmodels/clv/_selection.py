@@ -23,7 +23,7 @@ from crmmodels._ingest.log import prepare_log
 from crmmodels._ingest.periods import Period, check_period
 from crmmodels.clv._bgbb import BGBB
 from crmmodels.clv._bgnbd import BGNBD
-from crmmodels.clv._fitting import _levels
+from crmmodels.clv._fitting import levels
 from crmmodels.clv._mbgnbd import MBGNBD
 from crmmodels.clv._pareto_nbd import ParetoNBD
 from crmmodels.clv._selection_data import LogSplit, split_log
@@ -110,7 +110,7 @@ def _histories(split: LogSplit) -> tuple[pd.DataFrame, Any]:
         return split.histories
     cal = split.calibration
     hist = [cal[c].to_numpy(dtype=np.float64) for c in ("frequency", "recency", "T")]
-    distinct, counts, inverse = compress_rows(hist, levels=_levels(hist))
+    distinct, counts, inverse = compress_rows(hist, levels=levels(hist))
     rows = pd.DataFrame(dict(zip(("frequency", "recency", "T"), distinct, strict=True)))
     return rows.assign(weights=counts), inverse
 
