@@ -138,16 +138,25 @@ def analyze_eager(
         for name, values in rfm.items():
             table.put(name, values)
     del rfm
+    # the 80/20 analysis and the quadrants run on row positions instead of the ids (the
+    # summary is in id order, so ties are broken alike): their classes come back without
+    # a lookup of every (text) id
+    rows = np.arange(len(summary))
+    by_row = pd.DataFrame({key: rows, "total_value": table.columns["total_value"]}, copy=False)
     portfolio = steps.run(
         "80/20 analysis",
-        lambda: portfolio_part(summary, key),
+        lambda: portfolio_part(by_row, key),
         lambda r: f"top 20% of customers bought {r.top_share:.0%} of the value; Gini {r.gini:.2f}",
     )
     concentration = None
     if portfolio is not None:
         done.add("portfolio")
         concentration = (float(portfolio.top_share), float(portfolio.gini))
-        table.add(portfolio.classes, {"class": "value_class"})
+        classes = portfolio.classes
+        labels: Any = classes["class"].array  # a Categorical, best customer first
+        class_codes = np.empty(len(rows), dtype=np.int8)
+        class_codes[classes[key].to_numpy()] = labels.codes
+        table.put("value_class", pd.Categorical.from_codes(class_codes, dtype=labels.dtype))
     del portfolio
     # both schemes come from one pass over the summary's columns; the relationship
     # step records that scheme's mix
@@ -173,7 +182,7 @@ def analyze_eager(
     if "clv" in done:
         quadrants = steps.run(
             "CLV quadrants",
-            lambda: quadrant_part(table.ids, current, table.columns["clv"], key),
+            lambda: quadrant_part(rows, current, table.columns["clv"], key),
             lambda r: (
                 f"{r.n_vip:,} VIP, {r.n_improve:,} improve, {r.n_maintain:,} maintain, "
                 f"{r.n_abandon:,} abandon"
