@@ -3,10 +3,9 @@
 python benchmarks/selection_memory.py 1e6 1e7
 
 For each size: the tracemalloc peak of ``select_model`` above the memory before the
-call, the same for ``select_model_with_summary`` given the whole-period summary (made
-before the measurement, as ``analyze`` holds it), and the best of 3 wall times of
-``select_model`` (without tracemalloc). The log is that of ``bench_analysis``: int64
-ids, ``datetime64[ns]`` dates, float64 amounts (generated and cached on first use).
+call and the best of 3 wall times (without tracemalloc). The log is that of
+``bench_analysis``: int64 ids, ``datetime64[ns]`` dates, float64 amounts (generated and
+cached on first use).
 """
 
 from __future__ import annotations
@@ -23,8 +22,6 @@ import pandas as pd
 
 from bench_analysis import data_dir
 from crmmodels.clv import select_model
-from crmmodels.clv._selection import select_model_with_summary
-from crmmodels.transactions import summarize_transactions
 
 END = "1998-06-30"
 MIB = 2**20
@@ -48,17 +45,14 @@ def measure(n: int) -> str:
     input_mib = log.memory_usage(index=False).sum() / MIB
     kw: dict[str, Any] = {"observation_end": END, "time_unit": "W"}
     plain = _peak(partial(select_model, log, **kw))
-    whole = summarize_transactions(log, **kw)
-    given = _peak(partial(select_model_with_summary, log, whole, **kw))
-    del whole
     times = []
     for _ in range(3):
         t0 = time.perf_counter()
         select_model(log, **kw)
         times.append(time.perf_counter() - t0)
     return (
-        f"{n:.0e} rows (input {input_mib:.0f} MiB): select_model peak {plain:.0f} MiB, "
-        f"with the summary {given:.0f} MiB; best of 3 {min(times):.2f} s"
+        f"{n:.0e} rows (input {input_mib:.0f} MiB): select_model peak {plain:.0f} MiB; "
+        f"best of 3 {min(times):.2f} s"
     )
 
 

@@ -20,11 +20,8 @@ from hypothesis import strategies as st
 
 from crmmodels.clv import ModelSelectionResult, select_model
 from crmmodels.clv import _selection_cells as cells
-from crmmodels.clv._selection import select_model_with_summary
-from crmmodels.clv._selection_data import split_log
 from crmmodels.datasets import load_cdnow, simulate_transactions
 from crmmodels.kernels._optim import compress_rows
-from crmmodels.transactions import summarize_transactions
 
 pl = pytest.importorskip("polars")
 
@@ -151,63 +148,6 @@ def test_row_order_does_not_change_the_result(seed: int) -> None:
 
 
 # ------------------------------------------------------------------- with a summary
-def test_with_the_summary_gives_the_result_without_it(cdnow: pd.DataFrame) -> None:
-    end = "1998-06-30"
-    whole = summarize_transactions(cdnow, observation_end=end, time_unit="W", amount_col="amount")
-    before = whole.copy(deep=True)
-    ref = select_model(cdnow, observation_end=end)
-    _same(select_model_with_summary(cdnow, whole, observation_end=end), ref)
-    _same(select_model_with_summary(cdnow, None, observation_end=end), ref)
-    pd.testing.assert_frame_equal(whole, before)
-
-
-def test_the_summary_is_the_whole_period_table_in_place(cdnow: pd.DataFrame) -> None:
-    whole = summarize_transactions(cdnow, time_unit="W")
-    kw: dict[str, Any] = {
-        "customer_col": "customer_id",
-        "date_col": "date",
-        "end": pd.Timestamp("1998-06-30"),
-        "tz": None,
-        "unit": "W",
-        "discrete": "auto",
-        "calibration_end": None,
-        "holdout": None,
-    }
-    frame = pl.from_pandas(cdnow)  # an eager polars frame: the numpy pass
-    import narwhals.stable.v2 as nw
-
-    split = split_log(nw.from_native(frame, eager_only=True), summary=whole, **kw)
-    assert split.whole is whole and split.whole_weights is None
-    alone = split_log(nw.from_native(frame, eager_only=True), **kw)
-    assert alone.whole_weights == "weights"
-    assert alone.whole["weights"].sum() == len(whole)
-
-
-@pytest.mark.parametrize(
-    "other",
-    [
-        {"observation_end": "1998-07-31"},  # another end: other ages
-        {"time_unit": "D"},  # another unit
-    ],
-)
-def test_a_summary_of_other_settings_is_ignored(cdnow: pd.DataFrame, other: Any) -> None:
-    settings_ = {"observation_end": "1998-06-30", "time_unit": "W"} | other
-    whole = summarize_transactions(cdnow, **settings_)
-    ref = select_model(cdnow, observation_end="1998-06-30")
-    _same(select_model_with_summary(cdnow, whole, observation_end="1998-06-30"), ref)
-
-
-def test_a_summary_without_the_id_column_is_ignored(cdnow: pd.DataFrame) -> None:
-    whole = summarize_transactions(cdnow, time_unit="W").drop(columns="customer_id")
-    _same(select_model_with_summary(cdnow, whole), select_model(cdnow))
-
-
-def test_a_summary_on_a_discrete_grid_is_ignored() -> None:
-    log = _discrete_log(800, seed=9)
-    whole = summarize_transactions(log, time_unit="W")
-    _same(select_model_with_summary(log, whole, time_unit="W"), select_model(log, time_unit="W"))
-
-
 # ----------------------------------------------------------------------- the kernel
 def _rows(data: st.DataObject) -> tuple[np.ndarray, np.ndarray]:
     n = data.draw(st.integers(1, 60))

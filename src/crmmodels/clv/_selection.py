@@ -36,7 +36,7 @@ from crmmodels.clv._selection_result import (
 from crmmodels.errors import ArgumentError, BoundaryWarning, ConvergenceError, CRMModelsError
 from crmmodels.kernels._optim import compress_rows
 
-__all__ = ["CANDIDATES", "select_model", "select_model_with_summary"]
+__all__ = ["CANDIDATES", "select_model"]
 
 #: the candidate models by class name, in the order ties are broken
 CANDIDATES: dict[str, type[Any]] = {
@@ -373,59 +373,6 @@ def select_model(
     1     MBGNBD  converged  1.118
     2  ParetoNBD  converged  1.120
     """
-    return select_model_with_summary(
-        transactions,
-        None,
-        customer_col=customer_col,
-        date_col=date_col,
-        observation_end=observation_end,
-        calibration_end=calibration_end,
-        holdout=holdout,
-        time_unit=time_unit,
-        candidates=candidates,
-        model=model,
-        criterion=criterion,
-        discrete=discrete,
-        date_format=date_format,
-    )
-
-
-def select_model_with_summary(
-    transactions: Any,
-    summary: pd.DataFrame | None,
-    *,
-    customer_col: str = "customer_id",
-    date_col: str = "date",
-    observation_end: Any = None,
-    calibration_end: Any = None,
-    holdout: float | None = None,
-    time_unit: Period = "W",
-    candidates: Sequence[str] | None = None,
-    model: str | None = None,
-    criterion: str = "rmse",
-    discrete: bool | str = "auto",
-    date_format: str | None = None,
-) -> ModelSelectionResult:
-    """:func:`select_model`, given the whole-period customer summary the caller has.
-
-    ``summary`` is a pandas frame from ``summarize_transactions(transactions,
-    customer_col=..., date_col=..., observation_end=<the same end>, time_unit=<the same
-    unit>)`` (any ``amount_col``; more columns are fine). When the selection's grid is
-    days and the summary matches the log's (same customers, frequencies, recencies and
-    ages) it is the whole-period table the chosen model is refitted on, read in place;
-    otherwise (``None``, a discrete or calendar grid, an engine log, other settings) it
-    is ignored and the selection is that of :func:`select_model`.
-
-    Examples
-    --------
-    >>> from crmmodels.datasets import load_cdnow
-    >>> from crmmodels.transactions import summarize_transactions
-    >>> log = load_cdnow()
-    >>> whole = summarize_transactions(log, observation_end="1998-06-30", time_unit="W")
-    >>> res = select_model_with_summary(log, whole, observation_end="1998-06-30")
-    >>> res.chosen, res.model.diagnostics_["n_rows"] == len(whole) == 23570
-    ('BGNBD', True)
-    """
     check_column_name(customer_col, "customer_col")
     check_column_name(date_col, "date_col")
     unit = check_period(time_unit, "time_unit")
@@ -455,7 +402,6 @@ def select_model_with_summary(
         discrete=discrete,
         calibration_end=calibration_end,
         holdout=holdout,
-        summary=summary,
     )
     names = _candidates(candidates, model, split.discrete)
     _likelihood_criterion(criterion, names)

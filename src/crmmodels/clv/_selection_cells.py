@@ -25,9 +25,9 @@ rows       peak before  peak after   before     after
 1e7        685 MiB      160 MiB      5.82 s     3.93 s
 =========  ===========  ===========  =========  =========
 
-The 1e7 log is 229 MiB. Given the whole-period summary
-(``select_model_with_summary``), the refit of the chosen model reads the summary's
-3.4 million rows instead of the distinct histories: 35 MiB at 1e6, 282 MiB at 1e7.
+The 1e7 log is 229 MiB. The chosen model is refitted on the distinct whole-period
+histories with their counts (a caller's customer summary would be 3.4 million rows:
+282 MiB at 1e7 when it was read instead, so none is taken).
 """
 
 from __future__ import annotations

@@ -333,13 +333,11 @@ def split_log(
     discrete: Any,
     calibration_end: Any,
     holdout: Any,
-    summary: pd.DataFrame | None = None,
 ) -> LogSplit:
     """Grid, discreteness, holdout split, both summaries and the tracking counts.
 
-    Eager logs take the lean pass (:func:`_split_eager`), where ``summary`` (the
-    whole-period customer summary of the same log on a day grid) may stand for the
-    whole-period table; engines aggregate both summaries on the engine.
+    Eager logs take the lean pass (:func:`_split_eager`); engines aggregate both
+    summaries on the engine.
     """
     if isinstance(frame, nw.DataFrame):
         return _split_eager(
@@ -351,7 +349,6 @@ def split_log(
             calibration_end=calibration_end,
             holdout=holdout,
             customer_col=customer_col,
-            summary=summary,
         )
     days = _counts(frame, customer_col, date_col, "D")
     purchase_days = days[0]
@@ -456,34 +453,6 @@ def _history_frame(
     return frame, rows
 
 
-def _usable_summary(
-    summary: pd.DataFrame | None,
-    customer_col: str,
-    grid: Period,
-    unit: Period,
-    n_periods: Any,
-    recency: Any,
-    age: Any,
-    scale: float,
-) -> bool:
-    """Whether ``summary`` is this log's whole-period summary on the selection's grid.
-
-    ``n_periods``, ``recency`` and ``age`` are each customer's purchase periods, and
-    its recency and age in grid periods, in the summary's (sorted id) order.
-    """
-    if not isinstance(summary, pd.DataFrame) or grid != "D" or len(summary) != age.size:
-        return False
-    if summary.attrs.get("time_unit", unit) != unit:
-        return False
-    if not {customer_col, "frequency", "recency", "T"} <= set(summary.columns):
-        return False
-    if not np.array_equal(summary["frequency"].to_numpy(), n_periods - 1):
-        return False
-    if not np.array_equal(summary["T"].to_numpy(), age * scale):
-        return False
-    return bool(np.array_equal(summary["recency"].to_numpy(), recency * scale))
-
-
 def _split_eager(
     log: _EagerLog,
     *,
@@ -494,7 +463,6 @@ def _split_eager(
     calibration_end: Any,
     holdout: Any,
     customer_col: str,
-    summary: pd.DataFrame | None,
 ) -> LogSplit:
     """:func:`split_log` on the numpy columns of an eager log (one sorted key array).
 
@@ -549,12 +517,8 @@ def _split_eager(
     n_new = n_customers - holdout_counts.size
     age = end_index - lo - first
     last -= first  # the recency in grid periods
-    if _usable_summary(summary, customer_col, grid, unit, n_periods, last, age, scale):
-        whole, weights = summary, None
-    else:
-        n_periods -= 1
-        whole, _ = _history_frame(n_periods, last, age, scale, id_col=customer_col, inverse=False)
-        weights = "weights"
+    n_periods -= 1
+    whole, _ = _history_frame(n_periods, last, age, scale, id_col=customer_col, inverse=False)
     return LogSplit(
         grid=grid,
         time_unit=unit,
@@ -568,9 +532,9 @@ def _split_eager(
         holdout=float((end_index - cal) * scale),
         holdout_rule=rule,
         calibration=pd.DataFrame({"frequency_holdout": holdout_counts}),
-        whole=whole,  # type: ignore[arg-type]
+        whole=whole,
         tracking=tracking,
         n_new_in_holdout=n_new,
         histories=(cal_rows, cast("IntArray", inverse)),
-        whole_weights=weights,
+        whole_weights="weights",
     )
