@@ -260,6 +260,8 @@ def _summarize_eager(
     data["n_orders"] = agg.n_rows
     if agg.total is not None:
         data["total_value"] = agg.total
+    if frame.implementation is nw.Implementation.PANDAS:  # the arrays as they are, no copy
+        return pd.DataFrame(data, copy=False)
     out = nw.from_dict(data, backend=frame.implementation)
     return nw.to_native(out)
 
