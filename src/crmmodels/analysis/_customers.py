@@ -107,7 +107,7 @@ def clv_ranks(clv: np.ndarray[Any, Any]) -> tuple[Any, Any]:
         decile = pd.Series(np.ceil(ranks.to_numpy() / max(n, 1) * 10))
         return ranks.astype("Int64").array, decile.astype("Int64").array
     # the minimum rank of each value, in place on narrow integers (no frame)
-    order = np.argsort(-values, kind="stable")
+    order = np.argsort(values)[::-1]  # best first (the order within ties is immaterial)
     ordered = values[order]
     first = np.arange(1, values.size + 1, dtype=np.int32)
     first[1:][ordered[1:] == ordered[:-1]] = 0  # a tie takes the rank of its run's start
@@ -116,7 +116,11 @@ def clv_ranks(clv: np.ndarray[Any, Any]) -> tuple[Any, Any]:
     rank = np.empty(values.size, dtype=np.int32)
     rank[order] = first
     del order, first
-    deciles = np.ceil(rank / max(values.size, 1) * 10).astype(np.int8)
+    share = rank.astype(np.float64)
+    share /= max(values.size, 1)
+    share *= 10
+    deciles = np.ceil(share, out=share).astype(np.int8)
+    del share
     no_mask = np.zeros(values.size, dtype=bool)
     return pd.arrays.IntegerArray(rank, no_mask), pd.arrays.IntegerArray(deciles, no_mask)
 
@@ -149,6 +153,12 @@ def churn_risk(p_alive: Any, lifecycle_stage: Any) -> Any:
     codes = _churn_codes(p_alive, np.asarray(lifecycle_stage, dtype=object) == "churned")
     labels = np.array([*LABEL_ORDER["churn_risk"], None], dtype=object)
     return labels[codes]
+
+
+#: the columns :meth:`CustomerTable.frame` derives from the others
+_DERIVED = frozenset(
+    ("mean_order_value", "expected_total_spend", "clv_rank", "clv_decile", "churn_risk")
+)
 
 
 class CustomerTable:
@@ -211,15 +221,19 @@ class CustomerTable:
         """The table: the derived columns added, empty columns for skipped steps."""
         c = self.columns
         for name in CUSTOMER_COLUMNS:
-            if name == "last_purchase" and name not in c:  # no stages: no date
+            if name in _DERIVED or name in c:
+                continue
+            if name == "last_purchase":  # no stages: no date
                 c[name] = np.full(self.n, np.datetime64("NaT"), dtype=c["first_purchase"].dtype)
-            elif name not in c:
+            else:
                 self.put(name, np.full(self.n, np.nan))
-        c["mean_order_value"] = c["total_value"] / c["n_orders"].astype("float64")
-        c["expected_total_spend"] = c["expected_purchases"] * c["expected_spend"]
+        # the ranks first: their working memory comes before the last columns are added
         rank, decile = clv_ranks(c["clv"])
         self.put("clv_rank", rank)
         self.put("clv_decile", decile)
+        del rank, decile
+        c["mean_order_value"] = np.divide(c["total_value"], c["n_orders"], dtype=np.float64)
+        c["expected_total_spend"] = c["expected_purchases"] * c["expected_spend"]
         c["churn_risk"] = _churn_labels(c["p_alive"], c["lifecycle_stage"])
         return pd.DataFrame({k: c[k] for k in (self.key, *CUSTOMER_COLUMNS)}, copy=False)
 

@@ -141,11 +141,10 @@ def analyze_eager(
     # the 80/20 analysis and the quadrants run on row positions instead of the ids (the
     # summary is in id order, so ties are broken alike): their classes come back without
     # a lookup of every (text) id
-    rows = np.arange(len(summary))
-    by_row = pd.DataFrame({key: rows, "total_value": table.columns["total_value"]}, copy=False)
+    n_customers = len(summary)
     portfolio = steps.run(
         "80/20 analysis",
-        lambda: portfolio_part(by_row, key),
+        lambda: portfolio_part(_by_row(key, table.columns["total_value"]), key),
         lambda r: f"top 20% of customers bought {r.top_share:.0%} of the value; Gini {r.gini:.2f}",
     )
     concentration = None
@@ -154,9 +153,10 @@ def analyze_eager(
         concentration = (float(portfolio.top_share), float(portfolio.gini))
         classes = portfolio.classes
         labels: Any = classes["class"].array  # a Categorical, best customer first
-        class_codes = np.empty(len(rows), dtype=np.int8)
+        class_codes = np.empty(n_customers, dtype=np.int8)
         class_codes[classes[key].to_numpy()] = labels.codes
         table.put("value_class", pd.Categorical.from_codes(class_codes, dtype=labels.dtype))
+        del classes, labels
     del portfolio
     # both schemes come from one pass over the summary's columns; the relationship
     # step records that scheme's mix
@@ -182,7 +182,7 @@ def analyze_eager(
     if "clv" in done:
         quadrants = steps.run(
             "CLV quadrants",
-            lambda: quadrant_part(rows, current, table.columns["clv"], key),
+            lambda: quadrant_part(np.arange(n_customers), current, table.columns["clv"], key),
             lambda r: (
                 f"{r.n_vip:,} VIP, {r.n_improve:,} improve, {r.n_maintain:,} maintain, "
                 f"{r.n_abandon:,} abandon"
@@ -290,6 +290,11 @@ def window_values(
         np.bincount(pos, weights=np.where(day > end_day - w, amount, 0.0), minlength=keys.size)
         for w in windows
     ]
+
+
+def _by_row(key: str, total: np.ndarray[Any, Any]) -> pd.DataFrame:
+    """The customers' total value with their row numbers as ids."""
+    return pd.DataFrame({key: np.arange(total.size), "total_value": total}, copy=False)
 
 
 def _pandas(data: Any) -> pd.DataFrame:
@@ -447,23 +452,29 @@ def _scores(
     # the equity needs each history once with its customers and their mean spend (the
     # expected spend is linear in the mean spend), as customer_equity groups them itself
     counts = np.bincount(inverse, minlength=n).astype(np.float64)
-    spend = np.bincount(
-        inverse, weights=summary["monetary_value"].to_numpy(np.float64), minlength=n
-    )
+    monetary = summary["monetary_value"].to_numpy(np.float64)
+    spend = np.bincount(inverse, weights=monetary, minlength=n)
     equity_rows = pd.DataFrame({c: rows[c] for c in hist}).assign(monetary_value=spend / counts)
-    hist = (*hist, "monetary_value")
-    rows, inverse = _distinct(summary, hist)
-    n = len(rows[hist[0]])
-    cols = {c: np.empty(n) for c in ("expected_spend", "clv")}
+    total_customers = len(summary)
+    cols = {c: np.empty(total_customers) for c in ("expected_spend", "clv")}
 
     def value() -> float:
+        # CLV = margin x expected spend x discounted purchases, as customer_lifetime_value
+        # computes it: the discounted purchases once per history (the spend does not enter
+        # them), the expected spend per customer (plain arithmetic, by blocks)
+        discounted = np.empty(n)
         for start in range(0, n, BLOCK_CUSTOMERS):
             block = slice(start, start + BLOCK_CUSTOMERS)
-            data = pd.DataFrame({c: rows[c][block] for c in hist}).assign(**{key: 0})
+            data = equity_rows.iloc[block].assign(**{key: 0})
             out = clv_part(transaction_model, spend_model, data, s).data
-            cols["expected_spend"][block] = out["expected_spend"].to_numpy(dtype=np.float64)
-            cols["clv"][block] = out["clv"].to_numpy(dtype=np.float64)
-        return float(cols["clv"][inverse].sum())
+            discounted[block] = out["discounted_purchases"].to_numpy(dtype=np.float64)
+        frequency = summary["frequency"].to_numpy(dtype=np.float64)
+        for start in range(0, total_customers, BLOCK_CUSTOMERS):
+            block = slice(start, start + BLOCK_CUSTOMERS)
+            spend = spend_model.conditional_expected_spend(frequency[block], monetary[block])
+            cols["expected_spend"][block] = spend
+            cols["clv"][block] = s.margin * np.asarray(spend) * discounted[inverse[block]]
+        return float(cols["clv"].sum())
 
     total_customers = len(summary)
     if (
@@ -474,7 +485,8 @@ def _scores(
     ):
         return None
     for c in ("expected_spend", "clv"):
-        table.put(c, _spread(cols.pop(c), inverse, pos))
+        values = cols.pop(c)
+        table.put(c, values if pos is None else _at(values, pos))
     return equity_rows, counts
 
 
@@ -510,7 +522,7 @@ def _distinct(
     for name, values in zip(reversed(columns), reversed(uniques), strict=True):
         rows[name] = values[rest % values.size]
         rest = rest // values.size
-    return rows, inverse.astype(np.int64, copy=False)
+    return rows, inverse.astype(np.int32 if len(cells) < 2**31 else np.int64)
 
 
 def _spread(

@@ -179,8 +179,8 @@ class DataChecksResult(Result):
 
 
 def _share(mask: Any) -> float:
-    values = np.asarray(mask, dtype="float64")
-    return float(values.mean()) if values.size else math.nan
+    values = np.asarray(mask, dtype=bool)
+    return np.count_nonzero(values) / values.size if values.size else math.nan
 
 
 def key_figures(

@@ -54,6 +54,9 @@ __all__ = [
 #: the parts a pandas analysis rebuilds on request
 PART_NAMES = ("clv", "rfm", "lifecycle", "relationship", "portfolio", "quadrants")
 
+#: customers per block of the elementwise lifecycle rules
+_BLOCK = 1 << 18
+
 _SUMMARY = ("frequency", "recency", "T", "monetary_value", "total_value", "first_purchase")
 
 
@@ -170,17 +173,26 @@ def lifecycle_columns(
     The stage codes of both schemes and the last purchase date, without the per-customer
     frames and texts of the full results.
     """
-    first, last, n = _days(summary, s)
     a = int(s.observation_end.to_datetime64().astype("datetime64[D]").view(np.int64))
-    total = summary["total_value"].to_numpy(dtype=np.float64)
-    purchase = purchase_codes((a - last) > rules.churn_after_days, n)
-    relationship, _, _ = relationship_codes(a, first, n, total, recent_value, rules)
+    size = len(summary)
+    purchase = np.empty(size, dtype=np.int8)
+    relationship = np.empty(size, dtype=np.int8)
+    last_day = np.empty(size, dtype=np.int64)
+    for start in range(0, size, _BLOCK):  # elementwise rules: small temporaries
+        block = slice(start, start + _BLOCK)
+        first, last, n = _days(summary.iloc[block], s)
+        total = summary["total_value"].to_numpy(dtype=np.float64)[block]
+        purchase[block] = purchase_codes((a - last) > rules.churn_after_days, n)
+        relationship[block] = relationship_codes(
+            a, first, n, total, np.asarray(recent_value)[block], rules
+        )[0]
+        last_day[block] = last
     return {
         "lifecycle_stage": _stage_labels(purchase, PURCHASE_STAGES, "lifecycle_stage"),
         "relationship_stage": _stage_labels(
             relationship, RELATIONSHIP_STAGES, "relationship_stage"
         ),
-        "last_purchase": day_dates(last),
+        "last_purchase": day_dates(last_day),
     }
 
 
