@@ -208,3 +208,27 @@ def test_rfm_columns_equal_rfm_segments(seed, n) -> None:
         np.testing.assert_array_equal(cols[c], ref[c].to_numpy())
     assert cols["rfm"].astype(str).tolist() == ref["rfm"].tolist()
     assert cols["rfm_segment"].astype(str).tolist() == ref["segment"].tolist()
+
+
+@pytest.mark.parametrize("max_cells", [2**62, 1])  # hashing, and the sorted fallback
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 300))
+def test_distinct_rows_and_their_customers(max_cells, seed, n) -> None:
+    rng = np.random.default_rng(seed)
+    summary = pd.DataFrame(
+        {
+            "frequency": rng.integers(0, 4, n),
+            "recency": rng.integers(0, 5, n) / 7,
+            "T": rng.integers(5, 8, n) / 7,
+            "monetary_value": rng.choice([0.0, 2.5, 10.0], n),
+        }
+    )
+    cols = tuple(summary.columns)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_eager, "_MAX_CELLS", max_cells)
+        rows, inverse = _eager._distinct(summary, cols)
+    distinct = pd.DataFrame(rows)[list(cols)]
+    assert not distinct.duplicated().any()
+    assert len(distinct) == len(summary.drop_duplicates())
+    back = distinct.iloc[np.asarray(inverse)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(back, summary.astype(float), check_dtype=False)

@@ -49,6 +49,8 @@ __all__ = ["BLOCK_CUSTOMERS", "analyze_eager", "window_values"]
 BLOCK_CUSTOMERS = 1 << 18
 #: log rows per block of the windowed sums
 _BLOCK_ROWS = 1 << 20
+#: distinct rows are numbered by hashing while their cells fit in 62 bits
+_MAX_CELLS = 2**62
 
 
 def analyze_eager(
@@ -506,7 +508,7 @@ def _distinct(
         uniques.append(np.asarray(values, dtype=np.float64))
         if key is None:
             key = codes.astype(np.int64, copy=False)
-        elif math.prod(u.size for u in uniques) < 2**62:
+        elif math.prod(u.size for u in uniques) < _MAX_CELLS:
             key *= values.size
             key += codes
         else:  # too many cells to number: sort the rows instead
