@@ -34,9 +34,8 @@ from crmmodels.analysis._parts import (
 )
 from crmmodels.analysis._result import CustomerAnalysis
 from crmmodels.analysis._settings import CURRENT_WINDOW_DAYS, AnalysisSettings
-from crmmodels.analysis._steps import StepLog
+from crmmodels.analysis._steps import StepLog, whole_period_model
 from crmmodels.clv import GammaGamma, customer_equity, select_model
-from crmmodels.clv._selection import CANDIDATES
 from crmmodels.errors import DataError
 from crmmodels.kernels._optim import compress_rows
 from crmmodels.lifecycle import LifecycleRules
@@ -110,7 +109,7 @@ def analyze_eager(
     checks = _checks(frame, summary, s.date_col, end)
     table = CustomerTable(summary, key)
     done: set[str] = set()
-    transaction_model = _transaction_model(steps, selection, summary, s.model, key)
+    transaction_model = whole_period_model(steps, selection, summary, s.model, key)
     model_summary: pd.DataFrame | None = None
     if selection is not None and selection.discrete:  # the models count whole periods
         model_summary = _decoded(
@@ -331,29 +330,6 @@ def _checks(
         total_value=float(total.sum()),
         n_zero_value_customers=int((total <= 0).sum()),
         n_one_time_buyers=int((summary["frequency"].to_numpy() == 0).sum()),
-    )
-
-
-def _transaction_model(
-    steps: StepLog,
-    selection: Any,
-    summary: pd.DataFrame,
-    model_name: str | None,
-    customer_col: str,
-) -> Any:
-    """The chosen model refitted on the whole period, or a fallback fit.
-
-    When the selection was skipped, the forced model (else BG/NBD) is fitted on the whole
-    period without a holdout comparison.
-    """
-    if selection is not None:
-        return selection.model
-    name = model_name if model_name is not None and model_name != "BGBB" else "BGNBD"
-    cls = CANDIDATES[name]
-    return steps.run(
-        f"Transaction model ({name}, whole period)",
-        lambda: cls().fit(summary, customer_col=customer_col),
-        lambda m: f"{name} fitted on {int(m.n_customers_):,} customers, no holdout comparison",
     )
 
 

@@ -48,9 +48,8 @@ from crmmodels.analysis._engine_selection import select_on_engine
 from crmmodels.analysis._engine_store import kept, min_rank, stored
 from crmmodels.analysis._figures import DataChecksResult, KeyFiguresResult
 from crmmodels.analysis._settings import CURRENT_WINDOW_DAYS, AnalysisSettings
-from crmmodels.analysis._steps import StepLog
+from crmmodels.analysis._steps import StepLog, whole_period_model
 from crmmodels.clv import GammaGamma, customer_equity, customer_lifetime_value
-from crmmodels.clv._selection import CANDIDATES
 from crmmodels.errors import DataError
 from crmmodels.lifecycle import LifecycleRules
 from crmmodels.retention._cohorts import cohort_retention_of_log
@@ -211,7 +210,7 @@ def analyze_on_engine(
         )[0],
         lambda r: str(r.reason),
     )
-    model = _transaction_model(steps, selection, summary, s.model, key)
+    model = whole_period_model(steps, selection, summary, s.model, key)
     model_summary = summary
     if selection is not None and selection.discrete:  # the models count whole periods
         model_summary = summarize(period=s.time_unit)
@@ -367,21 +366,6 @@ def _relationship_only(stages: Any) -> Any:
     if stages is None:
         raise DataError("the lifecycle features could not be computed (see the purchase scheme).")
     return stages
-
-
-def _transaction_model(
-    steps: StepLog, selection: Any, summary: Any, model_name: str | None, key: str
-) -> Any:
-    """The chosen model, or (selection skipped) the forced model or BG/NBD on the summary."""
-    if selection is not None:
-        return selection.model
-    name = model_name if model_name is not None and model_name != "BGBB" else "BGNBD"
-    cls = CANDIDATES[name]
-    return steps.run(
-        f"Transaction model ({name}, whole period)",
-        lambda: cls().fit(nw.to_native(summary), customer_col=key),
-        lambda m: f"{name} fitted on {int(m.n_customers_):,} customers, no holdout comparison",
-    )
 
 
 def _portfolio(summary: Any, key: str) -> tuple[Any, dict[str, float]]:

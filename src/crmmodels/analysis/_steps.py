@@ -15,13 +15,15 @@ import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import narwhals.stable.v2 as nw
 import pandas as pd
 
 from crmmodels._progress import Progress
 from crmmodels._results import Result
+from crmmodels.clv._selection import CANDIDATES
 from crmmodels.errors import ConvergenceError, DataError
 
-__all__ = ["AnalysisStep", "StepLog", "StepsResult"]
+__all__ = ["AnalysisStep", "StepLog", "StepsResult", "whole_period_model"]
 
 T = TypeVar("T")
 
@@ -147,3 +149,24 @@ def _sentence(text: str) -> str:
     """The first paragraph of an error message, as one line."""
     first = text.strip().split("\n\n")[0]
     return " ".join(first.split())
+
+
+def whole_period_model(
+    steps: StepLog, selection: Any, summary: Any, model_name: str | None, customer_col: str
+) -> Any:
+    """The chosen model refitted on the whole period, or a fallback fit.
+
+    When the selection was skipped, the forced model (else BG/NBD) is fitted on the whole
+    period's ``summary`` (a pandas frame or a narwhals frame of an engine) without a
+    holdout comparison.
+    """
+    if selection is not None:
+        return selection.model
+    name = model_name if model_name is not None and model_name != "BGBB" else "BGNBD"
+    cls = CANDIDATES[name]
+    data = summary.to_native() if isinstance(summary, (nw.DataFrame, nw.LazyFrame)) else summary
+    return steps.run(
+        f"Transaction model ({name}, whole period)",
+        lambda: cls().fit(data, customer_col=customer_col),
+        lambda m: f"{name} fitted on {int(m.n_customers_):,} customers, no holdout comparison",
+    )
