@@ -197,11 +197,14 @@ class CustomerTable:
         return pd.Index(keys).get_indexer(pd.Index(self.ids))
 
     def add(self, part: pd.DataFrame, columns: dict[str, str]) -> None:
-        """Take ``columns`` (part column -> table column) of a per-customer ``part``."""
+        """Take ``columns`` (part column -> table column) of a per-customer ``part``.
+
+        A part in the table's order gives its columns as they are (the step drops it).
+        """
         pos = self.positions(part[self.key].to_numpy())
         for source, target in columns.items():
             values = part[source].array
-            self.put(target, values.copy() if pos is None else values.take(pos, allow_fill=True))
+            self.put(target, values if pos is None else values.take(pos, allow_fill=True))
 
     def put(self, name: str, values: Any) -> None:
         """Set a column from values in the table's order, in the column's type."""

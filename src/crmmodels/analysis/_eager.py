@@ -421,9 +421,10 @@ def _scores(
     ):
         steps.skip("CLV", "the predictions were skipped")
         return None
-    pos = table.positions(summary[key].to_numpy())
-    for c in ("p_alive", "expected_purchases"):
-        table.put(c, _spread(cols.pop(c), inverse, pos))
+    ids = summary[key].to_numpy()
+    scores = {c: cols.pop(c)[inverse] for c in ("p_alive", "expected_purchases")}
+    table.add(pd.DataFrame({key: ids, **scores}, copy=False), {c: c for c in scores})
+    del scores
     if spend_model is None:
         steps.skip("CLV", f"no {_missing(transaction_model, spend_model)} model was fitted")
         return None
@@ -449,12 +450,11 @@ def _scores(
         frequency = summary["frequency"].to_numpy(dtype=np.float64)
         for start in range(0, total_customers, BLOCK_CUSTOMERS):
             block = slice(start, start + BLOCK_CUSTOMERS)
-            spend = spend_model.conditional_expected_spend(frequency[block], monetary[block])
-            cols["expected_spend"][block] = spend
-            cols["clv"][block] = s.margin * np.asarray(spend) * discounted[inverse[block]]
+            expected = spend_model.conditional_expected_spend(frequency[block], monetary[block])
+            cols["expected_spend"][block] = expected
+            cols["clv"][block] = s.margin * np.asarray(expected) * discounted[inverse[block]]
         return float(cols["clv"].sum())
 
-    total_customers = len(summary)
     if (
         steps.run(
             "CLV", value, lambda total: f"CLV of {total_customers:,} customers, total {total:,.0f}"
@@ -462,9 +462,7 @@ def _scores(
         is None
     ):
         return None
-    for c in ("expected_spend", "clv"):
-        values = cols.pop(c)
-        table.put(c, values if pos is None else _at(values, pos))
+    table.add(pd.DataFrame({key: ids, **cols}, copy=False), {c: c for c in cols})
     return equity_rows, counts
 
 
@@ -501,21 +499,6 @@ def _distinct(
         rows[name] = values[rest % values.size]
         rest = rest // values.size
     return rows, inverse.astype(np.int32 if len(cells) < 2**31 else np.int64)
-
-
-def _spread(
-    values: np.ndarray[Any, Any], inverse: np.ndarray[Any, Any], pos: Any
-) -> np.ndarray[Any, Any]:
-    """Values of distinct rows given to each customer, in the table's order."""
-    out: np.ndarray[Any, Any] = values[inverse]
-    return out if pos is None else _at(out, pos)
-
-
-def _at(values: np.ndarray[Any, Any], pos: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """``values`` at ``pos``, NaN where ``pos`` is -1."""
-    out: np.ndarray[Any, Any] = values[pos]
-    out[pos < 0] = np.nan
-    return out
 
 
 def _mix(stages: pd.Categorical) -> str:
